@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# A real single-node Apache Kafka (KRaft) on 127.0.0.1, from Kafka's own jars on Maven Central.
+#
+#   scripts/kafka.sh up       fetch jars (once), format storage (once), start, wait until it answers
+#   scripts/kafka.sh down     stop the broker this script started (by its pid)
+#   scripts/kafka.sh status   say whether it runs and where
+#   scripts/kafka.sh logs     print the broker's log
+#   scripts/kafka.sh reset    stop and delete its data (the jars stay cached)
+#   scripts/kafka.sh class MAIN [ARGS]   run a Kafka main class on the broker's classpath
+#
+# Environment: KAFKA_PORT (default 9092; the controller listens on KAFKA_PORT+1),
+# KAFKA_CACHE (default <repo>/.cache/kafka), KAFKA_HEAP (default 1G).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
+port=${KAFKA_PORT:-9092}
+controller_port=$((port + 1))
+cache=${KAFKA_CACHE:-$repo/.cache/kafka}
+lib=$cache/$version/lib
+run=$cache/run-$port
+pidfile=$run/broker.pid
+logfile=$run/broker.log
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+need_tools() {
+  command -v java >/dev/null || die "java not found: install a JDK 17 or newer (Debian: apt-get install -y openjdk-17-jdk-headless)"
+  command -v mvn >/dev/null || die "mvn not found: install Maven (Debian: apt-get install -y maven)"
+}
+
+fetch_jars() {
+  [ -f "$lib/.complete" ] && return 0
+  need_tools
+  echo "kafka.sh: fetching Apache Kafka $version jars from Maven Central into $lib"
+  rm -rf "$lib" && mkdir -p "$lib"
+  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$lib" || die "maven could not fetch the Kafka jars (see output above)"
+  touch "$lib/.complete"
+}
+
+kafka_class() {
+  java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$run/log4j2.properties" "$@"
+}
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+write_config() {
+  mkdir -p "$run/data"
+  cat >"$run/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$run/data
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+# Short session timeouts are allowed so that crash tests see a dead member leave quickly.
+group.min.session.timeout.ms=1000
+group.consumer.min.session.timeout.ms=1000
+group.consumer.session.timeout.ms=10000
+transaction.abort.timed.out.transaction.cleanup.interval.ms=5000
+EOF
+  cat >"$run/log4j2.properties" <<EOF
+status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $logfile
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+logger.started.name = kafka.server.KafkaRaftServer
+logger.started.level = INFO
+EOF
+}
+
+up() {
+  if running; then
+    echo "kafka.sh: already running on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+    return 0
+  fi
+  answers && die "port $port is taken by another process; set KAFKA_PORT to another port"
+  fetch_jars
+  write_config
+  if [ ! -f "$run/data/meta.properties" ]; then
+    cluster_id=$(kafka_class kafka.tools.StorageTool random-uuid)
+    kafka_class kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$run/server.properties" >/dev/null \
+      || die "formatting storage in $run/data failed"
+  fi
+  # setsid: the broker outlives the shell that started it and gets its own process group.
+  setsid java -Xms256m -Xmx"${KAFKA_HEAP:-1G}" -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$run/log4j2.properties" -Dkafka.logs.dir="$run" \
+    -cp "$lib/*" kafka.Kafka "$run/server.properties" >"$run/stdout.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 120); do
+    if answers && grep -q "Kafka Server started" "$logfile" 2>/dev/null; then
+      echo "kafka.sh: Kafka $version ready on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+      return 0
+    fi
+    running || { tail -n 30 "$run/stdout.log" "$logfile" 2>/dev/null >&2; die "broker exited during start-up (log above)"; }
+    sleep 0.5
+  done
+  die "broker did not answer on 127.0.0.1:$port within 60 s (scripts/kafka.sh logs)"
+}
+
+down() {
+  if ! running; then
+    echo "kafka.sh: not running on port $port"
+    rm -f "$pidfile"
+    return 0
+  fi
+  local pid
+  pid=$(cat "$pidfile")
+  kill "$pid"
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; echo "kafka.sh: stopped"; return 0; }
+    sleep 0.5
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+  echo "kafka.sh: killed after 30 s"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) if running; then echo "kafka.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "kafka.sh: not running on port $port"; exit 3; fi ;;
+  logs) cat "$run/stdout.log" "$logfile" 2>/dev/null ;;
+  reset) down; rm -rf "$run" ;;
+  class) shift; fetch_jars; mkdir -p "$run"; [ -f "$run/log4j2.properties" ] || write_config; kafka_class "$@" ;;
+  *) echo "usage: scripts/kafka.sh up|down|status|logs|reset|class MAIN [ARGS]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,118 @@
+import type {
+  ConsumedRecord,
+  ProduceRecord,
+  RecordPosition,
+  TopicDescription,
+  TopicPartition,
+  TopicSpec,
+} from './types.ts'
+
+/**
+ * The log port: everything actors need from Kafka. Adapters: `kafka` (real brokers, platformatic.ts)
+ * and `memory` (in-process, memory.ts). Both keep every contract below; `runLogContract` proves it.
+ * Every call that waits on a broker settles within the adapter's deadline or rejects with TimeoutError.
+ */
+export interface Log {
+  readonly kind: 'memory' | 'kafka'
+  readonly admin: LogAdmin
+  /** An idempotent producer, acks=all. */
+  producer(options?: { clientId?: string }): LogProducer
+  /**
+   * A transactional producer. At most one live instance per `transactionalId`: `init()` of a new
+   * instance fences the old one and settles (commits or aborts) the transaction it left open.
+   */
+  transactionalProducer(options: { transactionalId: string }): TransactionalProducer
+  /** A consumer group member reading `read_committed`. Nothing is read until `start()`. */
+  consumer(options: ConsumerOptions): GroupConsumer
+  /** Closes every client this log created. */
+  close(): Promise<void>
+}
+
+export interface LogAdmin {
+  /**
+   * Creates the topics that are missing. Rejects with TopicMismatchError when a topic exists with
+   * another partition count. Resolves once the topics accept records.
+   */
+  ensureTopics(specs: TopicSpec[]): Promise<void>
+  /** Partition counts of existing topics; a missing topic is absent from the result. */
+  describeTopics(names: string[]): Promise<TopicDescription[]>
+  /** The end offset (next offset to be written, read_committed: the last stable offset) per partition. */
+  endOffsets(topic: string): Promise<bigint[]>
+  deleteTopics(names: string[]): Promise<void>
+}
+
+export interface LogProducer {
+  /**
+   * Appends records. Resolves after every record is acknowledged by all in-sync replicas, with
+   * their positions in input order. Records of one call to one partition keep their order.
+   */
+  send(records: ProduceRecord[]): Promise<RecordPosition[]>
+  close(): Promise<void>
+}
+
+export interface TransactionalProducer {
+  readonly transactionalId: string
+  /** Registers this instance as the owner of its transactional id (fencing older ones). Idempotent. */
+  init(): Promise<void>
+  /** Starts a transaction; one at a time per producer. */
+  begin(): Promise<Transaction>
+  close(): Promise<void>
+}
+
+/** Records and consumed offsets that become visible together on commit, or never. */
+export interface Transaction {
+  send(records: ProduceRecord[]): Promise<void>
+  /**
+   * Adds the consumer's progress: for each partition, the offset after the last of `records`
+   * (records that `consumer` delivered). If the group has moved to a newer generation since they
+   * were delivered, this call or `commit()` rejects with FencedError and nothing is committed.
+   */
+  sendOffsets(consumer: GroupConsumer, records: ConsumedRecord[]): Promise<void>
+  /** Makes everything visible atomically. Rejects with FencedError when this producer is a zombie. */
+  commit(): Promise<void>
+  /** Discards everything sent in this transaction. */
+  abort(): Promise<void>
+}
+
+export interface ConsumerOptions {
+  groupId: string
+  topics: string[]
+  /**
+   * Partition assignment is range-style: with equal partition counts, partition p of every topic
+   * goes to the same member (co-partitioned joins rely on this).
+   */
+  clientId?: string
+}
+
+export interface ConsumerListener {
+  /**
+   * The member now owns these partitions, at group generation `generation`. Records of them are
+   * delivered only after this resolves. Called with every partition of a new generation.
+   */
+  onAssigned(partitions: TopicPartition[], generation: number): Promise<void> | void
+  /** The member no longer owns these partitions. Awaited before their records go to another member's listener (memory) or before rejoining (kafka). */
+  onRevoked(partitions: TopicPartition[]): Promise<void> | void
+  /**
+   * Records of one topic-partition in offset order, read_committed, starting from the group's
+   * committed offset (or the earliest offset when none is committed). The next batch of that
+   * partition is not delivered before the returned promise settles (backpressure).
+   */
+  onRecords(records: ConsumedRecord[]): Promise<void> | void
+  /** The member failed and delivers nothing more; its owner should close it and start a new one. */
+  onError?(error: Error): void
+}
+
+export interface GroupConsumer {
+  readonly groupId: string
+  /** Joins the group and begins delivery. Resolves once the member has joined. */
+  start(listener: ConsumerListener): Promise<void>
+  /** The partitions this member owns now. */
+  assignment(): TopicPartition[]
+  /**
+   * The group's committed offsets, stable: a transactional commit still pending is waited for,
+   * never hidden (Kafka's require_stable).
+   */
+  committed(partitions: TopicPartition[]): Promise<Map<string, bigint>>
+  /** Leaves the group (its partitions move to other members at once) and closes the client. */
+  close(): Promise<void>
+}

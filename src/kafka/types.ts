@@ -1,0 +1,46 @@
+/** Data that crosses the log port. Keys are strings (user ids, SKUs); values are bytes. */
+
+export type Headers = Record<string, string>
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+export interface ProduceRecord {
+  topic: string
+  /** Records with the same key land on the same partition (Kafka's murmur2 partitioner). */
+  key?: string
+  value: Uint8Array | string
+  headers?: Headers
+  /** Explicit partition; overrides the key's partition. */
+  partition?: number
+}
+
+export interface RecordPosition extends TopicPartition {
+  offset: bigint
+}
+
+export interface ConsumedRecord extends RecordPosition {
+  key: string | undefined
+  value: Buffer
+  headers: Headers
+  /** Milliseconds since the epoch, as stored with the record. */
+  timestamp: number
+  /** The consumer group generation the record was delivered under; commits from an older one are fenced. */
+  generation: number
+}
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  /** Broker-side topic configs, e.g. `{ 'cleanup.policy': 'compact' }` for changelogs. */
+  config?: Record<string, string>
+}
+
+export interface TopicDescription {
+  name: string
+  partitions: number
+}
+
+export const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`
