@@ -1,0 +1,16 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import { ConfigError } from '../errors.ts'
+
+/**
+ * Checks `value` against `schema`; throws a ConfigError naming the first offending JSON path
+ * (`<root>.http.port: Expected integer`). Every component validates its options through this.
+ */
+export function validate<S extends TSchema>(schema: S, value: unknown, root: string): Static<S> {
+  const first = Value.Errors(schema, value).First()
+  if (first) {
+    const path = first.path.split('/').filter(Boolean).join('.')
+    throw new ConfigError(first.message, path ? `${root}.${path}` : root)
+  }
+  return value as Static<S>
+}
