@@ -55,7 +55,11 @@ export class Supervisor {
     const actor = new Actor<M, R>(name, factory, (a, error) => this.#onFailure(a, error), this.#askTimeoutMs)
     this.#actors.set(name, actor)
     this.events.emitEvent('actor:start', { actor: name })
-    actor.done.then(() => this.events.emitEvent('actor:stop', { actor: name }))
+    actor.done.then(() => {
+      // A stopped actor leaves the tree; a failed one stays visible (readiness) until escalation ends the process.
+      if (actor.status === 'stopped' && this.#actors.get(name) === actor) this.#actors.delete(name)
+      this.events.emitEvent('actor:stop', { actor: name })
+    })
     return actor
   }
 

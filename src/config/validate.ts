@@ -10,7 +10,12 @@ export function validate<S extends TSchema>(schema: S, value: unknown, root: str
   const first = Value.Errors(schema, value).First()
   if (first) {
     const path = first.path.split('/').filter(Boolean).join('.')
-    throw new ConfigError(first.message, path ? `${root}.${path}` : root)
+    const choices = (first.schema.anyOf as Array<{ const?: unknown }> | undefined)?.map((s) => s.const)
+    const message =
+      choices && choices.every((c) => c !== undefined)
+        ? `must be one of ${choices.join(', ')}; got ${JSON.stringify(first.value)}`
+        : `${first.message}; got ${JSON.stringify(first.value)}`
+    throw new ConfigError(message, path ? `${root}.${path}` : root)
   }
   return value as Static<S>
 }

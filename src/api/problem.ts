@@ -1,0 +1,52 @@
+import { Elysia } from 'elysia'
+import { ShopError } from '../errors.ts'
+
+/** An RFC 9457 problem body. */
+export interface Problem {
+  type: string
+  title: string
+  status: number
+  detail?: string
+  [extension: string]: unknown
+}
+
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  })
+}
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+}
+
+/**
+ * The one place errors become HTTP responses: every error reaching Elysia leaves as
+ * `application/problem+json`. ShopErrors carry their status; anything else is a 500 without
+ * internals in the body.
+ */
+export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'global' }, ({ code, error }) => {
+  if (error instanceof ShopError) {
+    const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {}
+    return problemResponse(
+      { type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message },
+      headers,
+    )
+  }
+  switch (code) {
+    case 'NOT_FOUND':
+      return problemResponse({ type: 'about:blank', title: titles[404], status: 404 })
+    case 'PARSE':
+      return problemResponse({ type: 'urn:shop:error:SHOP_BAD_JSON', title: titles[400], status: 400, detail: 'body is not valid JSON' })
+    case 'VALIDATION':
+      return problemResponse({ type: 'urn:shop:error:SHOP_VALIDATION', title: titles[400], status: 400, detail: String((error as Error).message).slice(0, 2000) })
+    default:
+      return problemResponse({ type: 'about:blank', title: titles[500], status: 500 })
+  }
+})

@@ -1,0 +1,98 @@
+import { createActorSystem } from './actors/supervisor.ts'
+import { createHttpApp } from './api/app.ts'
+import type { Config } from './config/options.ts'
+import { type EscalationError, TopicMismatchError } from './errors.ts'
+import { createLog, type Log } from './kafka/index.ts'
+import type { Logger } from './log.ts'
+import { createRole } from './roles/index.ts'
+import type { Readiness, Role } from './roles/types.ts'
+import { withDeadline } from './time.ts'
+import { coPartitioned, topicNames, topicSpecs } from './topics.ts'
+
+export interface ShopOptions {
+  config: Config
+  logger: Logger
+  /** What a supervisor escalation at the top means; the binary exits non-zero. */
+  onEscalate: (error: EscalationError) => void
+  /** An existing log (tests share an in-memory cluster between processes); made from config otherwise. */
+  log?: Log
+}
+
+/**
+ * One shop process: its log client, its roles' actor trees, its HTTP server. The composition root.
+ */
+export class Shop {
+  private constructor(
+    readonly config: Config,
+    readonly log: Log,
+    readonly roles: Role[],
+    private readonly http: ReturnType<typeof createHttpApp>,
+    private readonly logger: Logger,
+    private readonly state: { draining: boolean },
+  ) {}
+
+  static async start(options: ShopOptions): Promise<Shop> {
+    const { config, logger } = options
+    const log = options.log ?? createLog(config)
+    const topics = topicNames(config.topicPrefix)
+    await log.admin.ensureTopics(topicSpecs(config))
+    await checkCoPartitioning(log, topics)
+    const supervisor = createActorSystem(options.onEscalate)
+    supervisor.events.onEvent('actor:restart', (e) =>
+      logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
+    )
+    supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
+    const roles = config.roles.map((name) => createRole(name, { config, log, logger, supervisor, topics }))
+    const state = { draining: false }
+    const http = createHttpApp({
+      readiness: () => roles.map((r) => r.readiness()),
+      draining: () => state.draining,
+    })
+    http.listen({ port: config.httpPort, hostname: config.httpHost })
+    const shop = new Shop(config, log, roles, http, logger, state)
+    for (const role of roles) await role.start()
+    logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url }, 'shop started')
+    return shop
+  }
+
+  get url(): string {
+    const server = this.http.server!
+    return `http://${server.hostname}:${server.port}`
+  }
+
+  readiness(): Readiness[] {
+    return this.roles.map((r) => r.readiness())
+  }
+
+  /**
+   * Graceful stop: new requests get 503, actors finish and commit their current batch, consumers
+   * leave their groups, clients close. Rejects with TimeoutError past the deadline.
+   */
+  async stop(deadlineMs = this.config.shutdownTimeoutMs): Promise<void> {
+    this.state.draining = true
+    this.logger.info({ event: 'shop:stop:begin' }, 'stopping')
+    await withDeadline(
+      (async () => {
+        for (const role of [...this.roles].reverse()) await role.stop()
+        await this.log.close()
+        await this.http.stop()
+      })(),
+      deadlineMs,
+      'graceful shutdown',
+    )
+    this.logger.info({ event: 'shop:stop:end' }, 'stopped')
+  }
+}
+
+async function checkCoPartitioning(log: Log, topics: ReturnType<typeof topicNames>): Promise<void> {
+  for (const group of coPartitioned) {
+    const names = group.map((k) => topics[k])
+    const described = await log.admin.describeTopics(names)
+    const counts = new Set(described.map((d) => d.partitions))
+    if (counts.size > 1) {
+      throw new TopicMismatchError(
+        `co-partitioned topics disagree: ${described.map((d) => `${d.name} has ${d.partitions}`).join(', ')}`,
+      )
+    }
+  }
+}

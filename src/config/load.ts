@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util'
+import { ConfigError } from '../errors.ts'
+import { type Config, ConfigSchema, type OptionSpec, optionSpecs, profiles } from './options.ts'
+import { validate } from './validate.ts'
+
+export interface Invocation {
+  /** `run` (default), or a subcommand with its arguments. */
+  command: string[]
+  help: boolean
+  version: boolean
+  config: Config
+}
+
+function convert(spec: OptionSpec, raw: string, source: string): unknown {
+  switch (spec.kind) {
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean)
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`expected an integer; got "${raw}"`, source)
+      return Number(raw)
+    }
+    default:
+      return raw
+  }
+}
+
+/**
+ * Reads the command line and the environment. Precedence: flags, then SHOP_* variables, then the
+ * profile's defaults. Throws ConfigError naming the setting at fault; nothing starts on a bad config.
+ */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>): Invocation {
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        ...Object.fromEntries(optionSpecs.map((s) => [s.flag, { type: 'string' as const }])),
+      },
+    })
+  } catch (error) {
+    throw new ConfigError((error as Error).message.replace(/\. To specify.*$/s, ''))
+  }
+  const flags = parsed.values as Record<string, string | boolean | undefined>
+  const given: Partial<Record<keyof Config, unknown>> = {}
+  for (const spec of optionSpecs) {
+    const fromEnv = env[spec.env]
+    if (fromEnv !== undefined && fromEnv !== '') given[spec.key] = convert(spec, fromEnv, spec.env)
+    const fromFlag = flags[spec.flag]
+    if (typeof fromFlag === 'string') given[spec.key] = convert(spec, fromFlag, `--${spec.flag}`)
+  }
+  const profile = (given.profile ?? 'dev') as Config['profile']
+  if (!(profile in profiles)) throw new ConfigError(`must be dev or prod; got "${String(profile)}"`, '--profile (SHOP_PROFILE)')
+  const brokers = (given.brokers as string[] | undefined) ?? []
+  const merged = {
+    ...profiles[profile],
+    bus: brokers.length > 0 ? 'kafka' : 'memory',
+    ...given,
+    profile,
+  }
+  let config: Config
+  try {
+    config = validate(ConfigSchema, merged, 'config')
+  } catch (error) {
+    throw error instanceof ConfigError ? asSettingError(error) : error
+  }
+  if (config.bus === 'kafka' && config.brokers.length === 0) {
+    throw new ConfigError('required with --bus=kafka (or set SHOP_BROKERS)', '--brokers')
+  }
+  return {
+    command: parsed.positionals.length > 0 ? parsed.positionals : ['run'],
+    help: flags.help === true,
+    version: flags.version === true,
+    config,
+  }
+}
+
+/** Names the setting as the user wrote it: `--http-port (SHOP_HTTP_PORT)` rather than `config.httpPort`. */
+function asSettingError(error: ConfigError): ConfigError {
+  const [, key, ...rest] = (error.path ?? '').split('.')
+  const spec = optionSpecs.find((s) => s.key === key)
+  if (!spec) return error
+  const message = error.message.slice((error.path ?? '').length + 2)
+  const item = rest.length > 0 ? ` item ${Number(rest[0]) + 1}` : ''
+  return new ConfigError(message, `--${spec.flag}${item} (${spec.env})`)
+}
+
+export function helpText(version: string): string {
+  const rows = optionSpecs.map((s) => {
+    const flag = `  --${s.flag}=${s.kind === 'list' ? 'A,B' : s.kind === 'integer' ? 'N' : 'VALUE'}`
+    return `${flag.padEnd(30)} ${s.help}\n${''.padEnd(31)}env: ${s.env}`
+  })
+  return [
+    `shop ${version}: event-driven order pipeline on Apache Kafka`,
+    '',
+    'Usage: shop [options]            run the roles (all by default) until SIGINT/SIGTERM',
+    '       shop --help | --version',
+    '',
+    'Options (flags override SHOP_* environment variables, which override the profile defaults):',
+    ...rows,
+    '',
+    'Exit codes: 0 clean stop, 1 stop deadline missed, 2 bad command line or config, 70 supervisor escalation.',
+  ].join('\n')
+}

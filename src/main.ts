@@ -1,0 +1,70 @@
+#!/usr/bin/env bun
+import pkg from '../package.json' with { type: 'json' }
+import { Shop } from './app.ts'
+import { helpText, loadConfig } from './config/load.ts'
+import { ConfigError, ShopError } from './errors.ts'
+import { createLogger } from './log.ts'
+
+/** Exit codes (also in --help). */
+const EXIT = { ok: 0, stopFailed: 1, usage: 2, escalated: 70 } as const
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`shop: ${message}\n`)
+  process.exit(code)
+}
+
+async function main(argv: string[]): Promise<void> {
+  let invocation
+  try {
+    invocation = loadConfig(argv, process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`${error.message}\nRun 'shop --help' for the options.`, EXIT.usage)
+    throw error
+  }
+  if (invocation.help) {
+    process.stdout.write(`${helpText(pkg.version)}\n`)
+    return
+  }
+  if (invocation.version) {
+    process.stdout.write(`shop ${pkg.version}\n`)
+    return
+  }
+  const [command] = invocation.command
+  if (command !== 'run') fail(`unknown command "${invocation.command.join(' ')}"\nRun 'shop --help' for the options.`, EXIT.usage)
+
+  const { config } = invocation
+  const logger = createLogger(config.logLevel)
+  let shop: Shop
+  try {
+    shop = await Shop.start({
+      config,
+      logger,
+      onEscalate: (error) => {
+        logger.fatal({ event: 'shop:escalated', err: error }, 'a supervisor gave up; exiting so the orchestrator restarts the process')
+        process.exit(EXIT.escalated)
+      },
+    })
+  } catch (error) {
+    logger.fatal({ event: 'shop:start:failed', err: error }, 'start failed')
+    const detail = error instanceof ShopError ? `${error.message}` : String((error as Error)?.message ?? error)
+    fail(`start failed: ${detail}`, EXIT.stopFailed)
+  }
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ event: 'shop:signal', signal })
+    shop.stop().then(
+      () => process.exit(EXIT.ok),
+      (error) => {
+        logger.fatal({ event: 'shop:stop:failed', err: error }, 'graceful stop failed')
+        process.exit(EXIT.stopFailed)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+await main(process.argv.slice(2))

@@ -1,0 +1,96 @@
+import { PartitionPool } from '../actors/partition-pool.ts'
+import type { Behavior } from '../actors/types.ts'
+import type { RoleName } from '../config/options.ts'
+import type { GroupConsumer } from '../kafka/port.ts'
+import type { ConsumedRecord } from '../kafka/types.ts'
+import { groupName } from '../topics.ts'
+import type { Readiness, Role, RoleContext } from './types.ts'
+
+export interface ConsumerRoleOptions {
+  name: RoleName
+  topics: string[]
+  /** The actor owning one partition (of every topic above) for one group generation. */
+  partitionActor: (partition: number, generation: number) => Behavior<ConsumedRecord[]>
+}
+
+type MemberMessage = { failed: Error }
+
+/**
+ * A role that consumes topics as one consumer-group member with an actor per partition.
+ * The member itself is an actor under the role's supervisor: when its consumer fails, the
+ * member restarts with backoff (a new consumer, a rejoin), and repeated failures escalate.
+ */
+export class ConsumerRole implements Role {
+  readonly name: RoleName
+  #consumer: GroupConsumer | undefined
+  #pool: PartitionPool | undefined
+  #joined = false
+  #stopping = false
+  readonly #supervisor
+
+  constructor(
+    private readonly ctx: RoleContext,
+    private readonly options: ConsumerRoleOptions,
+  ) {
+    this.name = options.name
+    this.#supervisor = ctx.supervisor.child(options.name)
+  }
+
+  async start(): Promise<void> {
+    const member = this.#supervisor.spawn<MemberMessage>(`${this.name}-member`, () => ({
+      preStart: () => this.#join((error) => member.tell({ failed: error })),
+      receive: ({ failed }) => {
+        throw failed
+      },
+      postStop: () => this.#leave(),
+    }))
+    // start() returns once the first join settled, so that callers see a ready or failing role.
+    while (!this.#joined && member.status !== 'failed' && member.status !== 'stopped') {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  async #join(onError: (error: Error) => void): Promise<void> {
+    const pool = new PartitionPool({
+      name: this.name,
+      supervisor: this.#supervisor,
+      create: this.options.partitionActor,
+      onConsumerError: onError,
+    })
+    const consumer = this.ctx.log.consumer({
+      groupId: groupName(this.ctx.config.topicPrefix, this.name),
+      topics: this.options.topics,
+      clientId: `shop-${this.name}`,
+    })
+    this.#pool = pool
+    this.#consumer = consumer
+    await consumer.start(pool)
+    this.#joined = true
+  }
+
+  async #leave(): Promise<void> {
+    this.#joined = false
+    const consumer = this.#consumer
+    this.#consumer = undefined
+    await consumer?.close().catch((error) => this.ctx.logger.warn({ event: 'role:consumer:close-failed', role: this.name, err: error }))
+    await this.#pool?.stop()
+  }
+
+  readiness(): Readiness {
+    if (this.#stopping) return { ready: false, reason: `${this.name}: stopping` }
+    const failing = this.#supervisor.statuses().find((s) => s.status !== 'running')
+    if (failing) return { ready: false, reason: `${this.name}: actor ${failing.actor} is ${failing.status}` }
+    if (!this.#joined) return { ready: false, reason: `${this.name}: not a member of its consumer group yet` }
+    return { ready: true }
+  }
+
+  /** Partition numbers this process owns for the role. */
+  partitions(): number[] {
+    return this.#pool?.partitions() ?? []
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true
+    await this.#supervisor.stop('now')
+  }
+}

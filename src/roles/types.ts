@@ -1,0 +1,25 @@
+import type { Supervisor } from '../actors/supervisor.ts'
+import type { Config, RoleName } from '../config/options.ts'
+import type { Log } from '../kafka/port.ts'
+import type { Logger } from '../log.ts'
+import type { TopicNames } from '../topics.ts'
+
+export type Readiness = { ready: true } | { ready: false; reason: string }
+
+/** What a role gets from the process that hosts it. */
+export interface RoleContext {
+  config: Config
+  log: Log
+  logger: Logger
+  supervisor: Supervisor
+  topics: TopicNames
+}
+
+/** A role: a tree of supervised actors that one process runs (`--roles`). */
+export interface Role {
+  readonly name: RoleName
+  start(): Promise<void>
+  readiness(): Readiness
+  /** Stops intake, lets actors finish their current batch, leaves the consumer group. */
+  stop(): Promise<void>
+}
