@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'bun:test'
+import { resolve } from 'node:path'
+
+const main = resolve(import.meta.dir, 'main.ts')
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawnSync([process.execPath, main, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
+}
+
+describe('shop command line', () => {
+  test.each([
+    [['--roles=api,bogus'], /--roles item 2.*"bogus"/],
+    [['--http-port=-1'], /--http-port/],
+    [['--bus=kafka'], /--brokers: required with --bus=kafka/],
+    [['--nope'], /Unknown option '--nope'/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('%p exits 2 with one clear message', (args, message) => {
+    const { code, stderr, stdout } = run(args)
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^shop: /)
+    expect(stderr).toMatch(message)
+    expect(stdout).toBe('')
+  })
+
+  test('--help documents every flag with its environment variable; --version prints the version', () => {
+    const help = run(['--help'])
+    expect(help.code).toBe(0)
+    for (const flag of ['--roles', '--bus', '--brokers', '--http-port', '--data-dir', '--profile', '--partitions', '--shutdown-timeout-ms']) {
+      expect(help.stdout).toContain(flag)
+    }
+    expect(help.stdout).toContain('SHOP_HTTP_PORT')
+    const version = run(['--version'])
+    expect(version.stdout).toMatch(/^shop \d+\.\d+\.\d+/)
+  })
+})
