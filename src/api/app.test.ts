@@ -28,7 +28,7 @@ describe('HTTP probes', () => {
     const a = app([{ ready: true }], true)
     const ready = await get(a, '/readyz')
     expect(ready.status).toBe(503)
-    expect((await ready.json()).reasons).toContain('shutting down')
+    expect(((await ready.json()) as { reasons: string[] }).reasons).toContain('shutting down')
     const other = await get(a, '/orders')
     expect(other.status).toBe(503)
     expect(await other.json()).toMatchObject({ status: 503, detail: 'shutting down' })
