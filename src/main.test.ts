@@ -38,3 +38,11 @@ describe('shop command line', () => {
     expect(version.stdout).toMatch(/^shop \d+\.\d+\.\d+/)
   })
 })
+
+test("README's configuration reference names every option and its environment variable", async () => {
+  const { optionSpecs } = await import('./config/options.ts')
+  const readme = await Bun.file(resolve(import.meta.dir, '../README.md')).text()
+  for (const spec of optionSpecs) {
+    expect(readme).toContain(`\`--${spec.flag}\` | \`${spec.env}\``)
+  }
+})
