@@ -1,13 +1,13 @@
 import { createActorSystem } from './actors/supervisor.ts'
 import { createHttpApp } from './api/app.ts'
 import type { Config } from './config/options.ts'
-import { type EscalationError, TopicMismatchError } from './errors.ts'
+import type { EscalationError } from './errors.ts'
 import { createLog, type Log } from './kafka/index.ts'
 import type { Logger } from './log.ts'
 import { createRole } from './roles/index.ts'
 import type { Readiness, Role } from './roles/types.ts'
 import { withDeadline } from './time.ts'
-import { coPartitioned, topicNames, topicSpecs } from './topics.ts'
+import { topicNames, topicSpecs } from './topics.ts'
 
 export interface ShopOptions {
   config: Config
@@ -35,8 +35,9 @@ export class Shop {
     const { config, logger } = options
     const log = options.log ?? createLog(config)
     const topics = topicNames(config.topicPrefix)
+    // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
+    // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await log.admin.ensureTopics(topicSpecs(config))
-    await checkCoPartitioning(log, topics)
     const supervisor = createActorSystem(options.onEscalate)
     supervisor.events.onEvent('actor:restart', (e) =>
       logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
@@ -81,18 +82,5 @@ export class Shop {
       'graceful shutdown',
     )
     this.logger.info({ event: 'shop:stop:end' }, 'stopped')
-  }
-}
-
-async function checkCoPartitioning(log: Log, topics: ReturnType<typeof topicNames>): Promise<void> {
-  for (const group of coPartitioned) {
-    const names = group.map((k) => topics[k])
-    const described = await log.admin.describeTopics(names)
-    const counts = new Set(described.map((d) => d.partitions))
-    if (counts.size > 1) {
-      throw new TopicMismatchError(
-        `co-partitioned topics disagree: ${described.map((d) => `${d.name} has ${d.partitions}`).join(', ')}`,
-      )
-    }
   }
 }

@@ -16,11 +16,9 @@ export function topicNames(prefix: string) {
 export type TopicNames = ReturnType<typeof topicNames>
 
 /**
- * Topics that must have equal partition counts: the OrderActor of partition p joins
- * orders.created[p] with inventory.line-results[p].
+ * Every topic gets the same partition count. That keeps co-partitioned topics aligned: the
+ * OrderActor of partition p joins orders.created[p] with inventory.line-results[p].
  */
-export const coPartitioned: Array<Array<keyof TopicNames>> = [['ordersCreated', 'lineResults']]
-
 export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix'>): TopicSpec[] {
   const names = topicNames(config.topicPrefix)
   return Object.values(names).map((name) => ({ name, partitions: config.partitions }))

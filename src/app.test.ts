@@ -1,0 +1,59 @@
+import { describe, expect, test } from 'bun:test'
+import { Shop } from './app.ts'
+import { loadConfig } from './config/load.ts'
+import { MemoryCluster, MemoryLog } from './kafka/memory.ts'
+import { createLogger } from './log.ts'
+import type { ConsumerRole } from './roles/consumer-role.ts'
+
+const logger = createLogger('silent')
+
+async function start(cluster: MemoryCluster, roles: string) {
+  const { config } = loadConfig([`--roles=${roles}`, '--http-port=0', '--partitions=4'], {})
+  const escalations: Error[] = []
+  const shop = await Shop.start({ config, logger, log: new MemoryLog({ cluster }), onEscalate: (e) => escalations.push(e) })
+  return { shop, escalations }
+}
+
+const partitionsOf = (shop: Shop, role: string) => (shop.roles.find((r) => r.name === role) as ConsumerRole).partitions()
+
+describe('a shop process on the in-memory log', () => {
+  test('creates its topics, becomes ready over HTTP, and stops cleanly', async () => {
+    const cluster = new MemoryCluster()
+    const { shop, escalations } = await start(cluster, 'api,order,inventory,notifier,aggregator')
+    expect([...cluster.topics.keys()].sort()).toEqual([
+      'inventory.failed',
+      'inventory.line-results',
+      'inventory.requests',
+      'inventory.reserved',
+      'metrics.order.rate',
+      'orders.created',
+      'shop.dlq',
+    ])
+    const ready = await fetch(`${shop.url}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(partitionsOf(shop, 'inventory')).toEqual([0, 1, 2, 3])
+    await shop.stop()
+    expect(shop.readiness().every((r) => !r.ready)).toBe(true)
+    expect(escalations).toEqual([])
+  })
+
+  test('scale-out: two processes split the partitions of a role; when one stops, the other takes all', async () => {
+    const cluster = new MemoryCluster()
+    const a = await start(cluster, 'inventory')
+    const b = await start(cluster, 'inventory,notifier')
+    const split = [partitionsOf(a.shop, 'inventory'), partitionsOf(b.shop, 'inventory')].sort((x, y) => x[0] - y[0])
+    expect(split).toEqual([[0, 1], [2, 3]])
+    await b.shop.stop()
+    expect(partitionsOf(a.shop, 'inventory')).toEqual([0, 1, 2, 3])
+    await a.shop.stop()
+  })
+
+  test('start fails clearly when an existing topic (here a co-partitioned one) has another partition count', async () => {
+    const cluster = new MemoryCluster()
+    await new MemoryLog({ cluster }).admin.ensureTopics([{ name: 'inventory.line-results', partitions: 4 }])
+    const { config } = loadConfig(['--roles=order', '--http-port=0', '--partitions=6'], {})
+    await expect(Shop.start({ config, logger, log: new MemoryLog({ cluster }), onEscalate: () => {} })).rejects.toThrow(
+      'topic inventory.line-results has 4 partitions, expected 6',
+    )
+  })
+})
