@@ -35,8 +35,9 @@ fetch_jars() {
   need_tools
   echo "kafka.sh: fetching Apache Kafka $version jars from Maven Central into $lib"
   rm -rf "$lib" && mkdir -p "$lib"
-  mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$lib" || die "maven could not fetch the Kafka jars (see output above)"
+  local out
+  out=$(mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$lib" 2>&1) || { echo "$out" >&2; die "maven could not fetch the Kafka jars (output above)"; }
   touch "$lib/.complete"
 }
 
@@ -99,6 +100,7 @@ up() {
     echo "kafka.sh: already running on 127.0.0.1:$port (pid $(cat "$pidfile"))"
     return 0
   fi
+  command -v java >/dev/null || need_tools
   answers && die "port $port is taken by another process; set KAFKA_PORT to another port"
   fetch_jars
   write_config
