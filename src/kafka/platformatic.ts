@@ -429,6 +429,7 @@ class KafkaConsumer implements GroupConsumer {
   /** Assignment changes and deliveries run one after another, in event order. */
   #chain: Promise<void> = Promise.resolve()
   #buffered = 0
+  #pending: ConsumedRecord[] = []
   #closed = false
 
   constructor(
@@ -523,13 +524,37 @@ class KafkaConsumer implements GroupConsumer {
     }
     consumedOrigins.set(record, origin)
     if (++this.#buffered >= this.settings.maxBufferedRecords) this.#stream?.pause()
-    this.#enqueue(async () => {
-      this.#buffered--
-      if (this.#buffered < this.settings.maxBufferedRecords / 2 && this.#stream?.isPaused()) this.#stream.resume()
-      // A record fetched under an older generation is re-fetched from the committed offset after the rejoin.
-      if (record.generation !== this.#generation) return
-      await this.#listener!.onRecords([record])
-    })
+    this.#pending.push(record)
+    if (this.#pending.length === 1) this.#enqueue(() => this.#deliverPending())
+  }
+
+  /**
+   * Hands everything received since the last delivery to the listener, one batch per partition
+   * in offset order. Records of an older generation are dropped (fetched again from the committed
+   * offset after the rejoin); records of a newer one wait for its assignment step.
+   */
+  async #deliverPending(): Promise<void> {
+    const generation = this.#generation
+    const due = this.#pending.filter((r) => r.generation <= generation)
+    this.#pending = this.#pending.filter((r) => r.generation > generation)
+    if (this.#pending.length > 0) {
+      // Yield a macrotask so that the join event of the newer generation can enqueue its step first.
+      this.#enqueue(() => new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => this.#deliverPending()))
+    }
+    this.#buffered -= due.length
+    if (this.#buffered < this.settings.maxBufferedRecords / 2 && this.#stream?.isPaused()) this.#stream.resume()
+    const batches = new Map<string, ConsumedRecord[]>()
+    for (const record of due) {
+      if (record.generation !== generation) continue
+      const key = tpKey(record.topic, record.partition)
+      const batch = batches.get(key)
+      if (batch) batch.push(record)
+      else batches.set(key, [record])
+    }
+    for (const batch of batches.values()) {
+      if (this.#generation !== generation || this.#closed) return
+      await this.#listener!.onRecords(batch)
+    }
   }
 
   assignment(): TopicPartition[] {
