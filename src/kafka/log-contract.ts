@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { FencedError, TopicMismatchError } from '../errors.ts'
 import { sleep } from '../time.ts'
 import { partitionForKey } from './partitioner.ts'
-import type { ConsumerListener, GroupConsumer, Log } from './port.ts'
+import type { ConsumerListener, Log } from './port.ts'
 import { type ConsumedRecord, type TopicPartition, tpKey } from './types.ts'
 
 /**
@@ -298,4 +298,3 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
   })
 }
 
-export type { GroupConsumer }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { FencedError, LogError, TopicMismatchError } from '../errors.ts'
-import { partitionForKey } from './partitioner.ts'
+import { choosePartition } from './partitioner.ts'
 import type {
   ConsumerListener,
   ConsumerOptions,
@@ -105,14 +105,7 @@ export class MemoryCluster {
   place(records: ProduceRecord[]): Array<{ record: ProduceRecord; partition: number }> {
     return records.map((record) => {
       const partitions = this.topic(record.topic)
-      const partition =
-        record.partition ??
-        (record.key !== undefined
-          ? partitionForKey(record.key, partitions.length)
-          : this.#roundRobin++ % partitions.length)
-      if (!Number.isInteger(partition) || partition < 0 || partition >= partitions.length) {
-        throw new LogError(`partition ${partition} out of range for ${record.topic} (${partitions.length})`)
-      }
+      const partition = choosePartition(record, partitions.length) ?? this.#roundRobin++ % partitions.length
       return { record, partition }
     })
   }

@@ -1,3 +1,5 @@
+import { LogError } from '../errors.ts'
+
 /**
  * Kafka's default partitioner for keyed records, bit for bit: `toPositive(murmur2(utf8(key))) % n`
  * (org.apache.kafka.common.utils.Utils.murmur2). Both adapters use it, so a key maps to the same
@@ -40,4 +42,16 @@ const encoder = new TextEncoder()
 /** The partition Kafka's default partitioner picks for `key` among `partitions`. */
 export function partitionForKey(key: string, partitions: number): number {
   return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions
+}
+
+/**
+ * The partition a record goes to among `count`: its explicit partition, else its key's, else
+ * undefined (no key: the adapter spreads such records). Throws LogError when out of range.
+ */
+export function choosePartition(record: { topic: string; key?: string; partition?: number }, count: number): number | undefined {
+  const partition = record.partition ?? (record.key !== undefined ? partitionForKey(record.key, count) : undefined)
+  if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= count)) {
+    throw new LogError(`partition ${partition} out of range for ${record.topic} (${count})`)
+  }
+  return partition
 }

@@ -15,7 +15,7 @@ import {
 import { randomUUID } from 'node:crypto'
 import { FencedError, LogError, TopicMismatchError } from '../errors.ts'
 import { withDeadline } from '../time.ts'
-import { partitionForKey } from './partitioner.ts'
+import { choosePartition } from './partitioner.ts'
 import type {
   ConsumerListener,
   ConsumerOptions,
@@ -99,11 +99,7 @@ class PartitionCounts {
     return records.map((record) => {
       const count = this.#counts.get(record.topic)
       if (!count) throw new LogError(`unknown topic ${record.topic}`)
-      const partition =
-        record.partition ?? (record.key !== undefined ? partitionForKey(record.key, count) : undefined)
-      if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= count)) {
-        throw new LogError(`partition ${partition} out of range for ${record.topic} (${count})`)
-      }
+      const partition = choosePartition(record, count)
       return {
         topic: record.topic,
         key: record.key,
@@ -191,7 +187,6 @@ export class KafkaLog implements Log {
     })
     const ms = this.#options.requestTimeoutMs
     const counts = this.#counts
-    const origins = consumedOrigins
     let initialized = false
     return {
       transactionalId,
@@ -218,7 +213,7 @@ export class KafkaLog implements Log {
             const last = new Map<string, ConsumedRecord>()
             for (const r of records) last.set(tpKey(r.topic, r.partition), r)
             for (const record of last.values()) {
-              const metadata = origins.get(record)
+              const metadata = consumedOrigins.get(record)
               if (!metadata) throw new LogError('sendOffsets takes records delivered by a Kafka consumer')
               await call(
                 'add offsets to transaction',
