@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { FencedError, TopicMismatchError } from '../errors.ts'
 import { sleep } from '../time.ts'
 import { partitionForKey } from './partitioner.ts'
+import { readToEnd } from './read-to-end.ts'
 import type { ConsumerListener, Log } from './port.ts'
 import { type ConsumedRecord, type TopicPartition, tpKey } from './types.ts'
 
@@ -203,6 +204,32 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
       expect(values(state.records).sort()).toEqual(['a', 'a2', 'c', 'c2'])
       const end = (await log.admin.endOffsets(t)).reduce((a, b) => a + b, 0n)
       expect(end).toBeGreaterThanOrEqual(4n)
+    })
+
+    test('read: committed records from an offset without a group; aborted ones never; readToEnd stops at the end', async () => {
+      log = open()
+      const t = await topic(2)
+      const tx = log.transactionalProducer({ transactionalId: unique('tx') })
+      for (const [value, commit] of [['a', true], ['b', false], ['c', true]] as const) {
+        const transaction = await tx.begin()
+        await transaction.send([{ topic: t, value, partition: 0 }])
+        if (commit) await transaction.commit()
+        else await transaction.abort()
+      }
+      await log.producer().send([{ topic: t, value: 'd', partition: 0 }])
+      const seen: ConsumedRecord[] = []
+      const end = await readToEnd(log, { topic: t, partition: 0 }, 0n, (records) => seen.push(...records))
+      expect(values(seen)).toEqual(['a', 'c', 'd'])
+      expect(seen.every((r) => r.topic === t && r.partition === 0 && r.generation === -1)).toBe(true)
+      expect(end).toBe((await log.admin.endOffsets(t))[0])
+      const from = seen[1].offset
+      const [again, empty] = await log.read([{ topic: t, partition: 0, offset: from }, { topic: t, partition: 1, offset: 0n }])
+      expect(values(again.records)).toEqual(['c', 'd'])
+      expect(again.next).toBe(end)
+      expect(empty).toEqual({ topic: t, partition: 1, records: [], next: 0n })
+      const [atEnd] = await log.read([{ topic: t, partition: 0, offset: end }])
+      expect(atEnd.records).toEqual([])
+      expect(atEnd.next).toBe(end)
     })
 
     test('outputs and input offsets commit together: a crash before commit redelivers the input and leaves no output', async () => {

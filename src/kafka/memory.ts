@@ -16,6 +16,7 @@ import {
   type ConsumedRecord,
   type Headers,
   type ProduceRecord,
+  type ReadResult,
   type RecordPosition,
   type TopicPartition,
   type TopicSpec,
@@ -372,6 +373,23 @@ export class MemoryLog implements Log {
     const consumer = new MemoryConsumer(this.cluster, options, this.#maxBatch)
     this.#consumers.add(consumer)
     return consumer
+  }
+
+  async read(from: RecordPosition[]): Promise<ReadResult[]> {
+    return from.map(({ topic, partition, offset }) => {
+      const log = this.cluster.topic(topic)[partition]
+      if (!log) throw new LogError(`topic ${topic} has no partition ${partition}`)
+      const start = Number(offset)
+      const records = log.slice(start, start + this.#maxBatch).map((stored, i) => ({
+        ...stored,
+        headers: { ...stored.headers },
+        topic,
+        partition,
+        offset: BigInt(start + i),
+        generation: -1,
+      }))
+      return { topic, partition, records, next: offset + BigInt(records.length) }
+    })
   }
 
   async close(): Promise<void> {

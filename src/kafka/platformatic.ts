@@ -15,6 +15,8 @@ import {
 import { randomUUID } from 'node:crypto'
 import { FencedError, LogError, TopicMismatchError } from '../errors.ts'
 import { withDeadline } from '../time.ts'
+import { call } from './platformatic-call.ts'
+import { PartitionReader } from './platformatic-reader.ts'
 import { choosePartition } from './partitioner.ts'
 import type {
   ConsumerListener,
@@ -30,6 +32,7 @@ import { rangeAssign } from './range-assignor.ts'
 import {
   type ConsumedRecord,
   type ProduceRecord,
+  type ReadResult,
   type RecordPosition,
   type TopicPartition,
   type TopicSpec,
@@ -55,36 +58,6 @@ export interface KafkaLogOptions {
 type Bytes = Buffer
 const serializers = { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer }
 const deserializers = { key: stringDeserializer, headerKey: stringDeserializer, headerValue: stringDeserializer }
-
-/** Kafka protocol errors that mean "you are a zombie": the commit must not be retried by this instance. */
-const fencingErrors = new Set([
-  'PRODUCER_FENCED',
-  'INVALID_PRODUCER_EPOCH',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  'ILLEGAL_GENERATION',
-  'UNKNOWN_MEMBER_ID',
-  'FENCED_INSTANCE_ID',
-  'REBALANCE_IN_PROGRESS',
-  'INVALID_TXN_STATE',
-])
-
-function isFencing(error: unknown, depth = 0): boolean {
-  if (!error || typeof error !== 'object' || depth > 5) return false
-  const e = error as { apiId?: string; errors?: unknown[]; cause?: unknown }
-  if (e.apiId && fencingErrors.has(e.apiId)) return true
-  return (e.errors ?? []).some((inner) => isFencing(inner, depth + 1)) || isFencing(e.cause, depth + 1)
-}
-
-/** Wraps a broker call: a deadline, and failures mapped onto shop's errors. */
-async function call<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
-  try {
-    return await withDeadline(promise, ms, what)
-  } catch (error) {
-    if (isFencing(error)) throw new FencedError(`${what}: fenced`, { cause: error })
-    if (error instanceof Error && 'code' in error && String(error.code).startsWith('SHOP_')) throw error
-    throw new LogError(`${what} failed: ${(error as Error)?.message ?? error}`, { cause: error, retryable: true })
-  }
-}
 
 /** Partition counts by topic, learned from metadata once per topic (counts never shrink). */
 class PartitionCounts {
@@ -117,6 +90,7 @@ export class KafkaLog implements Log {
   readonly #options: Required<KafkaLogOptions>
   readonly #closers = new Set<() => Promise<void>>()
   readonly #counts: PartitionCounts
+  #reader: PartitionReader | undefined
 
   constructor(options: KafkaLogOptions) {
     this.#options = {
@@ -253,6 +227,15 @@ export class KafkaLog implements Log {
     const close = this.#track(() => consumer.shutdown())
     consumer.onClose = close
     return consumer
+  }
+
+  read(from: RecordPosition[]): Promise<ReadResult[]> {
+    if (!this.#reader) {
+      const reader = new PartitionReader(this.#base('reader'), this.#options.requestTimeoutMs)
+      this.#track(() => reader.close())
+      this.#reader = reader
+    }
+    return this.#reader.read(from)
   }
 
   async close(): Promise<void> {

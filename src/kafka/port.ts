@@ -1,5 +1,6 @@
 import type {
   ConsumedRecord,
+  ReadResult,
   ProduceRecord,
   RecordPosition,
   TopicDescription,
@@ -24,6 +25,13 @@ export interface Log {
   transactionalProducer(options: { transactionalId: string }): TransactionalProducer
   /** A consumer group member reading `read_committed`. Nothing is read until `start()`. */
   consumer(options: ConsumerOptions): GroupConsumer
+  /**
+   * Reads partitions without a consumer group, read_committed (what state restores and views use).
+   * For each position: the committed records from its offset on (as many as one fetch brings) and
+   * `next`, the offset to read from next. A partition at its end gives no records and `next` unchanged.
+   * Records read this way have generation -1: they cannot be committed as a group's progress.
+   */
+  read(from: RecordPosition[]): Promise<ReadResult[]>
   /** Closes every client this log created. */
   close(): Promise<void>
 }

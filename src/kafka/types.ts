@@ -31,6 +31,12 @@ export interface ConsumedRecord extends RecordPosition {
   generation: number
 }
 
+/** One partition's answer to `Log.read`. */
+export interface ReadResult extends TopicPartition {
+  records: ConsumedRecord[]
+  next: bigint
+}
+
 export interface TopicSpec {
   name: string
   partitions: number

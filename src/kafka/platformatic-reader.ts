@@ -1,0 +1,143 @@
+import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import { LogError } from '../errors.ts'
+import { call } from './platformatic-call.ts'
+import type { ConsumedRecord, ReadResult, RecordPosition } from './types.ts'
+
+const IS_TRANSACTIONAL = 1 << 4
+const IS_CONTROL = 1 << 5
+
+interface RawRecord {
+  offsetDelta: number
+  timestampDelta: bigint | number
+  key: Buffer | null
+  value: Buffer | null
+  headers: Array<[Buffer | null, Buffer | null]>
+}
+interface RawBatch {
+  firstOffset: bigint
+  lastOffsetDelta: number
+  firstTimestamp: bigint
+  attributes: number
+  producerId: bigint
+  records: RawRecord[]
+}
+interface RawPartition {
+  partitionIndex: number
+  errorCode: number
+  abortedTransactions?: Array<{ producerId: bigint; firstOffset: bigint }> | null
+  records?: RawBatch[] | null
+}
+
+/**
+ * Reads partitions with Fetch requests, outside any consumer group (`Log.read`). Fetches are
+ * serialized: platformatic keeps one fetch session per broker, and concurrent requests would race
+ * on its epoch.
+ */
+export class PartitionReader {
+  readonly #consumer: Consumer
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    base: { clientId: string; bootstrapBrokers: string[]; timeout: number; retries: number; retryDelay: number },
+    private readonly ms: number,
+  ) {
+    // A group id is required by the constructor; this client never joins it.
+    this.#consumer = new Consumer({ ...base, groupId: `${base.clientId}-unjoined` })
+  }
+
+  read(from: RecordPosition[]): Promise<ReadResult[]> {
+    const run = this.#queue.then(() => this.#read(from))
+    this.#queue = run.catch(() => {})
+    return run
+  }
+
+  async #read(from: RecordPosition[]): Promise<ReadResult[]> {
+    const topics = [...new Set(from.map((p) => p.topic))]
+    const metadata = await call('reader metadata', this.ms, this.#consumer.metadata({ topics }))
+    const byNode = new Map<number, RecordPosition[]>()
+    for (const position of from) {
+      const leader = metadata.topics.get(position.topic)?.partitions[position.partition]?.leader
+      if (leader === undefined) throw new LogError(`unknown partition ${position.topic}:${position.partition}`)
+      byNode.set(leader, [...(byNode.get(leader) ?? []), position])
+    }
+    const results = new Map<string, ReadResult>()
+    for (const [node, positions] of byNode) {
+      const request = [...new Set(positions.map((p) => p.topic))].map((topic) => ({
+        topicId: metadata.topics.get(topic)!.id,
+        partitions: positions
+          .filter((p) => p.topic === topic)
+          .map((p) => ({
+            partition: p.partition,
+            fetchOffset: p.offset,
+            partitionMaxBytes: 1 << 20,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+            logStartOffset: -1n,
+          })),
+      }))
+      const response = await call(
+        'read partitions',
+        this.ms,
+        this.#consumer.fetch({ node, topics: request, isolationLevel: FetchIsolationLevels.READ_COMMITTED, maxWaitTime: 10, minBytes: 1 }),
+      )
+      const names = new Map([...metadata.topics].map(([name, t]) => [t.id, name]))
+      for (const topicResponse of response.responses) {
+        const topic = names.get(topicResponse.topicId)!
+        for (const raw of topicResponse.partitions as unknown as RawPartition[]) {
+          if (raw.errorCode !== 0) throw new LogError(`reading ${topic}:${raw.partitionIndex} failed with Kafka error ${raw.errorCode}`)
+          const start = positions.find((p) => p.topic === topic && p.partition === raw.partitionIndex)!.offset
+          results.set(`${topic}:${raw.partitionIndex}`, committedRecords(topic, raw, start))
+        }
+      }
+    }
+    return from.map(
+      (p) => results.get(`${p.topic}:${p.partition}`) ?? { topic: p.topic, partition: p.partition, records: [], next: p.offset },
+    )
+  }
+
+  close(): Promise<void> {
+    return this.#consumer.close(true)
+  }
+}
+
+/**
+ * The committed data records of one fetched partition. Kafka answers a read_committed fetch with
+ * every batch up to the last stable offset plus the list of aborted transactions; the client drops
+ * their batches. (platformatic keeps an aborted transaction whose abort marker falls outside the
+ * response; this drops those too: the marker is always past the records it aborts.)
+ */
+function committedRecords(topic: string, raw: RawPartition, start: bigint): ReadResult {
+  // Kafka's own consumer algorithm: an aborted transaction becomes active at its first offset and
+  // ends at its producer's next control marker.
+  const pending = [...(raw.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
+  const active = new Set<bigint>()
+  const records: ConsumedRecord[] = []
+  let next = start
+  for (const batch of raw.records ?? []) {
+    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+    if (last + 1n > next) next = last + 1n
+    while (pending.length > 0 && pending[0].firstOffset <= last) active.add(pending.shift()!.producerId)
+    if (batch.attributes & IS_CONTROL) {
+      active.delete(batch.producerId)
+      continue
+    }
+    if (batch.attributes & IS_TRANSACTIONAL && active.has(batch.producerId)) continue
+    for (const record of batch.records) {
+      const offset = batch.firstOffset + BigInt(record.offsetDelta)
+      if (offset < start) continue
+      const headers: Record<string, string> = {}
+      for (const [k, v] of record.headers) if (k) headers[k.toString()] = v?.toString() ?? ''
+      records.push({
+        topic,
+        partition: raw.partitionIndex,
+        offset,
+        key: record.key?.toString(),
+        value: record.value ?? Buffer.alloc(0),
+        headers,
+        timestamp: Number(batch.firstTimestamp) + Number(record.timestampDelta),
+        generation: -1,
+      })
+    }
+  }
+  return { topic, partition: raw.partitionIndex, records, next }
+}
