@@ -27,6 +27,11 @@ describe('a shop process on the in-memory log', () => {
       'inventory.reserved',
       'metrics.order.rate',
       'orders.created',
+      'shop-api-idempotency-changelog',
+      'shop-inventory-reservations-changelog',
+      'shop-inventory-stock-changelog',
+      'shop-notifier-notified-changelog',
+      'shop-order-sagas-changelog',
       'shop.dlq',
     ])
     const ready = await fetch(`${shop.url}/readyz`)

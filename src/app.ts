@@ -16,6 +16,8 @@ export interface ShopOptions {
   onEscalate: (error: EscalationError) => void
   /** An existing log (tests share an in-memory cluster between processes); made from config otherwise. */
   log?: Log
+  /** Where the console sink writes; stdout by default. */
+  write?: (line: string) => void
 }
 
 /**
@@ -43,11 +45,12 @@ export class Shop {
       logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
     )
     supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
-    const roles = config.roles.map((name) => createRole(name, { config, log, logger, supervisor, topics }))
+    const roles = config.roles.map((name) => createRole(name, { config, log, logger, supervisor, topics, write: options.write }))
     const state = { draining: false }
     const http = createHttpApp({
       readiness: () => roles.map((r) => r.readiness()),
       draining: () => state.draining,
+      features: roles.flatMap((r) => (r.http ? [r.http] : [])),
     })
     http.listen({ port: config.httpPort, hostname: config.httpHost })
     const shop = new Shop(config, log, roles, http, logger, state)

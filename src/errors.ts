@@ -10,6 +10,13 @@ export const ErrorCodes = [
   'SHOP_ACTOR_STOPPED',
   'SHOP_ESCALATED',
   'SHOP_LOG',
+  'SHOP_INVALID_EVENT',
+  'SHOP_BAD_REQUEST',
+  'SHOP_CONFLICT',
+  'SHOP_NOT_FOUND',
+  'SHOP_TOO_LARGE',
+  'SHOP_UNSUPPORTED_MEDIA_TYPE',
+  'SHOP_DELIVERY',
 ] as const
 export type ErrorCode = (typeof ErrorCodes)[number]
 
@@ -86,4 +93,53 @@ export class EscalationError extends ShopError {
 /** A log adapter call failed for a reason not covered above. */
 export class LogError extends ShopError {
   static override readonly code = 'SHOP_LOG'
+}
+
+/** A record whose headers or payload do not match the event it should carry: it goes to the dead-letter topic. */
+export class InvalidEventError extends ShopError {
+  static override readonly code = 'SHOP_INVALID_EVENT'
+}
+
+/** One problem found in a request body: the JSON pointer of the field and what is wrong with it. */
+export interface FieldError {
+  path: string
+  message: string
+}
+
+/** A request the API refuses as malformed; `errors` name the fields at fault. */
+export class BadRequestError extends ShopError {
+  static override readonly code = 'SHOP_BAD_REQUEST'
+  override readonly status = 400
+  constructor(
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message)
+  }
+}
+
+/** The request contradicts an earlier one (an idempotency key reused with another body). */
+export class ConflictError extends ShopError {
+  static override readonly code = 'SHOP_CONFLICT'
+  override readonly status = 409
+}
+
+export class NotFoundError extends ShopError {
+  static override readonly code = 'SHOP_NOT_FOUND'
+  override readonly status = 404
+}
+
+export class TooLargeError extends ShopError {
+  static override readonly code = 'SHOP_TOO_LARGE'
+  override readonly status = 413
+}
+
+export class UnsupportedMediaTypeError extends ShopError {
+  static override readonly code = 'SHOP_UNSUPPORTED_MEDIA_TYPE'
+  override readonly status = 415
+}
+
+/** A notification a sink could not deliver after its retries; the record goes to the dead-letter topic. */
+export class DeliveryError extends ShopError {
+  static override readonly code = 'SHOP_DELIVERY'
 }

@@ -11,17 +11,31 @@ export function topicNames(prefix: string) {
     failed: `${prefix}inventory.failed`,
     orderRate: `${prefix}metrics.order.rate`,
     deadLetter: `${prefix}shop.dlq`,
+    // Compacted changelogs: the truth behind each actor's bun:sqlite state (partition p holds the
+    // state of input partition p).
+    orderSagas: `${prefix}shop-order-sagas-changelog`,
+    stock: `${prefix}shop-inventory-stock-changelog`,
+    reservations: `${prefix}shop-inventory-reservations-changelog`,
+    notified: `${prefix}shop-notifier-notified-changelog`,
+    idempotencyKeys: `${prefix}shop-api-idempotency-changelog`,
   }
 }
 export type TopicNames = ReturnType<typeof topicNames>
 
+const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys'])
+
 /**
  * Every topic gets the same partition count. That keeps co-partitioned topics aligned: the
- * OrderActor of partition p joins orders.created[p] with inventory.line-results[p].
+ * OrderActor of partition p joins orders.created[p] with inventory.line-results[p], and the state of
+ * partition p lives in partition p of its changelog.
  */
 export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix'>): TopicSpec[] {
   const names = topicNames(config.topicPrefix)
-  return Object.values(names).map((name) => ({ name, partitions: config.partitions }))
+  return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({
+    name: names[key],
+    partitions: config.partitions,
+    ...(compacted.has(key) ? { config: { 'cleanup.policy': 'compact' } } : {}),
+  }))
 }
 
 export const groupName = (prefix: string, role: string) => `${prefix}shop-${role}`

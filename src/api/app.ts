@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { type AnyElysia, Elysia } from 'elysia'
 import { NotReadyError } from '../errors.ts'
 import type { Readiness } from '../roles/types.ts'
 import { healthRoutes } from './health/index.ts'
@@ -8,11 +8,13 @@ export interface HttpAppOptions {
   readiness: () => Readiness[]
   /** True once shutdown began: every route but the probes answers 503. */
   draining: () => boolean
+  /** Feature routes of the roles this process runs. */
+  features?: AnyElysia[]
 }
 
 /** The HTTP face of a process: probes for every process, feature routes per role. */
 export function createHttpApp(options: HttpAppOptions) {
-  return new Elysia()
+  const app = new Elysia()
     .use(problems)
     .onRequest(({ request }) => {
       if (!options.draining()) return
@@ -21,4 +23,6 @@ export function createHttpApp(options: HttpAppOptions) {
       throw new NotReadyError('shutting down')
     })
     .use(healthRoutes(() => [...options.readiness(), ...(options.draining() ? [{ ready: false as const, reason: 'shutting down' }] : [])]))
+  for (const feature of options.features ?? []) app.use(feature)
+  return app
 }

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { ShopError } from '../errors.ts'
+import { BadRequestError, ShopError } from '../errors.ts'
 
 /** An RFC 9457 problem body. */
 export interface Problem {
@@ -20,6 +20,7 @@ export function problemResponse(problem: Problem, headers: Record<string, string
 const titles: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
+  409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   500: 'Internal Server Error',
@@ -34,10 +35,9 @@ const titles: Record<number, string> = {
 export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'global' }, ({ code, error }) => {
   if (error instanceof ShopError) {
     const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {}
-    return problemResponse(
-      { type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message },
-      headers,
-    )
+    const problem: Problem = { type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message }
+    if (error instanceof BadRequestError && error.errors.length > 0) problem.errors = error.errors
+    return problemResponse(problem, headers)
   }
   switch (code) {
     case 'NOT_FOUND':

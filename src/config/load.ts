@@ -70,6 +70,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (config.bus === 'kafka' && config.brokers.length === 0) {
     throw new ConfigError('required with --bus=kafka (or set SHOP_BROKERS)', '--brokers')
   }
+  if (config.notify.includes('webhook')) {
+    if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', '--webhook-url (SHOP_WEBHOOK_URL)')
+    if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', '--webhook-secret (SHOP_WEBHOOK_SECRET)')
+  }
   return {
     command: parsed.positionals.length > 0 ? parsed.positionals : ['run'],
     help: flags.help === true,

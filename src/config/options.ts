@@ -2,6 +2,8 @@ import { type Static, Type } from '@sinclair/typebox'
 
 export const roleNames = ['api', 'order', 'inventory', 'notifier', 'aggregator'] as const
 export type RoleName = (typeof roleNames)[number]
+export const sinkNames = ['console', 'webhook'] as const
+export type SinkName = (typeof sinkNames)[number]
 
 /** The validated configuration of one `shop` process. */
 export const ConfigSchema = Type.Object(
@@ -19,6 +21,16 @@ export const ConfigSchema = Type.Object(
     requestTimeoutMs: Type.Integer({ minimum: 100 }),
     sessionTimeoutMs: Type.Integer({ minimum: 1_000 }),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    batchMaxRecords: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    batchLingerMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
+    maxRecordAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+    producerMaxInFlight: Type.Integer({ minimum: 1 }),
+    notify: Type.Array(Type.Union(sinkNames.map((s) => Type.Literal(s))), { minItems: 1, uniqueItems: true }),
+    webhookUrl: Type.String({ pattern: '^(https?://.+)?$' }),
+    webhookSecret: Type.String(),
+    webhookAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+    webhookBackoffMs: Type.Integer({ minimum: 0 }),
+    webhookTimeoutMs: Type.Integer({ minimum: 100 }),
   },
   { additionalProperties: false },
 )
@@ -48,6 +60,16 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: 'SHOP_REQUEST_TIMEOUT_MS', kind: 'integer', help: 'deadline for any single call to a Kafka broker (default 15000)' },
   { key: 'sessionTimeoutMs', flag: 'session-timeout-ms', env: 'SHOP_SESSION_TIMEOUT_MS', kind: 'integer', help: 'consumer group session timeout: how soon a dead process\'s partitions move (default 10000)' },
   { key: 'logLevel', flag: 'log-level', env: 'SHOP_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default debug in dev, info in prod)' },
+  { key: 'batchMaxRecords', flag: 'batch-max-records', env: 'SHOP_BATCH_MAX_RECORDS', kind: 'integer', help: 'records per actor transaction at most (default 500)' },
+  { key: 'batchLingerMs', flag: 'batch-linger-ms', env: 'SHOP_BATCH_LINGER_MS', kind: 'integer', help: 'how long an idle actor waits for more records before it commits a batch (default 0: batches still grow while a commit is in flight)' },
+  { key: 'maxRecordAttempts', flag: 'max-record-attempts', env: 'SHOP_MAX_RECORD_ATTEMPTS', kind: 'integer', help: 'attempts to process a failing record before it goes to shop.dlq (default 3)' },
+  { key: 'producerMaxInFlight', flag: 'producer-max-in-flight', env: 'SHOP_PRODUCER_MAX_IN_FLIGHT', kind: 'integer', help: 'orders the API may have waiting for the broker; beyond it POST /orders answers 503 (default 1000)' },
+  { key: 'notify', flag: 'notify', env: 'SHOP_NOTIFY', kind: 'list', help: `notification sinks, comma-separated: ${sinkNames.join(',')} (default console)` },
+  { key: 'webhookUrl', flag: 'webhook-url', env: 'SHOP_WEBHOOK_URL', kind: 'string', help: 'where the webhook sink POSTs notifications (required with --notify=webhook)' },
+  { key: 'webhookSecret', flag: 'webhook-secret', env: 'SHOP_WEBHOOK_SECRET', kind: 'string', help: 'HMAC-SHA256 key of the X-Shop-Signature header (required with --notify=webhook)' },
+  { key: 'webhookAttempts', flag: 'webhook-attempts', env: 'SHOP_WEBHOOK_ATTEMPTS', kind: 'integer', help: 'delivery attempts per notification before it goes to shop.dlq (default 5)' },
+  { key: 'webhookBackoffMs', flag: 'webhook-backoff-ms', env: 'SHOP_WEBHOOK_BACKOFF_MS', kind: 'integer', help: 'wait before the second attempt; doubles each time (default 200)' },
+  { key: 'webhookTimeoutMs', flag: 'webhook-timeout-ms', env: 'SHOP_WEBHOOK_TIMEOUT_MS', kind: 'integer', help: 'deadline of one webhook request (default 5000)' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
 ]
 
@@ -60,6 +82,16 @@ const common = {
   shutdownTimeoutMs: 10_000,
   requestTimeoutMs: 15_000,
   sessionTimeoutMs: 10_000,
+  batchMaxRecords: 500,
+  batchLingerMs: 0,
+  maxRecordAttempts: 3,
+  producerMaxInFlight: 1000,
+  notify: ['console'] as SinkName[],
+  webhookUrl: '',
+  webhookSecret: '',
+  webhookAttempts: 5,
+  webhookBackoffMs: 200,
+  webhookTimeoutMs: 5000,
 }
 
 /** Defaults per profile; flags and SHOP_* variables override them. */

@@ -22,3 +22,13 @@ export async function readToEnd(
   }
   return offset > end ? offset : end
 }
+
+/** Every committed record of a topic, all partitions, up to their ends when the call began. */
+export async function readTopic(log: Log, topic: string): Promise<ConsumedRecord[]> {
+  const ends = await log.admin.endOffsets(topic)
+  const all: ConsumedRecord[] = []
+  for (let partition = 0; partition < ends.length; partition++) {
+    await readToEnd(log, { topic, partition }, 0n, (records) => all.push(...records))
+  }
+  return all
+}

@@ -10,7 +10,15 @@ export interface ConsumerRoleOptions {
   name: RoleName
   topics: string[]
   /** The actor owning one partition (of every topic above) for one group generation. */
-  partitionActor: (partition: number, generation: number) => Behavior<ConsumedRecord[]>
+  partitionActor: (partition: number, generation: number, member: Member) => Behavior<ConsumedRecord[]>
+}
+
+/** What a partition actor may ask of the group member that feeds it. */
+export interface Member {
+  /** The consumer that delivered the actor's records (their offsets join transactions). */
+  consumer(): GroupConsumer
+  /** The member must leave and rejoin: its partitions are read again from the committed offsets. */
+  fail(error: Error): void
 }
 
 type MemberMessage = { failed: Error }
@@ -51,11 +59,14 @@ export class ConsumerRole implements Role {
   }
 
   async #join(onError: (error: Error) => void): Promise<void> {
+    const member: Member = { consumer: () => consumer, fail: onError }
     const pool = new PartitionPool({
       name: this.name,
       supervisor: this.#supervisor,
-      create: this.options.partitionActor,
+      create: (partition, generation) => this.options.partitionActor(partition, generation, member),
       onConsumerError: onError,
+      maxBatchRecords: this.ctx.config.batchMaxRecords,
+      batchLingerMs: this.ctx.config.batchLingerMs,
     })
     const consumer = this.ctx.log.consumer({
       groupId: groupName(this.ctx.config.topicPrefix, this.name),

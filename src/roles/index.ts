@@ -1,39 +1,83 @@
-import type { RoleName } from '../config/options.ts'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { inventoryHandler } from '../actors/inventory/inventory-actor.ts'
+import { consoleSink } from '../actors/notifier/sinks/console.ts'
+import type { Sink } from '../actors/notifier/sinks/types.ts'
+import { webhookSink } from '../actors/notifier/sinks/webhook.ts'
+import { notifierHandler } from '../actors/notifier/notifier.ts'
+import { orderHandler } from '../actors/order/order-actor.ts'
+import { transactionalActor } from '../actors/transactional/transactional-actor.ts'
+import type { StepHandler } from '../actors/transactional/types.ts'
+import type { Config, RoleName } from '../config/options.ts'
+import { groupName } from '../topics.ts'
+import { apiRole } from './api-role.ts'
 import { ConsumerRole } from './consumer-role.ts'
 import type { Role, RoleContext } from './types.ts'
 
 /**
- * The roles a process can run. Until their issue lands, order, inventory, notifier and aggregator
- * are idle placeholders: each joins its consumer group on its real topics with an actor per
- * partition that reads records and does nothing with them (commits nothing, produces nothing).
+ * The roles a process can run. The aggregator is still an idle placeholder: it joins its group on
+ * its real topic with an actor per partition that reads records and does nothing with them.
  */
-const idle = () => ({ receive: () => {} })
-
 export function createRole(name: RoleName, ctx: RoleContext): Role {
   const t = ctx.topics
+  const source = `shop/${name}`
   switch (name) {
     case 'api':
       return apiRole(ctx)
     case 'order':
-      return new ConsumerRole(ctx, { name, topics: [t.ordersCreated, t.lineResults], partitionActor: idle })
+      return transactionalRole(ctx, name, [t.ordersCreated, t.lineResults], orderHandler(t, source))
     case 'inventory':
-      return new ConsumerRole(ctx, { name, topics: [t.inventoryRequests], partitionActor: idle })
+      return transactionalRole(ctx, name, [t.inventoryRequests], inventoryHandler(t, source))
     case 'notifier':
-      return new ConsumerRole(ctx, { name, topics: [t.reserved, t.failed], partitionActor: idle })
+      return transactionalRole(ctx, name, [t.reserved, t.failed], notifierHandler(t, sinks(ctx.config, ctx.write)))
     case 'aggregator':
-      return new ConsumerRole(ctx, { name, topics: [t.ordersCreated], partitionActor: idle })
+      return new ConsumerRole(ctx, { name, topics: [t.ordersCreated], partitionActor: () => ({ receive: () => {} }) })
   }
 }
 
-/** The api role serves HTTP; the order endpoints arrive with the order-pipeline issue. */
-function apiRole(_ctx: RoleContext): Role {
-  let stopping = false
-  return {
-    name: 'api',
-    async start() {},
-    readiness: () => (stopping ? { ready: false, reason: 'api: stopping' } : { ready: true }),
-    async stop() {
-      stopping = true
-    },
-  }
+/** A role whose partition actors process each batch as one Kafka transaction (see transactional-actor.ts). */
+function transactionalRole(ctx: RoleContext, name: RoleName, topics: string[], handler: StepHandler): Role {
+  const group = groupName(ctx.config.topicPrefix, name)
+  return new ConsumerRole(ctx, {
+    name,
+    topics,
+    partitionActor: (partition, _generation, member) =>
+      transactionalActor({
+        log: ctx.log,
+        logger: ctx.logger,
+        group,
+        partition,
+        consumer: member.consumer,
+        handler,
+        deadLetterTopic: ctx.topics.deadLetter,
+        dbPath: stateFile(ctx, `${group}-p${partition}`),
+        maxRecordAttempts: ctx.config.maxRecordAttempts,
+        maxCommitAttempts: 3,
+        onLost: member.fail,
+      }),
+  })
+}
+
+/**
+ * Where a partition's state cache lives. On the memory bus the log dies with the process, so the
+ * cache does too (a file would outlive the changelog it caches).
+ */
+function stateFile(ctx: RoleContext, name: string): string {
+  if (ctx.log.kind === 'memory') return ':memory:'
+  mkdirSync(ctx.config.dataDir, { recursive: true })
+  return join(ctx.config.dataDir, `${name}.sqlite`)
+}
+
+function sinks(config: Config, write?: (line: string) => void): Sink[] {
+  return config.notify.map((name) =>
+    name === 'console'
+      ? consoleSink(write)
+      : webhookSink({
+          url: config.webhookUrl,
+          secret: config.webhookSecret,
+          attempts: config.webhookAttempts,
+          backoffMs: config.webhookBackoffMs,
+          timeoutMs: config.webhookTimeoutMs,
+        }),
+  )
 }

@@ -1,3 +1,4 @@
+import type { AnyElysia } from 'elysia'
 import type { Supervisor } from '../actors/supervisor.ts'
 import type { Config, RoleName } from '../config/options.ts'
 import type { Log } from '../kafka/port.ts'
@@ -13,11 +14,15 @@ export interface RoleContext {
   logger: Logger
   supervisor: Supervisor
   topics: TopicNames
+  /** Where the console sink writes (stdout unless a test captures it). */
+  write?: (line: string) => void
 }
 
 /** A role: a tree of supervised actors that one process runs (`--roles`). */
 export interface Role {
   readonly name: RoleName
+  /** HTTP routes the role serves, if any. */
+  readonly http?: AnyElysia
   start(): Promise<void>
   readiness(): Readiness
   /** Stops intake, lets actors finish their current batch, leaves the consumer group. */

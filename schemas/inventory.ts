@@ -1,0 +1,55 @@
+import { type Static, Type } from '@sinclair/typebox'
+
+const Sku = Type.String({ minLength: 1, maxLength: 64 })
+
+/**
+ * `inventory.requests` (key: sku). The InventoryActor owning the SKU's partition is the single
+ * writer of its stock: reservations from orders, releases (compensation), and stock levels set by
+ * operators all arrive here.
+ */
+export const ReserveLine = Type.Object({
+  type: Type.Literal('reserve'),
+  orderId: Type.String({ minLength: 1 }),
+  userId: Type.String({ minLength: 1 }),
+  line: Type.Integer({ minimum: 0 }),
+  sku: Sku,
+  quantity: Type.Integer({ minimum: 1 }),
+})
+export const ReleaseLine = Type.Object({
+  type: Type.Literal('release'),
+  orderId: Type.String({ minLength: 1 }),
+  line: Type.Integer({ minimum: 0 }),
+  sku: Sku,
+})
+export const SetStock = Type.Object({
+  type: Type.Literal('set'),
+  sku: Sku,
+  quantity: Type.Integer({ minimum: 0 }),
+})
+export const InventoryRequest = Type.Union([ReserveLine, ReleaseLine, SetStock])
+export type InventoryRequest = Static<typeof InventoryRequest>
+export type ReserveLine = Static<typeof ReserveLine>
+
+/** `inventory.line-results` (key: userId, so it lands on the partition of its order). */
+export const LineResult = Type.Object({
+  orderId: Type.String({ minLength: 1 }),
+  userId: Type.String({ minLength: 1 }),
+  line: Type.Integer({ minimum: 0 }),
+  sku: Sku,
+  quantity: Type.Integer({ minimum: 1 }),
+  status: Type.Union([Type.Literal('reserved'), Type.Literal('short')]),
+  /** Units available when the line was decided (after it, when reserved). */
+  available: Type.Integer({ minimum: 0 }),
+})
+export type LineResult = Static<typeof LineResult>
+
+/** The body of `PUT /stock/{sku}`. */
+export const StockUpdate = Type.Object({ quantity: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })
+
+/** A SKU's stock as the InventoryActor keeps it (stock changelog value; `GET /stock/{sku}`). */
+export const StockLevel = Type.Object({
+  sku: Sku,
+  available: Type.Integer({ minimum: 0 }),
+  reserved: Type.Integer({ minimum: 0 }),
+})
+export type StockLevel = Static<typeof StockLevel>

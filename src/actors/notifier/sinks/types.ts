@@ -1,0 +1,14 @@
+/** What a customer is told about an order. `id` is stable per (order, outcome): receivers dedupe on it. */
+export interface Notification {
+  id: string
+  orderId: string
+  userId: string
+  outcome: 'confirmed' | 'out_of_stock'
+  message: string
+}
+
+/** A way to reach customers. `send` resolves once the notification is delivered, or rejects. */
+export interface Sink {
+  readonly name: string
+  send(notification: Notification): Promise<void>
+}

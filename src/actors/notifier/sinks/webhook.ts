@@ -1,0 +1,56 @@
+import { createHmac } from 'node:crypto'
+import { DeliveryError } from '../../../errors.ts'
+import { sleep } from '../../../time.ts'
+import type { Notification, Sink } from './types.ts'
+
+export interface WebhookOptions {
+  url: string
+  secret: string
+  /** Delivery attempts before giving up. */
+  attempts: number
+  /** Wait before the second attempt; doubled for each further one. */
+  backoffMs: number
+  timeoutMs: number
+}
+
+/** `X-Shop-Signature: sha256=<hex HMAC-SHA256 of the body>`; receivers recompute it with the shared secret. */
+export function signature(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+}
+
+/**
+ * POSTs each notification as JSON. Retries network errors, timeouts, 429 and 5xx with exponential
+ * backoff; any other status is final. `X-Shop-Notification-Id` lets the receiver drop duplicates
+ * (delivery is at-least-once: a crash after a delivery and before its commit repeats it).
+ */
+export function webhookSink(options: WebhookOptions): Sink {
+  return {
+    name: 'webhook',
+    async send(n: Notification) {
+      const body = JSON.stringify(n)
+      const failures: string[] = []
+      for (let attempt = 1; attempt <= options.attempts; attempt++) {
+        if (attempt > 1) await sleep(options.backoffMs * 2 ** (attempt - 2))
+        try {
+          const response = await fetch(options.url, {
+            method: 'POST',
+            body,
+            headers: {
+              'content-type': 'application/json',
+              'x-shop-signature': signature(body, options.secret),
+              'x-shop-notification-id': n.id,
+            },
+            signal: AbortSignal.timeout(options.timeoutMs),
+          })
+          await response.arrayBuffer().catch(() => {})
+          if (response.ok) return
+          failures.push(`HTTP ${response.status}`)
+          if (response.status !== 429 && response.status < 500) break
+        } catch (error) {
+          failures.push((error as Error).message)
+        }
+      }
+      throw new DeliveryError(`webhook ${options.url}: ${failures.length} attempt(s) failed: ${failures.join('; ')}`)
+    },
+  }
+}

@@ -1,0 +1,48 @@
+import { Type } from '@sinclair/typebox'
+import { Elysia } from 'elysia'
+import { type StockLevel, StockUpdate } from '../../../schemas/inventory.ts'
+import { BadRequestError, NotFoundError } from '../../errors.ts'
+import type { LogProducer } from '../../kafka/port.ts'
+import type { TopicView } from '../../state/topic-view.ts'
+import type { TopicNames } from '../../topics.ts'
+import { readJson } from '../body.ts'
+import { requestStockLevel } from './service.ts'
+
+const skuPattern = /^[A-Za-z0-9._:-]{1,64}$/
+
+export interface StockRoutesOptions {
+  producer: LogProducer
+  topics: TopicNames
+  view: TopicView<StockLevel>
+  ready: () => void
+}
+
+/**
+ * `PUT /stock/{sku}` (202: the level is on its way to the SKU's InventoryActor) and
+ * `GET /stock/{sku}` (the stock changelog as this process has read it; 404 for an unknown SKU).
+ */
+export function stockRoutes({ producer, topics, view, ready }: StockRoutesOptions) {
+  const checkSku = (sku: string) => {
+    if (!skuPattern.test(sku)) throw new BadRequestError('SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -', [{ path: 'path:sku', message: 'Expected a SKU' }])
+  }
+  return new Elysia({ name: 'shop:stock' })
+    .put(
+      '/stock/:sku',
+      async ({ params, request, set }) => {
+        ready()
+        checkSku(params.sku)
+        const { quantity } = await readJson(request, StockUpdate)
+        await requestStockLevel(producer, topics, params.sku, quantity, 'shop/api')
+        set.status = 202
+        return { sku: params.sku, available: quantity, status: 'accepted' }
+      },
+      { parse: 'none', params: Type.Object({ sku: Type.String() }) },
+    )
+    .get('/stock/:sku', ({ params }) => {
+      ready()
+      checkSku(params.sku)
+      const level = view.get(params.sku)
+      if (!level) throw new NotFoundError(`no stock recorded for SKU ${params.sku}`)
+      return { sku: params.sku, available: level.available, reserved: level.reserved }
+    })
+}

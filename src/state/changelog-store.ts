@@ -1,0 +1,145 @@
+import type { Database } from 'bun:sqlite'
+import type { Log } from '../kafka/port.ts'
+import { readToEnd } from '../kafka/read-to-end.ts'
+import type { ConsumedRecord, ProduceRecord, TopicPartition } from '../kafka/types.ts'
+
+/**
+ * One partition of an actor's key-value state. The truth is a compacted changelog topic partition;
+ * this keeps the state in memory and caches it in bun:sqlite, tagged with the changelog offset it
+ * has caught up to. Writes go through `Changes`: they become changelog records in the actor's
+ * transaction and reach the cache only after it commits.
+ */
+export class ChangelogStore<V> {
+  readonly #values = new Map<string, V>()
+
+  constructor(
+    private readonly db: Database,
+    readonly name: string,
+    readonly changelog: TopicPartition,
+  ) {
+    db.run('CREATE TABLE IF NOT EXISTS kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
+    db.run('CREATE TABLE IF NOT EXISTS checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
+  }
+
+  get(key: string): V | undefined {
+    return this.#values.get(key)
+  }
+
+  get size(): number {
+    return this.#values.size
+  }
+
+  /**
+   * Loads the cache, then catches up from its checkpoint to the end of the changelog partition.
+   * A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
+   * Throws away any state held in memory: after an aborted transaction this is the reload.
+   */
+  async restore(log: Log): Promise<{ fromCache: number; replayed: number }> {
+    this.#values.clear()
+    const end = (await log.admin.endOffsets(this.changelog.topic))[this.changelog.partition]
+    const saved = this.db
+      .query<{ topic: string; next_offset: string }, [string]>('SELECT topic, next_offset FROM checkpoint WHERE store = ?')
+      .get(this.name)
+    let from = saved && saved.topic === this.changelog.topic ? BigInt(saved.next_offset) : 0n
+    if (from > end) from = 0n
+    if (from === 0n) this.db.run('DELETE FROM kv WHERE store = ?', [this.name])
+    for (const row of this.db.query<{ key: string; value: string }, [string]>('SELECT key, value FROM kv WHERE store = ?').iterate(this.name)) {
+      this.#values.set(row.key, JSON.parse(row.value) as V)
+    }
+    const fromCache = this.#values.size
+    let replayed = 0
+    const reached = await readToEnd(log, this.changelog, from, (records: ConsumedRecord[]) => {
+      const changes = new Map<string, V>()
+      for (const record of records) {
+        if (record.key === undefined) continue
+        changes.set(record.key, JSON.parse(record.value.toString()) as V)
+        replayed++
+      }
+      this.#write(changes)
+    })
+    this.db.run('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)', [
+      this.name,
+      this.changelog.topic,
+      reached.toString(),
+    ])
+    return { fromCache, replayed }
+  }
+
+  /** Applies committed changes to memory and the cache. */
+  commit(changes: Map<string, V>): void {
+    this.#write(changes)
+  }
+
+  /** The changelog record of a change, pinned to this store's partition. */
+  record(key: string, value: V): ProduceRecord {
+    return { ...this.changelog, key, value: JSON.stringify(value) }
+  }
+
+  #write(changes: Map<string, V>): void {
+    if (changes.size === 0) return
+    const insert = this.db.prepare('INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)')
+    this.db.transaction(() => {
+      for (const [key, value] of changes) {
+        this.#values.set(key, value)
+        insert.run(this.name, key, JSON.stringify(value))
+      }
+    })()
+  }
+}
+
+/**
+ * Uncommitted writes over a set of stores. Reads see these writes first; `fork()` stages one
+ * record's writes, kept by `merge()` when the record succeeds and dropped otherwise.
+ */
+export class Changes {
+  readonly #writes = new Map<string, Map<string, unknown>>()
+
+  constructor(
+    private readonly stores: Map<string, ChangelogStore<unknown>>,
+    private readonly parent?: Changes,
+  ) {}
+
+  get<V>(store: string, key: string): V | undefined {
+    const staged = this.#writes.get(store)
+    if (staged?.has(key)) return staged.get(key) as V
+    if (this.parent) return this.parent.get<V>(store, key)
+    return this.#store(store).get(key) as V | undefined
+  }
+
+  put<V>(store: string, key: string, value: V): void {
+    this.#store(store)
+    let staged = this.#writes.get(store)
+    if (!staged) this.#writes.set(store, (staged = new Map()))
+    staged.set(key, value)
+  }
+
+  fork(): Changes {
+    return new Changes(this.stores, this)
+  }
+
+  /** Moves this fork's writes into its parent. */
+  merge(): void {
+    if (!this.parent) return
+    for (const [store, writes] of this.#writes) for (const [key, value] of writes) this.parent.put(store, key, value)
+    this.#writes.clear()
+  }
+
+  /** The changelog records of every staged write. */
+  records(): ProduceRecord[] {
+    return [...this.#writes].flatMap(([store, writes]) =>
+      [...writes].map(([key, value]) => this.#store(store).record(key, value)),
+    )
+  }
+
+  /** After the transaction committed: the writes reach memory and the cache. */
+  commit(): void {
+    for (const [store, writes] of this.#writes) this.#store(store).commit(writes)
+    this.#writes.clear()
+  }
+
+  #store(name: string): ChangelogStore<unknown> {
+    const store = this.stores.get(name)
+    if (!store) throw new Error(`no store named ${name}`)
+    return store
+  }
+}

@@ -1,0 +1,83 @@
+import type { Log } from '../kafka/port.ts'
+import type { ConsumedRecord, RecordPosition } from '../kafka/types.ts'
+import type { Logger } from '../log.ts'
+import { sleep } from '../time.ts'
+
+export interface TopicViewOptions<V> {
+  log: Log
+  logger: Logger
+  topic: string
+  /** The value of a record, or undefined to ignore it. */
+  decode: (record: ConsumedRecord) => V | undefined
+  /** Pause between reads once the view has caught up. */
+  pollMs?: number
+}
+
+/**
+ * The latest value per key of a compacted topic, every partition, kept current by reading the
+ * topic without a group (any number of processes can hold the same view). Read-only: the topic's
+ * writers are elsewhere.
+ */
+export class TopicView<V> {
+  readonly #values = new Map<string, V>()
+  #positions: RecordPosition[] = []
+  #caughtUp = false
+  #running = false
+  #loop: Promise<void> | undefined
+
+  constructor(private readonly options: TopicViewOptions<V>) {}
+
+  get(key: string): V | undefined {
+    return this.#values.get(key)
+  }
+
+  /** True once the view has read everything that was committed when it started. */
+  get caughtUp(): boolean {
+    return this.#caughtUp
+  }
+
+  /** Catches up with the topic, then keeps following it in the background. */
+  async start(): Promise<void> {
+    const { log, topic } = this.options
+    const ends = await log.admin.endOffsets(topic)
+    this.#positions = ends.map((_, partition) => ({ topic, partition, offset: 0n }))
+    while (this.#positions.some((p, i) => p.offset < ends[i])) {
+      if ((await this.#readOnce()) === 0 && this.#positions.every((p, i) => p.offset >= ends[i])) break
+    }
+    this.#caughtUp = true
+    this.#running = true
+    this.#loop = this.#follow()
+  }
+
+  async #follow(): Promise<void> {
+    while (this.#running) {
+      try {
+        if ((await this.#readOnce()) === 0) await sleep(this.options.pollMs ?? 50)
+      } catch (error) {
+        this.options.logger.warn({ event: 'view:read-failed', topic: this.options.topic, err: error })
+        await sleep(1000)
+      }
+    }
+  }
+
+  /** Reads once from every partition; returns how many records arrived. */
+  async #readOnce(): Promise<number> {
+    const results = await this.options.log.read(this.#positions)
+    let count = 0
+    for (const result of results) {
+      for (const record of result.records) {
+        count++
+        if (record.key === undefined) continue
+        const value = this.options.decode(record)
+        if (value !== undefined) this.#values.set(record.key, value)
+      }
+      this.#positions[result.partition] = { topic: result.topic, partition: result.partition, offset: result.next }
+    }
+    return count
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false
+    await this.#loop
+  }
+}

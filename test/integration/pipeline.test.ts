@@ -1,0 +1,10 @@
+import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { runPipelineCases } from '../pipeline/cases.ts'
+import { testBrokers } from './broker.ts'
+
+runPipelineCases({
+  name: 'kafka (real broker)',
+  busFlags: [`--brokers=${testBrokers.join(',')}`, '--session-timeout-ms=6000'],
+  createLog: () => new KafkaLog({ brokers: testBrokers, sessionTimeoutMs: 6_000 }),
+  patienceMs: 30_000,
+})

@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { randomUUID } from 'node:crypto'
+import { Shop } from '../../src/app.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { eventually } from '../../src/kafka/log-contract.ts'
+import type { Log } from '../../src/kafka/port.ts'
+import { readTopic } from '../../src/kafka/read-to-end.ts'
+import { createLogger } from '../../src/log.ts'
+import { topicNames } from '../../src/topics.ts'
+
+export interface PipelineCasesOptions {
+  name: string
+  /** Flags selecting the bus (e.g. `--brokers=...`); empty for the memory bus. */
+  busFlags: string[]
+  createLog: () => Log
+  patienceMs: number
+}
+
+export interface Notification {
+  event: string
+  orderId: string
+  userId: string
+  outcome: 'confirmed' | 'out_of_stock'
+  message: string
+}
+
+/** One shop process with every role, in this test process, on its own topics; console notifications captured. */
+export async function startShop(options: PipelineCasesOptions, extraFlags: string[] = []) {
+  const prefix = `test-${randomUUID().slice(0, 8)}.`
+  const { config } = loadConfig(['--http-port=0', '--partitions=3', `--topic-prefix=${prefix}`, `--data-dir=/tmp/shop-test-${prefix}`, ...options.busFlags, ...extraFlags], {})
+  const notifications: Notification[] = []
+  const log = options.createLog()
+  const shop = await Shop.start({
+    config,
+    log,
+    logger: createLogger('silent'),
+    onEscalate: (error) => {
+      throw error
+    },
+    write: (line) => notifications.push(JSON.parse(line)),
+  })
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${shop.url}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    })
+    return { status: response.status, headers: response.headers, body: (await response.json()) as any }
+  }
+  await eventually(() => expect(shop.readiness().every((r) => r.ready)).toBe(true), options.patienceMs)
+  return { shop, log, call, notifications, topics: topicNames(prefix), prefix }
+}
+
+export function runPipelineCases(options: PipelineCasesOptions): void {
+  describe(`order pipeline: ${options.name}`, () => {
+    const running: Array<Awaited<ReturnType<typeof startShop>>> = []
+    const start = async (flags: string[] = []) => {
+      const s = await startShop(options, flags)
+      running.push(s)
+      return s
+    }
+    afterEach(async () => {
+      for (const s of running.splice(0)) {
+        await s.shop.stop()
+        await s.log.close()
+      }
+    })
+    const wait = (check: () => void | Promise<void>) => eventuallyAsync(check, options.patienceMs)
+
+    async function setStock(s: Awaited<ReturnType<typeof startShop>>, sku: string, quantity: number) {
+      expect((await s.call('PUT', `/stock/${sku}`, { quantity })).status).toBe(202)
+      await wait(async () => expect((await s.call('GET', `/stock/${sku}`)).body.available).toBe(quantity))
+    }
+
+    test('an order with stock is confirmed, once, and its units are reserved', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-A', 10)
+      const placed = await s.call('POST', '/orders', { userId: 'ada', items: [{ sku: 'SKU-A', quantity: 3, unitPrice: 2.5 }], total: 7.5 })
+      expect(placed.status).toBe(202)
+      expect(placed.body).toEqual({ orderId: expect.any(String), status: 'pending' })
+      expect(placed.headers.get('location')).toBe(`/orders/${placed.body.orderId}`)
+      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ event: 'notification', orderId: placed.body.orderId, userId: 'ada', outcome: 'confirmed' })]))
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-A')).body).toEqual({ sku: 'SKU-A', available: 7, reserved: 3 }))
+      const reserved = await readTopic(s.log, s.topics.reserved)
+      expect(reserved.map((r) => JSON.parse(r.value.toString()).orderId)).toEqual([placed.body.orderId])
+      expect(reserved[0].key).toBe('ada')
+      expect(reserved[0].headers.ce_type).toBe('shop.inventory.reserved')
+      expect(await readTopic(s.log, s.topics.failed)).toEqual([])
+    })
+
+    test('an order beyond the stock fails as out of stock and takes nothing', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-B', 1)
+      const placed = await s.call('POST', '/orders', { userId: 'bob', items: [{ sku: 'SKU-B', quantity: 2, unitPrice: 1 }], total: 2 })
+      expect(placed.status).toBe(202)
+      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, outcome: 'out_of_stock' })]))
+      expect(s.notifications[0].message).toContain('SKU-B (requested 2, available 1)')
+      const failed = (await readTopic(s.log, s.topics.failed)).map((r) => JSON.parse(r.value.toString()))
+      expect(failed).toEqual([expect.objectContaining({ orderId: placed.body.orderId, shortLines: [{ sku: 'SKU-B', requested: 2, available: 1 }] })])
+      expect((await s.call('GET', '/stock/SKU-B')).body).toEqual({ sku: 'SKU-B', available: 1, reserved: 0 })
+    })
+
+    test('a two-line order with one short line fails, and the other line\'s stock comes back', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-C', 5)
+      await setStock(s, 'SKU-D', 1)
+      const order = { userId: 'cy', items: [{ sku: 'SKU-C', quantity: 2, unitPrice: 3 }, { sku: 'SKU-D', quantity: 2, unitPrice: 4 }], total: 14 }
+      const placed = await s.call('POST', '/orders', order)
+      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, outcome: 'out_of_stock' })]))
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-C')).body).toEqual({ sku: 'SKU-C', available: 5, reserved: 0 }))
+      expect((await s.call('GET', '/stock/SKU-D')).body).toEqual({ sku: 'SKU-D', available: 1, reserved: 0 })
+      const requests = (await readTopic(s.log, s.topics.inventoryRequests)).map((r) => JSON.parse(r.value.toString()))
+      expect(requests.filter((r) => r.type === 'release')).toEqual([{ type: 'release', orderId: placed.body.orderId, line: 0, sku: 'SKU-C' }])
+    })
+
+    test('a poison record goes to shop.dlq with its origin and error; the partition moves on', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-E', 5)
+      const producer = s.log.producer()
+      await producer.send([{ topic: s.topics.ordersCreated, key: 'eve', value: '{"not":"an order"', headers: { ce_type: 'shop.order.created', ce_dataschemaversion: '1' } }])
+      const placed = await s.call('POST', '/orders', { userId: 'eve', items: [{ sku: 'SKU-E', quantity: 1, unitPrice: 1 }], total: 1 })
+      await wait(() => expect(s.notifications.map((n) => n.orderId)).toEqual([placed.body.orderId]))
+      const dead = await readTopic(s.log, s.topics.deadLetter)
+      expect(dead).toHaveLength(1)
+      expect(dead[0].value.toString()).toBe('{"not":"an order"')
+      expect(dead[0].key).toBe('eve')
+      expect(dead[0].headers).toMatchObject({
+        'shop.dlq.topic': s.topics.ordersCreated,
+        'shop.dlq.offset': '0',
+        'shop.dlq.group': `${s.prefix}shop-order`,
+        'shop.dlq.error.code': 'SHOP_INVALID_EVENT',
+      })
+      expect(dead[0].headers['shop.dlq.error']).toContain('not JSON')
+    })
+  })
+}
+
+async function eventuallyAsync(check: () => void | Promise<void>, ms: number): Promise<void> {
+  const until = Date.now() + ms
+  for (;;) {
+    try {
+      await check()
+      return
+    } catch (error) {
+      if (Date.now() > until) throw error
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+}
