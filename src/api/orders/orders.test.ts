@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
+import { Shop } from '../../app.ts'
+import { loadConfig } from '../../config/load.ts'
+import { MemoryLog } from '../../kafka/memory.ts'
+import type { LogProducer } from '../../kafka/port.ts'
+import { readTopic } from '../../kafka/read-to-end.ts'
+import { createLogger } from '../../log.ts'
+import { TopicView } from '../../state/topic-view.ts'
+import { topicNames } from '../../topics.ts'
+import { problems } from '../problem.ts'
+import { orderRoutes } from './index.ts'
+import { type IdempotencyEntry, OrderIntake } from './intake.ts'
+
+const good = { userId: 'ada', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1.25 }], total: 2.5 }
+const json = 'application/json'
+
+/** Bad requests, each with the status and the field the problem body must name. */
+const badInputs: Array<{ name: string; body: string; type?: string; status: number; path?: string }> = [
+  { name: 'malformed JSON', body: '{"userId": "ada",', status: 400 },
+  { name: 'an empty body', body: '', status: 400 },
+  { name: 'a JSON array', body: '[]', status: 400, path: '/' },
+  { name: 'missing userId', body: JSON.stringify({ items: good.items, total: 2.5 }), status: 400, path: '/userId' },
+  { name: 'missing items', body: JSON.stringify({ userId: 'ada', total: 2.5 }), status: 400, path: '/items' },
+  { name: 'an extra field', body: JSON.stringify({ ...good, coupon: 'FREE' }), status: 400, path: '/coupon' },
+  { name: 'an extra field in a line', body: JSON.stringify({ ...good, items: [{ ...good.items[0], color: 'red' }] }), status: 400, path: '/items/0/color' },
+  { name: 'userId as a number', body: JSON.stringify({ ...good, userId: 42 }), status: 400, path: '/userId' },
+  { name: 'quantity as a string', body: JSON.stringify({ ...good, items: [{ ...good.items[0], quantity: '2' }] }), status: 400, path: '/items/0/quantity' },
+  { name: 'a fractional quantity', body: JSON.stringify({ ...good, items: [{ ...good.items[0], quantity: 1.5 }] }), status: 400, path: '/items/0/quantity' },
+  { name: 'a zero quantity', body: JSON.stringify({ ...good, items: [{ ...good.items[0], quantity: 0 }], total: 0 }), status: 400, path: '/items/0/quantity' },
+  { name: 'a negative quantity', body: JSON.stringify({ ...good, items: [{ ...good.items[0], quantity: -1 }] }), status: 400, path: '/items/0/quantity' },
+  { name: 'a quantity over 10,000', body: JSON.stringify({ ...good, items: [{ ...good.items[0], quantity: 10_001 }] }), status: 400, path: '/items/0/quantity' },
+  { name: 'a negative price', body: JSON.stringify({ ...good, items: [{ ...good.items[0], unitPrice: -1 }], total: -2 }), status: 400, path: '/items/0/unitPrice' },
+  { name: 'a price with 3 decimals', body: JSON.stringify({ ...good, items: [{ ...good.items[0], unitPrice: 1.255 }], total: 2.51 }), status: 400, path: '/items/0/unitPrice' },
+  { name: 'no items', body: JSON.stringify({ ...good, items: [], total: 0 }), status: 400, path: '/items' },
+  { name: '101 items', body: JSON.stringify({ ...good, items: Array.from({ length: 101 }, () => ({ sku: 'S', quantity: 1, unitPrice: 1 })), total: 101 }), status: 400, path: '/items' },
+  { name: 'a wrong total', body: JSON.stringify({ ...good, total: 3 }), status: 400, path: '/total' },
+  { name: 'an empty userId', body: JSON.stringify({ ...good, userId: '' }), status: 400, path: '/userId' },
+  { name: 'a 65 KiB body', body: JSON.stringify({ ...good, userId: 'x'.repeat(65 * 1024) }), status: 413 },
+  { name: 'text/plain', body: JSON.stringify(good), type: 'text/plain', status: 415 },
+  { name: 'no content type', body: JSON.stringify(good), type: '', status: 415 },
+]
+
+describe('POST /orders', () => {
+  let shop: Shop
+  let log: MemoryLog
+  const topics = topicNames('')
+  const post = (body: string, headers: Record<string, string> = { 'content-type': json }) =>
+    fetch(`${shop.url}/orders`, { method: 'POST', body, headers })
+  const published = async () => (await readTopic(log, topics.ordersCreated)).map((r) => JSON.parse(r.value.toString()))
+
+  beforeAll(async () => {
+    log = new MemoryLog()
+    const { config } = loadConfig(['--roles=api', '--http-port=0'], {})
+    shop = await Shop.start({ config, log, logger: createLogger('silent'), onEscalate: () => {} })
+  })
+  afterAll(() => shop.stop())
+
+  for (const bad of badInputs) {
+    test(`refuses ${bad.name} with ${bad.status} and a problem body; publishes nothing`, async () => {
+      const before = (await published()).length
+      const headers: Record<string, string> = bad.type === '' ? {} : { 'content-type': bad.type ?? json }
+      const response = await post(bad.body, headers)
+      expect(response.status).toBe(bad.status)
+      expect(response.headers.get('content-type')).toBe('application/problem+json')
+      const problem = (await response.json()) as { status: number; title: string; detail: string; errors?: Array<{ path: string }> }
+      expect(problem.status).toBe(bad.status)
+      expect(problem.detail.length).toBeGreaterThan(0)
+      if (bad.path) expect(problem.errors?.map((e) => e.path)).toContain(bad.path)
+      expect((await published()).length).toBe(before)
+    })
+  }
+
+  test('a valid order is published once, keyed by user, with the CloudEvents envelope', async () => {
+    const response = await post(JSON.stringify(good))
+    expect(response.status).toBe(202)
+    const { orderId } = (await response.json()) as { orderId: string }
+    const records = (await readTopic(log, topics.ordersCreated)).filter((r) => JSON.parse(r.value.toString()).orderId === orderId)
+    expect(records).toHaveLength(1)
+    expect(records[0].key).toBe('ada')
+    expect(records[0].headers).toMatchObject({ ce_type: 'shop.order.created', ce_dataschemaversion: '1', ce_specversion: '1.0' })
+    expect(JSON.parse(records[0].value.toString())).toMatchObject({ ...good, orderId })
+  })
+
+  test('Idempotency-Key: the same body replays the first answer and publishes nothing; another body is 409', async () => {
+    const key = { 'content-type': json, 'idempotency-key': `key-${Math.random()}` }
+    const first = await post(JSON.stringify(good), key)
+    expect(first.status).toBe(202)
+    const answer = await first.json()
+    const count = (await published()).length
+    // Same body, keys in another order: the same order.
+    const again = await post(JSON.stringify({ total: 2.5, items: good.items, userId: 'ada' }), key)
+    expect(again.status).toBe(202)
+    expect(await again.json()).toEqual(answer)
+    expect(again.headers.get('location')).toBe(first.headers.get('location'))
+    const conflict = await post(JSON.stringify({ ...good, userId: 'bob' }), key)
+    expect(conflict.status).toBe(409)
+    expect(conflict.headers.get('content-type')).toBe('application/problem+json')
+    expect((await published()).length).toBe(count)
+    const tooLong = await post(JSON.stringify(good), { 'content-type': json, 'idempotency-key': 'k'.repeat(256) })
+    expect(tooLong.status).toBe(400)
+  })
+
+  test('a key written by another api process is honoured (the idempotency topic is shared)', async () => {
+    const { config } = loadConfig(['--roles=api', '--http-port=0'], {})
+    const other = await Shop.start({ config, log: new MemoryLog({ cluster: log.cluster }), logger: createLogger('silent'), onEscalate: () => {} })
+    try {
+      const headers = { 'content-type': json, 'idempotency-key': `shared-${Math.random()}` }
+      const first = await fetch(`${other.url}/orders`, { method: 'POST', body: JSON.stringify(good), headers })
+      const answer = await first.json()
+      let replay: unknown
+      for (let i = 0; i < 100 && replay === undefined; i++) {
+        const r = await post(JSON.stringify(good), headers)
+        if (r.headers.get('idempotent-replayed')) replay = await r.json()
+        else await Bun.sleep(20)
+      }
+      expect(replay).toEqual(answer)
+    } finally {
+      await other.stop()
+    }
+  })
+})
+
+describe('POST /orders backpressure', () => {
+  test('beyond --producer-max-in-flight unacknowledged orders the API answers 503 with Retry-After', async () => {
+    const acks: Array<() => void> = []
+    const stalled: LogProducer = {
+      send: () => new Promise((resolve) => acks.push(() => resolve([]))),
+      close: async () => {},
+    }
+    const log = new MemoryLog()
+    const topics = topicNames('')
+    await log.admin.ensureTopics([{ name: topics.idempotencyKeys, partitions: 1 }])
+    const keys = new TopicView<IdempotencyEntry>({ log, logger: createLogger('silent'), topic: topics.idempotencyKeys, decode: () => undefined })
+    const intake = new OrderIntake({ producer: stalled, topics, keys, maxInFlight: 2 })
+    const app = new Elysia().use(problems).use(orderRoutes(intake, () => {}))
+    const post = () => app.handle(new Request('http://localhost/orders', { method: 'POST', body: JSON.stringify(good), headers: { 'content-type': json } }))
+    const waiting = [post(), post()]
+    await Bun.sleep(10)
+    const refused = await post()
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBe('1')
+    for (const ack of acks) ack()
+    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([202, 202])
+  })
+})
