@@ -1,0 +1,78 @@
+import { expect } from 'bun:test'
+
+/** A small deterministic PRNG (mulberry32), so a failing run can be repeated. */
+export function random(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export interface LoadOptions {
+  orders: number
+  users: number
+  skus: string[]
+  concurrency: number
+  seed?: number
+  /** Stops sending once it returns true (orders not yet sent are skipped). */
+  stop?: () => boolean
+}
+
+/**
+ * POSTs random orders (1 or 2 lines of distinct SKUs, 1 to 3 units each) to `url`. Returns the ids
+ * of the orders answered 202, and how many requests got anything else (a refusal or no answer).
+ */
+export async function placeOrders(url: () => string, options: LoadOptions): Promise<{ accepted: string[]; refused: number }> {
+  const next = random(options.seed ?? 42)
+  const accepted: string[] = []
+  let refused = 0
+  let sent = 0
+  const worker = async () => {
+    while (sent < options.orders && !options.stop?.()) {
+      sent++
+      const lines = next() < 0.5 ? 1 : 2
+      const skus = [...options.skus].sort(() => next() - 0.5).slice(0, lines)
+      const items = skus.map((sku) => ({ sku, quantity: 1 + Math.floor(next() * 3), unitPrice: 1 }))
+      const body = { userId: `user-${Math.floor(next() * options.users)}`, items, total: items.reduce((n, i) => n + i.quantity, 0) }
+      const response = await fetch(`${url()}/orders`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }).catch(() => undefined)
+      if (response?.status === 202) accepted.push(((await response.json()) as { orderId: string }).orderId)
+      else {
+        refused++
+        await response?.body?.cancel()
+        await Bun.sleep(20)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: options.concurrency }, worker))
+  return { accepted, refused }
+}
+
+/** Sets each SKU's stock through the API and waits until the API reads it back. */
+export async function setStock(url: string, stock: Record<string, number>, ms = 30_000): Promise<void> {
+  for (const [sku, quantity] of Object.entries(stock)) {
+    const put = await fetch(`${url}/stock/${sku}`, { method: 'PUT', body: JSON.stringify({ quantity }), headers: { 'content-type': 'application/json' } })
+    expect(put.status).toBe(202)
+  }
+  const until = Date.now() + ms
+  for (const [sku, quantity] of Object.entries(stock)) {
+    for (;;) {
+      const res = await fetch(`${url}/stock/${sku}`)
+      if (res.status === 200 && ((await res.json()) as { available: number }).available === quantity) break
+      if (Date.now() > until) throw new Error(`stock of ${sku} not visible within ${ms} ms`)
+      await Bun.sleep(100)
+    }
+  }
+}
+
+/** Polls `check` (a list of problems) until it is empty or `ms` pass; returns the last result. */
+export async function settle<T extends { problems: string[] }>(check: () => Promise<T>, ms: number): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const report = await check()
+    if (report.problems.length === 0 || Date.now() > until) return report
+    await Bun.sleep(1000)
+  }
+}

@@ -1,0 +1,45 @@
+import { afterAll, expect, test } from 'bun:test'
+import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { topicNames } from '../../src/topics.ts'
+import { testBrokers } from './broker.ts'
+import { checkInvariants } from './checker.ts'
+import { placeOrders, setStock, settle } from './load.ts'
+import { deploymentFlags, newPrefix, ShopProcess } from './shop-process.ts'
+
+const processes: ShopProcess[] = []
+const log = new KafkaLog({ brokers: testBrokers })
+afterAll(async () => {
+  for (const p of processes) p.kill('SIGKILL')
+  await log.close()
+})
+
+test('scale-out: two processes share the order and inventory partitions; 1,200 racing orders, no SKU oversold, one outcome each', async () => {
+  const prefix = newPrefix()
+  const first = await ShopProcess.spawn(deploymentFlags(prefix, 'api,order,inventory,notifier'))
+  processes.push(first)
+  const second = await ShopProcess.spawn(deploymentFlags(prefix, 'order,inventory'))
+  processes.push(second)
+  await Promise.all([first.ready(), second.ready()])
+
+  const stock = { 'SKU-1': 150, 'SKU-2': 150, 'SKU-3': 100, 'SKU-4': 60, 'SKU-5': 40 }
+  await setStock(first.url, stock)
+  const { accepted, refused } = await placeOrders(() => first.url, { orders: 1200, users: 150, skus: Object.keys(stock), concurrency: 24 })
+  expect(refused).toBe(0)
+  expect(accepted).toHaveLength(1200)
+
+  const report = await settle(() => checkInvariants(log, topicNames(prefix), stock, first.notifications()), 120_000)
+  expect(report.problems).toEqual([])
+  expect(report.orders).toBe(1200)
+  expect(report.confirmed).toBeGreaterThan(0)
+  expect(report.failed).toBeGreaterThan(0)
+
+  // Both processes really did the work: each restored (owned) some inventory partitions.
+  const owned = (p: ShopProcess) =>
+    p.stderr.filter((l) => l.includes('actor:store:restored') && l.includes(`${prefix}shop-inventory`)).length
+  expect(owned(first)).toBeGreaterThan(0)
+  expect(owned(second)).toBeGreaterThan(0)
+
+  second.kill('SIGTERM')
+  first.kill('SIGTERM')
+  expect(await Promise.all([first.exited, second.exited])).toEqual([0, 0])
+}, 240_000)
