@@ -17,6 +17,7 @@ import { FencedError, LogError, TopicMismatchError } from '../errors.ts'
 import { withDeadline } from '../time.ts'
 import { call } from './platformatic-call.ts'
 import { PartitionReader } from './platformatic-reader.ts'
+import { PositionGuard } from './position-guard.ts'
 import { choosePartition } from './partitioner.ts'
 import type {
   ConsumerListener,
@@ -223,6 +224,7 @@ export class KafkaLog implements Log {
       sessionTimeoutMs: this.#options.sessionTimeoutMs,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       maxBufferedRecords: this.#options.maxBufferedRecords,
+      read: (from) => this.read(from),
     })
     const close = this.#track(() => consumer.shutdown())
     consumer.onClose = close
@@ -340,6 +342,7 @@ interface KafkaConsumerSettings {
   sessionTimeoutMs: number
   heartbeatIntervalMs: number
   maxBufferedRecords: number
+  read: (from: RecordPosition[]) => Promise<ReadResult[]>
 }
 
 /**
@@ -409,11 +412,13 @@ class KafkaConsumer implements GroupConsumer {
   #buffered = 0
   #pending: ConsumedRecord[] = []
   #closed = false
+  readonly #guard: PositionGuard
 
   constructor(
     private readonly options: ConsumerOptions,
     private readonly settings: KafkaConsumerSettings,
   ) {
+    this.#guard = new PositionGuard(settings.read)
     this.client = new StableOffsetsConsumer({
       clientId: settings.clientId,
       bootstrapBrokers: settings.bootstrapBrokers,
@@ -466,6 +471,7 @@ class KafkaConsumer implements GroupConsumer {
         const revoked = this.#assignment
         this.#assignment = []
         if (revoked.length > 0) await listener.onRevoked(revoked)
+        this.#guard.reset(assigned, assigned.length > 0 ? await this.committed(assigned) : new Map())
         this.#generation = generation
         await listener.onAssigned(assigned, generation)
         this.#assignment = assigned
@@ -531,7 +537,8 @@ class KafkaConsumer implements GroupConsumer {
     }
     for (const batch of batches.values()) {
       if (this.#generation !== generation || this.#closed) return
-      await this.#listener!.onRecords(batch)
+      const admitted = await this.#guard.admit(batch)
+      if (admitted.length > 0) await this.#listener!.onRecords(admitted)
     }
   }
 

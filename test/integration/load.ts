@@ -17,6 +17,8 @@ export interface LoadOptions {
   skus: string[]
   concurrency: number
   seed?: number
+  /** Pause of each worker between its requests. */
+  pauseMs?: number
   /** Stops sending once it returns true (orders not yet sent are skipped). */
   stop?: () => boolean
 }
@@ -38,6 +40,7 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       const items = skus.map((sku) => ({ sku, quantity: 1 + Math.floor(next() * 3), unitPrice: 1 }))
       const body = { userId: `user-${Math.floor(next() * options.users)}`, items, total: items.reduce((n, i) => n + i.quantity, 0) }
       const response = await fetch(`${url()}/orders`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }).catch(() => undefined)
+      if (options.pauseMs) await Bun.sleep(options.pauseMs)
       if (response?.status === 202) accepted.push(((await response.json()) as { orderId: string }).orderId)
       else {
         refused++

@@ -100,7 +100,7 @@ async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Pro
 }
 
 /** Flags for a process of one test deployment on the real broker (its own topics and state directory). */
-export function deploymentFlags(prefix: string, roles: string, extra: string[] = []): string[] {
+export function deploymentFlags(prefix: string, roles: string, extra: string[] = [], dataDir = mkdtempSync(join(tmpdir(), 'shop-state-'))): string[] {
   return [
     '--bus=kafka',
     `--brokers=${testBrokers.join(',')}`,
@@ -109,7 +109,7 @@ export function deploymentFlags(prefix: string, roles: string, extra: string[] =
     '--http-port=0',
     '--partitions=6',
     '--session-timeout-ms=4000',
-    `--data-dir=${mkdtempSync(join(tmpdir(), 'shop-state-'))}`,
+    `--data-dir=${dataDir}`,
     '--log-level=debug',
     ...extra,
   ]
