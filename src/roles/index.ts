@@ -68,7 +68,7 @@ function stateFile(ctx: RoleContext, name: string): string {
   return join(ctx.config.dataDir, `${name}.sqlite`)
 }
 
-function sinks(config: Config, write?: (line: string) => void): Sink[] {
+function sinks(config: Config, write?: (line: string) => void | Promise<void>): Sink[] {
   return config.notify.map((name) =>
     name === 'console'
       ? consoleSink(write)

@@ -15,7 +15,7 @@ export interface RoleContext {
   supervisor: Supervisor
   topics: TopicNames
   /** Where the console sink writes (stdout unless a test captures it). */
-  write?: (line: string) => void
+  write?: (line: string) => void | Promise<void>
 }
 
 /** A role: a tree of supervised actors that one process runs (`--roles`). */

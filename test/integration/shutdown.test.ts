@@ -1,0 +1,54 @@
+import { afterAll, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { topicNames } from '../../src/topics.ts'
+import { testBrokers } from './broker.ts'
+import { checkInvariants } from './checker.ts'
+import { placeOrders, setStock, settle } from './load.ts'
+import { deploymentFlags, newPrefix, ShopProcess } from './shop-process.ts'
+
+const processes: ShopProcess[] = []
+const log = new KafkaLog({ brokers: testBrokers })
+afterAll(async () => {
+  for (const p of processes) p.kill('SIGKILL')
+  await log.close()
+})
+
+test('SIGTERM under load: the process drains and exits 0; after a restart every order that got a 202 gets its outcome', async () => {
+  const prefix = newPrefix()
+  const dataDir = mkdtempSync(join(tmpdir(), 'shop-state-'))
+  const start = async () => {
+    const shop = await ShopProcess.spawn(deploymentFlags(prefix, 'api,order,inventory,notifier', [], dataDir))
+    processes.push(shop)
+    await shop.ready()
+    return shop
+  }
+  let shop = await start()
+  const stock = { 'SKU-1': 3000, 'SKU-2': 2000, 'SKU-3': 500 }
+  await setStock(shop.url, stock)
+
+  let url = shop.url
+  let running = true
+  const load = placeOrders(() => url, { orders: 100_000, users: 100, skus: Object.keys(stock), concurrency: 8, stop: () => !running })
+  await Bun.sleep(2_000)
+  shop.kill('SIGTERM')
+  expect(await shop.exited).toBe(0)
+  const first = shop
+  shop = await start()
+  url = shop.url
+  await Bun.sleep(1_000)
+  running = false
+  const { accepted } = await load
+  expect(first.stderr.join('\n')).toContain('"event":"shop:stop:end"')
+
+  const report = await settle(() => checkInvariants(log, topicNames(prefix), stock, [...first.notifications(), ...shop.notifications()]), 60_000)
+  expect(report.problems).toEqual([])
+  // Every accepted order is on orders.created, and the checker found exactly one outcome for each.
+  expect(report.orders).toBe(accepted.length)
+  expect(accepted.length).toBeGreaterThan(100)
+
+  shop.kill('SIGTERM')
+  expect(await shop.exited).toBe(0)
+}, 180_000)
