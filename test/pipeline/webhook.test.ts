@@ -1,0 +1,102 @@
+import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import { MemoryLog } from '../../src/kafka/memory.ts'
+import { readTopic } from '../../src/kafka/read-to-end.ts'
+import { startShop } from './cases.ts'
+
+/** A real HTTP receiver: answers each delivery with the next planned status (200 once the plan is used up). */
+const received: Array<{ body: string; signature: string | null; id: string | null; status: number }> = []
+let plan: number[] = []
+let server: ReturnType<typeof Bun.serve>
+beforeAll(() => {
+  server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(request) {
+      const status = plan.shift() ?? 200
+      received.push({ body: await request.text(), signature: request.headers.get('x-shop-signature'), id: request.headers.get('x-shop-notification-id'), status })
+      return new Response(status === 200 ? 'ok' : 'boom', { status })
+    },
+  })
+})
+afterAll(() => server.stop(true))
+
+const secret = 'a-shared-secret'
+const running: Array<Awaited<ReturnType<typeof startShop>>> = []
+afterEach(async () => {
+  for (const s of running.splice(0)) await s.shop.stop()
+  received.length = 0
+})
+
+async function shopWithWebhook() {
+  const s = await startShop({ name: 'memory', busFlags: [], createLog: () => new MemoryLog(), patienceMs: 5_000 }, [
+    '--notify=console,webhook',
+    `--webhook-url=http://127.0.0.1:${server.port}/hooks/orders`,
+    `--webhook-secret=${secret}`,
+    '--webhook-attempts=3',
+    '--webhook-backoff-ms=20',
+  ])
+  running.push(s)
+  expect((await s.call('PUT', '/stock/SKU-W', { quantity: 5 })).status).toBe(202)
+  for (let i = 0; i < 100 && (await s.call('GET', '/stock/SKU-W')).status !== 200; i++) await Bun.sleep(20)
+  return s
+}
+
+const until = async (check: () => boolean, ms = 5_000) => {
+  const end = Date.now() + ms
+  while (!check() && Date.now() < end) await Bun.sleep(20)
+}
+
+test('the webhook sink signs its body, and retries after 500s until the receiver accepts', async () => {
+  const s = await shopWithWebhook()
+  plan = [500, 503]
+  const placed = await s.call('POST', '/orders', { userId: 'wes', items: [{ sku: 'SKU-W', quantity: 1, unitPrice: 9.99 }], total: 9.99 })
+  await until(() => received.some((r) => r.status === 200))
+  expect(received.map((r) => r.status)).toEqual([500, 503, 200])
+  for (const r of received) {
+    const expected = `sha256=${createHmac('sha256', secret).update(r.body).digest('hex')}`
+    expect(r.signature).toBe(expected)
+    expect(r.id).toBe(`${placed.body.orderId}/confirmed`)
+    expect(JSON.parse(r.body)).toMatchObject({ orderId: placed.body.orderId, userId: 'wes', outcome: 'confirmed' })
+  }
+  expect(s.notifications.map((n) => n.outcome)).toEqual(['confirmed'])
+  await Bun.sleep(200)
+  expect(received).toHaveLength(3) // delivered once; nothing more after the 200
+  expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
+})
+
+test('after the attempt limit the notification goes to shop.dlq with the error; the console sink still delivers', async () => {
+  const s = await shopWithWebhook()
+  plan = [500, 500, 500]
+  const placed = await s.call('POST', '/orders', { userId: 'wes', items: [{ sku: 'SKU-W', quantity: 9, unitPrice: 1 }], total: 9 })
+  let dead: Awaited<ReturnType<typeof readTopic>> = []
+  const end = Date.now() + 5_000
+  while (dead.length === 0 && Date.now() < end) {
+    dead = await readTopic(s.log, s.topics.deadLetter)
+    await Bun.sleep(20)
+  }
+  expect(received.map((r) => r.status)).toEqual([500, 500, 500])
+  expect(dead).toHaveLength(1)
+  expect(JSON.parse(dead[0].value.toString())).toMatchObject({ orderId: placed.body.orderId })
+  expect(dead[0].headers).toMatchObject({
+    'shop.dlq.topic': s.topics.failed,
+    'shop.dlq.group': `${s.prefix}shop-notifier`,
+    'shop.dlq.error.code': 'SHOP_DELIVERY',
+  })
+  expect(dead[0].headers['shop.dlq.error']).toContain('3 attempt(s) failed: HTTP 500; HTTP 500; HTTP 500')
+  expect(s.notifications.map((n) => [n.orderId, n.outcome])).toEqual([[placed.body.orderId, 'out_of_stock']])
+})
+
+test('a 4xx answer is final: no retry, straight to shop.dlq', async () => {
+  const s = await shopWithWebhook()
+  plan = [410]
+  await s.call('POST', '/orders', { userId: 'wes', items: [{ sku: 'SKU-W', quantity: 1, unitPrice: 1 }], total: 1 })
+  await until(() => received.length > 0)
+  let dead: Awaited<ReturnType<typeof readTopic>> = []
+  for (let i = 0; i < 100 && dead.length === 0; i++) {
+    dead = await readTopic(s.log, s.topics.deadLetter)
+    await Bun.sleep(20)
+  }
+  expect(received.map((r) => r.status)).toEqual([410])
+  expect(dead[0].headers['shop.dlq.error']).toContain('HTTP 410')
+})
