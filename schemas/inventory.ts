@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
 
-const Sku = Type.String({ minLength: 1, maxLength: 64 })
+/** A stock-keeping unit: 1 to 64 of A-Z a-z 0-9 . _ : - */
+export const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' })
 
 /**
  * `inventory.requests` (key: sku). The InventoryActor owning the SKU's partition is the single

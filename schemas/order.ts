@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { Sku } from './inventory.ts'
 
 const Money = Type.Number({ minimum: 0, description: 'non-negative, at most 2 decimals' })
-const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._:-]+$' })
 const UserId = Type.String({ minLength: 1, maxLength: 128 })
 
 export const OrderLine = Type.Object(

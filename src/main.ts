@@ -2,6 +2,7 @@
 import pkg from '../package.json' with { type: 'json' }
 import { Shop } from './app.ts'
 import { helpText, loadConfig } from './config/load.ts'
+import { stockCommand } from './cli/stock.ts'
 import { ConfigError, ShopError } from './errors.ts'
 import { createLogger } from './log.ts'
 
@@ -29,7 +30,16 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`shop ${pkg.version}\n`)
     return
   }
-  const [command] = invocation.command
+  const [command, ...args] = invocation.command
+  if (command === 'stock') {
+    try {
+      process.stdout.write(`${await stockCommand(args, invocation.config)}\n`)
+      process.exit(EXIT.ok)
+    } catch (error) {
+      if (error instanceof ConfigError) fail(error.message, EXIT.usage)
+      fail(error instanceof ShopError ? error.message : String((error as Error)?.message ?? error), EXIT.stopFailed)
+    }
+  }
   if (command !== 'run') fail(`unknown command "${invocation.command.join(' ')}"\nRun 'shop --help' for the options.`, EXIT.usage)
 
   const { config } = invocation

@@ -101,11 +101,13 @@ export function helpText(version: string): string {
     `shop ${version}: event-driven order pipeline on Apache Kafka`,
     '',
     'Usage: shop [options]            run the roles (all by default) until SIGINT/SIGTERM',
+    '       shop stock set SKU QTY     set a SKU\'s available stock (through its InventoryActor)',
+    '       shop stock get SKU         print a SKU\'s stock as {"sku","available","reserved"}',
     '       shop --help | --version',
     '',
     'Options (flags override SHOP_* environment variables, which override the profile defaults):',
     ...rows,
     '',
-    'Exit codes: 0 clean stop, 1 stop deadline missed, 2 bad command line or config, 70 supervisor escalation.',
+    'Exit codes: 0 clean stop, 1 stop deadline missed or command failed (unknown SKU, broker error), 2 bad command line or config, 70 supervisor escalation.',
   ].join('\n')
 }

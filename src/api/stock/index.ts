@@ -1,14 +1,13 @@
 import { Type } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
 import { Elysia } from 'elysia'
-import { type StockLevel, StockUpdate } from '../../../schemas/inventory.ts'
+import { Sku, type StockLevel, StockUpdate } from '../../../schemas/inventory.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
 import type { LogProducer } from '../../kafka/port.ts'
 import type { TopicView } from '../../state/topic-view.ts'
 import type { TopicNames } from '../../topics.ts'
 import { readJson } from '../body.ts'
 import { requestStockLevel } from './service.ts'
-
-const skuPattern = /^[A-Za-z0-9._:-]{1,64}$/
 
 export interface StockRoutesOptions {
   producer: LogProducer
@@ -23,7 +22,7 @@ export interface StockRoutesOptions {
  */
 export function stockRoutes({ producer, topics, view, ready }: StockRoutesOptions) {
   const checkSku = (sku: string) => {
-    if (!skuPattern.test(sku)) throw new BadRequestError('SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -', [{ path: 'path:sku', message: 'Expected a SKU' }])
+    if (!Value.Check(Sku, sku)) throw new BadRequestError('SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -', [{ path: 'path:sku', message: 'Expected a SKU' }])
   }
   return new Elysia({ name: 'shop:stock' })
     .put(

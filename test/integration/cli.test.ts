@@ -1,0 +1,38 @@
+import { afterAll, expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { testBrokers } from './broker.ts'
+import { deploymentFlags, newPrefix, repo, ShopProcess } from './shop-process.ts'
+
+const processes: ShopProcess[] = []
+afterAll(() => {
+  for (const p of processes) p.kill('SIGKILL')
+})
+
+function shop(...args: string[]) {
+  const run = Bun.spawnSync([process.execPath, join(repo, 'src/main.ts'), ...args], { cwd: repo, stdout: 'pipe', stderr: 'pipe' })
+  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() }
+}
+
+test('shop stock set/get work against the configured Kafka bus', async () => {
+  const prefix = newPrefix()
+  const server = await ShopProcess.spawn(deploymentFlags(prefix, 'inventory'))
+  processes.push(server)
+  await server.ready()
+  const bus = [`--brokers=${testBrokers.join(',')}`, `--topic-prefix=${prefix}`, '--log-level=silent']
+
+  const set = shop('stock', 'set', 'SKU-CLI', '7', ...bus)
+  expect(set).toMatchObject({ code: 0, stdout: '{"sku":"SKU-CLI","available":7,"status":"accepted"}\n' })
+  let got = shop('stock', 'get', 'SKU-CLI', ...bus)
+  for (let i = 0; i < 50 && got.code !== 0; i++) {
+    await Bun.sleep(200)
+    got = shop('stock', 'get', 'SKU-CLI', ...bus)
+  }
+  expect(got).toMatchObject({ code: 0, stdout: '{"sku":"SKU-CLI","available":7,"reserved":0}\n' })
+
+  expect(shop('stock', 'get', 'SKU-NONE', ...bus)).toMatchObject({ code: 1, stderr: 'shop: no stock recorded for SKU SKU-NONE\n' })
+  expect(shop('stock', 'set', 'SKU-CLI', 'many', ...bus)).toMatchObject({ code: 2, stderr: 'shop: QUANTITY must be an integer >= 0; got "many"\n' })
+  expect(shop('stock', 'set', 'SKU-CLI', '-1', ...bus)).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '-1'") })
+  expect(shop('stock', 'set', 'bad sku', '1', ...bus).code).toBe(2)
+  expect(shop('stock', 'get', 'SKU-CLI').stderr).toContain('needs a Kafka bus')
+  expect(shop('stock', 'fly', ...bus)).toMatchObject({ code: 2, stderr: expect.stringContaining('usage: shop stock set SKU QUANTITY') })
+}, 60_000)
