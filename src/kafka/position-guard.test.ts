@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'bun:test'
+import { LogError } from '../errors.ts'
+import { PositionGuard } from './position-guard.ts'
+import type { ConsumedRecord, ReadResult, RecordPosition } from './types.ts'
+
+const record = (offset: number): ConsumedRecord => ({
+  topic: 't',
+  partition: 0,
+  offset: BigInt(offset),
+  key: 'k',
+  value: Buffer.from(String(offset)),
+  headers: {},
+  timestamp: 0,
+  generation: 1,
+})
+
+/** A partition whose committed data records sit at `offsets` (gaps are markers or aborted records). */
+const partition = (offsets: number[]) => async (from: RecordPosition[]): Promise<ReadResult[]> =>
+  from.map((p) => ({ ...p, records: offsets.filter((o) => BigInt(o) >= p.offset).map(record), next: p.offset }))
+
+const offsetsOf = (records: ConsumedRecord[]) => records.map((r) => Number(r.offset))
+
+describe('position guard', () => {
+  test('admits records from the committed offset, drops the ones below it', async () => {
+    const guard = new PositionGuard(partition([5, 6, 7]))
+    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 6n]]))
+    expect(offsetsOf(await guard.admit([record(5), record(6), record(7)]))).toEqual([6, 7])
+    expect(offsetsOf(await guard.admit([record(7)]))).toEqual([])
+  })
+
+  test('a jump over offsets that hold no committed record (a commit marker) is fine', async () => {
+    const guard = new PositionGuard(partition([4, 6]))
+    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 5n]]))
+    expect(offsetsOf(await guard.admit([record(6)]))).toEqual([6])
+  })
+
+  test('a first record past committed records that were never delivered is refused until the member rejoins', async () => {
+    const guard = new PositionGuard(partition([5, 6, 7, 8]))
+    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 5n]]))
+    await expect(guard.admit([record(7), record(8)])).rejects.toBeInstanceOf(LogError)
+    await expect(guard.admit([record(8)])).rejects.toThrow('skipped committed records 5..7')
+  })
+
+  test('within a generation later jumps are not checked again (markers between transactions)', async () => {
+    let reads = 0
+    const read = partition([0, 2, 4])
+    const guard = new PositionGuard(async (from) => {
+      reads++
+      return read(from)
+    })
+    guard.reset([{ topic: 't', partition: 0 }], new Map())
+    expect(offsetsOf(await guard.admit([record(0)]))).toEqual([0])
+    expect(offsetsOf(await guard.admit([record(2)]))).toEqual([2])
+    expect(offsetsOf(await guard.admit([record(4)]))).toEqual([4])
+    expect(reads).toBe(0)
+  })
+})

@@ -1,0 +1,61 @@
+import { Database } from 'bun:sqlite'
+import { describe, expect, test } from 'bun:test'
+import { MemoryLog } from '../kafka/memory.ts'
+import { ChangelogStore, Changes } from './changelog-store.ts'
+
+const changelog = { topic: 'changelog', partition: 1 }
+
+async function setup() {
+  const log = new MemoryLog()
+  await log.admin.ensureTopics([{ name: 'changelog', partitions: 2 }])
+  return log
+}
+
+describe('changelog store', () => {
+  test('restores from the changelog; staged writes are invisible to the store until commit', async () => {
+    const log = await setup()
+    await log.producer().send([
+      { ...changelog, key: 'a', value: '1' },
+      { ...changelog, key: 'a', value: '2' },
+      { topic: 'changelog', partition: 0, key: 'other', value: '9' },
+    ])
+    const store = new ChangelogStore<number>(new Database(':memory:'), 's', changelog)
+    expect(await store.restore(log)).toEqual({ fromCache: 0, replayed: 2 })
+    expect(store.get('a')).toBe(2)
+    expect(store.get('other')).toBeUndefined()
+
+    const changes = new Changes(new Map([['s', store as ChangelogStore<unknown>]]))
+    const fork = changes.fork()
+    fork.put('s', 'a', 3)
+    expect(fork.get('s', 'a')).toBe(3)
+    expect(changes.get('s', 'a')).toBe(2) // a failed record's fork is simply dropped
+    fork.merge()
+    expect(changes.records()).toEqual([{ ...changelog, key: 'a', value: '3' }])
+    expect(store.get('a')).toBe(2)
+    changes.commit()
+    expect(store.get('a')).toBe(3)
+  })
+
+  test('a restart reads the sqlite cache and replays only the changelog past its checkpoint', async () => {
+    const log = await setup()
+    const db = new Database(':memory:')
+    await log.producer().send([{ ...changelog, key: 'a', value: '1' }, { ...changelog, key: 'b', value: '2' }])
+    await new ChangelogStore<number>(db, 's', changelog).restore(log)
+    await log.producer().send([{ ...changelog, key: 'b', value: '5' }])
+    const again = new ChangelogStore<number>(db, 's', changelog)
+    expect(await again.restore(log)).toEqual({ fromCache: 2, replayed: 1 })
+    expect([again.get('a'), again.get('b')]).toEqual([1, 5])
+  })
+
+  test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
+    const db = new Database(':memory:')
+    const old = await setup()
+    await old.producer().send([{ ...changelog, key: 'a', value: '1' }, { ...changelog, key: 'b', value: '2' }])
+    await new ChangelogStore<number>(db, 's', changelog).restore(old)
+    const recreated = await setup()
+    await recreated.producer().send([{ ...changelog, key: 'c', value: '3' }])
+    const store = new ChangelogStore<number>(db, 's', changelog)
+    expect(await store.restore(recreated)).toEqual({ fromCache: 0, replayed: 1 })
+    expect([store.get('a'), store.get('c')]).toEqual([undefined, 3])
+  })
+})
