@@ -27,6 +27,8 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || [ package-lock.json -n
   npm ci --no-audit --no-fund --loglevel=error >&2
   touch "$stamp"
 fi
+# Fixes a client bug that drops committed records (see the script's comment); idempotent.
+node_modules/.bin/bun scripts/patches/platformatic-kafka.ts
 
 if [ "${1:-}" = "--kafka" ]; then
   missing=()

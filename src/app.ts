@@ -35,7 +35,7 @@ export class Shop {
 
   static async start(options: ShopOptions): Promise<Shop> {
     const { config, logger } = options
-    const log = options.log ?? createLog(config)
+    const log = options.log ?? createLog(config, logger)
     const topics = topicNames(config.topicPrefix)
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.

@@ -2,15 +2,17 @@ import type { Config } from '../config/options.ts'
 import { MemoryLog } from './memory.ts'
 import { KafkaLog } from './platformatic.ts'
 import type { Log } from './port.ts'
+import type { Logger } from '../log.ts'
 
 export type { Log } from './port.ts'
 
 /** The log adapter the configuration asks for. Business code sees only the port. */
-export function createLog(config: Pick<Config, 'bus' | 'brokers' | 'requestTimeoutMs' | 'sessionTimeoutMs'>): Log {
+export function createLog(config: Pick<Config, 'bus' | 'brokers' | 'requestTimeoutMs' | 'sessionTimeoutMs'>, logger?: Logger): Log {
   if (config.bus === 'memory') return new MemoryLog()
   return new KafkaLog({
     brokers: config.brokers,
     requestTimeoutMs: config.requestTimeoutMs,
     sessionTimeoutMs: config.sessionTimeoutMs,
+    warn: (entry) => logger?.warn(entry),
   })
 }

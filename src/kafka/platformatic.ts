@@ -54,6 +54,8 @@ export interface KafkaLogOptions {
   heartbeatIntervalMs?: number
   /** Records buffered per consumer before fetching pauses. */
   maxBufferedRecords?: number
+  /** Where the adapter reports client misbehaviour it worked around. */
+  warn?: (entry: Record<string, unknown>) => void
 }
 
 type Bytes = Buffer
@@ -100,6 +102,7 @@ export class KafkaLog implements Log {
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
       maxBufferedRecords: 5_000,
+      warn: () => {},
       ...options,
     }
     this.admin = new KafkaAdmin(this.#base('admin'), this.#options.requestTimeoutMs)
@@ -170,7 +173,7 @@ export class KafkaLog implements Log {
         // beginTransaction finds the coordinator and runs InitProducerId (fencing older epochs,
         // settling their open transaction); cancel drops the local transaction without a request.
         const tx = await call('init transactional producer', ms, producer.beginTransaction())
-        await tx.cancel()
+        await call('cancel local transaction', ms, tx.cancel())
         initialized = true
       },
       async begin(): Promise<Transaction> {
@@ -201,20 +204,20 @@ export class KafkaLog implements Log {
             try {
               await call('commit transaction', ms, tx.commit())
             } catch (error) {
-              if (!tx.completed) await tx.abort().catch(() => tx.cancel())
+              if (!tx.completed) await call('abort transaction', ms, tx.abort()).catch(() => call('cancel local transaction', ms, tx.cancel()).catch(() => {}))
               throw error
             }
           },
           async abort() {
             if (tx.completed) return
             await call('abort transaction', ms, tx.abort()).catch(async (error) => {
-              await tx.cancel()
+              await call('cancel local transaction', ms, tx.cancel()).catch(() => {})
               if (!(error instanceof FencedError)) throw error
             })
           },
         }
       },
-      close: this.#track(() => producer.close(true)),
+      close: this.#track(() => call('close transactional producer', ms, producer.close(true))),
     }
   }
 
@@ -225,6 +228,7 @@ export class KafkaLog implements Log {
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       maxBufferedRecords: this.#options.maxBufferedRecords,
       read: (from) => this.read(from),
+      warn: this.#options.warn,
     })
     const close = this.#track(() => consumer.shutdown())
     consumer.onClose = close
@@ -343,6 +347,7 @@ interface KafkaConsumerSettings {
   heartbeatIntervalMs: number
   maxBufferedRecords: number
   read: (from: RecordPosition[]) => Promise<ReadResult[]>
+  warn: (entry: Record<string, unknown>) => void
 }
 
 /**
@@ -418,7 +423,9 @@ class KafkaConsumer implements GroupConsumer {
     private readonly options: ConsumerOptions,
     private readonly settings: KafkaConsumerSettings,
   ) {
-    this.#guard = new PositionGuard(settings.read)
+    this.#guard = new PositionGuard(settings.read, (partition, from, to, records) =>
+      settings.warn({ event: 'consumer:gap:filled', group: options.groupId, partition, from: String(from), to: String(to), records }),
+    )
     this.client = new StableOffsetsConsumer({
       clientId: settings.clientId,
       bootstrapBrokers: settings.bootstrapBrokers,
@@ -574,7 +581,7 @@ class KafkaConsumer implements GroupConsumer {
     this.#closed = true
     const revoked = this.#assignment
     this.#assignment = []
-    await this.#chain
+    await withDeadline(this.#chain, this.settings.timeout, `finish deliveries of ${this.groupId}`).catch(() => {})
     if (revoked.length > 0) await this.#listener?.onRevoked(revoked)
     await withDeadline(this.client.close(true), this.settings.timeout, `leave group ${this.groupId}`)
     await this.client.stableAdmin.close()

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'bun:test'
-import { LogError } from '../errors.ts'
 import { PositionGuard } from './position-guard.ts'
 import type { ConsumedRecord, ReadResult, RecordPosition } from './types.ts'
 
@@ -34,11 +33,13 @@ describe('position guard', () => {
     expect(offsetsOf(await guard.admit([record(6)]))).toEqual([6])
   })
 
-  test('a first record past committed records that were never delivered is refused until the member rejoins', async () => {
+  test('committed records the consumer skipped after an assignment are read and delivered first', async () => {
     const guard = new PositionGuard(partition([5, 6, 7, 8]))
     guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 5n]]))
-    await expect(guard.admit([record(7), record(8)])).rejects.toBeInstanceOf(LogError)
-    await expect(guard.admit([record(8)])).rejects.toThrow('skipped committed records 5..7')
+    const admitted = await guard.admit([record(7), record(8)])
+    expect(offsetsOf(admitted)).toEqual([5, 6, 7, 8])
+    expect(admitted.every((r) => r.generation === 1)).toBe(true)
+    expect(offsetsOf(await guard.admit([record(8), record(9)]))).toEqual([9])
   })
 
   test('within a generation later jumps are not checked again (markers between transactions)', async () => {
