@@ -59,12 +59,20 @@ export class ConsumerRole implements Role {
   }
 
   async #join(onError: (error: Error) => void): Promise<void> {
-    const member: Member = { consumer: () => consumer, fail: onError }
+    // The first failure of this consumer restarts the member; later ones (other actors seeing
+    // the same trouble) would only restart it again.
+    let failed = false
+    const fail = (error: Error) => {
+      if (failed) return
+      failed = true
+      onError(error)
+    }
+    const member: Member = { consumer: () => consumer, fail }
     const pool = new PartitionPool({
       name: this.name,
       supervisor: this.#supervisor,
       create: (partition, generation) => this.options.partitionActor(partition, generation, member),
-      onConsumerError: onError,
+      onConsumerError: fail,
       maxBatchRecords: this.ctx.config.batchMaxRecords,
       batchLingerMs: this.ctx.config.batchLingerMs,
     })

@@ -54,6 +54,7 @@ function transactionalRole(ctx: RoleContext, name: RoleName, topics: string[], h
         maxRecordAttempts: ctx.config.maxRecordAttempts,
         maxCommitAttempts: 3,
         onLost: member.fail,
+        fencedGraceMs: 2 * ctx.config.sessionTimeoutMs,
       }),
   })
 }

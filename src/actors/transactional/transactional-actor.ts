@@ -27,6 +27,11 @@ export interface TransactionalActorOptions {
   maxCommitAttempts: number
   /** The batch could not be committed: the member must rejoin and read again from the committed offsets. */
   onLost: (error: Error) => void
+  /**
+   * After a fence, how long to wait for the revocation that normally follows before deciding the
+   * fence came from a zombie and rejoining (so that a partition never stays with a retired actor).
+   */
+  fencedGraceMs: number
 }
 
 /**
@@ -43,6 +48,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   let stores = new Map<string, ChangelogStore<unknown>>()
   /** Set once this actor must not commit anything more (fenced, or a batch was given up). */
   let retired = false
+  let fencedTimer: Timer | undefined
 
   async function restore(): Promise<void> {
     for (const store of stores.values()) {
@@ -112,9 +118,11 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
           return
         } catch (error) {
           if (error instanceof FencedError) {
-            // A newer owner of this partition exists; the rebalance that moved it stops this actor.
+            // A newer owner of this partition exists; the rebalance that moved it stops this actor
+            // (and clears the timer). If none comes, a zombie fenced us: rejoin to take it back.
             retired = true
             logger.warn({ event: 'actor:fenced', group, partition, err: error })
+            fencedTimer = setTimeout(() => options.onLost(error), options.fencedGraceMs)
             return
           }
           logger.warn({ event: 'actor:commit:retry', group, partition, attempt, err: error })
@@ -133,6 +141,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     },
 
     async postStop() {
+      clearTimeout(fencedTimer)
       await producer?.close().catch(() => {})
       db?.close()
     },
