@@ -21,11 +21,11 @@ export interface LogContractOptions {
 const unique = (what: string) => `test-${what}-${randomUUID().slice(0, 8)}`
 
 /** Polls `check` until it passes or `ms` elapse; then asserts it once more so the failure is readable. */
-export async function eventually(check: () => void, ms: number): Promise<void> {
+export async function eventually(check: () => void | Promise<void>, ms: number): Promise<void> {
   const until = Date.now() + ms
   for (;;) {
     try {
-      check()
+      await check()
       return
     } catch (error) {
       if (Date.now() > until) throw error

@@ -3,7 +3,6 @@ import { LogError } from '../errors.ts'
 import { call } from './platformatic-call.ts'
 import type { ConsumedRecord, ReadResult, RecordPosition } from './types.ts'
 
-const IS_TRANSACTIONAL = 1 << 4
 const IS_CONTROL = 1 << 5
 
 interface RawRecord {
@@ -18,13 +17,11 @@ interface RawBatch {
   lastOffsetDelta: number
   firstTimestamp: bigint
   attributes: number
-  producerId: bigint
   records: RawRecord[]
 }
 interface RawPartition {
   partitionIndex: number
   errorCode: number
-  abortedTransactions?: Array<{ producerId: bigint; firstOffset: bigint }> | null
   records?: RawBatch[] | null
 }
 
@@ -101,27 +98,17 @@ export class PartitionReader {
 }
 
 /**
- * The committed data records of one fetched partition. Kafka answers a read_committed fetch with
- * every batch up to the last stable offset plus the list of aborted transactions; the client drops
- * their batches. (platformatic keeps an aborted transaction whose abort marker falls outside the
- * response; this drops those too: the marker is always past the records it aborts.)
+ * The data records of one fetched partition. The client has already dropped the batches of aborted
+ * transactions (with shop's patch to its filter: scripts/patches/platformatic-kafka.ts); control
+ * batches remain, and `next` moves past them.
  */
 function committedRecords(topic: string, raw: RawPartition, start: bigint): ReadResult {
-  // Kafka's own consumer algorithm: an aborted transaction becomes active at its first offset and
-  // ends at its producer's next control marker.
-  const pending = [...(raw.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1))
-  const active = new Set<bigint>()
   const records: ConsumedRecord[] = []
   let next = start
   for (const batch of raw.records ?? []) {
     const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
     if (last + 1n > next) next = last + 1n
-    while (pending.length > 0 && pending[0].firstOffset <= last) active.add(pending.shift()!.producerId)
-    if (batch.attributes & IS_CONTROL) {
-      active.delete(batch.producerId)
-      continue
-    }
-    if (batch.attributes & IS_TRANSACTIONAL && active.has(batch.producerId)) continue
+    if (batch.attributes & IS_CONTROL) continue
     for (const record of batch.records) {
       const offset = batch.firstOffset + BigInt(record.offsetDelta)
       if (offset < start) continue

@@ -1,12 +1,9 @@
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { testBrokers } from './broker.ts'
-import { deploymentFlags, newPrefix, repo, ShopProcess } from './shop-process.ts'
+import { deployment, deploymentFlags, newPrefix, repo } from './shop-process.ts'
 
-const processes: ShopProcess[] = []
-afterAll(() => {
-  for (const p of processes) p.kill('SIGKILL')
-})
+const { spawn } = deployment('cli')
 
 function shop(...args: string[]) {
   const run = Bun.spawnSync([process.execPath, join(repo, 'src/main.ts'), ...args], { cwd: repo, stdout: 'pipe', stderr: 'pipe' })
@@ -15,8 +12,7 @@ function shop(...args: string[]) {
 
 test('shop stock set/get work against the configured Kafka bus', async () => {
   const prefix = newPrefix()
-  const server = await ShopProcess.spawn(deploymentFlags(prefix, 'inventory'))
-  processes.push(server)
+  const server = await spawn(deploymentFlags(prefix, 'inventory'))
   await server.ready()
   const bus = [`--brokers=${testBrokers.join(',')}`, `--topic-prefix=${prefix}`, '--log-level=silent']
 

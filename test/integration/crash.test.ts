@@ -1,31 +1,21 @@
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KafkaLog } from '../../src/kafka/platformatic.ts'
 import { topicNames } from '../../src/topics.ts'
-import { testBrokers } from './broker.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock, settle } from './load.ts'
-import { deploymentFlags, newPrefix, ShopProcess } from './shop-process.ts'
+import { deployment, deploymentFlags, newPrefix } from './shop-process.ts'
 
-const processes: ShopProcess[] = []
-const log = new KafkaLog({ brokers: testBrokers })
-afterAll(async () => {
-  processes.forEach((p, i) => Bun.write(`/tmp/shop-crash-logs/${i}.log`, p.stderr.join('\n')))
-  for (const p of processes) p.kill('SIGKILL')
-  await log.close()
-})
+const { log, spawn } = deployment('crash')
 
 test('kill -9 of order/inventory processes while orders flow: every invariant holds afterwards', async () => {
   const prefix = newPrefix()
-  const front = await ShopProcess.spawn(deploymentFlags(prefix, 'api,notifier'))
-  processes.push(front)
+  const front = await spawn(deploymentFlags(prefix, 'api,notifier'))
   // Two workers, each restarted on its own state directory (its sqlite caches survive the kill).
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'shop-state-')))
   const startWorker = async (i: number) => {
-    const worker = await ShopProcess.spawn(deploymentFlags(prefix, 'order,inventory', [], dirs[i]))
-    processes.push(worker)
+    const worker = await spawn(deploymentFlags(prefix, 'order,inventory', [], dirs[i]))
     return worker
   }
   const workers = [await startWorker(0), await startWorker(1)]

@@ -1,24 +1,15 @@
-import { afterAll, expect, test } from 'bun:test'
-import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { expect, test } from 'bun:test'
 import { topicNames } from '../../src/topics.ts'
-import { testBrokers } from './broker.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock, settle } from './load.ts'
-import { deploymentFlags, newPrefix, ShopProcess } from './shop-process.ts'
+import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'
 
-const processes: ShopProcess[] = []
-const log = new KafkaLog({ brokers: testBrokers })
-afterAll(async () => {
-  for (const p of processes) p.kill('SIGKILL')
-  await log.close()
-})
+const { log, spawn } = deployment('scale-out')
 
 test('scale-out: two processes share the order and inventory partitions; 1,200 racing orders, no SKU oversold, one outcome each', async () => {
   const prefix = newPrefix()
-  const first = await ShopProcess.spawn(deploymentFlags(prefix, 'api,order,inventory,notifier'))
-  processes.push(first)
-  const second = await ShopProcess.spawn(deploymentFlags(prefix, 'order,inventory'))
-  processes.push(second)
+  const first = await spawn(deploymentFlags(prefix, 'api,order,inventory,notifier'))
+  const second = await spawn(deploymentFlags(prefix, 'order,inventory'))
   await Promise.all([first.ready(), second.ready()])
 
   const stock = { 'SKU-1': 150, 'SKU-2': 150, 'SKU-3': 100, 'SKU-4': 60, 'SKU-5': 40 }

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { afterAll } from 'bun:test'
 import type { Subprocess } from 'bun'
+import { KafkaLog } from '../../src/kafka/platformatic.ts'
 import { testBrokers } from './broker.ts'
 
 export const repo = resolve(import.meta.dir, '../..')
@@ -116,3 +118,23 @@ export function deploymentFlags(prefix: string, roles: string, extra: string[] =
 }
 
 export const newPrefix = () => `test-${randomUUID().slice(0, 8)}.`
+
+/**
+ * The processes of one test file and a log client to check their topics. After the file, each
+ * process's stderr is kept in /tmp/shop-test-logs/<name>/<n>.log, then everything is killed and closed.
+ */
+export function deployment(name: string) {
+  const processes: ShopProcess[] = []
+  const log = new KafkaLog({ brokers: testBrokers })
+  afterAll(async () => {
+    processes.forEach((p, i) => Bun.write(`/tmp/shop-test-logs/${name}/${i}.log`, p.stderr.join('\n')))
+    for (const p of processes) p.kill('SIGKILL')
+    await log.close()
+  })
+  const spawn = async (...args: Parameters<typeof ShopProcess.spawn>) => {
+    const shop = await ShopProcess.spawn(...args)
+    processes.push(shop)
+    return shop
+  }
+  return { log, spawn }
+}

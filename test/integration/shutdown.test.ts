@@ -1,27 +1,19 @@
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { KafkaLog } from '../../src/kafka/platformatic.ts'
 import { topicNames } from '../../src/topics.ts'
-import { testBrokers } from './broker.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock, settle } from './load.ts'
-import { deploymentFlags, newPrefix, ShopProcess } from './shop-process.ts'
+import { deployment, deploymentFlags, newPrefix } from './shop-process.ts'
 
-const processes: ShopProcess[] = []
-const log = new KafkaLog({ brokers: testBrokers })
-afterAll(async () => {
-  for (const p of processes) p.kill('SIGKILL')
-  await log.close()
-})
+const { log, spawn } = deployment('shutdown')
 
 test('SIGTERM under load: the process drains and exits 0; after a restart every order that got a 202 gets its outcome', async () => {
   const prefix = newPrefix()
   const dataDir = mkdtempSync(join(tmpdir(), 'shop-state-'))
   const start = async () => {
-    const shop = await ShopProcess.spawn(deploymentFlags(prefix, 'api,order,inventory,notifier', [], dataDir))
-    processes.push(shop)
+    const shop = await spawn(deploymentFlags(prefix, 'api,order,inventory,notifier', [], dataDir))
     await shop.ready()
     return shop
   }

@@ -65,7 +65,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
         await s.log.close()
       }
     })
-    const wait = (check: () => void | Promise<void>) => eventuallyAsync(check, options.patienceMs)
+    const wait = (check: () => void | Promise<void>) => eventually(check, options.patienceMs)
 
     async function setStock(s: Awaited<ReturnType<typeof startShop>>, sku: string, quantity: number) {
       expect((await s.call('PUT', `/stock/${sku}`, { quantity })).status).toBe(202)
@@ -133,17 +133,4 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(dead[0].headers['shop.dlq.error']).toContain('not JSON')
     })
   })
-}
-
-async function eventuallyAsync(check: () => void | Promise<void>, ms: number): Promise<void> {
-  const until = Date.now() + ms
-  for (;;) {
-    try {
-      await check()
-      return
-    } catch (error) {
-      if (Date.now() > until) throw error
-      await new Promise((r) => setTimeout(r, 25))
-    }
-  }
 }
