@@ -187,6 +187,48 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
       await eventually(() => expect(values(second.state.records)).toEqual(['v6', 'v7', 'v8', 'v9']), patienceMs)
     })
 
+    test('at-least-once: commit() stores progress without a transaction; the group resumes after it and monitoring sees it', async () => {
+      log = open()
+      const t = await topic(2)
+      const group = unique('group')
+      await log.producer().send(Array.from({ length: 10 }, (_, i) => ({ topic: t, value: `v${i}`, partition: i % 2 })))
+      const first = recorder()
+      const consumer = log.consumer({ groupId: group, topics: [t] })
+      await consumer.start(first.listener)
+      await eventually(() => expect(first.state.records.length).toBe(10), patienceMs)
+      const p0 = first.state.records.filter((r) => r.partition === 0)
+      await consumer.commit(p0.slice(0, 3))
+      await consumer.commit(first.state.records.filter((r) => r.partition === 1))
+      const byPartition = (positions: Array<{ topic: string; partition: number; offset: bigint }>) =>
+        positions.toSorted((a, b) => a.partition - b.partition).map((p) => [p.topic, p.partition, p.offset])
+      expect(byPartition(await log.admin.committedOffsets(group))).toEqual([
+        [t, 0, 3n],
+        [t, 1, 5n],
+      ])
+      expect(await log.admin.committedOffsets(unique('no-such-group'))).toEqual([])
+      await consumer.close()
+      const second = recorder()
+      await open().consumer({ groupId: group, topics: [t] }).start(second.listener)
+      await eventually(() => expect(values(second.state.records)).toEqual(['v6', 'v8']), patienceMs)
+    })
+
+    test('at-least-once: offsets delivered under an older generation are refused', async () => {
+      log = open()
+      const t = await topic(2)
+      const group = unique('group')
+      await log.producer().send([{ topic: t, value: 'x', partition: 0 }])
+      const a = recorder()
+      const ca = log.consumer({ groupId: group, topics: [t] })
+      await ca.start(a.listener)
+      await eventually(() => expect(a.state.records.length).toBe(1), patienceMs)
+      const stale = a.state.records[0]
+      const generation = a.state.generation
+      await open().consumer({ groupId: group, topics: [t] }).start(recorder().listener)
+      await eventually(() => expect(a.state.generation).toBeGreaterThan(generation), patienceMs)
+      await expect(ca.commit([stale])).rejects.toBeInstanceOf(FencedError)
+      expect(await log.admin.committedOffsets(group)).toEqual([])
+    })
+
     test('read_committed: a committed transaction is visible, an aborted one never is', async () => {
       log = open()
       const t = await topic(2)

@@ -20,6 +20,7 @@ import {
   type RecordPosition,
   type TopicPartition,
   type TopicSpec,
+  lastPerPartition,
   tpKey,
 } from './types.ts'
 
@@ -157,6 +158,14 @@ class MemoryAdmin implements LogAdmin {
     return this.cluster.topic(topic).map((log) => BigInt(log.length))
   }
 
+  async committedOffsets(groupId: string): Promise<RecordPosition[]> {
+    const committed = this.cluster.groups.get(groupId)?.committed ?? new Map<string, bigint>()
+    return [...committed].map(([key, offset]) => {
+      const at = key.lastIndexOf(':')
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)), offset }
+    })
+  }
+
   async deleteTopics(names: string[]): Promise<void> {
     for (const name of names) this.cluster.topics.delete(name)
   }
@@ -278,6 +287,17 @@ class MemoryConsumer implements GroupConsumer {
       if (offset !== undefined) result.set(key, offset)
     }
     return result
+  }
+
+  async commit(records: ConsumedRecord[]): Promise<void> {
+    const group = this.cluster.group(this.groupId)
+    for (const record of lastPerPartition(records)) {
+      if (record.generation !== group.generation || !group.members.has(this.memberId)) {
+        throw new FencedError(`group ${group.id} moved to generation ${group.generation}; offsets of generation ${record.generation} refused`)
+      }
+      const key = tpKey(record.topic, record.partition)
+      if ((group.committed.get(key) ?? -1n) < record.offset + 1n) group.committed.set(key, record.offset + 1n)
+    }
   }
 
   async revokeAll(): Promise<void> {

@@ -37,6 +37,7 @@ import {
   type RecordPosition,
   type TopicPartition,
   type TopicSpec,
+  lastPerPartition,
   tpKey,
 } from './types.ts'
 
@@ -188,9 +189,7 @@ export class KafkaLog implements Log {
             const kafkaConsumer = (consumer as KafkaConsumer).client
             await call('add consumer group to transaction', ms, tx.addConsumer(kafkaConsumer))
             // One TxnOffsetCommit per partition: the last record of each carries the next offset.
-            const last = new Map<string, ConsumedRecord>()
-            for (const r of records) last.set(tpKey(r.topic, r.partition), r)
-            for (const record of last.values()) {
+            for (const record of lastPerPartition(records)) {
               const metadata = consumedOrigins.get(record)
               if (!metadata) throw new LogError('sendOffsets takes records delivered by a Kafka consumer')
               await call(
@@ -326,6 +325,13 @@ class KafkaAdmin implements LogAdmin {
     const offsets = new Array<bigint>(described.partitions).fill(0n)
     for (const p of result[0].partitions) offsets[p.partitionIndex] = p.offset
     return offsets
+  }
+
+  async committedOffsets(groupId: string): Promise<RecordPosition[]> {
+    const [group] = await call(`committed offsets of ${groupId}`, this.ms, this.#admin.listConsumerGroupOffsets({ groups: [groupId] }))
+    return (group?.topics ?? []).flatMap((topic) =>
+      topic.partitions.filter((p) => p.committedOffset >= 0n).map((p) => ({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset })),
+    )
   }
 
   async deleteTopics(names: string[]): Promise<void> {
@@ -570,6 +576,17 @@ class KafkaConsumer implements GroupConsumer {
       })
     }
     return result
+  }
+
+  async commit(records: ConsumedRecord[]): Promise<void> {
+    const last = lastPerPartition(records)
+    const stale = last.find((r) => r.generation !== this.#generation)
+    if (stale) throw new FencedError(`group ${this.groupId} moved to generation ${this.#generation}; offsets of generation ${stale.generation} refused`)
+    await call(
+      `commit offsets of ${this.groupId}`,
+      3 * this.settings.timeout,
+      this.client.commit({ offsets: last.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset + 1n, leaderEpoch: -1 })) }),
+    )
   }
 
   close(): Promise<void> {

@@ -46,6 +46,11 @@ export interface LogAdmin {
   describeTopics(names: string[]): Promise<TopicDescription[]>
   /** The end offset (next offset to be written, read_committed: the last stable offset) per partition. */
   endOffsets(topic: string): Promise<bigint[]>
+  /**
+   * A group's committed offsets (the next offset it will read), per partition it has committed;
+   * read from outside the group, as monitoring does. Consumer lag is `endOffsets - committed`.
+   */
+  committedOffsets(groupId: string): Promise<RecordPosition[]>
   deleteTopics(names: string[]): Promise<void>
 }
 
@@ -121,6 +126,12 @@ export interface GroupConsumer {
    * never hidden (Kafka's require_stable).
    */
   committed(partitions: TopicPartition[]): Promise<Map<string, bigint>>
+  /**
+   * At-least-once progress, outside any transaction: for each partition, commits the offset after
+   * the last of `records`. Rejects with FencedError when they were delivered under an older
+   * generation (the partition may have moved; committing would skip another member's records).
+   */
+  commit(records: ConsumedRecord[]): Promise<void>
   /** Leaves the group (its partitions move to other members at once) and closes the client. */
   close(): Promise<void>
 }

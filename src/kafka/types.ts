@@ -50,3 +50,10 @@ export interface TopicDescription {
 }
 
 export const tpKey = (topic: string, partition: number): string => `${topic}:${partition}`
+
+/** The last of `records` per topic-partition (whose offset + 1 is that partition's progress). */
+export function lastPerPartition<T extends RecordPosition>(records: T[]): T[] {
+  const last = new Map<string, T>()
+  for (const r of records) last.set(tpKey(r.topic, r.partition), r)
+  return [...last.values()]
+}
