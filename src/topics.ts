@@ -1,4 +1,4 @@
-import type { Config } from './config/options.ts'
+import type { Config, RoleName } from './config/options.ts'
 import type { TopicSpec } from './kafka/types.ts'
 
 /** Every topic shop uses, named once. A prefix lets several deployments (or tests) share a cluster. */
@@ -39,3 +39,13 @@ export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix'>): 
 }
 
 export const groupName = (prefix: string, role: string) => `${prefix}shop-${role}`
+
+/** The topics each consuming role's group reads (its consumer lag is measured over these). */
+export function roleInputs(t: TopicNames) {
+  return {
+    order: [t.ordersCreated, t.lineResults],
+    inventory: [t.inventoryRequests],
+    notifier: [t.reserved, t.failed],
+    aggregator: [t.ordersCreated],
+  } satisfies Record<Exclude<RoleName, 'api'>, string[]>
+}

@@ -9,7 +9,7 @@ import { orderHandler } from '../actors/order/order-actor.ts'
 import { transactionalActor } from '../actors/transactional/transactional-actor.ts'
 import type { StepHandler } from '../actors/transactional/types.ts'
 import type { Config, RoleName } from '../config/options.ts'
-import { groupName } from '../topics.ts'
+import { groupName, roleInputs } from '../topics.ts'
 import { apiRole } from './api-role.ts'
 import { ConsumerRole } from './consumer-role.ts'
 import type { Role, RoleContext } from './types.ts'
@@ -20,18 +20,19 @@ import type { Role, RoleContext } from './types.ts'
  */
 export function createRole(name: RoleName, ctx: RoleContext): Role {
   const t = ctx.topics
+  const inputs = roleInputs(t)
   const source = `shop/${name}`
   switch (name) {
     case 'api':
       return apiRole(ctx)
     case 'order':
-      return transactionalRole(ctx, name, [t.ordersCreated, t.lineResults], orderHandler(t, source))
+      return transactionalRole(ctx, name, inputs.order, orderHandler(t, source))
     case 'inventory':
-      return transactionalRole(ctx, name, [t.inventoryRequests], inventoryHandler(t, source))
+      return transactionalRole(ctx, name, inputs.inventory, inventoryHandler(t, source))
     case 'notifier':
-      return transactionalRole(ctx, name, [t.reserved, t.failed], notifierHandler(t, sinks(ctx.config, ctx.write)))
+      return transactionalRole(ctx, name, inputs.notifier, notifierHandler(t, sinks(ctx.config, ctx.write)))
     case 'aggregator':
-      return new ConsumerRole(ctx, { name, topics: [t.ordersCreated], partitionActor: () => ({ receive: () => {} }) })
+      return new ConsumerRole(ctx, { name, topics: inputs.aggregator, partitionActor: () => ({ receive: () => {} }) })
   }
 }
 

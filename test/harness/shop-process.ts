@@ -1,0 +1,108 @@
+import { join, resolve } from 'node:path'
+import type { Subprocess } from 'bun'
+
+/** The repository root. */
+export const repo = resolve(import.meta.dir, '../..')
+
+/** A `shop` process started as users start it, with its stdout (notifications) and stderr (logs) collected. */
+export class ShopProcess {
+  readonly stdout: string[] = []
+  readonly stderr: string[] = []
+  url = ''
+
+  private constructor(
+    readonly proc: Subprocess<'ignore', 'pipe', 'pipe'>,
+    onStdout?: (line: string) => void,
+  ) {
+    void collect(proc.stdout, this.stdout, onStdout)
+    void collect(proc.stderr, this.stderr)
+  }
+
+  /**
+   * Spawns `command args` (default: `bun src/main.ts`) and waits for its HTTP server. `onStdout`
+   * sees each stdout line as it arrives (the bench times notifications with it).
+   */
+  static async spawn(
+    args: string[],
+    options: { command?: string[]; cwd?: string; env?: Record<string, string | undefined>; onStdout?: (line: string) => void } = {},
+  ) {
+    const command = options.command ?? [process.execPath, join(repo, 'src/main.ts')]
+    const proc = Bun.spawn([...command, ...args], {
+      cwd: options.cwd ?? repo,
+      env: options.env ?? { ...process.env },
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const shop = new ShopProcess(proc, options.onStdout)
+    const started = await shop.waitForLog((e) => e.event === 'shop:start', 60_000)
+    shop.url = started.url as string
+    return shop
+  }
+
+  /** Waits for a JSON log line on stderr that matches. */
+  async waitForLog(match: (entry: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown>> {
+    const until = Date.now() + ms
+    let seen = 0
+    for (;;) {
+      for (; seen < this.stderr.length; seen++) {
+        try {
+          const entry = JSON.parse(this.stderr[seen])
+          if (match(entry)) return entry
+        } catch {}
+      }
+      if (this.proc.exitCode !== null) throw new Error(`process exited ${this.proc.exitCode} before the expected log line:\n${this.stderr.slice(-20).join('\n')}`)
+      if (Date.now() > until) throw new Error(`no matching log line within ${ms} ms:\n${this.stderr.slice(-20).join('\n')}`)
+      await Bun.sleep(50)
+    }
+  }
+
+  /** Resolves once /readyz answers 200; rejects with the last answer after `ms`. */
+  async ready(ms = 60_000): Promise<void> {
+    const until = Date.now() + ms
+    let last = ''
+    while (Date.now() < until) {
+      const res = await fetch(`${this.url}/readyz`).catch(() => undefined)
+      if (res?.status === 200) return
+      if (res) last = await res.text()
+      await Bun.sleep(100)
+    }
+    throw new Error(`not ready within ${ms} ms: ${last}`)
+  }
+
+  /** Notification lines printed by the console sink. */
+  notifications(): Array<{ orderId: string; outcome: string; notificationId: string }> {
+    return this.stdout.flatMap((line) => {
+      try {
+        const entry = JSON.parse(line)
+        return entry.event === 'notification' ? [entry] : []
+      } catch {
+        return []
+      }
+    })
+  }
+
+  kill(signal: 'SIGTERM' | 'SIGKILL' | 'SIGINT'): void {
+    this.proc.kill(signal)
+  }
+
+  get exited(): Promise<number> {
+    return this.proc.exited
+  }
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, lines: string[], onLine?: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let newline: number
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline)
+      lines.push(line)
+      onLine?.(line)
+      buffer = buffer.slice(newline + 1)
+    }
+  }
+  if (buffer) lines.push(buffer)
+}
