@@ -1,8 +1,8 @@
 import type { Static } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
 import { randomUUID } from 'node:crypto'
 import { InvalidEventError } from '../src/errors.ts'
 import type { ConsumedRecord, Headers } from '../src/kafka/types.ts'
+import { compiledSchema } from './check.ts'
 import type { EventType } from './events.ts'
 
 /**
@@ -45,7 +45,10 @@ export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecor
   } catch {
     throw new InvalidEventError(`${where}: the value is not JSON`)
   }
-  const first = Value.Errors(event.schema, payload).First()
-  if (first) throw new InvalidEventError(`${where}: ${first.path || '/'} ${first.message}`)
+  const check = compiledSchema(event.schema)
+  if (!check.Check(payload)) {
+    const first = check.Errors(payload).First()
+    throw new InvalidEventError(`${where}: ${first?.path || '/'} ${first?.message}`)
+  }
   return payload as Static<E['schema']>
 }

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { compiledSchema } from '../../schemas/check.ts'
 import { BadRequestError, type FieldError, TooLargeError, UnsupportedMediaTypeError } from '../errors.ts'
 
 /** Request bodies larger than this are refused with 413. */
@@ -25,8 +25,11 @@ export async function readJson<S extends TSchema>(request: Request, schema: S): 
   } catch (error) {
     throw new BadRequestError(`body is not valid JSON: ${(error as Error).message}`)
   }
-  const errors: FieldError[] = [...Value.Errors(schema, value)].slice(0, 20).map((e) => ({ path: e.path || '/', message: e.message }))
-  if (errors.length > 0) throw new BadRequestError(`${errors[0].path}: ${errors[0].message}`, errors)
+  const check = compiledSchema(schema)
+  if (!check.Check(value)) {
+    const errors: FieldError[] = [...check.Errors(value)].slice(0, 20).map((e) => ({ path: e.path || '/', message: e.message }))
+    throw new BadRequestError(`${errors[0].path}: ${errors[0].message}`, errors)
+  }
   return value as Static<S>
 }
 

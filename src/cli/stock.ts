@@ -1,4 +1,4 @@
-import { Value } from '@sinclair/typebox/value'
+import { compiledSchema } from '../../schemas/check.ts'
 import { Sku } from '../../schemas/inventory.ts'
 import { requestStockLevel, stockLevelOf } from '../api/stock/service.ts'
 import type { Config } from '../config/options.ts'
@@ -20,7 +20,7 @@ export async function stockCommand(args: string[], config: Config): Promise<stri
   if ((action !== 'set' && action !== 'get') || rest.length > 0 || (action === 'get' && quantity !== undefined)) {
     throw new ConfigError(`usage: ${stockUsage}`)
   }
-  if (!sku || !Value.Check(Sku, sku)) throw new ConfigError(`SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -; got ${JSON.stringify(sku ?? '')}`)
+  if (!sku || !compiledSchema(Sku).Check(sku)) throw new ConfigError(`SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -; got ${JSON.stringify(sku ?? '')}`)
   if (action === 'set' && !/^\d+$/.test(quantity ?? '')) throw new ConfigError(`QUANTITY must be an integer >= 0; got ${JSON.stringify(quantity ?? '')}`)
   if (config.bus === 'memory') {
     throw new ConfigError('shop stock needs a Kafka bus (--brokers or SHOP_BROKERS): the memory bus lives inside one shop process; use PUT/GET /stock/{sku} on it instead')

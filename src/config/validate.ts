@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { compiledSchema } from '../../schemas/check.ts'
 import { ConfigError } from '../errors.ts'
 
 /**
@@ -7,7 +7,8 @@ import { ConfigError } from '../errors.ts'
  * (`<root>.http.port: Expected integer`). Every component validates its options through this.
  */
 export function validate<S extends TSchema>(schema: S, value: unknown, root: string): Static<S> {
-  const first = Value.Errors(schema, value).First()
+  const check = compiledSchema(schema)
+  const first = check.Check(value) ? undefined : check.Errors(value).First()
   if (first) {
     const path = first.path.split('/').filter(Boolean).join('.')
     const choices = (first.schema.anyOf as Array<{ const?: unknown }> | undefined)?.map((s) => s.const)

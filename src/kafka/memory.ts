@@ -249,7 +249,8 @@ class MemoryConsumer implements GroupConsumer {
   #listener: ConsumerListener | undefined
   #assignment: TopicPartition[] = []
   #generation = 0
-  #positions = new Map<string, number>()
+  /** Where delivery goes on, per assigned partition (set before the assignment takes effect). */
+  #cursors: Array<TopicPartition & { next: number }> = []
   #closed = false
   #loop: Promise<void> | undefined
 
@@ -309,11 +310,7 @@ class MemoryConsumer implements GroupConsumer {
   async assign(partitions: TopicPartition[], generation: number): Promise<void> {
     const group = this.cluster.group(this.groupId)
     this.#generation = generation
-    this.#positions.clear()
-    for (const { topic, partition } of partitions) {
-      const key = tpKey(topic, partition)
-      this.#positions.set(key, Number(group.committed.get(key) ?? 0n))
-    }
+    this.#cursors = partitions.map(({ topic, partition }) => ({ topic, partition, next: Number(group.committed.get(tpKey(topic, partition)) ?? 0n) }))
     await this.#listener?.onAssigned(partitions, generation)
     this.#assignment = partitions
   }
@@ -322,10 +319,10 @@ class MemoryConsumer implements GroupConsumer {
     while (!this.#closed) {
       const changed = this.cluster.changed.wait()
       let delivered = false
-      for (const { topic, partition } of this.#assignment) {
-        const key = tpKey(topic, partition)
+      const cursors = this.#assignment.length > 0 ? this.#cursors : []
+      for (const cursor of cursors) {
+        const { topic, partition, next: from } = cursor
         const generation = this.#generation
-        const from = this.#positions.get(key) ?? 0
         const log = this.cluster.topics.get(topic)?.[partition]
         if (!log || log.length <= from) continue
         const records: ConsumedRecord[] = log.slice(from, from + this.maxBatch).map((r, i) => ({
@@ -340,7 +337,7 @@ class MemoryConsumer implements GroupConsumer {
         }))
         await this.#listener!.onRecords(records)
         if (this.#generation === generation && !this.#closed) {
-          this.#positions.set(key, from + records.length)
+          cursor.next = from + records.length
           delivered = true
         }
       }

@@ -47,6 +47,24 @@ describe('changelog store', () => {
     expect([again.get('a'), again.get('b')]).toEqual([1, 5])
   })
 
+  test('committed writes reach the cache in batches (flush); a restart before a flush still restores them from the changelog', async () => {
+    const log = await setup()
+    const db = new Database(':memory:')
+    const cached = (key: string) => db.query<{ value: string }, [string]>("SELECT value FROM kv WHERE store = 's' AND key = ?").get(key)?.value
+    const store = new ChangelogStore<number>(db, 's', changelog)
+    await store.restore(log)
+    const changes = new Changes(new Map([['s', store as ChangelogStore<unknown>]]))
+    changes.put('s', 'a', 7)
+    await log.producer().send(changes.records())
+    changes.commit()
+    expect(store.get('a')).toBe(7)
+    expect(cached('a')).toBeUndefined()
+    const restarted = new ChangelogStore<number>(db, 's', changelog)
+    expect(await restarted.restore(log)).toEqual({ fromCache: 0, replayed: 1 })
+    expect(restarted.get('a')).toBe(7)
+    expect(cached('a')).toBe('7')
+  })
+
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
     const db = new Database(':memory:')
     const old = await setup()

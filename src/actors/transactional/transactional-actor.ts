@@ -143,6 +143,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     async postStop() {
       clearTimeout(fencedTimer)
       await producer?.close().catch(() => {})
+      for (const store of stores?.values() ?? []) store.flush()
       db?.close()
     },
   }

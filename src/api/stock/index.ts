@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import { Value } from '@sinclair/typebox/value'
+import { compiledSchema } from '../../../schemas/check.ts'
 import { Elysia } from 'elysia'
 import { Sku, type StockLevel, StockUpdate } from '../../../schemas/inventory.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
@@ -22,7 +22,7 @@ export interface StockRoutesOptions {
  */
 export function stockRoutes({ producer, topics, view, ready }: StockRoutesOptions) {
   const checkSku = (sku: string) => {
-    if (!Value.Check(Sku, sku)) throw new BadRequestError('SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -', [{ path: 'path:sku', message: 'Expected a SKU' }])
+    if (!compiledSchema(Sku).Check(sku)) throw new BadRequestError('SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -', [{ path: 'path:sku', message: 'Expected a SKU' }])
   }
   return new Elysia({ name: 'shop:stock' })
     .put(
