@@ -58,15 +58,21 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   }
 
   async function step(records: ConsumedRecord[]): Promise<void> {
+    const started = performance.now()
     const changes = new Changes(stores)
     const outputs: ProduceRecord[] = []
     for (const record of records) outputs.push(...(await handleOne(record, changes)))
     outputs.push(...changes.records())
+    const handled = performance.now()
     const transaction = await producer!.begin()
     try {
       if (outputs.length > 0) await transaction.send(outputs)
+      const sent = performance.now()
       await transaction.sendOffsets(options.consumer(), records)
+      const offsets = performance.now()
       await transaction.commit()
+      const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
+      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
     } catch (error) {
       await transaction.abort().catch(() => {})
       throw error
