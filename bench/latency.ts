@@ -1,0 +1,67 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BenchOptions } from './options.ts'
+import { type Broker, kafkaBroker, machine, shopBinary } from './lib/environment.ts'
+import { openLoop } from './lib/load.ts'
+import { type LatencyResult, latencyMarkdown, type ThroughputResult, writeResult } from './lib/report.ts'
+import { type Say, Session } from './lib/session.ts'
+
+/** The throughput the arrival rates are fractions of: --rate, or the completed orders/s of the last throughput run. */
+function baseRate(options: BenchOptions, bus: 'kafka' | 'memory'): { rate: number; from: string } {
+  if (options.rate > 0) return { rate: options.rate, from: '--rate' }
+  const file = join(options.out, 'throughput.json')
+  if (!existsSync(file)) throw new Error(`no ${file}: run 'bun bench throughput' first, or give --rate`)
+  const previous = JSON.parse(readFileSync(file, 'utf8')) as ThroughputResult
+  const run = previous.runs.find((r) => r.bus === bus)
+  if (!run || run.pipeline.completedPerSecond <= 0) throw new Error(`${file} has no ${bus} pipeline figures: run 'bun bench throughput --bus=${bus}' first, or give --rate`)
+  return { rate: run.pipeline.completedPerSecond, from: `completed orders/s of ${file}, ${previous.startedAt}` }
+}
+
+/**
+ * `bun bench latency`: an open loop (arrivals at a fixed rate, whatever the answers take) at
+ * fractions of the throughput found before, on the first bus of --bus. Latency counts from when a
+ * request was due, so a slow answer delays no later arrival and hides nothing.
+ */
+export async function latency(options: BenchOptions, say: Say): Promise<{ result: LatencyResult; files: string[] }> {
+  const bus = options.bus.split(',')[0] as 'kafka' | 'memory'
+  const base = baseRate(options, bus)
+  const fractions = options.fractions.split(',').map(Number)
+  const startedAt = new Date().toISOString()
+  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
+  const binary = shopBinary(options)
+  let broker: Broker | undefined
+  if (bus === 'kafka') {
+    say(options.brokers ? `using Kafka at ${options.brokers}` : 'starting the local Kafka broker (scripts/kafka.sh, port 29092)')
+    broker = kafkaBroker(options)
+  }
+  try {
+    const orders = fractions.reduce((n, f) => n + Math.ceil(base.rate * f * options.durationS), options.warmup)
+    const session = await Session.start(bus, binary, broker, options, say, orders)
+    const steps: LatencyResult['steps'] = []
+    try {
+      for (const fraction of fractions) {
+        const rate = base.rate * fraction
+        say(`${bus} latency: ${Math.round(fraction * 100)}% of ${base.rate} = ${Math.round(rate)} orders/s for ${options.durationS} s`)
+        const measured = await session.measure(`${bus} at ${Math.round(fraction * 100)}%`, (target, live) =>
+          openLoop(target, rate, options.durationS * 1000, options.maxInFlight, live),
+        )
+        steps.push({ fraction, rate, pipeline: measured.pipeline, lag: measured.lag })
+      }
+    } finally {
+      await session.stop()
+    }
+    const result: LatencyResult = {
+      bench: 'latency',
+      startedAt,
+      machine: machine(broker?.version ?? null),
+      options: { ...options },
+      bus,
+      baseRate: base.rate,
+      baseRateFrom: base.from,
+      steps,
+    }
+    return { result, files: writeResult(options.out, 'latency', result, latencyMarkdown(result)) }
+  } finally {
+    broker?.stop()
+  }
+}

@@ -1,0 +1,157 @@
+import { resolve } from 'node:path'
+import { encodeEvent } from '../../schemas/envelope.ts'
+import { events } from '../../schemas/events.ts'
+import type { PlaceOrder } from '../../schemas/order.ts'
+import type { Log, TransactionalProducer } from '../../src/kafka/port.ts'
+import type { ConsumedRecord, ProduceRecord } from '../../src/kafka/types.ts'
+import { ShopProcess, repo } from '../../test/harness/shop-process.ts'
+import { closedLoop, type LoadResult } from './load.ts'
+import { type Percentiles, percentiles, perSecond } from './stats.ts'
+
+/** A throughput figure with the latency of its unit of work (a request, a send, a record). */
+export interface Rate {
+  count: number
+  perSecond: number
+  latencyMs: Percentiles
+}
+
+/** `orders.created` records as the API writes them: key userId, CloudEvents headers, JSON value. */
+export function orderRecords(topic: string, bodies: () => string, count: number): ProduceRecord[] {
+  return Array.from({ length: count }, () => {
+    const order = JSON.parse(bodies()) as PlaceOrder
+    const event = { orderId: crypto.randomUUID(), ...order, createdAt: new Date().toISOString() }
+    return { topic, key: order.userId, ...encodeEvent(events.orderCreated, event, 'shop/api') }
+  })
+}
+
+/** Bytes of a record on the wire that a producer-perf record of the same size must match. */
+export function recordBytes(record: ProduceRecord): number {
+  const headerBytes = Object.entries(record.headers ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
+  return Buffer.byteLength(record.value) + Buffer.byteLength(record.key ?? '') + headerBytes
+}
+
+/**
+ * Apache Kafka's own producer performance tool (org.apache.kafka.tools.ProducerPerformance) against
+ * the same broker: `count` records of `size` bytes, acks=all, idempotence on, as fast as it can.
+ */
+export async function rawKafka(brokers: string[], topic: string, count: number, size: number): Promise<Rate> {
+  const proc = Bun.spawn(
+    [
+      'bash',
+      resolve(repo, 'scripts/kafka.sh'),
+      'class',
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(count),
+      '--record-size',
+      String(size),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${brokers.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+    ],
+    { stdout: 'pipe', stderr: 'pipe' },
+  )
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  // The last line: "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P50 ms 50th, P95 ms 95th, P99 ms 99th, ..."
+  const summary = out.trim().split('\n').at(-1) ?? ''
+  const m = /^(\d+) records sent, ([\d.]+) records\/sec .*?, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(summary)
+  if (code !== 0 || !m) throw new Error(`ProducerPerformance failed (exit ${code}):\n${out}\n${err}`)
+  return {
+    count: Number(m[1]),
+    perSecond: Math.round(Number(m[2])),
+    latencyMs: { count: Number(m[1]), p50: Number(m[4]), p95: Number(m[5]), p99: Number(m[6]), max: Number(m[3]) },
+  }
+}
+
+/** The project's producer: each record its own `send()` (as the API publishes an order), `concurrency` at a time. */
+export async function logProduce(log: Log, records: ProduceRecord[], concurrency: number): Promise<Rate> {
+  const producer = log.producer({ clientId: 'bench-produce' })
+  const latencies: number[] = []
+  let next = 0
+  const started = performance.now()
+  const worker = async () => {
+    while (next < records.length) {
+      const record = records[next++]
+      const at = performance.now()
+      await producer.send([record])
+      latencies.push(performance.now() - at)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  const elapsed = performance.now() - started
+  await producer.close()
+  return { count: records.length, perSecond: perSecond(records.length, elapsed), latencyMs: percentiles(latencies) }
+}
+
+/**
+ * Consume-transform-produce through the project's log port, from `from` (already full) to `to`:
+ * each delivered batch is copied to `to`, then its offsets are committed, either after the send
+ * (at-least-once) or in the same transaction as the outputs (exactly-once, a transactional
+ * producer per partition as shop's actors have). Timed from the first delivery to the last commit.
+ */
+export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-once', from: string, to: string, count: number, group: string): Promise<Rate> {
+  const producer = log.producer({ clientId: `bench-${mode}` })
+  const transactional = new Map<number, TransactionalProducer>()
+  const consumer = log.consumer({ groupId: group, topics: [from] })
+  const batchMs: number[] = []
+  let done = 0
+  let first = 0
+  let last = 0
+  let failure: Error | undefined
+  const copy = (records: ConsumedRecord[]): ProduceRecord[] => records.map((r) => ({ topic: to, key: r.key, value: r.value, headers: r.headers }))
+  await consumer.start({
+    async onAssigned(partitions) {
+      if (mode === 'at-least-once') return
+      for (const { partition } of partitions) {
+        if (transactional.has(partition)) continue
+        const tx = log.transactionalProducer({ transactionalId: `${group}-${partition}` })
+        await tx.init()
+        transactional.set(partition, tx)
+      }
+    },
+    onRevoked() {},
+    async onRecords(records) {
+      const at = performance.now()
+      first ||= at
+      if (mode === 'at-least-once') {
+        await producer.send(copy(records))
+        await consumer.commit(records)
+      } else {
+        const tx = await transactional.get(records[0].partition)!.begin()
+        await tx.send(copy(records))
+        await tx.sendOffsets(consumer, records)
+        await tx.commit()
+      }
+      last = performance.now()
+      batchMs.push(last - at)
+      done += records.length
+    },
+    onError(error) {
+      failure = error
+    },
+  })
+  const until = Date.now() + 300_000
+  while (done < count && !failure && Date.now() < until) await Bun.sleep(20)
+  await consumer.close()
+  for (const tx of transactional.values()) await tx.close()
+  await producer.close()
+  if (failure) throw failure
+  if (done < count) throw new Error(`${mode}: ${done} of ${count} records within 300 s`)
+  return { count: done, perSecond: perSecond(done, last - first), latencyMs: percentiles(batchMs) }
+}
+
+/** A bare Elysia endpoint answering 202 (bench/bare-elysia.ts, its own process), under the same load as the API. */
+export async function bareElysia(bodies: () => string, count: number, concurrency: number): Promise<LoadResult> {
+  const server = await ShopProcess.spawn([], { command: [process.execPath, resolve(import.meta.dir, '../bare-elysia.ts')] })
+  try {
+    return await closedLoop({ url: server.url, next: bodies }, count, concurrency)
+  } finally {
+    server.kill('SIGKILL')
+    await server.exited
+  }
+}

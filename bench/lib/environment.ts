@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { repo } from '../../test/harness/shop-process.ts'
+import type { BenchOptions } from '../options.ts'
+
+/** The local broker's port when the bench starts one (apart from dev's 9092 and the tests' 19092). */
+const BENCH_KAFKA_PORT = 29092
+
+/** What the figures were measured on. */
+export interface Machine {
+  cpus: number
+  cpuModel: string
+  memoryGb: number
+  bun: string
+  kafka: string | null
+}
+
+export function machine(kafka: string | null): Machine {
+  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), bun: Bun.version, kafka }
+}
+
+function run(command: string[], env: Record<string, string> = {}): string {
+  const result = Bun.spawnSync(command, { cwd: repo, env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
+  if (result.exitCode !== 0) throw new Error(`${command.join(' ')} failed (exit ${result.exitCode}):\n${result.stdout}${result.stderr}`)
+  return result.stdout.toString()
+}
+
+/** The shop binary to benchmark: --shop, or one built from this checkout (scripts/build.ts). */
+export function shopBinary(options: BenchOptions): string {
+  if (options.shop) return resolve(options.shop)
+  const binary = join(mkdtempSync(join(tmpdir(), 'shop-bench-bin-')), 'shop')
+  run([process.execPath, 'scripts/build.ts', binary])
+  return binary
+}
+
+export interface Broker {
+  brokers: string[]
+  /** The broker's pid when it runs on this machine (for its CPU and memory figures). */
+  pid: number | undefined
+  version: string
+  stop(): void
+}
+
+/** --brokers, or the local broker of scripts/kafka.sh (installed and started here, stopped after if the bench started it). */
+export function kafkaBroker(options: BenchOptions): Broker {
+  const version = /<kafka.version>(.*)<\/kafka.version>/.exec(readFileSync(join(repo, 'scripts/kafka/pom.xml'), 'utf8'))?.[1] ?? 'unknown'
+  if (options.brokers) return { brokers: options.brokers.split(','), pid: undefined, version: `${version} (given)`, stop() {} }
+  const env = { KAFKA_PORT: String(BENCH_KAFKA_PORT) }
+  run(['bash', 'scripts/setup.sh', '--kafka'])
+  const wasRunning = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, ...env } }).exitCode === 0
+  if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'up'], env)
+  const pid = Number(/pid (\d+)/.exec(run(['bash', 'scripts/kafka.sh', 'status'], env))?.[1])
+  return {
+    brokers: [`127.0.0.1:${BENCH_KAFKA_PORT}`],
+    pid: pid || undefined,
+    version,
+    stop() {
+      if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'down'], env)
+    },
+  }
+}

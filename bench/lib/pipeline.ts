@@ -1,0 +1,130 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ShopProcess } from '../../test/harness/shop-process.ts'
+import type { BenchOptions } from '../options.ts'
+
+/** One shop process of a bench deployment. */
+export interface Member {
+  name: string
+  roles: string
+  shop: ShopProcess
+}
+
+export interface PipelineSpec {
+  bus: 'kafka' | 'memory'
+  binary: string
+  brokers: string[]
+  prefix: string
+  options: BenchOptions
+  /** Where CPU profiles go (one folder per process); none when not profiling. */
+  profileDir?: string
+  /** Each stdout line of the process that runs the notifier. */
+  onNotifierLine: (line: string) => void
+}
+
+const allRoles = 'api,order,inventory,notifier,aggregator'
+
+/** shop's roles started as separate processes of the compiled binary, as users deploy them. */
+export class Pipeline {
+  private constructor(
+    readonly members: Member[],
+    readonly apiUrl: string,
+  ) {}
+
+  static async start(spec: PipelineSpec): Promise<Pipeline> {
+    // The memory bus lives inside one process: every role shares it.
+    const groups = spec.bus === 'memory' ? [allRoles] : spec.options.deploy.split(';').map((g) => g.trim())
+    if (!groups.some((g) => g.split(',').includes('api'))) throw new Error('--deploy: no process runs the api role')
+    if (!groups.some((g) => g.split(',').includes('notifier'))) throw new Error('--deploy: no process runs the notifier role')
+    const members: Member[] = []
+    try {
+      for (const roles of groups) {
+        const name = `${spec.bus}:${roles}`
+        const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined }
+        if (spec.profileDir) {
+          const dir = join(spec.profileDir, name.replace(/[^a-z0-9]+/gi, '-'))
+          mkdirSync(dir, { recursive: true })
+          env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${dir}`
+        }
+        const shop = await ShopProcess.spawn(
+          [
+            `--bus=${spec.bus}`,
+            ...(spec.bus === 'kafka' ? [`--brokers=${spec.brokers.join(',')}`, `--topic-prefix=${spec.prefix}`] : []),
+            `--roles=${roles}`,
+            '--http-port=0',
+            `--partitions=${spec.options.partitions}`,
+            `--batch-max-records=${spec.options.batchMaxRecords}`,
+            `--batch-linger-ms=${spec.options.batchLingerMs}`,
+            `--data-dir=${mkdtempSync(join(tmpdir(), 'shop-bench-'))}`,
+            `--log-level=${spec.options.logLevel}`,
+          ],
+          {
+            command: [spec.binary],
+            cwd: tmpdir(),
+            env,
+            onStdout: roles.split(',').includes('notifier') ? spec.onNotifierLine : undefined,
+          },
+        )
+        members.push({ name, roles, shop })
+      }
+      await Promise.all(members.map((m) => m.shop.ready(120_000)))
+    } catch (error) {
+      for (const m of members) m.shop.kill('SIGKILL')
+      throw error
+    }
+    const api = members.find((m) => m.roles.split(',').includes('api'))!
+    return new Pipeline(members, api.shop.url)
+  }
+
+  /** Sets each SKU's stock through the API, then waits until the API reads every one back. */
+  async seedStock(plan: Record<string, number>, ms = 60_000): Promise<void> {
+    const entries = Object.entries(plan)
+    for (let i = 0; i < entries.length; i += 32) {
+      await Promise.all(
+        entries.slice(i, i + 32).map(async ([sku, quantity]) => {
+          const put = await fetch(`${this.apiUrl}/stock/${sku}`, { method: 'PUT', body: JSON.stringify({ quantity }), headers: { 'content-type': 'application/json' } })
+          if (put.status !== 202) throw new Error(`PUT /stock/${sku} answered ${put.status}: ${await put.text()}`)
+        }),
+      )
+    }
+    const until = Date.now() + ms
+    for (const [sku, quantity] of entries) {
+      for (;;) {
+        const res = await fetch(`${this.apiUrl}/stock/${sku}`)
+        if (res.status === 200 && ((await res.json()) as { available: number }).available === quantity) break
+        if (Date.now() > until) throw new Error(`stock of ${sku} not visible within ${ms} ms`)
+        await Bun.sleep(50)
+      }
+    }
+  }
+
+  /**
+   * SIGTERM to every process (they drain, and write their profiles); SIGKILL after `ms`. Each
+   * process's log (stderr) is kept in `logDir`.
+   */
+  async stop(logDir: string, ms = 30_000): Promise<void> {
+    for (const m of this.members) m.shop.kill('SIGTERM')
+    const timer = setTimeout(() => this.members.forEach((m) => m.shop.kill('SIGKILL')), ms)
+    await Promise.all(this.members.map((m) => m.shop.exited))
+    clearTimeout(timer)
+    mkdirSync(logDir, { recursive: true })
+    for (const m of this.members) writeFileSync(join(logDir, `${m.name.replace(/[^a-z0-9]+/gi, '-')}.log`), `${m.shop.stderr.join('\n')}\n`)
+  }
+}
+
+/** The hottest functions (self time) of each profile Bun wrote under `dir`, as Markdown table rows. */
+export function hotFunctions(dir: string, rows = 12): Record<string, string[]> {
+  const result: Record<string, string[]> = {}
+  for (const process of readdirSync(dir)) {
+    const md = readdirSync(join(dir, process)).find((f) => f.endsWith('.md'))
+    if (!md) continue
+    const text = readFileSync(join(dir, process, md), 'utf8')
+    const section = text.split('## Hot Functions (Self Time)')[1]?.split('\n## ')[0] ?? ''
+    result[process] = section
+      .split('\n')
+      .filter((line) => line.startsWith('|'))
+      .slice(0, rows + 2)
+  }
+  return result
+}

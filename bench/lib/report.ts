@@ -1,0 +1,184 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The shape of bench/results/*.json: what a run measured, and the baselines beside it. */
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+const Count = Type.Integer({ minimum: 0 })
+const Ms = Type.Number({ minimum: 0 })
+
+export const Percentiles = Type.Object({ count: Count, p50: Ms, p95: Ms, p99: Ms, max: Ms }, { additionalProperties: false })
+export const Rate = Type.Object({ count: Count, perSecond: Count, latencyMs: Percentiles }, { additionalProperties: false })
+const Machine = Type.Object({ cpus: Count, cpuModel: Type.String(), memoryGb: Count, bun: Type.String(), kafka: Nullable(Type.String()) }, { additionalProperties: false })
+const ProcessUsage = Type.Object(
+  { name: Type.String(), pid: Count, cpuPercent: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms },
+  { additionalProperties: false },
+)
+const GroupLag = Type.Object({ group: Type.String(), max: Type.Integer(), end: Type.Integer() }, { additionalProperties: false })
+const Bus = Type.Union([Type.Literal('kafka'), Type.Literal('memory')])
+
+/** What the load generator and the notifier's output saw of one pipeline run. */
+export const PipelineFigures = Type.Object(
+  {
+    sent: Count,
+    accepted: Count,
+    refused: Type.Record(Type.String(), Count),
+    dropped: Count,
+    completed: Count,
+    /** Accepted orders with no notification when the drain timed out. */
+    missing: Count,
+    outcomes: Type.Record(Type.String(), Count),
+    acceptedPerSecond: Count,
+    completedPerSecond: Count,
+    seconds: Ms,
+    toAccepted: Percentiles,
+    toNotified: Percentiles,
+  },
+  { additionalProperties: false },
+)
+
+export const Ratio = Type.Object(
+  { name: Type.String(), measured: Type.String(), baseline: Type.String(), value: Nullable(Type.Number()) },
+  { additionalProperties: false },
+)
+
+export const ThroughputResult = Type.Object(
+  {
+    bench: Type.Literal('throughput'),
+    startedAt: Type.String(),
+    machine: Machine,
+    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    /** Key + value + header bytes of one orders.created record: the raw Kafka baseline's record size. */
+    recordBytes: Count,
+    baselines: Type.Object({ bareElysia: PipelineFigures, rawKafka: Nullable(Rate) }, { additionalProperties: false }),
+    runs: Type.Array(
+      Type.Object(
+        {
+          bus: Bus,
+          pipeline: PipelineFigures,
+          log: Type.Object({ produce: Rate, atLeastOnce: Rate, exactlyOnce: Rate }, { additionalProperties: false }),
+          processes: Type.Array(ProcessUsage),
+          /** Null on the memory bus: its groups live inside one process, out of sight of an admin client. */
+          lag: Nullable(Type.Array(GroupLag)),
+          profiles: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
+    ratios: Type.Array(Ratio),
+  },
+  { additionalProperties: false },
+)
+export type ThroughputResult = Static<typeof ThroughputResult>
+export type PipelineFigures = Static<typeof PipelineFigures>
+export type Ratio = Static<typeof Ratio>
+
+export const LatencyResult = Type.Object(
+  {
+    bench: Type.Literal('latency'),
+    startedAt: Type.String(),
+    machine: Machine,
+    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    bus: Bus,
+    /** The throughput the arrival rates are fractions of, and where it came from. */
+    baseRate: Type.Number({ exclusiveMinimum: 0 }),
+    baseRateFrom: Type.String(),
+    steps: Type.Array(
+      Type.Object({ fraction: Type.Number(), rate: Type.Number(), pipeline: PipelineFigures, lag: Nullable(Type.Array(GroupLag)) }, { additionalProperties: false }),
+      { minItems: 1 },
+    ),
+  },
+  { additionalProperties: false },
+)
+export type LatencyResult = Static<typeof LatencyResult>
+
+const n = (v: number) => v.toLocaleString('en-US')
+const ms = (p: Static<typeof Percentiles>) => `${p.p50} / ${p.p95} / ${p.p99} / ${p.max}`
+const table = (head: string[], rows: Array<Array<string | number>>) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
+
+const pipelineRow = (label: string, p: PipelineFigures) => [
+  label,
+  n(p.accepted),
+  n(p.acceptedPerSecond),
+  n(p.completed),
+  n(p.completedPerSecond),
+  ms(p.toAccepted),
+  p.completed > 0 ? ms(p.toNotified) : '-',
+  p.missing + p.dropped + Object.values(p.refused).reduce((a, b) => a + b, 0),
+]
+const pipelineHead = ['run', 'accepted', 'accepted/s', 'completed', 'completed/s', 'POST→202 ms p50/p95/p99/max', 'POST→notified ms p50/p95/p99/max', 'refused+dropped+missing']
+
+export function throughputMarkdown(r: ThroughputResult): string {
+  const lines = [
+    `# shop throughput, ${r.startedAt}`,
+    '',
+    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
+      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}. One orders.created record: ${r.recordBytes} bytes (key + value + headers).`,
+    '',
+    '## Ratios (measured in this run)',
+    '',
+    table(
+      ['ratio', 'measured', 'baseline', 'value'],
+      r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`]),
+    ),
+    '',
+    '## Pipeline and HTTP',
+    '',
+    table(pipelineHead, [...r.runs.map((run) => pipelineRow(`shop on ${run.bus}`, run.pipeline)), pipelineRow('bare Elysia (202, no work)', r.baselines.bareElysia)]),
+    '',
+    '## Log layer (records/s; latency per send or per committed batch)',
+    '',
+    table(
+      ['path', 'records', 'records/s', 'latency ms p50/p95/p99/max'],
+      [
+        ...(r.baselines.rawKafka ? [['raw Kafka: ProducerPerformance, acks=all, idempotent', n(r.baselines.rawKafka.count), n(r.baselines.rawKafka.perSecond), ms(r.baselines.rawKafka.latencyMs)]] : []),
+        ...r.runs.flatMap((run) => [
+          [`${run.bus}: produce, one record per send()`, n(run.log.produce.count), n(run.log.produce.perSecond), ms(run.log.produce.latencyMs)],
+          [`${run.bus}: consume-copy-produce, at-least-once`, n(run.log.atLeastOnce.count), n(run.log.atLeastOnce.perSecond), ms(run.log.atLeastOnce.latencyMs)],
+          [`${run.bus}: consume-copy-produce, exactly-once`, n(run.log.exactlyOnce.count), n(run.log.exactlyOnce.perSecond), ms(run.log.exactlyOnce.latencyMs)],
+        ]),
+      ],
+    ),
+    '',
+    '## Processes during the measured load (CPU in % of one core)',
+    '',
+    table(
+      ['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'],
+      r.runs.flatMap((run) => run.processes.map((p) => [run.bus, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb])),
+    ),
+  ]
+  for (const run of r.runs) {
+    if (!run.lag) continue
+    lines.push('', `## Consumer lag on ${run.bus} (offsets, transaction markers included)`, '', table(['group', 'max', 'at the end'], run.lag.map((g) => [g.group, n(g.max), n(g.end)])))
+  }
+  for (const run of r.runs) {
+    for (const [process, rows] of Object.entries(run.profiles ?? {})) lines.push('', `## Hottest functions (self time): ${process}`, '', ...rows)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+export function latencyMarkdown(r: LatencyResult): string {
+  return [
+    `# shop latency (open loop), ${r.startedAt}`,
+    '',
+    `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}; bus ${r.bus}. ` +
+      `Arrival rates are fractions of ${r.baseRate} orders/s (${r.baseRateFrom}); latency counts from when each request was due.`,
+    '',
+    table(
+      ['load', 'rate/s', ...pipelineHead.slice(1)],
+      r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, Math.round(s.rate), ...pipelineRow('', s.pipeline).slice(1)]),
+    ),
+    '',
+  ].join('\n')
+}
+
+/** Writes `<name>.json` and `<name>.md` into `dir`. */
+export function writeResult(dir: string, name: string, result: unknown, markdown: string): string[] {
+  mkdirSync(dir, { recursive: true })
+  const files = [join(dir, `${name}.json`), join(dir, `${name}.md`)]
+  writeFileSync(files[0], `${JSON.stringify(result, null, 2)}\n`)
+  writeFileSync(files[1], markdown)
+  return files
+}

@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs'
+import type { Log } from '../../src/kafka/port.ts'
+import { tpKey } from '../../src/kafka/types.ts'
+import { round } from './stats.ts'
+
+const TICKS_PER_SECOND = 100 // Linux USER_HZ
+
+/** CPU and memory of one process over a measurement window. */
+export interface ProcessUsage {
+  name: string
+  pid: number
+  /** Average CPU over the window, % of one core. */
+  cpuPercent: number
+  /** Highest CPU of any one sampling interval, % of one core. */
+  cpuPeakPercent: number
+  rssPeakMb: number
+  rssEndMb: number
+}
+
+function cpuTicks(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return undefined
+  }
+}
+
+function rssMb(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb ? Number(kb) / 1024 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Samples /proc for CPU and RSS of each process, once a second, between `start()` and `stop()`. */
+export class ProcessSampler {
+  #timer: ReturnType<typeof setInterval> | undefined
+  #first = new Map<number, { ticks: number; at: number }>()
+  #last = new Map<number, { ticks: number; at: number }>()
+  #peakCpu = new Map<number, number>()
+  #peakRss = new Map<number, number>()
+
+  constructor(private readonly processes: Array<{ name: string; pid: number }>) {}
+
+  start(): void {
+    for (const { pid } of this.processes) {
+      const ticks = cpuTicks(pid)
+      if (ticks !== undefined) this.#first.set(pid, { ticks, at: performance.now() })
+    }
+    this.#last = new Map(this.#first)
+    this.#timer = setInterval(() => this.#sample(), 1000)
+  }
+
+  #sample(): void {
+    const now = performance.now()
+    for (const { pid } of this.processes) {
+      const ticks = cpuTicks(pid)
+      const rss = rssMb(pid)
+      const last = this.#last.get(pid)
+      if (ticks !== undefined && last) {
+        const percent = ((ticks - last.ticks) / TICKS_PER_SECOND / ((now - last.at) / 1000)) * 100
+        this.#peakCpu.set(pid, Math.max(this.#peakCpu.get(pid) ?? 0, percent))
+        this.#last.set(pid, { ticks, at: now })
+      }
+      if (rss !== undefined) this.#peakRss.set(pid, Math.max(this.#peakRss.get(pid) ?? 0, rss))
+    }
+  }
+
+  stop(): ProcessUsage[] {
+    this.#sample()
+    clearInterval(this.#timer)
+    return this.processes.map(({ name, pid }) => {
+      const first = this.#first.get(pid)
+      const last = this.#last.get(pid)
+      const seconds = first && last ? (last.at - first.at) / 1000 : 0
+      const cpu = first && last && seconds > 0 ? ((last.ticks - first.ticks) / TICKS_PER_SECOND / seconds) * 100 : 0
+      return {
+        name,
+        pid,
+        cpuPercent: round(cpu, 1),
+        cpuPeakPercent: round(this.#peakCpu.get(pid) ?? 0, 1),
+        rssPeakMb: round(this.#peakRss.get(pid) ?? 0, 1),
+        rssEndMb: round(rssMb(pid) ?? 0, 1),
+      }
+    })
+  }
+}
+
+/** Lag of one consumer group, in offsets (transaction markers included, as Kafka's tools count it). */
+export interface GroupLag {
+  group: string
+  max: number
+  end: number
+}
+
+/**
+ * Polls each group's lag (end offsets of its input topics minus its committed offsets) from outside
+ * the group, as monitoring would, once a second between `start()` and `stop()`.
+ */
+export class LagSampler {
+  #timer: ReturnType<typeof setInterval> | undefined
+  #max = new Map<string, number>()
+  #latest = new Map<string, number>()
+  #busy = false
+
+  constructor(
+    private readonly log: Log,
+    private readonly groups: Array<{ group: string; topics: string[] }>,
+  ) {}
+
+  async lag(group: string, topics: string[]): Promise<number> {
+    const committed = new Map((await this.log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
+    let lag = 0n
+    for (const topic of topics) {
+      const ends = await this.log.admin.endOffsets(topic)
+      ends.forEach((end, partition) => {
+        lag += end - (committed.get(tpKey(topic, partition)) ?? 0n)
+      })
+    }
+    return Number(lag)
+  }
+
+  /** Current lag per group. */
+  async sample(): Promise<Map<string, number>> {
+    for (const { group, topics } of this.groups) {
+      const lag = await this.lag(group, topics)
+      this.#latest.set(group, lag)
+      this.#max.set(group, Math.max(this.#max.get(group) ?? 0, lag))
+    }
+    return this.#latest
+  }
+
+  get latest(): ReadonlyMap<string, number> {
+    return this.#latest
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      if (this.#busy) return
+      this.#busy = true
+      this.sample()
+        .catch(() => {})
+        .finally(() => (this.#busy = false))
+    }, 1000)
+  }
+
+  async stop(): Promise<GroupLag[]> {
+    clearInterval(this.#timer)
+    while (this.#busy) await Bun.sleep(10)
+    await this.sample()
+    return this.groups.map(({ group }) => ({ group, max: this.#max.get(group) ?? 0, end: this.#latest.get(group) ?? 0 }))
+  }
+}

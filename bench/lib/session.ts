@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { groupName, roleInputs, topicNames } from '../../src/topics.ts'
+import type { BenchOptions } from '../options.ts'
+import type { Broker } from './environment.ts'
+import { Completions, closedLoop, type LoadResult, type LoadTarget, type OrderMix, orderBodies, stockPlan } from './load.ts'
+import { Pipeline, hotFunctions } from './pipeline.ts'
+import type { PipelineFigures } from './report.ts'
+import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage } from './sampler.ts'
+import { percentiles, perSecond, round } from './stats.ts'
+
+/** Prints one progress line (to stderr, with the time since the bench started). */
+export type Say = (line: string) => void
+
+export const mixOf = (o: BenchOptions): OrderMix => ({ users: o.users, skus: o.skus, maxLines: o.maxLines, outOfStock: o.outOfStock, seed: o.seed })
+
+/** The figures of one load run; without `completions` (a bare HTTP baseline) nothing counts as completed. */
+export function figures(load: LoadResult, completions?: Completions): PipelineFigures {
+  const lastAt = Math.max(load.lastAcceptedAt, completions?.lastAt ?? 0)
+  return {
+    sent: load.sent,
+    accepted: load.accepted,
+    refused: load.refused,
+    dropped: load.dropped,
+    completed: completions?.completed ?? 0,
+    missing: completions?.waiting ?? 0,
+    outcomes: completions?.outcomes ?? {},
+    acceptedPerSecond: perSecond(load.accepted, load.lastAcceptedAt - load.startedAt),
+    completedPerSecond: completions ? perSecond(completions.completed, completions.lastAt - load.startedAt) : 0,
+    seconds: round(Math.max(0, lastAt - load.startedAt) / 1000),
+    toAccepted: percentiles(load.toAccepted.values()),
+    toNotified: percentiles(completions?.toNotified.values() ?? []),
+  }
+}
+
+export interface Measured {
+  pipeline: PipelineFigures
+  processes: ProcessUsage[]
+  lag: GroupLag[] | null
+}
+
+/**
+ * One deployment of shop under load: started with stock seeded and warmed up; then each `measure`
+ * drives a load, waits for every accepted order's notification, and reports what it saw.
+ */
+export class Session {
+  readonly bodies: () => string
+  #completions = new Completions()
+
+  private constructor(
+    readonly bus: 'kafka' | 'memory',
+    readonly pipeline: Pipeline,
+    private readonly options: BenchOptions,
+    private readonly say: Say,
+    private readonly processes: Array<{ name: string; pid: number }>,
+    private readonly lagLog: KafkaLog | undefined,
+    private readonly lagGroups: Array<{ group: string; topics: string[] }>,
+    private readonly profileDir: string | undefined,
+  ) {
+    // The warm-up and the measurement draw from one sequence, so no order repeats.
+    this.bodies = orderBodies(mixOf(options))
+  }
+
+  static async start(bus: 'kafka' | 'memory', binary: string, broker: Broker | undefined, options: BenchOptions, say: Say, stockFor: number): Promise<Session> {
+    const prefix = `bench-${randomUUID().slice(0, 8)}.`
+    const profileDir = options.profile ? join(options.out, 'profiles', bus) : undefined
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true })
+    let session: Session | undefined
+    say(`${bus} pipeline: starting ${bus === 'memory' ? '1 process' : options.deploy.split(';').map((g) => `[${g}]`).join(' ')}${profileDir ? ' with CPU profiling' : ''}`)
+    const pipeline = await Pipeline.start({
+      bus,
+      binary,
+      brokers: broker?.brokers ?? [],
+      prefix,
+      options,
+      profileDir,
+      onNotifierLine: (line) => session?.completions.line(line),
+    })
+    const processes = pipeline.members.map((m) => ({ name: m.name, pid: m.shop.proc.pid }))
+    if (broker?.pid) processes.push({ name: 'kafka broker', pid: broker.pid })
+    processes.push({ name: 'bench (load generator)', pid: process.pid })
+    const deployed = new Set(pipeline.members.flatMap((m) => m.roles.split(',')))
+    const inputs = roleInputs(topicNames(prefix))
+    const lagGroups = (Object.keys(inputs) as Array<keyof typeof inputs>)
+      .filter((role) => deployed.has(role))
+      .map((role) => ({ group: groupName(prefix, role), topics: inputs[role] }))
+    const lagLog = bus === 'kafka' && broker ? new KafkaLog({ brokers: broker.brokers, clientId: 'bench-lag' }) : undefined
+    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir)
+    try {
+      say(`${bus} pipeline: seeding stock of ${options.skus} SKUs (+ sold-out ones)`)
+      await pipeline.seedStock(stockPlan(mixOf(options), stockFor))
+      if (options.warmup > 0) {
+        const warm = await session.measure(`${bus} warm-up`, (target) => closedLoop(target, options.warmup, options.concurrency))
+        say(`${bus} warm-up: ${warm.pipeline.completed} orders completed (not counted)`)
+      }
+    } catch (error) {
+      await session.stop()
+      throw error
+    }
+    return session
+  }
+
+  get completions(): Completions {
+    return this.#completions
+  }
+
+  /** Drives `load` against the API, then waits for the notifications of every accepted order. */
+  async measure(label: string, load: (target: LoadTarget, live: (r: LoadResult) => void) => Promise<LoadResult>): Promise<Measured> {
+    const completions = (this.#completions = new Completions())
+    const processSampler = new ProcessSampler(this.processes)
+    const lagSampler = this.lagLog ? new LagSampler(this.lagLog, this.lagGroups) : undefined
+    processSampler.start()
+    lagSampler?.start()
+    let live: LoadResult | undefined
+    const progress = () => {
+      if (!live) return
+      const seconds = (performance.now() - live.startedAt) / 1000
+      const lag = lagSampler ? ` | lag ${[...lagSampler.latest].map(([g, n]) => `${g.split('shop-')[1]}=${n}`).join(' ')}` : ''
+      this.say(
+        `${label}: ${live.sent} sent, ${live.accepted} accepted (${Math.round(live.accepted / seconds)}/s), ${completions.completed} notified (${Math.round(completions.completed / seconds)}/s)${lag}`,
+      )
+    }
+    const timer = setInterval(progress, 2000)
+    try {
+      const result = await load({ url: this.pipeline.apiUrl, next: this.bodies, onAccepted: (id, at) => completions.accepted(id, at) }, (r) => (live = r))
+      this.say(`${label}: load done; waiting for ${completions.waiting} notifications`)
+      await completions.drain(this.options.drainTimeoutMs)
+      if (completions.waiting > 0) this.say(`${label}: ${completions.waiting} accepted orders got no notification within ${this.options.drainTimeoutMs} ms`)
+      progress()
+      return { pipeline: figures(result, completions), processes: processSampler.stop(), lag: (await lagSampler?.stop()) ?? null }
+    } finally {
+      clearInterval(timer)
+    }
+  }
+
+  /** Stops every process (SIGTERM, so profiles are written) and returns the hottest functions when profiling. */
+  async stop(): Promise<Record<string, string[]> | null> {
+    await this.pipeline.stop(join(this.options.out, 'logs', this.bus))
+    await this.lagLog?.close()
+    return this.profileDir ? hotFunctions(this.profileDir) : null
+  }
+}

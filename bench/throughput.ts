@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto'
+import { KafkaLog } from '../src/kafka/platformatic.ts'
+import { MemoryLog } from '../src/kafka/memory.ts'
+import type { Log } from '../src/kafka/port.ts'
+import type { BenchOptions } from './options.ts'
+import { bareElysia, logProduce, logTransform, orderRecords, rawKafka, type Rate, recordBytes } from './lib/baselines.ts'
+import { type Broker, kafkaBroker, machine, shopBinary } from './lib/environment.ts'
+import { closedLoop, orderBodies } from './lib/load.ts'
+import { type Ratio, type ThroughputResult, throughputMarkdown, writeResult } from './lib/report.ts'
+import { type Say, Session, figures, mixOf } from './lib/session.ts'
+import { ratio } from './lib/stats.ts'
+
+type Run = ThroughputResult['runs'][number]
+
+/**
+ * `bun bench throughput`: shop's pipeline under a closed-loop load on each bus, and in the same run
+ * the baselines that give its figures meaning (raw Kafka, the log layer alone, bare Elysia).
+ */
+export async function throughput(options: BenchOptions, say: Say): Promise<{ result: ThroughputResult; files: string[] }> {
+  const buses = [...new Set(options.bus.split(','))] as Array<'kafka' | 'memory'>
+  const startedAt = new Date().toISOString()
+  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
+  const binary = shopBinary(options)
+  let broker: Broker | undefined
+  if (buses.includes('kafka')) {
+    say(options.brokers ? `using Kafka at ${options.brokers}` : 'starting the local Kafka broker (scripts/kafka.sh, port 29092)')
+    broker = kafkaBroker(options)
+  }
+  try {
+    const sample = orderRecords('orders.created', orderBodies(mixOf(options)), 200)
+    const bytes = Math.round(sample.reduce((n, r) => n + recordBytes(r), 0) / sample.length)
+
+    say(`bare Elysia: ${options.orders} requests at concurrency ${options.concurrency}`)
+    const bareFigures = figures(await bareElysia(orderBodies(mixOf(options)), options.orders, options.concurrency))
+    say(`bare Elysia: ${bareFigures.acceptedPerSecond} requests/s`)
+
+    let raw: Rate | null = null
+    if (broker) {
+      const log = new KafkaLog({ brokers: broker.brokers, clientId: 'bench-raw' })
+      const topic = `bench-${randomUUID().slice(0, 8)}.raw`
+      await log.admin.ensureTopics([{ name: topic, partitions: options.partitions }])
+      await log.close()
+      say(`raw Kafka: ProducerPerformance, ${options.orders} records of ${bytes} bytes, acks=all, idempotent`)
+      raw = await rawKafka(broker.brokers, topic, options.orders, bytes)
+      say(`raw Kafka: ${raw.perSecond} records/s`)
+    }
+
+    const runs: Run[] = []
+    for (const bus of buses) {
+      const log: Log = bus === 'kafka' ? new KafkaLog({ brokers: broker!.brokers, clientId: 'bench-log' }) : new MemoryLog()
+      let logFigures: Run['log']
+      try {
+        logFigures = await logLayer(log, options, say)
+      } finally {
+        await log.close()
+      }
+      const session = await Session.start(bus, binary, broker, options, say, options.orders + options.warmup)
+      const measured = await session
+        .measure(`${bus} pipeline`, (target, live) => closedLoop(target, options.orders, options.concurrency, live))
+        .catch(async (error) => {
+          await session.stop()
+          throw error
+        })
+      say(`${bus} pipeline: stopping`)
+      runs.push({ bus, log: logFigures, ...measured, profiles: await session.stop() })
+    }
+
+    const result: ThroughputResult = {
+      bench: 'throughput',
+      startedAt,
+      machine: machine(broker?.version ?? null),
+      options: { ...options },
+      recordBytes: bytes,
+      baselines: { bareElysia: bareFigures, rawKafka: raw },
+      runs,
+      ratios: ratios(runs, raw, bareFigures.acceptedPerSecond),
+    }
+    const files = writeResult(options.out, 'throughput', result, throughputMarkdown(result))
+    return { result, files }
+  } finally {
+    broker?.stop()
+  }
+}
+
+/** The project's log adapter alone: produce as the API does, then consume-copy-produce both ways. */
+async function logLayer(log: Log, options: BenchOptions, say: Say): Promise<Run['log']> {
+  const prefix = `bench-${randomUUID().slice(0, 8)}.`
+  const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
+  await log.admin.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
+  const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.orders)
+  say(`${log.kind} log layer: produce ${records.length} records, one per send(), ${options.concurrency} in flight`)
+  const produce = await logProduce(log, records, options.concurrency)
+  say(`${log.kind} log layer: ${produce.perSecond} records/s produced; consume-copy-produce at-least-once`)
+  const atLeastOnce = await logTransform(log, 'at-least-once', topics.input, topics.atLeastOnce, records.length, `${prefix}alo`)
+  say(`${log.kind} log layer: ${atLeastOnce.perSecond} records/s at-least-once; now exactly-once`)
+  const exactlyOnce = await logTransform(log, 'exactly-once', topics.input, topics.exactlyOnce, records.length, `${prefix}eos`)
+  say(`${log.kind} log layer: ${exactlyOnce.perSecond} records/s exactly-once`)
+  return { produce, atLeastOnce, exactlyOnce }
+}
+
+function ratios(runs: Run[], raw: Rate | null, bare: number): Ratio[] {
+  const list: Ratio[] = []
+  const kafka = runs.find((r) => r.bus === 'kafka')
+  const memory = runs.find((r) => r.bus === 'memory')
+  for (const run of runs) {
+    const p = run.pipeline
+    if (run.bus === 'kafka') {
+      list.push({ name: 'pipeline / raw Kafka', measured: `completed orders/s on Kafka: ${p.completedPerSecond}`, baseline: `raw Kafka records/s: ${raw?.perSecond ?? '-'}`, value: ratio(p.completedPerSecond, raw?.perSecond) })
+    }
+    list.push({ name: `API / bare Elysia (${run.bus})`, measured: `accepted orders/s: ${p.acceptedPerSecond}`, baseline: `bare Elysia 202/s: ${bare}`, value: ratio(p.acceptedPerSecond, bare) })
+    list.push({
+      name: `exactly-once / at-least-once (${run.bus} log layer)`,
+      measured: `transactional consume-copy-produce records/s: ${run.log.exactlyOnce.perSecond}`,
+      baseline: `at-least-once records/s: ${run.log.atLeastOnce.perSecond}`,
+      value: ratio(run.log.exactlyOnce.perSecond, run.log.atLeastOnce.perSecond),
+    })
+    if (run.bus === 'kafka') {
+      list.push({ name: 'log-layer produce / raw Kafka', measured: `records/s, one per send(): ${run.log.produce.perSecond}`, baseline: `raw Kafka records/s: ${raw?.perSecond ?? '-'}`, value: ratio(run.log.produce.perSecond, raw?.perSecond) })
+    }
+  }
+  if (kafka && memory) {
+    list.push({
+      name: 'pipeline on Kafka / on the memory bus',
+      measured: `completed orders/s on Kafka: ${kafka.pipeline.completedPerSecond}`,
+      baseline: `on memory (the actor layer's ceiling): ${memory.pipeline.completedPerSecond}`,
+      value: ratio(kafka.pipeline.completedPerSecond, memory.pipeline.completedPerSecond),
+    })
+  }
+  return list
+}
