@@ -33,6 +33,11 @@ export const PipelineFigures = Type.Object(
     seconds: Ms,
     toAccepted: Percentiles,
     toNotified: Percentiles,
+    /**
+     * Offsets the run added to all of shop's topics (records and transaction markers) per accepted
+     * order: what the broker stored for each order. Null where not measured (memory bus, baselines).
+     */
+    logAppendsPerOrder: Nullable(Type.Number({ minimum: 0 })),
   },
   { additionalProperties: false },
 )
@@ -107,8 +112,9 @@ const pipelineRow = (label: string, p: PipelineFigures) => [
   ms(p.toAccepted),
   p.completed > 0 ? ms(p.toNotified) : '-',
   p.missing + p.dropped + Object.values(p.refused).reduce((a, b) => a + b, 0),
+  p.logAppendsPerOrder ?? '-',
 ]
-const pipelineHead = ['run', 'accepted', 'accepted/s', 'completed', 'completed/s', 'POST→202 ms p50/p95/p99/max', 'POST→notified ms p50/p95/p99/max', 'refused+dropped+missing']
+const pipelineHead = ['run', 'accepted', 'accepted/s', 'completed', 'completed/s', 'POST→202 ms p50/p95/p99/max', 'POST→notified ms p50/p95/p99/max', 'refused+dropped+missing', 'log appends/order']
 
 export function throughputMarkdown(r: ThroughputResult): string {
   const lines = [

@@ -17,7 +17,7 @@ export type Say = (line: string) => void
 export const mixOf = (o: BenchOptions): OrderMix => ({ users: o.users, skus: o.skus, maxLines: o.maxLines, outOfStock: o.outOfStock, seed: o.seed })
 
 /** The figures of one load run; without `completions` (a bare HTTP baseline) nothing counts as completed. */
-export function figures(load: LoadResult, completions?: Completions): PipelineFigures {
+export function figures(load: LoadResult, completions?: Completions, logAppends?: number): PipelineFigures {
   const lastAt = Math.max(load.lastAcceptedAt, completions?.lastAt ?? 0)
   return {
     sent: load.sent,
@@ -32,6 +32,7 @@ export function figures(load: LoadResult, completions?: Completions): PipelineFi
     seconds: round(Math.max(0, lastAt - load.startedAt) / 1000),
     toAccepted: percentiles(load.toAccepted.values()),
     toNotified: percentiles(completions?.toNotified.values() ?? []),
+    logAppendsPerOrder: logAppends === undefined || load.accepted === 0 ? null : round(logAppends / load.accepted),
   }
 }
 
@@ -58,6 +59,7 @@ export class Session {
     private readonly lagLog: KafkaLog | undefined,
     private readonly lagGroups: Array<{ group: string; topics: string[] }>,
     private readonly profileDir: string | undefined,
+    private readonly topics: string[],
   ) {
     // The warm-up and the measurement draw from one sequence, so no order repeats.
     this.bodies = orderBodies(mixOf(options))
@@ -87,7 +89,7 @@ export class Session {
       .filter((role) => deployed.has(role))
       .map((role) => ({ group: groupName(prefix, role), topics: inputs[role] }))
     const lagLog = bus === 'kafka' && broker ? new KafkaLog({ brokers: broker.brokers, clientId: 'bench-lag' }) : undefined
-    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir)
+    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, Object.values(topicNames(prefix)))
     try {
       say(`${bus} pipeline: seeding stock of ${options.skus} SKUs (+ sold-out ones)`)
       await pipeline.seedStock(stockPlan(mixOf(options), stockFor))
@@ -111,6 +113,7 @@ export class Session {
     const completions = (this.#completions = new Completions())
     const processSampler = new ProcessSampler(this.processes)
     const lagSampler = this.lagLog ? new LagSampler(this.lagLog, this.lagGroups) : undefined
+    const appendsBefore = await this.#logEnd()
     processSampler.start()
     lagSampler?.start()
     let live: LoadResult | undefined
@@ -129,10 +132,22 @@ export class Session {
       await completions.drain(this.options.drainTimeoutMs)
       if (completions.waiting > 0) this.say(`${label}: ${completions.waiting} accepted orders got no notification within ${this.options.drainTimeoutMs} ms`)
       progress()
-      return { pipeline: figures(result, completions), processes: processSampler.stop(), lag: (await lagSampler?.stop()) ?? null }
+      const processes = processSampler.stop()
+      const lag = (await lagSampler?.stop()) ?? null
+      const appendsAfter = await this.#logEnd()
+      const appends = appendsBefore === undefined || appendsAfter === undefined ? undefined : appendsAfter - appendsBefore
+      return { pipeline: figures(result, completions, appends), processes, lag }
     } finally {
       clearInterval(timer)
     }
+  }
+
+  /** The sum of the end offsets of every shop topic (Kafka only). */
+  async #logEnd(): Promise<number | undefined> {
+    if (!this.lagLog) return undefined
+    let sum = 0n
+    for (const topic of this.topics) for (const end of await this.lagLog.admin.endOffsets(topic)) sum += end
+    return Number(sum)
   }
 
   /** Stops every process (SIGTERM, so profiles are written) and returns the hottest functions when profiling. */

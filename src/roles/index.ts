@@ -15,8 +15,8 @@ import { ConsumerRole } from './consumer-role.ts'
 import type { Role, RoleContext } from './types.ts'
 
 /**
- * The roles a process can run. The aggregator is still an idle placeholder: it joins its group on
- * its real topic with an actor per partition that reads records and does nothing with them.
+ * The roles a process can run. The aggregator is still a placeholder: it joins its group on its
+ * real topic with an actor per partition that reads records and only commits their offsets.
  */
 export function createRole(name: RoleName, ctx: RoleContext): Role {
   const t = ctx.topics
@@ -32,7 +32,14 @@ export function createRole(name: RoleName, ctx: RoleContext): Role {
     case 'notifier':
       return transactionalRole(ctx, name, inputs.notifier, notifierHandler(t, sinks(ctx.config, ctx.write)))
     case 'aggregator':
-      return new ConsumerRole(ctx, { name, topics: inputs.aggregator, partitionActor: () => ({ receive: () => {} }) })
+      // Commits what it read (at-least-once), so that its group's lag stays a true figure.
+      return new ConsumerRole(ctx, {
+        name,
+        topics: inputs.aggregator,
+        partitionActor: (_partition, _generation, member) => ({
+          receive: (records) => member.consumer().commit(records).catch((error) => member.fail(error)),
+        }),
+      })
   }
 }
 

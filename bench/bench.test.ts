@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { compiledSchema } from '../schemas/check.ts'
+import { repo } from '../test/harness/shop-process.ts'
+import { LatencyResult, ThroughputResult } from './lib/report.ts'
+
+/** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
+function bench(args: string[]) {
+  const run = Bun.spawnSync([process.execPath, join(repo, 'bench/main.ts'), ...args], { cwd: repo, stdout: 'pipe', stderr: 'pipe' })
+  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() }
+}
+
+function expectValid(schema: Parameters<typeof compiledSchema>[0], value: unknown) {
+  const check = compiledSchema(schema)
+  expect(check.Check(value) ? [] : [...check.Errors(value)].slice(0, 5).map((e) => `${e.path}: ${e.message}`)).toEqual([])
+}
+
+describe('bun bench', () => {
+  test('--help lists every knob; a bad command line exits 2 with the reason', () => {
+    const help = bench(['--help'])
+    expect(help.code).toBe(0)
+    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out']) {
+      expect(help.stdout).toContain(`--${knob}`)
+    }
+    expect(bench(['throughput', '--orders=many'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--orders: "many" is not an integer') })
+    expect(bench(['sprint'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown benchmark "sprint"') })
+    expect(bench(['throughput', '--bus=disk'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--bus') })
+  })
+
+  test('throughput --quick on the memory bus completes every order and writes JSON (every field) and Markdown; latency follows from it', () => {
+    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+    const run = bench(['throughput', '--quick', '--bus=memory', `--out=${out}`])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain('memory pipeline:')
+    const result = JSON.parse(readFileSync(join(out, 'throughput.json'), 'utf8')) as ThroughputResult
+    expectValid(ThroughputResult, result)
+    const [memory] = result.runs
+    expect(memory.bus).toBe('memory')
+    expect(memory.pipeline).toMatchObject({ sent: 1500, accepted: 1500, completed: 1500, missing: 0 })
+    expect(memory.pipeline.outcomes.out_of_stock).toBeGreaterThan(0)
+    expect(memory.pipeline.outcomes.confirmed).toBeGreaterThan(memory.pipeline.outcomes.out_of_stock)
+    expect(memory.log.exactlyOnce.count).toBe(1500)
+    expect(result.baselines.rawKafka).toBeNull()
+    expect(result.ratios.map((r) => r.name)).toEqual(['API / bare Elysia (memory)', 'exactly-once / at-least-once (memory log layer)'])
+    expect(readFileSync(join(out, 'throughput.md'), 'utf8')).toContain('## Ratios')
+
+    const latency = bench(['latency', '--quick', '--bus=memory', '--duration-s=1', '--warmup=0', `--out=${out}`])
+    expect(latency.code, latency.stderr).toBe(0)
+    const steps = JSON.parse(readFileSync(join(out, 'latency.json'), 'utf8')) as LatencyResult
+    expectValid(LatencyResult, steps)
+    expect(steps.baseRate).toBe(memory.pipeline.completedPerSecond)
+    expect(steps.steps.map((s) => s.fraction)).toEqual([0.25, 0.5, 0.75])
+    for (const step of steps.steps) expect(step.pipeline.completed).toBe(step.pipeline.accepted)
+  }, 120_000)
+})
