@@ -355,6 +355,20 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
       expect(await ca.committed([{ topic: t, partition: 0 }])).toEqual(new Map())
     })
 
+    test('a send and a transaction larger than one broker request (2.5 MiB to one partition) go through whole, in order', async () => {
+      log = open()
+      const t = await topic(1)
+      const big = (i: number) => ({ topic: t, key: 'k', value: `${i}:`.padEnd(64 * 1024, 'x') })
+      const positions = await log.producer().send(Array.from({ length: 40 }, (_, i) => big(i)))
+      expect(positions.map((p) => p.offset)).toEqual(Array.from({ length: 40 }, (_, i) => BigInt(i)))
+      const transaction = await log.transactionalProducer({ transactionalId: unique('tx') }).begin()
+      await transaction.send(Array.from({ length: 40 }, (_, i) => big(40 + i)))
+      await transaction.commit()
+      const read: ConsumedRecord[] = []
+      await readToEnd(log, { topic: t, partition: 0 }, 0n, (records) => void read.push(...records))
+      expect(read.map((r) => Number(r.value.toString().split(':')[0]))).toEqual(Array.from({ length: 80 }, (_, i) => i))
+    })
+
     test('ensureTopics is idempotent and rejects a partition-count mismatch', async () => {
       log = open()
       const t = unique('topic')

@@ -15,7 +15,7 @@ import {
 import { randomUUID } from 'node:crypto'
 import { FencedError, LogError, TopicMismatchError } from '../errors.ts'
 import { withDeadline } from '../time.ts'
-import { Coalescer } from './coalescer.ts'
+import { Coalescer, chunked } from './coalescer.ts'
 import { call } from './platformatic-call.ts'
 import { PartitionReader } from './platformatic-reader.ts'
 import { PositionGuard } from './position-guard.ts'
@@ -58,8 +58,11 @@ export interface KafkaLogOptions {
   maxBufferedRecords?: number
   /** Where the adapter reports client misbehaviour it worked around. */
   warn?: (entry: Record<string, unknown>) => void
-  /** Records per Produce request at most when concurrent sends are coalesced. */
-  maxProduceBatch?: number
+  /**
+   * Bytes of records per Produce request at most (concurrent sends are coalesced up to it; larger
+   * sends are split). Below the broker's default message.max.bytes of 1 MiB, with headroom.
+   */
+  maxRequestBytes?: number
 }
 
 type Bytes = Buffer
@@ -67,6 +70,13 @@ const serializers = { key: stringSerializer, headerKey: stringSerializer, header
 const deserializers = { key: stringDeserializer, headerKey: stringDeserializer, headerValue: stringDeserializer }
 
 type PlacedMessage = Awaited<ReturnType<PartitionCounts['place']>>[number]
+
+/** A record's payload bytes (value, key, headers), the measure of request sizes. */
+function messageBytes(m: PlacedMessage): number {
+  let bytes = m.value.length + (m.key?.length ?? 0) + 16
+  for (const key in m.headers) bytes += key.length + (m.headers[key]?.length ?? 0)
+  return bytes
+}
 
 /** Partition counts by topic, learned from metadata once per topic (counts never shrink). */
 class PartitionCounts {
@@ -109,7 +119,7 @@ export class KafkaLog implements Log {
       heartbeatIntervalMs: 1_000,
       maxBufferedRecords: 5_000,
       warn: () => {},
-      maxProduceBatch: 1_000,
+      maxRequestBytes: 512 * 1024,
       ...options,
     }
     this.admin = new KafkaAdmin(this.#base('admin'), this.#options.requestTimeoutMs)
@@ -154,7 +164,7 @@ export class KafkaLog implements Log {
     const requests = new Coalescer<PlacedMessage, RecordPosition>(async (messages) => {
       const result = await call('produce', ms, producer.send({ messages }))
       return positionsOf(messages, result.offsets ?? [])
-    }, this.#options.maxProduceBatch)
+    }, messageBytes, this.#options.maxRequestBytes)
     return {
       async send(records) {
         return requests.submit(await counts.place(records))
@@ -177,6 +187,7 @@ export class KafkaLog implements Log {
     })
     const ms = this.#options.requestTimeoutMs
     const counts = this.#counts
+    const maxRequestBytes = this.#options.maxRequestBytes
     let initialized = false
     return {
       transactionalId,
@@ -193,8 +204,10 @@ export class KafkaLog implements Log {
         initialized = true
         return {
           async send(records) {
-            const messages = await counts.place(records)
-            await call('transactional produce', ms, tx.send({ messages }))
+            // A batch of large records could exceed the broker's message.max.bytes in one request.
+            for (const messages of chunked(await counts.place(records), messageBytes, maxRequestBytes)) {
+              await call('transactional produce', ms, tx.send({ messages }))
+            }
           },
           async sendOffsets(consumer, records) {
             const kafkaConsumer = (consumer as KafkaConsumer).client
