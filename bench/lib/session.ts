@@ -81,7 +81,7 @@ export class Session {
       onNotifierLine: (line) => session?.completions.line(line),
     })
     const processes = pipeline.members.map((m) => ({ name: m.name, pid: m.shop.proc.pid }))
-    if (broker?.pid) processes.push({ name: 'kafka broker', pid: broker.pid })
+    if (bus === 'kafka' && broker?.pid) processes.push({ name: 'kafka broker', pid: broker.pid })
     processes.push({ name: 'bench (load generator)', pid: process.pid })
     const deployed = new Set(pipeline.members.flatMap((m) => m.roles.split(',')))
     const inputs = roleInputs(topicNames(prefix))
