@@ -25,6 +25,9 @@ export interface PipelineSpec {
 
 const allRoles = 'api,order,inventory,notifier,aggregator'
 
+/** A process name (`kafka:order,inventory`) as a file or folder name (`kafka-order-inventory`). */
+const fileName = (name: string) => name.replace(/[^a-z0-9]+/gi, '-')
+
 /** shop's roles started as separate processes of the compiled binary, as users deploy them. */
 export class Pipeline {
   private constructor(
@@ -43,7 +46,7 @@ export class Pipeline {
         const name = `${spec.bus}:${roles}`
         const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined }
         if (spec.profileDir) {
-          const dir = join(spec.profileDir, name.replace(/[^a-z0-9]+/gi, '-'))
+          const dir = join(spec.profileDir, fileName(name))
           mkdirSync(dir, { recursive: true })
           env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${dir}`
         }
@@ -77,28 +80,6 @@ export class Pipeline {
     return new Pipeline(members, api.shop.url)
   }
 
-  /** Sets each SKU's stock through the API, then waits until the API reads every one back. */
-  async seedStock(plan: Record<string, number>, ms = 60_000): Promise<void> {
-    const entries = Object.entries(plan)
-    for (let i = 0; i < entries.length; i += 32) {
-      await Promise.all(
-        entries.slice(i, i + 32).map(async ([sku, quantity]) => {
-          const put = await fetch(`${this.apiUrl}/stock/${sku}`, { method: 'PUT', body: JSON.stringify({ quantity }), headers: { 'content-type': 'application/json' } })
-          if (put.status !== 202) throw new Error(`PUT /stock/${sku} answered ${put.status}: ${await put.text()}`)
-        }),
-      )
-    }
-    const until = Date.now() + ms
-    for (const [sku, quantity] of entries) {
-      for (;;) {
-        const res = await fetch(`${this.apiUrl}/stock/${sku}`)
-        if (res.status === 200 && ((await res.json()) as { available: number }).available === quantity) break
-        if (Date.now() > until) throw new Error(`stock of ${sku} not visible within ${ms} ms`)
-        await Bun.sleep(50)
-      }
-    }
-  }
-
   /**
    * SIGTERM to every process (they drain, and write their profiles); SIGKILL after `ms`. Each
    * process's log (stderr) is kept in `logDir`.
@@ -109,7 +90,7 @@ export class Pipeline {
     await Promise.all(this.members.map((m) => m.shop.exited))
     clearTimeout(timer)
     mkdirSync(logDir, { recursive: true })
-    for (const m of this.members) writeFileSync(join(logDir, `${m.name.replace(/[^a-z0-9]+/gi, '-')}.log`), `${m.shop.stderr.join('\n')}\n`)
+    for (const m of this.members) writeFileSync(join(logDir, `${fileName(m.name)}.log`), `${m.shop.stderr.join('\n')}\n`)
   }
 }
 

@@ -6,6 +6,7 @@ import { groupName, roleInputs, topicNames } from '../../src/topics.ts'
 import type { BenchOptions } from '../options.ts'
 import type { Broker } from './environment.ts'
 import { Completions, closedLoop, type LoadResult, type LoadTarget, type OrderMix, orderBodies, stockPlan } from './load.ts'
+import { setStock } from '../../test/harness/stock.ts'
 import { Pipeline, hotFunctions } from './pipeline.ts'
 import type { PipelineFigures } from './report.ts'
 import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage } from './sampler.ts'
@@ -92,7 +93,7 @@ export class Session {
     session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, Object.values(topicNames(prefix)))
     try {
       say(`${bus} pipeline: seeding stock of ${options.skus} SKUs (+ sold-out ones)`)
-      await pipeline.seedStock(stockPlan(mixOf(options), stockFor))
+      await setStock(pipeline.apiUrl, stockPlan(mixOf(options), stockFor), 60_000)
       if (options.warmup > 0) {
         const warm = await session.measure(`${bus} warm-up`, (target) => closedLoop(target, options.warmup, options.concurrency))
         say(`${bus} warm-up: ${warm.pipeline.completed} orders completed (not counted)`)

@@ -83,6 +83,26 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
       return t
     }
 
+    /**
+     * A record delivered to member `ca` of a group that has since moved to a newer generation (a
+     * second member joined): committing its offset must be refused.
+     */
+    async function staleDelivery() {
+      log = open()
+      const t = await topic(2)
+      const group = unique('group')
+      await log.producer().send([{ topic: t, value: 'x', partition: 0 }])
+      const a = recorder()
+      const ca = log.consumer({ groupId: group, topics: [t] })
+      await ca.start(a.listener)
+      await eventually(() => expect(a.state.records.length).toBe(1), patienceMs)
+      const stale = a.state.records[0]
+      const generation = a.state.generation
+      await open().consumer({ groupId: group, topics: [t] }).start(recorder().listener)
+      await eventually(() => expect(a.state.generation).toBeGreaterThan(generation), patienceMs)
+      return { t, group, ca, stale }
+    }
+
     test('records of one partition are delivered in order, once, to a lone member', async () => {
       log = open()
       const t = await topic(3)
@@ -213,18 +233,7 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
     })
 
     test('at-least-once: offsets delivered under an older generation are refused', async () => {
-      log = open()
-      const t = await topic(2)
-      const group = unique('group')
-      await log.producer().send([{ topic: t, value: 'x', partition: 0 }])
-      const a = recorder()
-      const ca = log.consumer({ groupId: group, topics: [t] })
-      await ca.start(a.listener)
-      await eventually(() => expect(a.state.records.length).toBe(1), patienceMs)
-      const stale = a.state.records[0]
-      const generation = a.state.generation
-      await open().consumer({ groupId: group, topics: [t] }).start(recorder().listener)
-      await eventually(() => expect(a.state.generation).toBeGreaterThan(generation), patienceMs)
+      const { group, ca, stale } = await staleDelivery()
       await expect(ca.commit([stale])).rejects.toBeInstanceOf(FencedError)
       expect(await log.admin.committedOffsets(group)).toEqual([])
     })
@@ -334,18 +343,7 @@ export function runLogContract({ name, create, patienceMs }: LogContractOptions)
     })
 
     test('offsets delivered under an older group generation are refused at commit', async () => {
-      log = open()
-      const t = await topic(2)
-      const group = unique('group')
-      await log.producer().send([{ topic: t, value: 'x', partition: 0 }])
-      const a = recorder()
-      const ca = log.consumer({ groupId: group, topics: [t] })
-      await ca.start(a.listener)
-      await eventually(() => expect(a.state.records.length).toBe(1), patienceMs)
-      const stale = a.state.records[0]
-      const generation = a.state.generation
-      await open().consumer({ groupId: group, topics: [t] }).start(recorder().listener)
-      await eventually(() => expect(a.state.generation).toBeGreaterThan(generation), patienceMs)
+      const { t, ca, stale } = await staleDelivery()
       const transaction = await log.transactionalProducer({ transactionalId: unique('tx') }).begin()
       const commitStale = async () => {
         await transaction.sendOffsets(ca, [stale])

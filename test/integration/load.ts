@@ -1,5 +1,6 @@
-import { expect } from 'bun:test'
 import { random } from '../harness/random.ts'
+
+export { setStock } from '../harness/stock.ts'
 
 export interface LoadOptions {
   orders: number
@@ -41,23 +42,6 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))
   return { accepted, refused }
-}
-
-/** Sets each SKU's stock through the API and waits until the API reads it back. */
-export async function setStock(url: string, stock: Record<string, number>, ms = 30_000): Promise<void> {
-  for (const [sku, quantity] of Object.entries(stock)) {
-    const put = await fetch(`${url}/stock/${sku}`, { method: 'PUT', body: JSON.stringify({ quantity }), headers: { 'content-type': 'application/json' } })
-    expect(put.status).toBe(202)
-  }
-  const until = Date.now() + ms
-  for (const [sku, quantity] of Object.entries(stock)) {
-    for (;;) {
-      const res = await fetch(`${url}/stock/${sku}`)
-      if (res.status === 200 && ((await res.json()) as { available: number }).available === quantity) break
-      if (Date.now() > until) throw new Error(`stock of ${sku} not visible within ${ms} ms`)
-      await Bun.sleep(100)
-    }
-  }
 }
 
 /** Polls `check` (a list of problems) until it is empty or `ms` pass; returns the last result. */
