@@ -2,6 +2,8 @@
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# npm ci's postinstall applies patches/ (patch-package) and fails if a patch no longer applies.
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN node_modules/.bin/bun scripts/build.ts /src/shop

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { compiledSchema } from '../schemas/check.ts'
+import { compiledSchema } from '../src/events/check.ts'
 import { repo } from '../test/harness/shop-process.ts'
 import { LatencyResult, ThroughputResult } from './lib/report.ts'
 

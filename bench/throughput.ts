@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { KafkaLog } from '../src/kafka/platformatic.ts'
-import { MemoryLog } from '../src/kafka/memory.ts'
+import { KafkaLog } from '../src/kafka/platformatic/index.ts'
+import { MemoryLog } from '../src/kafka/memory/index.ts'
 import type { Log } from '../src/kafka/port.ts'
 import type { BenchOptions } from './options.ts'
 import { bareElysia, logProduce, logTransform, orderRecords, rawKafka, type Rate, recordBytes } from './lib/baselines.ts'

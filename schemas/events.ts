@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox'
-import { InventoryRequest, LineResult, StockLevel } from './inventory.ts'
+import { InventoryRequest, LineResult } from './inventory.ts'
 import { OrderCreatedV1 } from './order.ts'
 import { OrderFailed, OrderReserved } from './outcome.ts'
 
@@ -13,7 +13,6 @@ export const events = {
   lineResult: { type: 'shop.inventory.line-result', version: 1, schema: LineResult },
   orderReserved: { type: 'shop.inventory.reserved', version: 1, schema: OrderReserved },
   orderFailed: { type: 'shop.inventory.failed', version: 1, schema: OrderFailed },
-  stockLevel: { type: 'shop.inventory.stock', version: 1, schema: StockLevel },
 } as const satisfies Record<string, EventType>
 
 export interface EventType {

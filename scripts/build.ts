@@ -4,12 +4,22 @@
  * @platformatic/wasm-utils reads ../dist/native.wasm from disk at import time, which a compiled
  * binary does not carry (ENOENT under /$bunfs). The package also ships `./bundled`, the same code
  * with the wasm inlined; this build resolves the package to that entry.
+ *
+ * It refuses to build from an unpatched @platformatic/kafka: `npm ci` applies patches/ (postinstall),
+ * and a binary without the read_committed fix would deliver aborted records.
  */
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 const require = createRequire(import.meta.url)
 const outfile = resolve(process.argv[2] ?? 'shop')
+
+const consumerJs = join(dirname(require.resolve('@platformatic/kafka')), 'clients/consumer/consumer.js')
+if (!readFileSync(consumerJs, 'utf8').includes('/* shop: read_committed filter patched */')) {
+  console.error(`build: ${consumerJs} is not patched; install with npm ci (its postinstall runs patch-package)`)
+  process.exit(1)
+}
 
 const wasmInlined: import('bun').BunPlugin = {
   name: 'platformatic-wasm-inlined',

@@ -3,6 +3,7 @@
 #
 #   scripts/kafka.sh up       fetch jars (once), format storage (once), start, wait until it answers
 #   scripts/kafka.sh down     stop the broker this script started (by its pid)
+#   scripts/kafka.sh restart  down, then up (the contract suite's broker-restart case uses it)
 #   scripts/kafka.sh status   say whether it runs and where
 #   scripts/kafka.sh logs     print the broker's log
 #   scripts/kafka.sh reset    stop and delete its data (the jars stay cached)
@@ -146,6 +147,7 @@ down() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  restart) down; up ;;
   status) if running; then echo "kafka.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "kafka.sh: not running on port $port"; exit 3; fi ;;
   logs) cat "$run/stdout.log" "$logfile" 2>/dev/null ;;
   reset) down; rm -rf "$run" ;;

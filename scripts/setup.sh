@@ -23,12 +23,12 @@ command -v npm >/dev/null || apt_install nodejs npm
 # Reinstall when the lockfile changed since the last install.
 stamp=node_modules/.shop-installed
 if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  # npm ci runs the postinstall hook: patch-package applies patches/*.patch (pinned to the exact
+  # package version) and fails the install if one no longer applies.
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error >&2
   touch "$stamp"
 fi
-# Fixes a client bug that drops committed records (see the script's comment); idempotent.
-node_modules/.bin/bun scripts/patches/platformatic-kafka.ts
 
 if [ "${1:-}" = "--kafka" ]; then
   missing=()

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import { Shop } from './app.ts'
 import { loadConfig } from './config/load.ts'
-import { MemoryCluster, MemoryLog } from './kafka/memory.ts'
+import { MemoryCluster, MemoryLog } from './kafka/memory/index.ts'
 import { createLogger } from './log.ts'
-import type { ConsumerRole } from './roles/consumer-role.ts'
+import type { ConsumerRole } from './actors/runtime/consumer-role.ts'
 
 const logger = createLogger('silent')
 

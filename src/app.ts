@@ -1,13 +1,14 @@
-import { createActorSystem } from './actors/supervisor.ts'
+import { createActorSystem } from './actors/runtime/supervisor.ts'
 import { createHttpApp } from './api/app.ts'
 import type { Config } from './config/options.ts'
 import type { EscalationError } from './errors.ts'
 import { createLog, type Log } from './kafka/index.ts'
 import type { Logger } from './log.ts'
-import { createRole } from './roles/index.ts'
-import type { Readiness, Role } from './roles/types.ts'
+import { roles as roleFactories } from './roles.ts'
+import type { Readiness } from './api/health/readiness.ts'
+import type { Role } from './actors/runtime/role.ts'
 import { withDeadline } from './time.ts'
-import { topicNames, topicSpecs } from './topics.ts'
+import { topicNames, topicSpecs } from './topology.ts'
 
 export interface ShopOptions {
   config: Config
@@ -45,7 +46,7 @@ export class Shop {
       logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
     )
     supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
-    const roles = config.roles.map((name) => createRole(name, { config, log, logger, supervisor, topics, write: options.write }))
+    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, write: options.write }))
     const state = { draining: false }
     const http = createHttpApp({
       readiness: () => roles.map((r) => r.readiness()),

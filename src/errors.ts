@@ -2,6 +2,7 @@
  * Every error shop raises on purpose. Codes are stable: logs, problem bodies and tests match on them.
  */
 export const ErrorCodes = [
+  'SHOP_INTERNAL',
   'SHOP_CONFIG',
   'SHOP_TIMEOUT',
   'SHOP_TOPIC_MISMATCH',
@@ -25,8 +26,9 @@ export interface ShopErrorOptions {
   retryable?: boolean
 }
 
+/** Base of every shop error; a subclass names its own code (the base's is for failures of shop itself). */
 export class ShopError extends Error {
-  static readonly code: ErrorCode = 'SHOP_LOG'
+  static readonly code: ErrorCode = 'SHOP_INTERNAL'
   readonly code: ErrorCode
   readonly retryable: boolean
   /** HTTP status when this error reaches the API; 500 unless a subclass says otherwise. */

@@ -6,9 +6,9 @@ import pino from 'pino'
  */
 export type Logger = pino.Logger
 
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+export function createLogger(level: string): Logger {
   return pino(
-    { level, base: { service: 'shop', pid: process.pid, ...bindings }, timestamp: pino.stdTimeFunctions.isoTime },
+    { level, base: { service: 'shop', pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ dest: 2, sync: true }),
   )
 }

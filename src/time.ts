@@ -15,3 +15,20 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
   })
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
+
+/** Exponential backoff: the wait before retry n is min(maxMs, minMs * factor^(n-1)). */
+export interface Backoff {
+  minMs: number
+  maxMs: number
+  factor: number
+}
+
+/**
+ * The wait before retry `attempt` (1 for the first retry). The one backoff rule of shop: supervisor
+ * restarts, transaction retries, webhook deliveries and the Kafka client's own retries use it.
+ *
+ * @example backoffDelay({ minMs: 100, maxMs: 10_000, factor: 2 }, 3) // 400
+ */
+export function backoffDelay(backoff: Backoff, attempt: number): number {
+  return Math.min(backoff.maxMs, backoff.minMs * backoff.factor ** Math.max(0, attempt - 1))
+}

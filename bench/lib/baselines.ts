@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { encodeEvent } from '../../schemas/envelope.ts'
+import { encodeEvent } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { PlaceOrder } from '../../schemas/order.ts'
 import type { Log, TransactionalProducer } from '../../src/kafka/port.ts'
@@ -7,6 +7,7 @@ import type { ConsumedRecord, ProduceRecord } from '../../src/kafka/types.ts'
 import { ShopProcess, repo } from '../../test/harness/shop-process.ts'
 import { closedLoop, type LoadResult } from './load.ts'
 import { type Percentiles, percentiles, perSecond } from './stats.ts'
+import { eventually } from '../../test/harness/eventually.ts'
 
 /** A throughput figure with the latency of its unit of work (a request, a send, a record). */
 export interface Rate {
@@ -135,8 +136,10 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
       failure = error
     },
   })
-  const until = Date.now() + 300_000
-  while (done < count && !failure && Date.now() < until) await Bun.sleep(20)
+  await eventually(() => {
+    if (failure) return
+    if (done < count) throw new Error('not done')
+  }, 300_000, 20).catch(() => {})
   await consumer.close()
   for (const tx of transactional.values()) await tx.close()
   await producer.close()

@@ -1,5 +1,6 @@
 import { random } from '../../test/harness/random.ts'
 import { Samples } from './stats.ts'
+import { eventually } from '../../test/harness/eventually.ts'
 
 /** What the orders look like: many users, multi-line orders, a share that asks for sold-out stock. */
 export interface OrderMix {
@@ -177,10 +178,9 @@ export class Completions {
 
   /** Resolves once every accepted order is notified, or after `ms` (then `waiting` says how many are not). */
   async drain(ms: number, tick?: () => void): Promise<void> {
-    const until = performance.now() + ms
-    while (this.#started.size > 0 && performance.now() < until) {
-      await Bun.sleep(50)
+    await eventually(() => {
       tick?.()
-    }
+      if (this.#started.size > 0) throw new Error('orders still waiting')
+    }, ms, 50).catch(() => {})
   }
 }

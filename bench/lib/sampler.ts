@@ -106,7 +106,7 @@ export class LagSampler {
   #timer: ReturnType<typeof setInterval> | undefined
   #max = new Map<string, number>()
   #latest = new Map<string, number>()
-  #busy = false
+  #busy: Promise<void> | undefined
 
   constructor(
     private readonly log: Log,
@@ -142,16 +142,15 @@ export class LagSampler {
   start(): void {
     this.#timer = setInterval(() => {
       if (this.#busy) return
-      this.#busy = true
-      this.sample()
+      this.#busy = this.sample().then(() => {})
         .catch(() => {})
-        .finally(() => (this.#busy = false))
+        .finally(() => (this.#busy = undefined))
     }, 1000)
   }
 
   async stop(): Promise<GroupLag[]> {
     clearInterval(this.#timer)
-    while (this.#busy) await Bun.sleep(10)
+    await this.#busy
     await this.sample()
     return this.groups.map(({ group }) => ({ group, max: this.#max.get(group) ?? 0, end: this.#latest.get(group) ?? 0 }))
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { KafkaLog } from '../../src/kafka/platformatic.ts'
-import { groupName, roleInputs, topicNames } from '../../src/topics.ts'
+import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
+import { groupName, topicNames, topology } from '../../src/topology.ts'
 import type { BenchOptions } from '../options.ts'
 import type { Broker } from './environment.ts'
 import { Completions, closedLoop, type LoadResult, type LoadTarget, type OrderMix, orderBodies, stockPlan } from './load.ts'
@@ -85,10 +85,10 @@ export class Session {
     if (bus === 'kafka' && broker?.pid) processes.push({ name: 'kafka broker', pid: broker.pid })
     processes.push({ name: 'bench (load generator)', pid: process.pid })
     const deployed = new Set(pipeline.members.flatMap((m) => m.roles.split(',')))
-    const inputs = roleInputs(topicNames(prefix))
-    const lagGroups = (Object.keys(inputs) as Array<keyof typeof inputs>)
-      .filter((role) => deployed.has(role))
-      .map((role) => ({ group: groupName(prefix, role), topics: inputs[role] }))
+    const roles = topology(topicNames(prefix))
+    const lagGroups = (Object.keys(roles) as Array<keyof typeof roles>)
+      .filter((role) => role !== 'api' && deployed.has(role))
+      .map((role) => ({ group: groupName(prefix, role), topics: roles[role].reads }))
     const lagLog = bus === 'kafka' && broker ? new KafkaLog({ brokers: broker.brokers, clientId: 'bench-lag' }) : undefined
     session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, Object.values(topicNames(prefix)))
     try {

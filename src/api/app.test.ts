@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import type { Readiness } from '../roles/types.ts'
+import type { Readiness } from '../api/health/readiness.ts'
 import { createHttpApp } from './app.ts'
 
 function app(readiness: Readiness[], draining = false) {

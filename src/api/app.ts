@@ -1,6 +1,6 @@
 import { type AnyElysia, Elysia } from 'elysia'
 import { NotReadyError } from '../errors.ts'
-import type { Readiness } from '../roles/types.ts'
+import type { Readiness } from '../api/health/readiness.ts'
 import { healthRoutes } from './health/index.ts'
 import { problems } from './problem.ts'
 

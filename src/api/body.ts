@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox'
-import { compiledSchema } from '../../schemas/check.ts'
+import { compiledSchema } from '../events/check.ts'
 import { BadRequestError, type FieldError, TooLargeError, UnsupportedMediaTypeError } from '../errors.ts'
 
 /** Request bodies larger than this are refused with 413. */

@@ -39,14 +39,8 @@ export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'glo
     if (error instanceof BadRequestError && error.errors.length > 0) problem.errors = error.errors
     return problemResponse(problem, headers)
   }
-  switch (code) {
-    case 'NOT_FOUND':
-      return problemResponse({ type: 'about:blank', title: titles[404], status: 404 })
-    case 'PARSE':
-      return problemResponse({ type: 'urn:shop:error:SHOP_BAD_JSON', title: titles[400], status: 400, detail: 'body is not valid JSON' })
-    case 'VALIDATION':
-      return problemResponse({ type: 'urn:shop:error:SHOP_VALIDATION', title: titles[400], status: 400, detail: String((error as Error).message).slice(0, 2000) })
-    default:
-      return problemResponse({ type: 'about:blank', title: titles[500], status: 500 })
-  }
+  // Bodies are read by readJson (routes declare parse: 'none'), so Elysia's own parse and
+  // validation errors never arise; what is left is an unknown route or an unexpected failure.
+  if (code === 'NOT_FOUND') return problemResponse({ type: 'about:blank', title: titles[404], status: 404 })
+  return problemResponse({ type: 'about:blank', title: titles[500], status: 500 })
 })

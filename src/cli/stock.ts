@@ -1,4 +1,4 @@
-import { compiledSchema } from '../../schemas/check.ts'
+import { compiledSchema } from '../events/check.ts'
 import { Sku } from '../../schemas/inventory.ts'
 import { requestStockLevel, stockLevelOf } from '../api/stock/service.ts'
 import type { Config } from '../config/options.ts'
@@ -6,7 +6,7 @@ import { ConfigError, NotFoundError, TopicMismatchError } from '../errors.ts'
 import { createLog } from '../kafka/index.ts'
 import { partitionForKey } from '../kafka/partitioner.ts'
 import { readToEnd } from '../kafka/read-to-end.ts'
-import { topicNames } from '../topics.ts'
+import { topicNames } from '../topology.ts'
 
 export const stockUsage = 'shop stock set SKU QUANTITY | shop stock get SKU   (against --brokers / SHOP_BROKERS)'
 

@@ -36,7 +36,7 @@ export const ConfigSchema = Type.Object(
 )
 export type Config = Static<typeof ConfigSchema>
 
-type Kind = 'string' | 'integer' | 'list' | 'boolean'
+type Kind = 'string' | 'integer' | 'list'
 
 export interface OptionSpec {
   key: keyof Config

@@ -1,5 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox'
-import { compiledSchema } from '../../schemas/check.ts'
+import { compiledSchema } from '../events/check.ts'
 import { ConfigError } from '../errors.ts'
 
 /**

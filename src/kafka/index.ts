@@ -1,8 +1,8 @@
 import type { Config } from '../config/options.ts'
-import { MemoryLog } from './memory.ts'
-import { KafkaLog } from './platformatic.ts'
-import type { Log } from './port.ts'
 import type { Logger } from '../log.ts'
+import { MemoryLog } from './memory/index.ts'
+import { KafkaLog } from './platformatic/index.ts'
+import type { Log } from './port.ts'
 
 export type { Log } from './port.ts'
 

@@ -44,13 +44,22 @@ export function partitionForKey(key: string, partitions: number): number {
   return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions
 }
 
+/** Spreads records without key or partition over a topic's partitions, one after another. */
+export class RoundRobin {
+  #next = 0
+  next(count: number): number {
+    return this.#next++ % count
+  }
+}
+
 /**
- * The partition a record goes to among `count`: its explicit partition, else its key's, else
- * undefined (no key: the adapter spreads such records). Throws LogError when out of range.
+ * The partition a record goes to among `count`: its explicit partition, else its key's, else the
+ * next of `spread` (so every record's partition, and hence its position, is known before it is
+ * sent). Throws LogError when an explicit partition is out of range.
  */
-export function choosePartition(record: { topic: string; key?: string; partition?: number }, count: number): number | undefined {
-  const partition = record.partition ?? (record.key !== undefined ? partitionForKey(record.key, count) : undefined)
-  if (partition !== undefined && (!Number.isInteger(partition) || partition < 0 || partition >= count)) {
+export function choosePartition(record: { topic: string; key?: string; partition?: number }, count: number, spread: RoundRobin): number {
+  const partition = record.partition ?? (record.key !== undefined ? partitionForKey(record.key, count) : spread.next(count))
+  if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
     throw new LogError(`partition ${partition} out of range for ${record.topic} (${count})`)
   }
   return partition

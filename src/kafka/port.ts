@@ -9,8 +9,9 @@ import type {
 } from './types.ts'
 
 /**
- * The log port: everything actors need from Kafka. Adapters: `kafka` (real brokers, platformatic.ts)
- * and `memory` (in-process, memory.ts). Both keep every contract below; `runLogContract` proves it.
+ * The log port: everything actors need from Kafka. Adapters: `kafka` (real brokers, platformatic/)
+ * and `memory` (in-process, memory/). Both keep every contract below; `runLogContract`
+ * (log-contract.case.test.ts) proves it.
  * Every call that waits on a broker settles within the adapter's deadline or rejects with TimeoutError.
  */
 export interface Log {
@@ -30,8 +31,10 @@ export interface Log {
    * For each position: the committed records from its offset on (as many as one fetch brings) and
    * `next`, the offset to read from next. A partition at its end gives no records and `next` unchanged.
    * Records read this way have generation -1: they cannot be committed as a group's progress.
+   * With `maxWaitMs`, a read that finds every partition at its end waits up to that long for a
+   * record to arrive (a long poll, as views follow a topic) instead of answering at once.
    */
-  read(from: RecordPosition[]): Promise<ReadResult[]>
+  read(from: RecordPosition[], options?: { maxWaitMs?: number }): Promise<ReadResult[]>
   /** Closes every client this log created. */
   close(): Promise<void>
 }
@@ -57,7 +60,8 @@ export interface LogAdmin {
 export interface LogProducer {
   /**
    * Appends records. Resolves after every record is acknowledged by all in-sync replicas, with
-   * their positions in input order. Records of one call to one partition keep their order.
+   * their positions in input order (records without key or partition too: they are spread
+   * round-robin). Records of one call to one partition keep their order.
    */
   send(records: ProduceRecord[]): Promise<RecordPosition[]>
   close(): Promise<void>
@@ -108,7 +112,9 @@ export interface ConsumerListener {
   /**
    * Records of one topic-partition in offset order, read_committed, starting from the group's
    * committed offset (or the earliest offset when none is committed). The next batch of that
-   * partition is not delivered before the returned promise settles (backpressure).
+   * partition is not delivered before the returned promise settles (backpressure). If it rejects,
+   * the member calls `onError` with that error and delivers nothing more (the records are read
+   * again, from the committed offset, by the member that replaces it).
    */
   onRecords(records: ConsumedRecord[]): Promise<void> | void
   /** The member failed and delivers nothing more; its owner should close it and start a new one. */

@@ -1,6 +1,6 @@
 import { Database } from 'bun:sqlite'
 import { describe, expect, test } from 'bun:test'
-import { MemoryLog } from '../kafka/memory.ts'
+import { MemoryLog } from '../kafka/memory/index.ts'
 import { ChangelogStore, Changes } from './changelog-store.ts'
 
 const changelog = { topic: 'changelog', partition: 1 }

@@ -1,7 +1,7 @@
 import type { Log } from '../kafka/port.ts'
 import type { ConsumedRecord, RecordPosition } from '../kafka/types.ts'
 import type { Logger } from '../log.ts'
-import { sleep } from '../time.ts'
+import { backoffDelay, sleep } from '../time.ts'
 
 export interface TopicViewOptions<V> {
   log: Log
@@ -9,8 +9,8 @@ export interface TopicViewOptions<V> {
   topic: string
   /** The value of a record, or undefined to ignore it. */
   decode: (record: ConsumedRecord) => V | undefined
-  /** Pause between reads once the view has caught up. */
-  pollMs?: number
+  /** How long one read waits for new records once the view has caught up (a long poll at the broker). */
+  pollWaitMs?: number
 }
 
 /**
@@ -50,19 +50,21 @@ export class TopicView<V> {
   }
 
   async #follow(): Promise<void> {
+    let failures = 0
     while (this.#running) {
       try {
-        if ((await this.#readOnce()) === 0) await sleep(this.options.pollMs ?? 50)
+        await this.#readOnce(this.options.pollWaitMs ?? 500)
+        failures = 0
       } catch (error) {
         this.options.logger.warn({ event: 'view:read-failed', topic: this.options.topic, err: error })
-        await sleep(1000)
+        await sleep(backoffDelay({ minMs: 100, maxMs: 5_000, factor: 2 }, ++failures))
       }
     }
   }
 
-  /** Reads once from every partition; returns how many records arrived. */
-  async #readOnce(): Promise<number> {
-    const results = await this.options.log.read(this.#positions)
+  /** Reads once from every partition (waiting up to `maxWaitMs` for records when at the end); returns how many arrived. */
+  async #readOnce(maxWaitMs = 0): Promise<number> {
+    const results = await this.options.log.read(this.#positions, { maxWaitMs })
     let count = 0
     for (const result of results) {
       for (const record of result.records) {

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path'
+import { eventually } from './eventually.ts'
 import type { Subprocess } from 'bun'
 
 /** The repository root. */
@@ -9,13 +10,14 @@ export class ShopProcess {
   readonly stdout: string[] = []
   readonly stderr: string[] = []
   url = ''
+  /** Resolves once both output streams ended (every line the process wrote is collected). */
+  readonly drained: Promise<void>
 
   private constructor(
     readonly proc: Subprocess<'ignore', 'pipe', 'pipe'>,
     onStdout?: (line: string) => void,
   ) {
-    void collect(proc.stdout, this.stdout, onStdout)
-    void collect(proc.stderr, this.stderr)
+    this.drained = Promise.all([collect(proc.stdout, this.stdout, onStdout), collect(proc.stderr, this.stderr)]).then(() => {})
   }
 
   /**
@@ -42,32 +44,27 @@ export class ShopProcess {
 
   /** Waits for a JSON log line on stderr that matches. */
   async waitForLog(match: (entry: Record<string, unknown>) => boolean, ms: number): Promise<Record<string, unknown>> {
-    const until = Date.now() + ms
     let seen = 0
-    for (;;) {
+    const found = await eventually(() => {
       for (; seen < this.stderr.length; seen++) {
         try {
           const entry = JSON.parse(this.stderr[seen])
-          if (match(entry)) return entry
+          if (match(entry)) return entry as Record<string, unknown>
         } catch {}
       }
-      if (this.proc.exitCode !== null) throw new Error(`process exited ${this.proc.exitCode} before the expected log line:\n${this.stderr.slice(-20).join('\n')}`)
-      if (Date.now() > until) throw new Error(`no matching log line within ${ms} ms:\n${this.stderr.slice(-20).join('\n')}`)
-      await Bun.sleep(50)
-    }
+      if (this.proc.exitCode !== null) return null
+      throw new Error(`no matching log line within ${ms} ms:\n${this.stderr.slice(-20).join('\n')}`)
+    }, ms, 50)
+    if (!found) throw new Error(`process exited ${this.proc.exitCode} before the expected log line:\n${this.stderr.slice(-20).join('\n')}`)
+    return found
   }
 
   /** Resolves once /readyz answers 200; rejects with the last answer after `ms`. */
   async ready(ms = 60_000): Promise<void> {
-    const until = Date.now() + ms
-    let last = ''
-    while (Date.now() < until) {
-      const res = await fetch(`${this.url}/readyz`).catch(() => undefined)
-      if (res?.status === 200) return
-      if (res) last = await res.text()
-      await Bun.sleep(100)
-    }
-    throw new Error(`not ready within ${ms} ms: ${last}`)
+    await eventually(async () => {
+      const res = await fetch(`${this.url}/readyz`)
+      if (res.status !== 200) throw new Error(`not ready within ${ms} ms: ${await res.text()}`)
+    }, ms, 100)
   }
 
   /** Notification lines printed by the console sink. */

@@ -1,3 +1,5 @@
+import { eventually } from './eventually.ts'
+
 /**
  * Sets each SKU's stock through the API (`PUT /stock/{sku}`, 32 at a time), then waits until the
  * API reads every one back. Throws when a PUT is refused or a level is not visible within `ms`.
@@ -12,13 +14,10 @@ export async function setStock(url: string, stock: Record<string, number>, ms = 
       }),
     )
   }
-  const until = Date.now() + ms
-  for (const [sku, quantity] of entries) {
-    for (;;) {
+  await eventually(async () => {
+    for (const [sku, quantity] of entries) {
       const res = await fetch(`${url}/stock/${sku}`)
-      if (res.status === 200 && ((await res.json()) as { available: number }).available === quantity) break
-      if (Date.now() > until) throw new Error(`stock of ${sku} not visible within ${ms} ms`)
-      await Bun.sleep(50)
+      if (res.status !== 200 || ((await res.json()) as { available: number }).available !== quantity) throw new Error(`stock of ${sku} not visible within ${ms} ms`)
     }
-  }
+  }, ms, 50)
 }

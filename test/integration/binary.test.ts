@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { testBrokers } from './broker.ts'
+import { withDeadline } from '../../src/time.ts'
 import { ShopProcess, repo } from './shop-process.ts'
 
 /**
@@ -35,9 +36,8 @@ describe('the compiled shop binary', () => {
       expect((await fetch(`${shop.url}/healthz`)).status).toBe(200)
 
       shop.kill('SIGTERM')
-      const code = await Promise.race([shop.exited, Bun.sleep(15_000).then(() => 'still running')])
-      expect(code).toBe(0)
-      await Bun.sleep(50)
+      expect(await withDeadline(shop.exited, 15_000, 'exit after SIGTERM')).toBe(0)
+      await shop.drained
       expect(shop.stderr.join('\n')).toContain('"event":"shop:stop:end"')
     } finally {
       shop.kill('SIGKILL')

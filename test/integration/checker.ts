@@ -1,8 +1,8 @@
-import type { Reservation } from '../../src/actors/inventory/inventory-actor.ts'
+import type { Reservation } from '../../src/actors/inventory/handler.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import type { ConsumedRecord } from '../../src/kafka/types.ts'
-import type { TopicNames } from '../../src/topics.ts'
+import type { TopicNames } from '../../src/topology.ts'
 import type { OrderCreatedV1 } from '../../schemas/order.ts'
 import type { StockLevel } from '../../schemas/inventory.ts'
 

@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
 import { testBrokers } from './broker.ts'
+import { eventually } from '../harness/eventually.ts'
 import { deployment, deploymentFlags, newPrefix, repo } from './shop-process.ts'
 
 const { spawn } = deployment('cli')
@@ -18,12 +19,7 @@ test('shop stock set/get work against the configured Kafka bus', async () => {
 
   const set = shop('stock', 'set', 'SKU-CLI', '7', ...bus)
   expect(set).toMatchObject({ code: 0, stdout: '{"sku":"SKU-CLI","available":7,"status":"accepted"}\n' })
-  let got = shop('stock', 'get', 'SKU-CLI', ...bus)
-  for (let i = 0; i < 50 && got.code !== 0; i++) {
-    await Bun.sleep(200)
-    got = shop('stock', 'get', 'SKU-CLI', ...bus)
-  }
-  expect(got).toMatchObject({ code: 0, stdout: '{"sku":"SKU-CLI","available":7,"reserved":0}\n' })
+  await eventually(() => expect(shop('stock', 'get', 'SKU-CLI', ...bus)).toMatchObject({ code: 0, stdout: '{"sku":"SKU-CLI","available":7,"reserved":0}\n' }), 10_000, 200)
 
   expect(shop('stock', 'get', 'SKU-NONE', ...bus)).toMatchObject({ code: 1, stderr: 'shop: no stock recorded for SKU SKU-NONE\n' })
   expect(shop('stock', 'set', 'SKU-CLI', 'many', ...bus)).toMatchObject({ code: 2, stderr: 'shop: QUANTITY must be an integer >= 0; got "many"\n' })

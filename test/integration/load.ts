@@ -1,4 +1,5 @@
 import { random } from '../harness/random.ts'
+import { eventually } from '../harness/eventually.ts'
 
 export { setStock } from '../harness/stock.ts'
 
@@ -46,10 +47,10 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
 
 /** Polls `check` (a list of problems) until it is empty or `ms` pass; returns the last result. */
 export async function settle<T extends { problems: string[] }>(check: () => Promise<T>, ms: number): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const report = await check()
-    if (report.problems.length === 0 || Date.now() > until) return report
-    await Bun.sleep(1000)
-  }
+  let last: T | undefined
+  return eventually(async () => {
+    last = await check()
+    if (last.problems.length > 0) throw new Error('not settled')
+    return last
+  }, ms, 1000).catch(() => last!)
 }

@@ -1,4 +1,4 @@
-import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
 import { runPipelineCases } from '../pipeline/cases.ts'
 import { testBrokers } from './broker.ts'
 

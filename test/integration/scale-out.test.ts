@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { topicNames } from '../../src/topics.ts'
+import { topicNames } from '../../src/topology.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock, settle } from './load.ts'
 import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'

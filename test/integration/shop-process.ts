@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'bun:test'
-import { KafkaLog } from '../../src/kafka/platformatic.ts'
+import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
 import { ShopProcess } from '../harness/shop-process.ts'
 import { testBrokers } from './broker.ts'
 

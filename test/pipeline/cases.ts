@@ -2,11 +2,11 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
 import { Shop } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/load.ts'
-import { eventually } from '../../src/kafka/log-contract.ts'
+import { eventually } from '../harness/eventually.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { createLogger } from '../../src/log.ts'
-import { topicNames } from '../../src/topics.ts'
+import { topicNames } from '../../src/topology.ts'
 
 export interface PipelineCasesOptions {
   name: string

@@ -1,4 +1,4 @@
-import { MemoryLog } from '../../src/kafka/memory.ts'
+import { MemoryLog } from '../../src/kafka/memory/index.ts'
 import { runPipelineCases } from './cases.ts'
 
 runPipelineCases({ name: 'memory bus', busFlags: [], createLog: () => new MemoryLog(), patienceMs: 5_000 })

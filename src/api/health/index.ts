@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import type { Readiness } from '../../roles/types.ts'
+import type { Readiness } from '../../api/health/readiness.ts'
 import { problemResponse } from '../problem.ts'
 
 /**

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { encodeEvent } from '../../../schemas/envelope.ts'
+import { encodeEvent } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderCreatedV1, PlaceOrder } from '../../../schemas/order.ts'
 import { BadRequestError, ConflictError, type FieldError, NotReadyError } from '../../errors.ts'
 import type { LogProducer } from '../../kafka/port.ts'
 import type { TopicView } from '../../state/topic-view.ts'
-import type { TopicNames } from '../../topics.ts'
+import type { TopicNames } from '../../topology.ts'
 
 export interface Accepted {
   orderId: string

@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { Shop } from '../../app.ts'
 import { loadConfig } from '../../config/load.ts'
-import { MemoryLog } from '../../kafka/memory.ts'
+import { MemoryLog } from '../../kafka/memory/index.ts'
 import type { LogProducer } from '../../kafka/port.ts'
 import { readTopic } from '../../kafka/read-to-end.ts'
 import { createLogger } from '../../log.ts'
 import { TopicView } from '../../state/topic-view.ts'
-import { topicNames } from '../../topics.ts'
+import { topicNames } from '../../topology.ts'
 import { problems } from '../problem.ts'
 import { orderRoutes } from './index.ts'
+import { eventually } from '../../../test/harness/eventually.ts'
 import { type IdempotencyEntry, OrderIntake } from './intake.ts'
 
 const good = { userId: 'ada', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1.25 }], total: 2.5 }
@@ -108,12 +109,11 @@ describe('POST /orders', () => {
       const headers = { 'content-type': json, 'idempotency-key': `shared-${Math.random()}` }
       const first = await fetch(`${other.url}/orders`, { method: 'POST', body: JSON.stringify(good), headers })
       const answer = await first.json()
-      let replay: unknown
-      for (let i = 0; i < 100 && replay === undefined; i++) {
+      const replay = await eventually(async () => {
         const r = await post(JSON.stringify(good), headers)
-        if (r.headers.get('idempotent-replayed')) replay = await r.json()
-        else await Bun.sleep(20)
-      }
+        expect(r.headers.get('idempotent-replayed')).toBe('true')
+        return r.json()
+      }, 2_000)
       expect(replay).toEqual(answer)
     } finally {
       await other.stop()
@@ -136,7 +136,7 @@ describe('POST /orders backpressure', () => {
     const app = new Elysia().use(problems).use(orderRoutes(intake, () => {}))
     const post = () => app.handle(new Request('http://localhost/orders', { method: 'POST', body: JSON.stringify(good), headers: { 'content-type': json } }))
     const waiting = [post(), post()]
-    await Bun.sleep(10)
+    await eventually(() => expect(acks).toHaveLength(2), 2_000)
     const refused = await post()
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('1')

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox'
-import { compiledSchema } from '../../../schemas/check.ts'
+import { compiledSchema } from '../../events/check.ts'
 import { Elysia } from 'elysia'
 import { Sku, type StockLevel, StockUpdate } from '../../../schemas/inventory.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
 import type { LogProducer } from '../../kafka/port.ts'
 import type { TopicView } from '../../state/topic-view.ts'
-import type { TopicNames } from '../../topics.ts'
+import type { TopicNames } from '../../topology.ts'
 import { readJson } from '../body.ts'
 import { requestStockLevel } from './service.ts'
 

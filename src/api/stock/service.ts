@@ -1,8 +1,8 @@
-import { encodeEvent } from '../../../schemas/envelope.ts'
+import { encodeEvent } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { InventoryRequest, StockLevel } from '../../../schemas/inventory.ts'
 import type { LogProducer } from '../../kafka/port.ts'
-import type { TopicNames } from '../../topics.ts'
+import type { TopicNames } from '../../topology.ts'
 
 /**
  * Sets a SKU's available level. The level is not written here: it travels as a request on

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { DeliveryError } from '../../../errors.ts'
-import { sleep } from '../../../time.ts'
+import { backoffDelay, sleep } from '../../../time.ts'
 import type { Notification, Sink } from './types.ts'
 
 export interface WebhookOptions {
@@ -30,7 +30,7 @@ export function webhookSink(options: WebhookOptions): Sink {
       const body = JSON.stringify(n)
       const failures: string[] = []
       for (let attempt = 1; attempt <= options.attempts; attempt++) {
-        if (attempt > 1) await sleep(options.backoffMs * 2 ** (attempt - 2))
+        if (attempt > 1) await sleep(backoffDelay({ minMs: options.backoffMs, maxMs: 60_000, factor: 2 }, attempt - 1))
         try {
           const response = await fetch(options.url, {
             method: 'POST',

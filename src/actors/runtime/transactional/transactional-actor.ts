@@ -1,0 +1,159 @@
+import { Database } from 'bun:sqlite'
+import { FencedError, ShopError } from '../../../errors.ts'
+import type { GroupConsumer, Log, TransactionalProducer } from '../../../kafka/port.ts'
+import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
+import type { Logger } from '../../../log.ts'
+import { Changes, ChangelogStore } from '../../../state/changelog-store.ts'
+import { backoffDelay, sleep } from '../../../time.ts'
+import type { Behavior } from '../types.ts'
+import { deadLetterRecord } from './dead-letter.ts'
+import type { StepContext, StepHandler } from './types.ts'
+
+export interface TransactionalActorOptions {
+  log: Log
+  logger: Logger
+  /** The consumer group; with the partition it names the transactional id. */
+  group: string
+  partition: number
+  /** The group member that delivered the records (their offsets join each transaction). */
+  consumer: () => GroupConsumer
+  handler: StepHandler
+  deadLetterTopic: string
+  /** bun:sqlite file of the state cache, or ':memory:'. */
+  dbPath: string
+  /** Attempts per record for errors that may pass on retry, before the record is dead-lettered. */
+  maxRecordAttempts: number
+  /** Attempts per batch transaction (reloading state in between) before the partition is given back. */
+  maxCommitAttempts: number
+  /** The batch could not be committed: the member must rejoin and read again from the committed offsets. */
+  onLost: (error: Error) => void
+  /**
+   * After a fence, how long to wait for the revocation that normally follows before deciding the
+   * fence came from a zombie and rejoining (so that a partition never stays with a retired actor).
+   */
+  fencedGraceMs: number
+}
+
+/** Waits between attempts of a batch whose commit failed: 100 ms, then doubling. */
+const commitRetry = { minMs: 100, maxMs: 5_000, factor: 2 }
+
+/**
+ * The partition actor of a transactional role (order, inventory, notifier). Each message is a batch
+ * of records of its partition; each batch is one Kafka transaction holding the outputs, the
+ * changelog records of the state changes, and the input offsets. On start it fences the previous
+ * owner of its transactional id, then restores its stores from their changelogs.
+ */
+export function transactionalActor(options: TransactionalActorOptions): Behavior<ConsumedRecord[]> {
+  const { log, logger, handler, group, partition } = options
+  const transactionalId = `${group}-${partition}`
+  let producer: TransactionalProducer | undefined
+  let db: Database | undefined
+  let stores = new Map<string, ChangelogStore<unknown>>()
+  /** Set once this actor must not commit anything more (fenced, or a batch was given up). */
+  let retired = false
+  let fencedTimer: Timer | undefined
+
+  async function restore(): Promise<void> {
+    for (const store of stores.values()) {
+      const { fromCache, replayed } = await store.restore(log)
+      logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, fromCache, replayed })
+    }
+  }
+
+  async function step(records: ConsumedRecord[]): Promise<void> {
+    const started = performance.now()
+    const changes = new Changes(stores)
+    const outputs: ProduceRecord[] = []
+    for (const record of records) outputs.push(...(await handleOne(record, changes)))
+    outputs.push(...changes.records())
+    const handled = performance.now()
+    const transaction = await producer!.begin()
+    try {
+      if (outputs.length > 0) await transaction.send(outputs)
+      const sent = performance.now()
+      await transaction.sendOffsets(options.consumer(), records)
+      const offsets = performance.now()
+      await transaction.commit()
+      const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
+      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
+    } catch (error) {
+      await transaction.abort().catch(() => {})
+      throw error
+    }
+    changes.commit()
+  }
+
+  /** One record's outputs; its state changes are merged into `changes` only if it succeeds. */
+  async function handleOne(record: ConsumedRecord, changes: Changes): Promise<ProduceRecord[]> {
+    for (let attempt = 1; ; attempt++) {
+      const fork = changes.fork()
+      const outputs: ProduceRecord[] = []
+      const ctx: StepContext = {
+        send: (r) => outputs.push(r),
+        get: (store, key) => fork.get(store, key),
+        put: (store, key, value) => fork.put(store, key, value),
+        deadLetter: (error) => outputs.push(deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)),
+      }
+      try {
+        await handler.handle(record, ctx)
+        fork.merge()
+        return outputs
+      } catch (error) {
+        const final = (error instanceof ShopError && !error.retryable) || attempt >= options.maxRecordAttempts
+        logger.warn({ event: final ? 'actor:record:dead-letter' : 'actor:record:retry', group, partition, topic: record.topic, offset: String(record.offset), attempt, err: error })
+        if (final) return [deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)]
+      }
+    }
+  }
+
+  return {
+    async preStart() {
+      producer = log.transactionalProducer({ transactionalId })
+      await producer.init()
+      db = new Database(options.dbPath, { create: true, strict: true })
+      db.run('PRAGMA journal_mode = WAL')
+      db.run('PRAGMA synchronous = NORMAL')
+      stores = new Map(
+        Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(db!, name, { topic, partition })]),
+      )
+      await restore()
+    },
+
+    async receive(records) {
+      if (retired) return
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await step(records)
+          return
+        } catch (error) {
+          if (error instanceof FencedError) {
+            // A newer owner of this partition exists; the rebalance that moved it stops this actor
+            // (and clears the timer). If none comes, a zombie fenced us: rejoin to take it back.
+            retired = true
+            logger.warn({ event: 'actor:fenced', group, partition, err: error })
+            fencedTimer = setTimeout(() => options.onLost(error), options.fencedGraceMs)
+            return
+          }
+          logger.warn({ event: 'actor:commit:retry', group, partition, attempt, err: error })
+          try {
+            if (attempt >= options.maxCommitAttempts) throw error
+            await sleep(backoffDelay(commitRetry, attempt))
+            await restore()
+          } catch (fatal) {
+            // Never skip past an uncommitted batch: later offsets would commit over it.
+            retired = true
+            options.onLost(fatal as Error)
+            return
+          }
+        }
+      }
+    },
+
+    async postStop() {
+      clearTimeout(fencedTimer)
+      await producer?.close().catch(() => {})
+      for (const store of stores?.values() ?? []) store.flush()
+      db?.close()
+    },
+  }
+}

@@ -1,0 +1,23 @@
+import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
+
+/** What a handler may do while processing one record; everything lands in the step's transaction. */
+export interface StepContext {
+  /** Queues an output record. */
+  send(record: ProduceRecord): void
+  get<V>(store: string, key: string): V | undefined
+  /** Stages a state change: a changelog record now, the cache after commit. */
+  put<V>(store: string, key: string, value: V): void
+  /** Sends the record being handled to the dead-letter topic with `error`, and carries on. */
+  deadLetter(error: unknown): void
+}
+
+/**
+ * The business logic of a transactional partition actor. `handle` sees each record once per
+ * attempt; its outputs and state changes commit with the record's offset, or not at all. It must
+ * be deterministic in its state: after an abort the records are handled again on reloaded state.
+ */
+export interface StepHandler {
+  /** The state stores the actor owns: store name -> compacted changelog topic. */
+  stores: Record<string, string>
+  handle(record: ConsumedRecord, ctx: StepContext): Promise<void> | void
+}

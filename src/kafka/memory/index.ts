@@ -1,0 +1,2 @@
+export { MemoryCluster } from './cluster.ts'
+export { MemoryLog, type MemoryLogOptions } from './log.ts'

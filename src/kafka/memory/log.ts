@@ -1,0 +1,72 @@
+import type { ConsumerOptions, GroupConsumer, Log, LogAdmin, LogProducer, TransactionalProducer } from '../port.ts'
+import type { ReadResult, RecordPosition } from '../types.ts'
+import { LogError } from '../../errors.ts'
+import { MemoryAdmin } from './admin.ts'
+import { MemoryCluster } from './cluster.ts'
+import { MemoryConsumer } from './consumer.ts'
+import { MemoryProducer, MemoryTransactionalProducer } from './producer.ts'
+
+/**
+ * The in-memory log: the embedded default and the fast test bed. Same contracts as Kafka, in one
+ * process: keyed partitioning with Kafka's partitioner, consumer groups with range assignment and
+ * generations, committed offsets, and transactions whose records and offsets appear at once on
+ * commit (so every reader is read_committed). Nothing survives the process.
+ */
+export interface MemoryLogOptions {
+  /** Share one cluster between several logs to stand for several processes. */
+  cluster?: MemoryCluster
+  /** Most records per onRecords call. */
+  maxBatch?: number
+}
+
+export class MemoryLog implements Log {
+  readonly kind = 'memory' as const
+  readonly cluster: MemoryCluster
+  readonly admin: LogAdmin
+  readonly #consumers = new Set<MemoryConsumer>()
+  readonly #maxBatch: number
+
+  constructor(options: MemoryLogOptions = {}) {
+    this.cluster = options.cluster ?? new MemoryCluster()
+    this.admin = new MemoryAdmin(this.cluster)
+    this.#maxBatch = options.maxBatch ?? 500
+  }
+
+  producer(): LogProducer {
+    return new MemoryProducer(this.cluster)
+  }
+
+  transactionalProducer({ transactionalId }: { transactionalId: string }): TransactionalProducer {
+    return new MemoryTransactionalProducer(this.cluster, transactionalId)
+  }
+
+  consumer(options: ConsumerOptions): GroupConsumer {
+    const consumer = new MemoryConsumer(this.cluster, options, this.#maxBatch)
+    this.#consumers.add(consumer)
+    return consumer
+  }
+
+  async read(from: RecordPosition[], options: { maxWaitMs?: number } = {}): Promise<ReadResult[]> {
+    const atEnd = () => from.every(({ topic, partition, offset }) => offset >= BigInt(this.cluster.topic(topic)[partition]?.length ?? 0))
+    if (options.maxWaitMs && atEnd()) await this.cluster.changed.waitAtMost(options.maxWaitMs)
+    return from.map(({ topic, partition, offset }) => {
+      const log = this.cluster.topic(topic)[partition]
+      if (!log) throw new LogError(`topic ${topic} has no partition ${partition}`)
+      const start = Number(offset)
+      const records = log.slice(start, start + this.#maxBatch).map((stored, i) => ({
+        ...stored,
+        headers: { ...stored.headers },
+        topic,
+        partition,
+        offset: BigInt(start + i),
+        generation: -1,
+      }))
+      return { topic, partition, records, next: offset + BigInt(records.length) }
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#consumers].map((c) => c.close()))
+    this.#consumers.clear()
+  }
+}

@@ -1,0 +1,79 @@
+import { Admin, FetchIsolationLevels } from '@platformatic/kafka'
+import { LogError, TopicMismatchError } from '../../errors.ts'
+import type { LogAdmin } from '../port.ts'
+import type { RecordPosition, TopicDescription, TopicSpec } from '../types.ts'
+import { call, hasProtocolError } from './call.ts'
+import type { ClientBase } from './options.ts'
+
+export class KafkaAdmin implements LogAdmin {
+  readonly #admin: Admin
+  readonly #ms: number
+
+  constructor(base: ClientBase) {
+    this.#admin = new Admin(base)
+    this.#ms = base.timeout
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const existing = await this.describeTopics(specs.map((s) => s.name))
+    for (const topic of existing) {
+      const wanted = specs.find((s) => s.name === topic.name)!.partitions
+      if (topic.partitions !== wanted) {
+        throw new TopicMismatchError(`topic ${topic.name} has ${topic.partitions} partitions, expected ${wanted}`)
+      }
+    }
+    const missing = specs.filter((s) => !existing.some((e) => e.name === s.name))
+    for (const spec of missing) {
+      const create = this.#admin.createTopics({
+        topics: [spec.name],
+        partitions: spec.partitions,
+        replicas: -1,
+        configs: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+      })
+      await call(`create topic ${spec.name}`, this.#ms, create).catch((error: Error) => {
+        // Another process created it first: fine, as long as it matches (checked below).
+        if (!hasProtocolError(error.cause, 'TOPIC_ALREADY_EXISTS')) throw error
+      })
+    }
+    if (missing.length > 0) await this.ensureTopics(specs)
+  }
+
+  async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    const all = new Set(await call('list topics', this.#ms, this.#admin.listTopics()))
+    const present = names.filter((n) => all.has(n))
+    if (present.length === 0) return []
+    const metadata = await call('topic metadata', this.#ms, this.#admin.metadata({ topics: present }))
+    return present.map((name) => ({ name, partitions: metadata.topics.get(name)!.partitionsCount }))
+  }
+
+  async endOffsets(topic: string): Promise<bigint[]> {
+    const [described] = await this.describeTopics([topic])
+    if (!described) throw new LogError(`unknown topic ${topic}`)
+    const result = await call(
+      `end offsets of ${topic}`,
+      this.#ms,
+      this.#admin.listOffsets({
+        topics: [{ name: topic, partitions: Array.from({ length: described.partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      }),
+    )
+    const offsets = new Array<bigint>(described.partitions).fill(0n)
+    for (const p of result[0].partitions) offsets[p.partitionIndex] = p.offset
+    return offsets
+  }
+
+  async committedOffsets(groupId: string): Promise<RecordPosition[]> {
+    const [group] = await call(`committed offsets of ${groupId}`, this.#ms, this.#admin.listConsumerGroupOffsets({ groups: [groupId] }))
+    return (group?.topics ?? []).flatMap((topic) =>
+      topic.partitions.filter((p) => p.committedOffset >= 0n).map((p) => ({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset })),
+    )
+  }
+
+  async deleteTopics(names: string[]): Promise<void> {
+    await call('delete topics', this.#ms, this.#admin.deleteTopics({ topics: names }))
+  }
+
+  close(): Promise<void> {
+    return this.#admin.close()
+  }
+}

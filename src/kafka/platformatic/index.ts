@@ -1,0 +1,2 @@
+export { KafkaLog } from './log.ts'
+export type { KafkaLogOptions } from './options.ts'

@@ -1,0 +1,40 @@
+/** Options of the Kafka adapter (see KafkaLog). */
+export interface KafkaLogOptions {
+  brokers: string[]
+  clientId?: string
+  /** Deadline for any single call that waits on the broker, in ms. */
+  requestTimeoutMs?: number
+  /** Consumer group session timeout: how soon a crashed member's partitions move, in ms. */
+  sessionTimeoutMs?: number
+  heartbeatIntervalMs?: number
+  /** Records buffered per consumer before fetching pauses. */
+  maxBufferedRecords?: number
+  /** Where the adapter reports client misbehaviour it worked around. */
+  warn?: (entry: Record<string, unknown>) => void
+  /**
+   * Bytes of records per Produce request at most (concurrent sends are coalesced up to it; larger
+   * sends are split). Below the broker's default message.max.bytes of 1 MiB, with headroom.
+   */
+  maxRequestBytes?: number
+}
+
+export const kafkaLogDefaults = {
+  clientId: 'shop',
+  requestTimeoutMs: 15_000,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  maxBufferedRecords: 5_000,
+  warn: () => {},
+  maxRequestBytes: 512 * 1024,
+} satisfies Omit<Required<KafkaLogOptions>, 'brokers'>
+
+/** What every platformatic client of one log is built with. */
+export interface ClientBase {
+  clientId: string
+  bootstrapBrokers: string[]
+  /** Deadline of one broker call, in ms (platformatic's own request timeout, and shop's). */
+  timeout: number
+  retries: number
+  /** The wait before the client's own retry `attempt` of a failed request. */
+  retryDelay: (client: unknown, operation: string, attempt: number) => number
+}

@@ -1,0 +1,88 @@
+import { type Message, ProduceAcks, Producer } from '@platformatic/kafka'
+import { FencedError, LogError } from '../../errors.ts'
+import { chunked } from '../coalescer.ts'
+import type { Transaction, TransactionalProducer } from '../port.ts'
+import { lastPerPartition } from '../types.ts'
+import { call } from './call.ts'
+import { type KafkaConsumer, consumedOrigins } from './consumer.ts'
+import type { ClientBase } from './options.ts'
+import { type Placement, messageBytes } from './placement.ts'
+import { type Bytes, serializers } from './serde.ts'
+
+/** A transactional producer (see port.ts); `track` registers its close with the log. */
+export function transactionalProducer(
+  transactionalId: string,
+  base: ClientBase,
+  placement: Placement,
+  maxRequestBytes: number,
+  track: (close: () => Promise<void>) => () => Promise<void>,
+): TransactionalProducer {
+  const producer = new Producer<string, Bytes, string, string>({
+    ...base,
+    idempotent: true,
+    transactionalId,
+    acks: ProduceAcks.ALL,
+    serializers,
+    // InitProducerId must say "no producer id known" (-1/-1). Left unset, platformatic 2.12.1 sends
+    // 0/0, and the broker answers PRODUCER_FENCED to every new instance of an existing id
+    // (docs/upstream/init-producer-id.ts).
+    producerId: -1n,
+    producerEpoch: -1,
+  })
+  const ms = base.timeout
+  let initialized = false
+  return {
+    transactionalId,
+    async init() {
+      if (initialized) return
+      // beginTransaction finds the coordinator and runs InitProducerId (fencing older epochs,
+      // settling their open transaction); cancel drops the local transaction without a request.
+      const tx = await call('init transactional producer', ms, producer.beginTransaction())
+      await call('cancel local transaction', ms, tx.cancel())
+      initialized = true
+    },
+    async begin(): Promise<Transaction> {
+      const tx = await call('begin transaction', ms, producer.beginTransaction())
+      initialized = true
+      const cancel = () => call('cancel local transaction', ms, tx.cancel()).catch(() => {})
+      return {
+        async send(records) {
+          // A batch of large records could exceed the broker's message.max.bytes in one request.
+          for (const messages of chunked(await placement.place(records), messageBytes, maxRequestBytes)) {
+            await call('transactional produce', ms, tx.send({ messages }))
+          }
+        },
+        async sendOffsets(consumer, records) {
+          const kafkaConsumer = (consumer as KafkaConsumer).client
+          await call('add consumer group to transaction', ms, tx.addConsumer(kafkaConsumer))
+          // One TxnOffsetCommit per partition: the last record of each carries the next offset.
+          for (const record of lastPerPartition(records)) {
+            const metadata = consumedOrigins.get(record)
+            if (!metadata) throw new LogError('sendOffsets takes records delivered by a Kafka consumer')
+            await call(
+              'add offsets to transaction',
+              ms,
+              tx.addOffset({ ...record, metadata: { consumer: metadata } } as unknown as Message<string, Bytes, string, string>),
+            )
+          }
+        },
+        async commit() {
+          try {
+            await call('commit transaction', ms, tx.commit())
+          } catch (error) {
+            if (!tx.completed) await call('abort transaction', ms, tx.abort()).catch(cancel)
+            throw error
+          }
+        },
+        async abort() {
+          if (tx.completed) return
+          await call('abort transaction', ms, tx.abort()).catch(async (error) => {
+            await cancel()
+            if (!(error instanceof FencedError)) throw error
+          })
+        },
+      }
+    },
+    close: track(() => call('close transactional producer', ms, producer.close(true))),
+  }
+}
