@@ -27,6 +27,12 @@ describe('position guard', () => {
     expect(offsetsOf(await guard.admit([record(7)]))).toEqual([])
   })
 
+  test('an offset delivered twice within one batch (overlapping fetches) is admitted once', async () => {
+    const guard = new PositionGuard(partition([6, 7, 8]))
+    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 6n]]))
+    expect(offsetsOf(await guard.admit([record(6), record(7), record(7), record(8), record(8)]))).toEqual([6, 7, 8])
+  })
+
   test('a jump over offsets that hold no committed record (a commit marker) is fine', async () => {
     const guard = new PositionGuard(partition([4, 6]))
     guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 5n]]))

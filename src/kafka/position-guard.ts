@@ -42,7 +42,15 @@ export class PositionGuard {
     const key = tpKey(topic, partition)
     const next = this.#next.get(key)
     if (next === undefined) return records
-    let fresh = records.filter((r) => r.offset >= next)
+    // Record by record: overlapping fetches (the late one and the one after the reset) can put the
+    // same offset twice into one batch.
+    let fresh: ConsumedRecord[] = []
+    let position = next
+    for (const record of records) {
+      if (record.offset < position) continue
+      fresh.push(record)
+      position = record.offset + 1n
+    }
     if (fresh.length === 0) return fresh
     if (this.#unverified.has(key) && fresh[0].offset > next) {
       const missed = await this.#between(topic, partition, next, fresh[0])
