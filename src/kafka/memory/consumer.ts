@@ -14,8 +14,6 @@ export class MemoryConsumer implements GroupConsumer {
   /** Where delivery goes on, per assigned partition (set before the assignment takes effect). */
   #cursors: Array<TopicPartition & { next: number }> = []
   #closed = false
-  /** The listener failed: nothing more is delivered; the member stays in its group until closed. */
-  #failed = false
   #loop: Promise<void> | undefined
 
   constructor(
@@ -95,8 +93,8 @@ export class MemoryConsumer implements GroupConsumer {
         try {
           await this.#listener!.onRecords(records)
         } catch (error) {
-          // As on Kafka: the member reports the failure and delivers nothing more; its owner replaces it.
-          this.#failed = true
+          // As on Kafka: the member reports the failure and delivers nothing more (the loop ends); it
+          // stays in its group until its owner closes it and starts a replacement.
           this.#listener!.onError?.(error instanceof Error ? error : new LogError(String(error)))
           return
         }
