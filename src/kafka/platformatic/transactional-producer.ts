@@ -17,7 +17,7 @@ export function transactionalProducer(
   maxRequestBytes: number,
   track: (close: () => Promise<void>) => () => Promise<void>,
 ): TransactionalProducer {
-  const producer = new Producer<string, Bytes, string, string>({
+  const newClient = () => new Producer<string, Bytes, string, string>({
     ...base,
     idempotent: true,
     transactionalId,
@@ -29,7 +29,25 @@ export function transactionalProducer(
     producerId: -1n,
     producerEpoch: -1,
   })
+  let producer = newClient()
   const ms = base.timeout
+  /**
+   * platformatic 2.12.1 marks a transaction active before InitProducerId answers and never clears
+   * it when that fails (e.g. the coordinator still loading after a broker restart): every later
+   * beginTransaction then fails with "There is already an active transaction". No transaction was
+   * opened, so the client is replaced and the next begin() starts afresh.
+   */
+  const beginOrReplace = async (what: string) => {
+    try {
+      return await call(what, ms, producer.beginTransaction())
+    } catch (error) {
+      const stuck = producer
+      producer = newClient()
+      initialized = false
+      await stuck.close(true).catch(() => {})
+      throw error
+    }
+  }
   let initialized = false
   return {
     transactionalId,
@@ -37,12 +55,12 @@ export function transactionalProducer(
       if (initialized) return
       // beginTransaction finds the coordinator and runs InitProducerId (fencing older epochs,
       // settling their open transaction); cancel drops the local transaction without a request.
-      const tx = await call('init transactional producer', ms, producer.beginTransaction())
+      const tx = await beginOrReplace('init transactional producer')
       await call('cancel local transaction', ms, tx.cancel())
       initialized = true
     },
     async begin(): Promise<Transaction> {
-      const tx = await call('begin transaction', ms, producer.beginTransaction())
+      const tx = await beginOrReplace('begin transaction')
       initialized = true
       const cancel = () => call('cancel local transaction', ms, tx.cancel()).catch(() => {})
       return {
