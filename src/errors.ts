@@ -18,12 +18,18 @@ export const ErrorCodes = [
   'SHOP_TOO_LARGE',
   'SHOP_UNSUPPORTED_MEDIA_TYPE',
   'SHOP_DELIVERY',
+  'SHOP_UNAVAILABLE',
+  'SHOP_OUTCOME_UNKNOWN',
+  'SHOP_METHOD_NOT_ALLOWED',
+  'SHOP_DATA_DIR',
 ] as const
 export type ErrorCode = (typeof ErrorCodes)[number]
 
 export interface ShopErrorOptions {
   cause?: unknown
   retryable?: boolean
+  /** Members added to the problem body when the error reaches the API (e.g. the orderId to retry with). */
+  extensions?: Record<string, unknown>
 }
 
 /** Base of every shop error; a subclass names its own code (the base's is for failures of shop itself). */
@@ -31,6 +37,7 @@ export class ShopError extends Error {
   static readonly code: ErrorCode = 'SHOP_INTERNAL'
   readonly code: ErrorCode
   readonly retryable: boolean
+  readonly extensions: Record<string, unknown>
   /** HTTP status when this error reaches the API; 500 unless a subclass says otherwise. */
   readonly status: number = 500
 
@@ -39,6 +46,7 @@ export class ShopError extends Error {
     this.name = new.target.name
     this.code = (new.target as typeof ShopError).code
     this.retryable = options.retryable ?? false
+    this.extensions = options.extensions ?? {}
   }
 }
 
@@ -78,9 +86,50 @@ export class FencedError extends ShopError {
 export class NotReadyError extends ShopError {
   static override readonly code = 'SHOP_NOT_READY'
   override readonly status = 503
-  constructor(message: string) {
-    super(message, { retryable: true })
+  constructor(message: string, options: Omit<ShopErrorOptions, 'retryable'> = {}) {
+    super(message, { ...options, retryable: true })
   }
+}
+
+/**
+ * The broker did not take the order in time, and it is certain that nothing was published (the
+ * transaction never committed). Retrying is safe; with the same Idempotency-Key it lands once.
+ */
+export class UnavailableError extends ShopError {
+  static override readonly code = 'SHOP_UNAVAILABLE'
+  override readonly status = 503
+  constructor(message: string, options: Omit<ShopErrorOptions, 'retryable'> = {}) {
+    super(message, { ...options, retryable: true })
+  }
+}
+
+/**
+ * The order's transaction was asked to commit but the broker's answer did not come in time: the
+ * order may or may not be placed. Retrying with the same Idempotency-Key is safe: it lands once.
+ */
+export class OutcomeUnknownError extends ShopError {
+  static override readonly code = 'SHOP_OUTCOME_UNKNOWN'
+  override readonly status = 503
+  constructor(message: string, options: Omit<ShopErrorOptions, 'retryable'> = {}) {
+    super(message, { ...options, retryable: true })
+  }
+}
+
+/** A route exists but not for this method; `allow` lists the methods it has. */
+export class MethodNotAllowedError extends ShopError {
+  static override readonly code = 'SHOP_METHOD_NOT_ALLOWED'
+  override readonly status = 405
+  constructor(
+    method: string,
+    readonly allow: string[],
+  ) {
+    super(`${method} is not allowed here; allowed: ${allow.join(', ')}`)
+  }
+}
+
+/** The state directory cannot be used (missing rights, not a directory, full). */
+export class DataDirError extends ShopError {
+  static override readonly code = 'SHOP_DATA_DIR'
 }
 
 export class ActorStoppedError extends ShopError {

@@ -54,13 +54,14 @@ const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservation
  * OrderActor of partition p joins orders.created[p] with inventory.line-results[p], and the state of
  * partition p lives in partition p of its changelog.
  */
-export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix'>): TopicSpec[] {
+export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | 'idempotencyTtlMs'>): TopicSpec[] {
   const names = topicNames(config.topicPrefix)
-  return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({
-    name: names[key],
-    partitions: config.partitions,
-    ...(compacted.has(key) ? { config: { 'cleanup.policy': 'compact' } } : {}),
-  }))
+  const settings = (key: keyof TopicNames): Record<string, string> | undefined => {
+    // Idempotency keys expire: the broker deletes them a window later (and views ignore them sooner).
+    if (key === 'idempotencyKeys') return { 'cleanup.policy': 'compact,delete', 'retention.ms': String(config.idempotencyTtlMs) }
+    return compacted.has(key) ? { 'cleanup.policy': 'compact' } : undefined
+  }
+  return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({ name: names[key], partitions: config.partitions, ...(settings(key) ? { config: settings(key) } : {}) }))
 }
 
 /** The consumer group of a consuming role (also the prefix of its transactional ids). */

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { BadRequestError, ShopError } from '../errors.ts'
+import { BadRequestError, MethodNotAllowedError, ShopError } from '../errors.ts'
 
 /** An RFC 9457 problem body. */
 export interface Problem {
@@ -20,6 +20,7 @@ export function problemResponse(problem: Problem, headers: Record<string, string
 const titles: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
@@ -33,9 +34,16 @@ const titles: Record<number, string> = {
  * internals in the body.
  */
 export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'global' }, ({ code, error }) => {
+  if (error instanceof ShopError && error.status === 500) {
+    // A failure of shop or of the broker: no message leaves (it may name hosts and ports). What
+    // a retry may cure (timeouts, an unreachable broker) is a 503 the client can retry.
+    if (error.retryable) return problemResponse({ type: 'urn:shop:error:SHOP_UNAVAILABLE', title: titles[503], status: 503, detail: 'a dependency is unavailable; retry shortly' }, { 'retry-after': '1' })
+    return problemResponse({ type: `urn:shop:error:${error.code}`, title: titles[500], status: 500 })
+  }
   if (error instanceof ShopError) {
     const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {}
-    const problem: Problem = { type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message }
+    if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ')
+    const problem: Problem = { type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message, ...error.extensions }
     if (error instanceof BadRequestError && error.errors.length > 0) problem.errors = error.errors
     return problemResponse(problem, headers)
   }

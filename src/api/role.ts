@@ -1,52 +1,97 @@
+import { randomUUID } from 'node:crypto'
 import { Elysia } from 'elysia'
 import type { StockLevel } from '../../schemas/inventory.ts'
 import { type IdempotencyEntry, OrderIntake } from './orders/intake.ts'
 import { orderRoutes } from './orders/index.ts'
+import { TransactionalPublisher } from './orders/publisher.ts'
 import { stockRoutes } from './stock/index.ts'
 import { stockLevelOf } from './stock/service.ts'
 import { NotReadyError } from '../errors.ts'
+import type { Log } from '../kafka/port.ts'
 import { TopicView } from '../state/topic-view.ts'
+import { sleep } from '../time.ts'
+import { groupName } from '../topology.ts'
 import type { Role, RoleContext } from '../actors/runtime/role.ts'
+
+/** How often the api samples the order group's backlog (admission control). */
+const backlogEveryMs = 2_000
 
 /**
  * The api role: order intake and stock endpoints. It reads two compacted topics into views (every
  * api process holds all of both): the stock changelog for `GET /stock`, and the idempotency keys
- * that every api process writes.
+ * that every api process writes. Orders are published in transactions of this process's own
+ * transactional id (a fresh one per process).
  */
 export function apiRole(ctx: RoleContext): Role {
   const { log, logger, topics, config } = ctx
   const producer = log.producer({ clientId: 'shop-api' })
+  const publisher = new TransactionalPublisher({
+    producer: log.transactionalProducer({ transactionalId: `${groupName(config.topicPrefix, 'api')}-${randomUUID()}` }),
+    logger,
+    maxBatchRecords: config.batchMaxRecords,
+  })
   const stock = new TopicView<StockLevel>({ log, logger, topic: topics.stock, decode: (r) => stockLevelOf(r.value) })
   const keys = new TopicView<IdempotencyEntry>({
     log,
     logger,
     topic: topics.idempotencyKeys,
     decode: (r) => JSON.parse(r.value.toString()) as IdempotencyEntry,
+    expired: (entry) => Date.now() - entry.at >= config.idempotencyTtlMs,
   })
-  const intake = new OrderIntake({ producer, topics, keys, maxInFlight: config.producerMaxInFlight })
+  let backlog: number | null = null
+  const intake = new OrderIntake({
+    publisher,
+    topics,
+    keys,
+    maxInFlight: config.producerMaxInFlight,
+    acceptTimeoutMs: config.acceptTimeoutMs,
+    idempotencyTtlMs: config.idempotencyTtlMs,
+    backlog: () => backlog,
+    maxBacklog: config.maxOrderBacklog,
+  })
   let started = false
   let stopping = false
+  let sampling: Promise<void> | undefined
+  const stopped = Promise.withResolvers<void>()
   const readiness = () => {
     if (stopping) return { ready: false as const, reason: 'api: stopping' }
     if (!started || !stock.caughtUp || !keys.caughtUp) return { ready: false as const, reason: 'api: catching up with the stock and idempotency topics' }
+    if (!publisher.available) return { ready: false as const, reason: 'api: the broker is not reachable' }
     return { ready: true as const }
   }
   const ready = () => {
     const r = readiness()
-    if (!r.ready) throw new NotReadyError(r.reason)
+    // Not ready because the broker is away: the publisher itself answers (it probes the broker
+    // with the next order once the failed transaction settled).
+    if (!r.ready && publisher.available) throw new NotReadyError(r.reason)
   }
   return {
     name: 'api',
     http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, ready)).use(stockRoutes({ producer, topics, view: stock, ready })),
     async start() {
-      await Promise.all([stock.start(), keys.start()])
+      await Promise.all([stock.start(), keys.start(), publisher.init()])
       started = true
+      sampling = (async () => {
+        while (!stopping) {
+          backlog = await orderBacklog(log, topics.ordersCreated, groupName(config.topicPrefix, 'order')).catch(() => null)
+          await Promise.race([sleep(backlogEveryMs), stopped.promise])
+        }
+      })()
     },
     readiness,
     async stop() {
       stopping = true
-      await Promise.all([stock.stop(), keys.stop()])
-      await producer.close()
+      stopped.resolve()
+      await Promise.all([stock.stop(), keys.stop(), sampling])
+      await Promise.all([producer.close(), publisher.close()])
     },
   }
+}
+
+/** Records of `topic` the group has not committed past, over the partitions it has committed; null before its first commit. */
+async function orderBacklog(log: Log, topic: string, group: string): Promise<number | null> {
+  const [ends, committed] = await Promise.all([log.admin.endOffsets(topic), log.admin.committedOffsets(group)])
+  const mine = committed.filter((c) => c.topic === topic)
+  if (mine.length === 0) return null
+  return mine.reduce((sum, c) => sum + Math.max(0, Number((ends[c.partition] ?? 0n) - c.offset)), 0)
 }

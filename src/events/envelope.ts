@@ -30,7 +30,10 @@ export function encodeEvent<E extends EventType>(
   }
 }
 
-/** The payload of `record`, checked against the event's type, version and schema; InvalidEventError otherwise. */
+/**
+ * The payload of `record`, checked against the event's type, version and schema, and its key
+ * against the payload's `keyField`; InvalidEventError otherwise.
+ */
 export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecord): Static<E['schema']> {
   const where = `${record.topic}:${record.partition}@${record.offset}`
   if (record.headers.ce_type !== event.type) {
@@ -49,6 +52,10 @@ export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecor
   if (!check.Check(payload)) {
     const first = check.Errors(payload).First()
     throw new InvalidEventError(`${where}: ${first?.path || '/'} ${first?.message}`)
+  }
+  const owner = (payload as Record<string, unknown>)[event.keyField]
+  if (record.key !== owner) {
+    throw new InvalidEventError(`${where}: keyed ${JSON.stringify(record.key ?? null)}, but its ${event.keyField} is ${JSON.stringify(owner)}`)
   }
   return payload as Static<E['schema']>
 }

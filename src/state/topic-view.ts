@@ -11,7 +11,11 @@ export interface TopicViewOptions<V> {
   decode: (record: ConsumedRecord) => V | undefined
   /** How long one read waits for new records once the view has caught up (a long poll at the broker). */
   pollWaitMs?: number
+  /** Values for which this is true are dropped (once a minute, and never returned by `get`). */
+  expired?: (value: V) => boolean
 }
+
+const sweepEveryMs = 60_000
 
 /**
  * The latest value per key of a compacted topic, every partition, kept current by reading the
@@ -28,7 +32,15 @@ export class TopicView<V> {
   constructor(private readonly options: TopicViewOptions<V>) {}
 
   get(key: string): V | undefined {
-    return this.#values.get(key)
+    const value = this.#values.get(key)
+    if (value === undefined || !this.options.expired?.(value)) return value
+    this.#values.delete(key)
+    return undefined
+  }
+
+  /** Values held (expired ones are dropped by the next sweep). */
+  get size(): number {
+    return this.#values.size
   }
 
   /** True once the view has read everything that was committed when it started. */
@@ -51,7 +63,12 @@ export class TopicView<V> {
 
   async #follow(): Promise<void> {
     let failures = 0
+    let swept = Date.now()
     while (this.#running) {
+      if (this.options.expired && Date.now() - swept >= sweepEveryMs) {
+        for (const [key, value] of this.#values) if (this.options.expired(value)) this.#values.delete(key)
+        swept = Date.now()
+      }
       try {
         await this.#readOnce(this.options.pollWaitMs ?? 500)
         failures = 0
@@ -71,7 +88,8 @@ export class TopicView<V> {
         count++
         if (record.key === undefined) continue
         const value = this.options.decode(record)
-        if (value !== undefined) this.#values.set(record.key, value)
+        if (value === undefined || this.options.expired?.(value)) this.#values.delete(record.key)
+        else this.#values.set(record.key, value)
       }
       this.#positions[result.partition] = { topic: result.topic, partition: result.partition, offset: result.next }
     }

@@ -7,6 +7,9 @@ import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { createLogger } from '../../src/log.ts'
 import { topicNames } from '../../src/topology.ts'
+import { orderIdFor } from '../../src/api/orders/identity.ts'
+import { encodeEvent } from '../../src/events/envelope.ts'
+import { events } from '../../schemas/events.ts'
 
 export interface PipelineCasesOptions {
   name: string
@@ -131,6 +134,42 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
         'shop.dlq.error.code': 'SHOP_INVALID_EVENT',
       })
       expect(dead[0].headers['shop.dlq.error']).toContain('not JSON')
+    })
+
+    test('an order published twice under one Idempotency-Key (a retry through any api process) is processed once', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-F', 10)
+      const order = { userId: 'fay', items: [{ sku: 'SKU-F', quantity: 1, unitPrice: 1 }], total: 1 }
+      const placed = await s.call('POST', '/orders', order, { 'idempotency-key': 'retry-1' })
+      expect(placed.body.orderId).toBe(orderIdFor('fay', 'retry-1'))
+      // What a second api process that had not yet seen the key would publish: the same order again.
+      const again = (await readTopic(s.log, s.topics.ordersCreated))[0]
+      await s.log.producer().send([{ topic: s.topics.ordersCreated, key: again.key, value: again.value, headers: again.headers }])
+      const placedAfter = await s.call('POST', '/orders', order)
+      await wait(() => expect(s.notifications.map((n) => n.orderId).sort()).toEqual([placed.body.orderId, placedAfter.body.orderId].sort()))
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-F')).body).toEqual({ sku: 'SKU-F', available: 8, reserved: 2 }))
+      const end = await s.log.admin.endOffsets(s.topics.reserved)
+      const reserved = (await readTopic(s.log, s.topics.reserved)).map((r) => JSON.parse(r.value.toString()).orderId)
+      expect(reserved.sort()).toEqual([placed.body.orderId, placedAfter.body.orderId].sort())
+      expect(end.reduce((a, b) => a + b, 0n)).toBeGreaterThanOrEqual(2n)
+      expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
+    })
+
+    test('records whose key disagrees with their payload go to shop.dlq and change nothing', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-G', 5)
+      const producer = s.log.producer()
+      const order = { orderId: 'order-keyed-wrong', userId: 'gus', items: [{ sku: 'SKU-G', quantity: 1, unitPrice: 1 }], total: 1, createdAt: new Date().toISOString() }
+      await producer.send([{ topic: s.topics.ordersCreated, key: 'not-gus', ...encodeEvent(events.orderCreated, order, 'test') }])
+      const setOther = { type: 'set' as const, sku: 'SKU-G', quantity: 99 }
+      await producer.send([{ topic: s.topics.inventoryRequests, key: 'SKU-OTHER', ...encodeEvent(events.inventoryRequest, setOther, 'test') }])
+      await wait(async () => expect(await readTopic(s.log, s.topics.deadLetter)).toHaveLength(2))
+      const dead = await readTopic(s.log, s.topics.deadLetter)
+      const errorOf = (topic: string) => dead.find((d) => d.headers['shop.dlq.topic'] === topic)?.headers['shop.dlq.error']
+      expect(errorOf(s.topics.ordersCreated)).toContain('keyed "not-gus", but its userId is "gus"')
+      expect(errorOf(s.topics.inventoryRequests)).toContain('keyed "SKU-OTHER", but its sku is "SKU-G"')
+      expect((await s.call('GET', '/stock/SKU-G')).body).toEqual({ sku: 'SKU-G', available: 5, reserved: 0 })
+      expect(await readTopic(s.log, s.topics.inventoryRequests).then((r) => r.filter((x) => x.value.toString().includes('order-keyed-wrong')))).toEqual([])
     })
   })
 }

@@ -32,8 +32,16 @@ export function orderHandler(topics: TopicNames, source: string): StepHandler {
   }
 }
 
+/**
+ * A new order, unless its orderId was seen: the OrderActor of the user's partition is where a
+ * retried order (the same Idempotency-Key, published again by any api process) is recognised.
+ */
 function start(ctx: StepContext, order: OrderCreatedV1, topics: TopicNames, source: string): void {
-  if (ctx.get<Saga>('sagas', order.orderId)) return
+  const seen = ctx.get<Saga>('sagas', order.orderId)
+  if (seen) {
+    if (sameOrder(seen.order, order)) return
+    throw new InvalidEventError(`order ${order.orderId} was placed before with another body; this one is not placed`)
+  }
   ctx.put<Saga>('sagas', order.orderId, { order, lines: order.items.map(() => null) })
   order.items.forEach((item, line) => {
     const request: InventoryRequest = { type: 'reserve', orderId: order.orderId, userId: order.userId, line, sku: item.sku, quantity: item.quantity }
@@ -71,4 +79,9 @@ function join(ctx: StepContext, result: LineResult, topics: TopicNames, source: 
     ctx.send({ topic: topics.inventoryRequests, key: item.sku, ...encodeEvent(events.inventoryRequest, release, source) })
   })
   ctx.put<Saga>('sagas', order.orderId, { ...saga, lines, outcome: 'failed' })
+}
+
+/** The same order placed again (a retry), whatever the time it was published. */
+function sameOrder(a: OrderCreatedV1, b: OrderCreatedV1): boolean {
+  return a.userId === b.userId && a.total === b.total && JSON.stringify(a.items) === JSON.stringify(b.items)
 }

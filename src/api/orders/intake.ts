@@ -2,35 +2,52 @@ import { createHash, randomUUID } from 'node:crypto'
 import { encodeEvent } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderCreatedV1, PlaceOrder } from '../../../schemas/order.ts'
-import { BadRequestError, ConflictError, type FieldError, NotReadyError } from '../../errors.ts'
-import type { LogProducer } from '../../kafka/port.ts'
+import { BadRequestError, ConflictError, type FieldError, NotReadyError, ShopError } from '../../errors.ts'
+import type { ProduceRecord } from '../../kafka/types.ts'
 import type { TopicView } from '../../state/topic-view.ts'
 import type { TopicNames } from '../../topology.ts'
+import { orderIdFor } from './identity.ts'
+import type { TransactionalPublisher } from './publisher.ts'
 
 export interface Accepted {
   orderId: string
   status: 'pending'
 }
 
-/** What an idempotency key remembers: the body's fingerprint and the first answer. */
+/** What an idempotency key remembers: the body's fingerprint, the first answer, and when. */
 export interface IdempotencyEntry {
   fingerprint: string
   answer: Accepted
+  /** Milliseconds since the epoch when the key was first used; it expires a window later. */
+  at: number
 }
 
 export interface OrderIntakeOptions {
-  producer: LogProducer
+  publisher: TransactionalPublisher
   topics: TopicNames
-  /** Every api process's keys, from the idempotency changelog. */
+  /** Every api process's keys, from the idempotency changelog (key: `idempotencyTopicKey`). */
   keys: TopicView<IdempotencyEntry>
-  /** Orders waiting for the broker's ack at most; more are refused (backpressure, never a queue). */
+  /** Orders waiting for the broker at most; more are refused at once (backpressure, never a queue). */
   maxInFlight: number
+  /** How long a request waits for the broker before it is answered 503. */
+  acceptTimeoutMs: number
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlMs: number
+  /** Orders not yet taken by the order group; null while unknown. Beyond `maxBacklog`, 503. */
+  backlog: () => number | null
+  maxBacklog: number
 }
 
+/** The record key of an idempotency entry: keys are scoped per user. */
+export const idempotencyTopicKey = (userId: string, key: string) => JSON.stringify([userId, key])
+
 /**
- * Accepts orders: checks what the schema cannot (money in cents, total = sum of lines), honours
- * idempotency keys, and publishes `orders.created` keyed by user. Resolves only after the broker
- * acknowledged the record (acks=all, idempotent producer).
+ * Accepts orders: checks what the schema cannot (money in whole cents, total = sum of lines),
+ * gives the order its identity before anything is published (`orderIdFor(userId, key)`; a request
+ * without an Idempotency-Key gets a fresh key), and publishes `orders.created` keyed by user in a
+ * Kafka transaction together with the key's entry. The answer is 202 once that transaction
+ * committed; 503 with the orderId and the key to retry with otherwise. A retry with the same key
+ * lands once: the OrderActor of the user's partition ignores an orderId it has seen.
  */
 export class OrderIntake {
   #inFlight = 0
@@ -40,70 +57,90 @@ export class OrderIntake {
 
   constructor(private readonly options: OrderIntakeOptions) {}
 
-  async place(order: PlaceOrder, idempotencyKey?: string): Promise<{ accepted: Accepted; replayed: boolean }> {
+  async place(order: PlaceOrder, clientKey?: string): Promise<{ accepted: Accepted; replayed: boolean }> {
     checkMoney(order)
-    if (idempotencyKey === undefined) return { accepted: await this.#publish(order, randomUUID()), replayed: false }
+    this.#admit()
+    if (clientKey === undefined) return { accepted: await this.#publish(order, randomUUID(), undefined), replayed: false }
+    const topicKey = idempotencyTopicKey(order.userId, clientKey)
     const fingerprint = createHash('sha256').update(canonicalJson(order)).digest('hex')
     for (;;) {
-      const seen = this.#recent.get(idempotencyKey) ?? this.options.keys.get(idempotencyKey)
+      const seen = this.#remembered(topicKey)
       if (seen) {
         if (seen.fingerprint !== fingerprint) throw new ConflictError('Idempotency-Key was already used with a different body')
         return { accepted: seen.answer, replayed: true }
       }
-      const pending = this.#pending.get(idempotencyKey)
+      const pending = this.#pending.get(topicKey)
       if (!pending) break
       await pending.catch(() => {})
     }
-    const publishing = this.#publishKeyed(order, idempotencyKey, fingerprint)
-    this.#pending.set(idempotencyKey, publishing)
+    const publishing = this.#publish(order, clientKey, { topicKey, fingerprint })
+    this.#pending.set(topicKey, publishing)
     try {
       return { accepted: await publishing, replayed: false }
     } finally {
-      this.#pending.delete(idempotencyKey)
+      this.#pending.delete(topicKey)
     }
   }
 
-  /**
-   * The order first, then the key: a crash in between leaves no key, and the retry publishes the
-   * order again under the same orderId (derived from the key), which the OrderActor ignores.
-   */
-  async #publishKeyed(order: PlaceOrder, key: string, fingerprint: string): Promise<Accepted> {
-    const orderId = uuidFrom(`shop:order:${key}`)
-    const accepted = await this.#publish(order, orderId)
-    const entry: IdempotencyEntry = { fingerprint, answer: accepted }
-    await this.options.producer.send([{ topic: this.options.topics.idempotencyKeys, key, value: JSON.stringify(entry) }])
-    this.#recent.set(key, entry)
-    if (this.#recent.size > 10_000) this.#recent.delete(this.#recent.keys().next().value!)
-    return accepted
+  #remembered(topicKey: string): IdempotencyEntry | undefined {
+    const entry = this.#recent.get(topicKey) ?? this.options.keys.get(topicKey)
+    if (!entry || Date.now() - entry.at >= this.options.idempotencyTtlMs) return undefined
+    return entry
   }
 
-  async #publish(order: PlaceOrder, orderId: string): Promise<Accepted> {
+  /** Refuses at once what the process should not take: too many orders waiting, or a pipeline too far behind. */
+  #admit(): void {
     if (this.#inFlight >= this.options.maxInFlight) {
       throw new NotReadyError(`${this.#inFlight} orders are waiting for the broker; retry shortly`)
     }
+    const backlog = this.options.backlog()
+    if (backlog !== null && backlog > this.options.maxBacklog) {
+      throw new NotReadyError(`${backlog} orders are waiting to be processed (limit ${this.options.maxBacklog}); retry shortly`)
+    }
+  }
+
+  /** The order and, for a client's key, its entry, in one transaction. */
+  async #publish(order: PlaceOrder, key: string, remember: { topicKey: string; fingerprint: string } | undefined): Promise<Accepted> {
+    const orderId = orderIdFor(order.userId, key)
+    const accepted: Accepted = { orderId, status: 'pending' }
+    const event: OrderCreatedV1 = { orderId, ...order, createdAt: new Date().toISOString() }
+    const records: ProduceRecord[] = [{ topic: this.options.topics.ordersCreated, key: order.userId, ...encodeEvent(events.orderCreated, event, 'shop/api') }]
+    const entry: IdempotencyEntry | undefined = remember && { fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }
+    if (remember) records.push({ topic: this.options.topics.idempotencyKeys, key: remember.topicKey, value: JSON.stringify(entry) })
     this.#inFlight++
     try {
-      const event: OrderCreatedV1 = { orderId, ...order, createdAt: new Date().toISOString() }
-      await this.options.producer.send([
-        { topic: this.options.topics.ordersCreated, key: order.userId, ...encodeEvent(events.orderCreated, event, 'shop/api') },
-      ])
-      return { orderId, status: 'pending' }
+      await this.options.publisher.publish(records, Date.now() + this.options.acceptTimeoutMs)
+    } catch (error) {
+      // The client learns which order this was and the key that makes a retry land once.
+      if (error instanceof ShopError) throw withRetryIdentity(error, orderId, key)
+      throw error
     } finally {
       this.#inFlight--
     }
+    if (remember) {
+      this.#recent.set(remember.topicKey, entry!)
+      if (this.#recent.size > 10_000) this.#recent.delete(this.#recent.keys().next().value!)
+    }
+    return accepted
   }
 }
 
-const cents = (x: number) => Math.round(x * 100)
-const hasCents = (x: number) => Math.abs(x * 100 - cents(x)) < 1e-6
+function withRetryIdentity(error: ShopError, orderId: string, idempotencyKey: string): ShopError {
+  Object.assign(error.extensions, { orderId, idempotencyKey })
+  return error
+}
 
-/** Money rules the schema cannot express; BadRequestError naming each field at fault. */
+/** Whole cents: the value is the double nearest to a number with at most 2 decimals. */
+export const cents = (x: number) => Math.round(x * 100)
+const isWholeCents = (x: number) => cents(x) / 100 === x
+
+/** Money rules the schema cannot express, computed in integer cents; BadRequestError naming each field at fault. */
 export function checkMoney(order: PlaceOrder): void {
   const errors: FieldError[] = []
   order.items.forEach((item, i) => {
-    if (!hasCents(item.unitPrice)) errors.push({ path: `/items/${i}/unitPrice`, message: 'Expected at most 2 decimals' })
+    if (!isWholeCents(item.unitPrice)) errors.push({ path: `/items/${i}/unitPrice`, message: 'Expected at most 2 decimals' })
   })
-  if (!hasCents(order.total)) errors.push({ path: '/total', message: 'Expected at most 2 decimals' })
+  if (!isWholeCents(order.total)) errors.push({ path: '/total', message: 'Expected at most 2 decimals' })
   const sum = order.items.reduce((s, item) => s + item.quantity * cents(item.unitPrice), 0)
   if (errors.length === 0 && sum !== cents(order.total)) {
     errors.push({ path: '/total', message: `Expected the sum of quantity x unitPrice over the items, ${(sum / 100).toFixed(2)}` })
@@ -119,10 +156,4 @@ function canonicalJson(value: unknown): string {
     return `{${entries.join(',')}}`
   }
   return JSON.stringify(value)
-}
-
-/** A UUID-shaped id derived from `name` (same name, same id). */
-function uuidFrom(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
 }

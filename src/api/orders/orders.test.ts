@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { Shop } from '../../app.ts'
 import { loadConfig } from '../../config/load.ts'
 import { MemoryLog } from '../../kafka/memory/index.ts'
-import type { LogProducer } from '../../kafka/port.ts'
+import type { TransactionalProducer } from '../../kafka/port.ts'
 import { readTopic } from '../../kafka/read-to-end.ts'
 import { createLogger } from '../../log.ts'
 import { TopicView } from '../../state/topic-view.ts'
@@ -11,7 +11,9 @@ import { topicNames } from '../../topology.ts'
 import { problems } from '../problem.ts'
 import { orderRoutes } from './index.ts'
 import { eventually } from '../../../test/harness/eventually.ts'
+import { orderIdFor } from './identity.ts'
 import { type IdempotencyEntry, OrderIntake } from './intake.ts'
+import { TransactionalPublisher } from './publisher.ts'
 
 const good = { userId: 'ada', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1.25 }], total: 2.5 }
 const json = 'application/json'
@@ -94,10 +96,16 @@ describe('POST /orders', () => {
     expect(again.status).toBe(202)
     expect(await again.json()).toEqual(answer)
     expect(again.headers.get('location')).toBe(first.headers.get('location'))
-    const conflict = await post(JSON.stringify({ ...good, userId: 'bob' }), key)
+    const conflict = await post(JSON.stringify({ ...good, items: [{ ...good.items[0], quantity: 4 }], total: 5 }), key)
     expect(conflict.status).toBe(409)
     expect(conflict.headers.get('content-type')).toBe('application/problem+json')
     expect((await published()).length).toBe(count)
+    // Keys are scoped per user: another customer's identical key is another order.
+    const bob = await post(JSON.stringify({ ...good, userId: 'bob' }), key)
+    expect(bob.status).toBe(202)
+    const bobs = (await bob.json()) as { orderId: string }
+    expect(bobs.orderId).not.toBe((answer as { orderId: string }).orderId)
+    expect(bobs.orderId).toBe(orderIdFor('bob', key['idempotency-key']))
     const tooLong = await post(JSON.stringify(good), { 'content-type': json, 'idempotency-key': 'k'.repeat(256) })
     expect(tooLong.status).toBe(400)
   })
@@ -121,26 +129,104 @@ describe('POST /orders', () => {
   })
 })
 
-describe('POST /orders backpressure', () => {
+/** A transactional producer whose steps wait for the test: `gates.begin`, `gates.send`, `gates.commit`. */
+function stalledProducer() {
+  const waiting = { begin: [] as Array<() => void>, send: [] as Array<() => void>, commit: [] as Array<() => void> }
+  let open = false
+  const gate = (step: keyof typeof waiting) => (open ? Promise.resolve() : new Promise<void>((resolve) => waiting[step].push(resolve)))
+  /** The broker answers from now on. */
+  const release = () => {
+    open = true
+    for (const step of Object.values(waiting)) for (const resolve of step) resolve()
+  }
+  const producer: TransactionalProducer = {
+    transactionalId: 'stalled',
+    init: async () => {},
+    begin: async () => {
+      await gate('begin')
+      return { send: () => gate('send'), sendOffsets: async () => {}, commit: () => gate('commit'), abort: async () => {} }
+    },
+    close: async () => {},
+  }
+  return { producer, waiting, release }
+}
+
+async function intakeApp(producer: TransactionalProducer, options: { maxInFlight?: number; acceptTimeoutMs?: number; backlog?: number | null } = {}) {
+  const log = new MemoryLog()
+  const topics = topicNames('')
+  await log.admin.ensureTopics([{ name: topics.idempotencyKeys, partitions: 1 }])
+  const keys = new TopicView<IdempotencyEntry>({ log, logger: createLogger('silent'), topic: topics.idempotencyKeys, decode: () => undefined })
+  const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500 })
+  const intake = new OrderIntake({
+    publisher,
+    topics,
+    keys,
+    maxInFlight: options.maxInFlight ?? 100,
+    acceptTimeoutMs: options.acceptTimeoutMs ?? 60_000,
+    idempotencyTtlMs: 60_000,
+    backlog: () => options.backlog ?? null,
+    maxBacklog: 10,
+  })
+  const app = new Elysia().use(problems).use(orderRoutes(intake, () => {}))
+  const post = (headers: Record<string, string> = {}) =>
+    app.handle(new Request('http://localhost/orders', { method: 'POST', body: JSON.stringify(good), headers: { 'content-type': json, ...headers } }))
+  return { post, publisher }
+}
+
+describe('POST /orders when the broker is slow or away', () => {
   test('beyond --producer-max-in-flight unacknowledged orders the API answers 503 with Retry-After', async () => {
-    const acks: Array<() => void> = []
-    const stalled: LogProducer = {
-      send: () => new Promise((resolve) => acks.push(() => resolve([]))),
-      close: async () => {},
-    }
-    const log = new MemoryLog()
-    const topics = topicNames('')
-    await log.admin.ensureTopics([{ name: topics.idempotencyKeys, partitions: 1 }])
-    const keys = new TopicView<IdempotencyEntry>({ log, logger: createLogger('silent'), topic: topics.idempotencyKeys, decode: () => undefined })
-    const intake = new OrderIntake({ producer: stalled, topics, keys, maxInFlight: 2 })
-    const app = new Elysia().use(problems).use(orderRoutes(intake, () => {}))
-    const post = () => app.handle(new Request('http://localhost/orders', { method: 'POST', body: JSON.stringify(good), headers: { 'content-type': json } }))
-    const waiting = [post(), post()]
-    await eventually(() => expect(acks).toHaveLength(2), 2_000)
+    const { producer, waiting, release } = stalledProducer()
+    const { post } = await intakeApp(producer, { maxInFlight: 2 })
+    const held = [post(), post()]
+    await eventually(() => expect(waiting.begin).toHaveLength(1), 2_000)
     const refused = await post()
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('1')
-    for (const ack of acks) ack()
-    expect((await Promise.all(waiting)).map((r) => r.status)).toEqual([202, 202])
+    release()
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([202, 202])
+  })
+
+  test('a transaction that cannot commit by the deadline is aborted: 503 SHOP_UNAVAILABLE with the orderId and the key to retry with; later orders are refused at once while it settles', async () => {
+    const { producer, waiting } = stalledProducer()
+    const { post, publisher } = await intakeApp(producer, { acceptTimeoutMs: 200 })
+    const started = Date.now()
+    const response = await post({ 'idempotency-key': 'k-1' })
+    expect(response.status).toBe(503)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(response.headers.get('retry-after')).toBe('1')
+    const problem = (await response.json()) as Record<string, string>
+    expect(problem.type).toBe('urn:shop:error:SHOP_UNAVAILABLE')
+    expect(problem).toMatchObject({ orderId: orderIdFor('ada', 'k-1'), idempotencyKey: 'k-1' })
+    expect(JSON.stringify(problem)).not.toContain('127.0.0.1')
+    expect(publisher.available).toBe(false)
+    // The stuck transaction has not settled: the next order is refused without waiting.
+    const next = await post()
+    expect(next.status).toBe(503)
+    const keyless = (await next.json()) as Record<string, string>
+    expect(keyless.orderId).toBe(orderIdFor('ada', keyless.idempotencyKey))
+    expect(waiting.commit).toHaveLength(0)
+  })
+
+  test('a commit the broker does not confirm by the deadline answers 503 SHOP_OUTCOME_UNKNOWN', async () => {
+    const { producer, waiting } = stalledProducer()
+    const { post } = await intakeApp(producer, { acceptTimeoutMs: 300 })
+    const answer = post({ 'idempotency-key': 'k-2' })
+    await eventually(() => expect(waiting.begin).toHaveLength(1), 2_000)
+    waiting.begin[0]()
+    await eventually(() => expect(waiting.send).toHaveLength(1), 2_000)
+    waiting.send[0]()
+    const response = await answer
+    expect(waiting.commit).toHaveLength(1)
+    expect(response.status).toBe(503)
+    expect(await response.json()).toMatchObject({ type: 'urn:shop:error:SHOP_OUTCOME_UNKNOWN', orderId: orderIdFor('ada', 'k-2'), idempotencyKey: 'k-2' })
+  })
+
+  test('a pipeline backlog beyond --max-order-backlog answers 503 before anything is published', async () => {
+    const { producer, waiting } = stalledProducer()
+    const { post } = await intakeApp(producer, { backlog: 11 })
+    const response = await post()
+    expect(response.status).toBe(503)
+    expect(((await response.json()) as { detail: string }).detail).toContain('11 orders are waiting to be processed')
+    expect(waiting.begin).toHaveLength(0)
   })
 })

@@ -41,12 +41,21 @@ export function transactionalProducer(
     try {
       return await call(what, ms, producer.beginTransaction())
     } catch (error) {
-      const stuck = producer
-      producer = newClient()
-      initialized = false
-      await stuck.close(true).catch(() => {})
+      await replace()
       throw error
     }
+  }
+  /**
+   * A new client for the same transactional id: its InitProducerId bumps the epoch, which makes
+   * the coordinator abort whatever transaction the old client left open. Used whenever a
+   * transaction ended neither committed nor aborted: reusing the client would add the next
+   * transaction's records to that open one, and its commit would publish both.
+   */
+  const replace = async () => {
+    const stuck = producer
+    producer = newClient()
+    initialized = false
+    await stuck.close(true).catch(() => {})
   }
   let initialized = false
   return {
@@ -62,7 +71,10 @@ export function transactionalProducer(
     async begin(): Promise<Transaction> {
       const tx = await beginOrReplace('begin transaction')
       initialized = true
-      const cancel = () => call('cancel local transaction', ms, tx.cancel()).catch(() => {})
+      const cancel = async () => {
+        await call('cancel local transaction', ms, tx.cancel()).catch(() => {})
+        await replace()
+      }
       return {
         async send(records) {
           // A batch of large records could exceed the broker's message.max.bytes in one request.
@@ -88,7 +100,9 @@ export function transactionalProducer(
           try {
             await call('commit transaction', ms, tx.commit())
           } catch (error) {
-            if (!tx.completed) await call('abort transaction', ms, tx.abort()).catch(cancel)
+            // The commit may have reached the coordinator: whether it happened is not known here,
+            // so the client is replaced, never reused for an abort that could race the commit.
+            await cancel()
             throw error
           }
         },

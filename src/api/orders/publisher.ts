@@ -1,0 +1,135 @@
+import { OutcomeUnknownError, UnavailableError } from '../../errors.ts'
+import type { TransactionalProducer } from '../../kafka/port.ts'
+import type { ProduceRecord } from '../../kafka/types.ts'
+import type { Logger } from '../../log.ts'
+
+interface Waiting {
+  records: ProduceRecord[]
+  /** Date.now() by which the caller must have its answer. */
+  deadline: number
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+export interface TransactionalPublisherOptions {
+  producer: TransactionalProducer
+  logger: Logger
+  /** Records per transaction at most (a call's records always travel together). */
+  maxBatchRecords: number
+}
+
+/**
+ * Publishes the API's records in Kafka transactions, so that an answer the API gives is one it can
+ * stand behind: a call resolves only once its transaction committed; it rejects with
+ * UnavailableError when the transaction did not commit (nothing of it will ever be read, since
+ * readers are read_committed), and with OutcomeUnknownError only when the commit was asked for but
+ * not confirmed by the caller's deadline.
+ *
+ * Calls made while a transaction is in flight leave together in the next one. A transaction
+ * starts its commit only while every caller in it still has time; once its deadline passes before
+ * the commit, it is aborted. After a failure the broker counts as unavailable (readiness says so)
+ * and, while the failed transaction is still settling, new calls are refused at once instead of
+ * queueing behind it.
+ */
+export class TransactionalPublisher {
+  #queue: Waiting[] = []
+  #busy = false
+  #available = true
+  #initialized = false
+
+  constructor(private readonly options: TransactionalPublisherOptions) {}
+
+  /** False from a failed transaction until one commits again. */
+  get available(): boolean {
+    return this.#available
+  }
+
+  /** Registers the producer (fencing an older instance of its transactional id). */
+  async init(): Promise<void> {
+    await this.options.producer.init()
+    this.#initialized = true
+  }
+
+  close(): Promise<void> {
+    return this.options.producer.close()
+  }
+
+  publish(records: ProduceRecord[], deadline: number): Promise<void> {
+    if (!this.#available && this.#busy) {
+      return Promise.reject(new UnavailableError('the broker is not reachable; nothing was published'))
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ records, deadline, resolve, reject })
+      if (!this.#busy) void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    this.#busy = true
+    try {
+      while (this.#queue.length > 0) {
+        const batch: Waiting[] = []
+        let count = 0
+        while (this.#queue.length > 0 && (batch.length === 0 || count + this.#queue[0].records.length <= this.options.maxBatchRecords)) {
+          const next = this.#queue.shift()!
+          if (Date.now() >= next.deadline) {
+            next.reject(new UnavailableError('the broker did not take the order in time; nothing was published'))
+            continue
+          }
+          batch.push(next)
+          count += next.records.length
+        }
+        if (batch.length > 0) await this.#transaction(batch)
+      }
+    } finally {
+      this.#busy = false
+    }
+  }
+
+  /** One transaction for `batch`; settles every caller by its deadline, whatever the broker does. */
+  async #transaction(batch: Waiting[]): Promise<void> {
+    const deadline = Math.min(...batch.map((w) => w.deadline))
+    let expired = false
+    let committing = false
+    const work = (async () => {
+      if (!this.#initialized) await this.init()
+      const transaction = await this.options.producer.begin()
+      try {
+        await transaction.send(batch.flatMap((w) => w.records))
+        if (expired) throw new UnavailableError('deadline passed before the commit')
+        committing = true
+        await transaction.commit()
+      } catch (error) {
+        if (!committing) await transaction.abort().catch(() => {})
+        throw error
+      }
+    })()
+    let timer: Timer | undefined
+    const timeout = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now()))))
+    const settle = (error: Error | undefined) => {
+      for (const w of batch) error ? w.reject(error) : w.resolve()
+    }
+    try {
+      const first = await Promise.race([work.then(() => 'committed' as const), timeout])
+      if (first === 'committed') {
+        this.#available = true
+        return settle(undefined)
+      }
+      expired = true
+      this.#available = false
+      settle(committing ? unknown() : refused())
+      this.options.logger.warn({ event: 'api:publish:expired', orders: batch.length, committing })
+      // The next transaction waits for this one to settle: one transaction at a time per producer.
+      await work.then(() => (this.#available = true)).catch(() => {})
+    } catch (error) {
+      this.#available = false
+      this.options.logger.warn({ event: 'api:publish:failed', orders: batch.length, committing, err: error })
+      settle(committing ? unknown() : refused())
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+const refused = () => new UnavailableError('the broker did not take the order in time; nothing was published')
+const unknown = () => new OutcomeUnknownError('the broker did not confirm the order in time; it may be placed')
