@@ -15,7 +15,8 @@ export type FailureDecision =
   | { directive: 'stop' }
   | { directive: 'fail' }
 
-export type FailureHandler = (actor: Actor<any, any>, error: unknown) => FailureDecision
+/** `starting`: the failure came from preStart, where there is nothing to resume. */
+export type FailureHandler = (actor: Actor<any, any>, error: unknown, starting: boolean) => FailureDecision
 
 /**
  * An actor: a mailbox processed one message at a time by a behavior. Failures go to the
@@ -32,6 +33,8 @@ export class Actor<M, R = unknown> {
   #wake: (() => void) | undefined
   #stopRequested: 'drain' | 'now' | undefined
   #drainedWaiters: Array<() => void> = []
+  /** Ends a restart's backoff early when a stop is requested. */
+  #interruptBackoff: (() => void) | undefined
   readonly done: Promise<void>
 
   constructor(
@@ -78,6 +81,7 @@ export class Actor<M, R = unknown> {
     if (!this.#stopRequested || mode === 'now') this.#stopRequested = mode
     if (this.#status === 'running' || this.#status === 'starting') this.#status = 'stopping'
     this.#wake?.()
+    this.#interruptBackoff?.()
     return this.done
   }
 
@@ -91,14 +95,17 @@ export class Actor<M, R = unknown> {
 
   /** Starts a fresh behavior; on failure follows the supervisor until running or ended. */
   async #start(): Promise<'running' | 'stopped' | 'failed'> {
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
+      // A stop requested during a restart's backoff wins: a partition revoked meanwhile must not
+      // be taken up again by this actor (its preStart would fence the partition's new owner).
+      if (attempt > 0 && this.#stopRequested) return 'stopped'
       try {
         this.#behavior = this.factory()
         await this.#behavior.preStart?.()
         if (this.#status === 'starting' || this.#status === 'restarting') this.#status = 'running'
         return 'running'
       } catch (error) {
-        const outcome = await this.#follow(this.onFailure(this, error), true)
+        const outcome = await this.#follow(this.onFailure(this, error, true), true)
         if (outcome === 'stopped' || outcome === 'failed') return outcome
       }
     }
@@ -108,12 +115,12 @@ export class Actor<M, R = unknown> {
   async #follow(decision: FailureDecision, starting = false): Promise<'resumed' | 'restarted' | 'stopped' | 'failed'> {
     switch (decision.directive) {
       case 'resume':
-        if (!starting) return 'resumed'
-        return 'restarted'
+        return 'resumed'
       case 'restart':
         this.#status = 'restarting'
         await this.#postStop()
-        await new Promise((resolve) => setTimeout(resolve, decision.delayMs))
+        await this.#backoff(decision.delayMs)
+        if (this.#stopRequested) return 'stopped'
         if (starting) return 'restarted'
         return (await this.#start()) === 'running' ? 'restarted' : 'failed'
       case 'stop':
@@ -140,11 +147,23 @@ export class Actor<M, R = unknown> {
         envelope.resolve?.(result)
       } catch (error) {
         envelope.reject?.(error)
-        const outcome = await this.#follow(this.onFailure(this, error))
+        const outcome = await this.#follow(this.onFailure(this, error, false))
         if (outcome === 'stopped' || outcome === 'failed') return this.#finish(outcome)
       }
     }
     await this.#finish('stopped')
+  }
+
+  /** Waits `ms`, or less if a stop is requested meanwhile. */
+  async #backoff(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#interruptBackoff = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.#interruptBackoff = undefined
   }
 
   async #postStop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { ActorStoppedError, EscalationError, TimeoutError } from '../../errors.ts'
+import { ActorStoppedError, EscalationError, LogError, TimeoutError } from '../../errors.ts'
 import { sleep } from '../../time.ts'
 import { createActorSystem } from './supervisor.ts'
 import type { Behavior } from './types.ts'
@@ -105,6 +105,57 @@ describe('actor runtime', () => {
       preStart() {
         attempts++
         throw new Error('cannot connect')
+      },
+      receive: () => 0,
+    }))
+    await actor.done
+    expect(attempts).toBe(3)
+    expect(escalations).toHaveLength(1)
+  })
+
+  test('retryable failures (the broker away) restart with growing backoff for as long as they last, and never escalate', async () => {
+    const { root, escalations } = system({ minBackoffMs: 1, maxBackoffMs: 4, factor: 2, maxRestarts: 2, withinMs: 60_000 })
+    let attempts = 0
+    const delays: number[] = []
+    root.events.onEvent('actor:restart', (e) => delays.push(e.delayMs))
+    const actor = root.spawn('member', () => ({
+      preStart() {
+        if (++attempts <= 10) throw new LogError('join group failed: connection refused', { retryable: true })
+      },
+      receive: () => attempts,
+    }))
+    expect(await actor.ask(undefined)).toBe(11)
+    expect(escalations).toHaveLength(0)
+    expect(delays).toEqual([1, 2, 4, 4, 4, 4, 4, 4, 4, 4])
+  })
+
+  test('a stop during a restart backoff ends the actor without starting it again', async () => {
+    const { root } = system({ minBackoffMs: 10_000, maxBackoffMs: 10_000, factor: 1, maxRestarts: 5, withinMs: 60_000 })
+    let starts = 0
+    const actor = root.spawn('partition-3', () => ({
+      preStart() {
+        starts++
+      },
+      receive() {
+        throw new Error('commit failed')
+      },
+    }))
+    await actor.ask(undefined).catch(() => {})
+    expect(actor.status).toBe('restarting')
+    const began = performance.now()
+    await actor.stop('now')
+    expect(performance.now() - began).toBeLessThan(1_000)
+    expect(starts).toBe(1)
+    expect(actor.status).toBe('stopped')
+  })
+
+  test('resume asked for a failing preStart becomes a counted restart with backoff, not a busy loop', async () => {
+    const { root, escalations } = system({ ...fast, maxRestarts: 2, decide: () => 'resume' })
+    let attempts = 0
+    const actor = root.spawn('flaky', () => ({
+      preStart() {
+        attempts++
+        throw new Error('bad state')
       },
       receive: () => 0,
     }))

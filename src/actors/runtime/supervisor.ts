@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { EscalationError } from '../../errors.ts'
+import { EscalationError, ShopError } from '../../errors.ts'
 import { Actor, type FailureDecision } from './actor.ts'
 import { backoffDelay } from '../../time.ts'
 import { type SupervisorStrategy, restartBackoff, strategyOptions } from './options.ts'
@@ -32,7 +32,7 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly #actors = new Map<string, Actor<any, any>>()
   readonly #children = new Map<string, Supervisor>()
-  readonly #failures = new Map<string, Array<{ at: number; error: unknown }>>()
+  readonly #failures = new Map<string, Array<{ at: number; error: unknown; counted: boolean }>>()
   readonly #strategy: SupervisorStrategy
   readonly #askTimeoutMs: number
   readonly #options: SupervisorOptions
@@ -55,7 +55,7 @@ export class Supervisor {
       throw new Error(`actor ${name} already runs under ${this.name}`)
     }
     this.#failures.delete(name)
-    const actor = new Actor<M, R>(name, factory, (a, error) => this.#onFailure(a, error), this.#askTimeoutMs)
+    const actor = new Actor<M, R>(name, factory, (a, error, starting) => this.#onFailure(a, error, starting), this.#askTimeoutMs)
     this.#actors.set(name, actor)
     this.events.emitEvent('actor:start', { actor: name })
     actor.done.then(() => {
@@ -76,19 +76,29 @@ export class Supervisor {
     return child
   }
 
-  #onFailure(actor: Actor<any, any>, error: unknown): FailureDecision {
+  /**
+   * Errors a retry may cure (ShopError.retryable: the broker unreachable, a call timed out) restart
+   * the actor with backoff for as long as they last, without counting towards escalation: an
+   * outage is an expected condition, and a new process would meet the same broker. Other errors
+   * count; a resume asked for a failed preStart becomes a counted restart (nothing is running to
+   * resume).
+   */
+  #onFailure(actor: Actor<any, any>, error: unknown, starting: boolean): FailureDecision {
     this.events.emitEvent('actor:fail', { actor: actor.name, error })
-    const directive = this.#strategy.decide?.(error) ?? (error instanceof EscalationError ? 'escalate' : 'restart')
-    if (directive === 'resume' || directive === 'stop') return { directive }
+    let directive = this.#strategy.decide?.(error) ?? (error instanceof EscalationError ? 'escalate' : 'restart')
+    if (directive === 'stop' || (directive === 'resume' && !starting)) return { directive }
+    if (directive === 'resume') directive = 'restart'
     const now = (this.#options.now ?? Date.now)()
+    const counted = directive === 'escalate' || !(error instanceof ShopError && error.retryable)
     const recent = (this.#failures.get(actor.name) ?? []).filter((f) => now - f.at < this.#strategy.withinMs)
-    recent.push({ at: now, error })
+    recent.push({ at: now, error, counted })
     this.#failures.set(actor.name, recent)
-    if (directive === 'escalate' || recent.length > this.#strategy.maxRestarts) {
+    const countedRecent = recent.filter((f) => f.counted)
+    if (directive === 'escalate' || countedRecent.length > this.#strategy.maxRestarts) {
       this.#escalate(
         new EscalationError(
-          `actor ${actor.name} failed ${recent.length} times within ${this.#strategy.withinMs} ms (limit ${this.#strategy.maxRestarts} restarts)`,
-          { cause: new AggregateError(recent.map((f) => f.error), `failures of ${actor.name}`) },
+          `actor ${actor.name} failed ${countedRecent.length} times within ${this.#strategy.withinMs} ms (limit ${this.#strategy.maxRestarts} restarts)`,
+          { cause: new AggregateError(countedRecent.map((f) => f.error), `failures of ${actor.name}`) },
         ),
       )
       return { directive: 'fail' }
