@@ -22,10 +22,13 @@ export const ReleaseLine = Type.Object({
   line: Type.Integer({ minimum: 0 }),
   sku: Sku,
 })
+/** A stock level: whole units, at most a billion. */
+export const StockQuantity = Type.Integer({ minimum: 0, maximum: 1_000_000_000 })
+
 export const SetStock = Type.Object({
   type: Type.Literal('set'),
   sku: Sku,
-  quantity: Type.Integer({ minimum: 0 }),
+  quantity: StockQuantity,
 })
 export const InventoryRequest = Type.Union([ReserveLine, ReleaseLine, SetStock])
 export type InventoryRequest = Static<typeof InventoryRequest>
@@ -45,7 +48,7 @@ export const LineResult = Type.Object({
 export type LineResult = Static<typeof LineResult>
 
 /** The body of `PUT /stock/{sku}`. */
-export const StockUpdate = Type.Object({ quantity: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })
+export const StockUpdate = Type.Object({ quantity: StockQuantity }, { additionalProperties: false })
 
 /** A SKU's stock as the InventoryActor keeps it (stock changelog value; `GET /stock/{sku}`). */
 export const StockLevel = Type.Object({

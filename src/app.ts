@@ -1,13 +1,16 @@
 import { createActorSystem } from './actors/runtime/supervisor.ts'
 import { createHttpApp } from './api/app.ts'
 import type { Config } from './config/options.ts'
-import type { EscalationError } from './errors.ts'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { RoleName } from './config/options.ts'
+import { DataDirError, type EscalationError, ShopError } from './errors.ts'
 import { createLog, type Log } from './kafka/index.ts'
 import type { Logger } from './log.ts'
 import { roles as roleFactories } from './roles.ts'
 import type { Readiness } from './api/health/readiness.ts'
 import type { Role } from './actors/runtime/role.ts'
-import { withDeadline } from './time.ts'
+import { backoffDelay, sleep, withDeadline } from './time.ts'
 import { topicNames, topicSpecs } from './topology.ts'
 
 export interface ShopOptions {
@@ -31,31 +34,37 @@ export class Shop {
     readonly roles: Role[],
     private readonly http: ReturnType<typeof createHttpApp>,
     private readonly logger: Logger,
-    private readonly state: { draining: boolean },
+    private readonly state: { draining: boolean; connected: boolean },
   ) {}
 
   static async start(options: ShopOptions): Promise<Shop> {
     const { config, logger } = options
+    if (config.bus === 'kafka' && config.roles.some((r) => statefulRoles.has(r))) checkDataDir(config.dataDir)
     const log = options.log ?? createLog(config, logger)
     const topics = topicNames(config.topicPrefix)
-    // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
-    // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
-    await log.admin.ensureTopics(topicSpecs(config))
     const supervisor = createActorSystem(options.onEscalate)
     supervisor.events.onEvent('actor:restart', (e) =>
       logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
     )
     supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
     const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, write: options.write }))
-    const state = { draining: false }
+    const state = { draining: false, connected: false }
     const http = createHttpApp({
-      readiness: () => roles.map((r) => r.readiness()),
+      readiness: () => [
+        ...(state.connected ? [] : [{ ready: false as const, reason: 'waiting for the broker' }]),
+        ...roles.map((r) => r.readiness()),
+      ],
       draining: () => state.draining,
       features: roles.flatMap((r) => (r.http ? [r.http] : [])),
     })
+    // Probes answer from the start (alive, not ready) while the broker is waited for.
     http.listen({ port: config.httpPort, hostname: config.httpHost })
     const shop = new Shop(config, log, roles, http, logger, state)
-    for (const role of roles) await role.start()
+    // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
+    // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
+    await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
+    state.connected = true
+    for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
     logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url }, 'shop started')
     return shop
   }
@@ -86,5 +95,45 @@ export class Shop {
       'graceful shutdown',
     )
     this.logger.info({ event: 'shop:stop:end' }, 'stopped')
+  }
+}
+
+/** Roles whose actors keep state caches in --data-dir. */
+const statefulRoles = new Set<RoleName>(['order', 'inventory', 'notifier'])
+
+/** How long start waits between attempts to reach the broker. */
+const startRetry = { minMs: 500, maxMs: 10_000, factor: 2 }
+
+/**
+ * Runs `step` until it succeeds. A broker that is not reachable yet is an expected condition at
+ * start (the process stays alive and not ready, and retries with backoff); any other failure ends
+ * the start.
+ */
+async function untilAvailable<T>(what: string, step: () => Promise<T>, logger: Logger): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step()
+    } catch (error) {
+      if (!(error instanceof ShopError && error.retryable)) throw error
+      const delayMs = backoffDelay(startRetry, attempt)
+      logger.warn({ event: 'shop:start:retry', what, attempt, delayMs, err: error }, `${what}: the broker is not reachable; retrying`)
+      await sleep(delayMs)
+    }
+  }
+}
+
+/**
+ * Fails the start at once, naming the path, when the state directory cannot be created or written
+ * (rather than as restarts of every partition actor later).
+ */
+export function checkDataDir(dir: string): void {
+  const probe = join(dir, `.shop-write-check-${process.pid}`)
+  try {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(probe, 'shop checks that its data directory is writable\n')
+    rmSync(probe, { force: true })
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new DataDirError(`--data-dir ${dir} is not usable (${reason}): shop keeps its state caches there`, { cause: error })
   }
 }

@@ -46,3 +46,9 @@ test("README's configuration reference names every option and its environment va
     expect(readme).toContain(`\`--${spec.flag}\` | \`${spec.env}\``)
   }
 })
+
+test('an unusable --data-dir stops the start at once with exit 1 and a message naming the path', () => {
+  const { code, stderr } = run(['--brokers=127.0.0.1:1', '--roles=inventory', '--data-dir=/proc/shop-cannot-write-here', '--log-level=silent'])
+  expect(code).toBe(1)
+  expect(stderr).toContain('--data-dir /proc/shop-cannot-write-here is not usable')
+})

@@ -42,7 +42,14 @@ async function readLimited(request: Request): Promise<string> {
     if (size > maxBodyBytes) throw tooLarge()
     chunks.push(chunk)
   }
-  return new TextDecoder().decode(Buffer.concat(chunks))
+  try {
+    return strictUtf8.decode(Buffer.concat(chunks))
+  } catch {
+    throw new BadRequestError('body is not valid UTF-8')
+  }
 }
+
+/** Refuses malformed UTF-8 instead of replacing it with U+FFFD (which would change what the client sent). */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 const tooLarge = () => new TooLargeError(`body exceeds ${maxBodyBytes} bytes`)

@@ -69,7 +69,13 @@ export function apiRole(ctx: RoleContext): Role {
     name: 'api',
     http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, ready)).use(stockRoutes({ producer, topics, view: stock, ready })),
     async start() {
-      await Promise.all([stock.start(), keys.start(), publisher.init()])
+      try {
+        await Promise.all([stock.start(), keys.start(), publisher.init()])
+      } catch (error) {
+        // Start may be tried again once the broker is back: leave nothing half-started.
+        await Promise.all([stock.stop(), keys.stop()])
+        throw error
+      }
       started = true
       sampling = (async () => {
         while (!stopping) {

@@ -13,6 +13,11 @@ import type { Notification, Sink } from './sinks/types.ts'
  * the record to the dead-letter topic; the other sinks are unaffected.
  */
 export function notifierHandler(topics: TopicNames, sinks: Sink[]): StepHandler {
+  // Deliveries this process made whose record may not be committed yet. A sink is called before
+  // the transaction commits; when that commit fails and the batch is handled again (in this
+  // process, after a broker fault), the delivery is recorded again instead of repeated. Only a
+  // move of the partition to another process can still repeat a delivery (at least once).
+  const delivered = new Set<string>()
   return {
     stores: topology(topics).notifier.stores,
     async handle(record, ctx) {
@@ -21,7 +26,8 @@ export function notifierHandler(topics: TopicNames, sinks: Sink[]): StepHandler 
         const key = `${notification.id}/${sink.name}`
         if (ctx.get('notified', key)) continue
         try {
-          await sink.send(notification)
+          if (!delivered.has(key)) await sink.send(notification)
+          remember(delivered, key)
           ctx.put('notified', key, { at: new Date().toISOString() })
         } catch (error) {
           ctx.deadLetter(error)
@@ -29,6 +35,14 @@ export function notifierHandler(topics: TopicNames, sinks: Sink[]): StepHandler 
       }
     },
   }
+}
+
+/** Deliveries remembered at most: far more than a batch in flight holds. */
+const rememberedDeliveries = 100_000
+
+function remember(delivered: Set<string>, key: string): void {
+  delivered.add(key)
+  if (delivered.size > rememberedDeliveries) delivered.delete(delivered.values().next().value!)
 }
 
 function toNotification(topic: string, topics: TopicNames, record: Parameters<StepHandler['handle']>[0]): Notification {

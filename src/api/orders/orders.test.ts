@@ -19,7 +19,13 @@ const good = { userId: 'ada', items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 1.
 const json = 'application/json'
 
 /** Bad requests, each with the status and the field the problem body must name. */
-const badInputs: Array<{ name: string; body: string; type?: string; status: number; path?: string }> = [
+const badInputs: Array<{ name: string; body: string | Uint8Array; type?: string; status: number; path?: string }> = [
+  { name: 'a price below a cent that rounds to a zero total', body: JSON.stringify({ ...good, items: [{ ...good.items[0], unitPrice: 0.000000001 }], total: 0 }), status: 400, path: '/items/0/unitPrice' },
+  { name: 'a price past exact cents (1e20)', body: JSON.stringify({ ...good, items: [{ ...good.items[0], unitPrice: 1e20 }], total: 2e20 }), status: 400, path: '/items/0/unitPrice' },
+  { name: 'a control character in userId', body: JSON.stringify({ ...good, userId: 'ada\u0007' }), status: 400, path: '/userId' },
+  { name: 'a blank userId', body: JSON.stringify({ ...good, userId: '   ' }), status: 400, path: '/userId' },
+  { name: 'a lone surrogate in userId', body: JSON.stringify(good).replace('"ada"', '"ada\\ud800"'), status: 400, path: '/userId' },
+  { name: 'invalid UTF-8', body: Buffer.concat([Buffer.from('{"userId":"ad'), Buffer.from([0xc3, 0x28]), Buffer.from(`","items":${JSON.stringify(good.items)},"total":2.5}`)]), status: 400 },
   { name: 'malformed JSON', body: '{"userId": "ada",', status: 400 },
   { name: 'an empty body', body: '', status: 400 },
   { name: 'a JSON array', body: '[]', status: 400, path: '/' },
@@ -48,7 +54,7 @@ describe('POST /orders', () => {
   let shop: Shop
   let log: MemoryLog
   const topics = topicNames('')
-  const post = (body: string, headers: Record<string, string> = { 'content-type': json }) =>
+  const post = (body: string | Uint8Array, headers: Record<string, string> = { 'content-type': json }) =>
     fetch(`${shop.url}/orders`, { method: 'POST', body, headers })
   const published = async () => (await readTopic(log, topics.ordersCreated)).map((r) => JSON.parse(r.value.toString()))
 
@@ -73,6 +79,27 @@ describe('POST /orders', () => {
       expect((await published()).length).toBe(before)
     })
   }
+
+  test('a userId with non-ASCII letters and an emoji is accepted', async () => {
+    const response = await post(JSON.stringify({ ...good, userId: 'Zoë 👩‍💻' }))
+    expect(response.status).toBe(202)
+  })
+
+  test('wrong methods answer 405 with Allow; unknown methods a 4xx; PUT /stock refuses levels past a billion', async () => {
+    const wrong = await fetch(`${shop.url}/orders`, { method: 'DELETE' })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.get('allow')).toBe('POST')
+    expect(wrong.headers.get('content-type')).toBe('application/problem+json')
+    const onStock = await fetch(`${shop.url}/stock/SKU-1`, { method: 'POST' })
+    expect(onStock.status).toBe(405)
+    expect(onStock.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'PUT'])
+    const unknown = await fetch(`${shop.url}/orders`, { method: 'FROB' })
+    expect(unknown.status).toBeGreaterThanOrEqual(400)
+    expect(unknown.status).toBeLessThan(500)
+    expect((await fetch(`${shop.url}/nowhere`)).status).toBe(404)
+    const huge = await fetch(`${shop.url}/stock/SKU-1`, { method: 'PUT', body: '{"quantity":1e308}', headers: { 'content-type': json } })
+    expect(huge.status).toBe(400)
+  })
 
   test('a valid order is published once, keyed by user, with the CloudEvents envelope', async () => {
     const response = await post(JSON.stringify(good))

@@ -1,8 +1,9 @@
-import { Database } from 'bun:sqlite'
+import type { Database } from 'bun:sqlite'
 import { FencedError, ShopError } from '../../../errors.ts'
 import type { GroupConsumer, Log, TransactionalProducer } from '../../../kafka/port.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
 import type { Logger } from '../../../log.ts'
+import { withCache } from '../../../state/cache.ts'
 import { Changes, ChangelogStore } from '../../../state/changelog-store.ts'
 import { backoffDelay, sleep } from '../../../time.ts'
 import type { Behavior } from '../types.ts'
@@ -110,13 +111,11 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     async preStart() {
       producer = log.transactionalProducer({ transactionalId })
       await producer.init()
-      db = new Database(options.dbPath, { create: true, strict: true })
-      db.run('PRAGMA journal_mode = WAL')
-      db.run('PRAGMA synchronous = NORMAL')
-      stores = new Map(
-        Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(db!, name, { topic, partition })]),
-      )
-      await restore()
+      const opened = await withCache(options.dbPath, logger, async (cache) => {
+        stores = new Map(Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(cache, name, { topic, partition })]))
+        await restore()
+      })
+      db = opened.db
     },
 
     async receive(records) {
