@@ -4,6 +4,9 @@
 #   scripts/kafka.sh up       fetch jars (once), format storage (once), start, wait until it answers
 #   scripts/kafka.sh down     stop the broker this script started (by its pid)
 #   scripts/kafka.sh restart  down, then up (the contract suite's broker-restart case uses it)
+#   scripts/kafka.sh pause    freeze the broker (SIGSTOP): connections stay open, nothing answers
+#   scripts/kafka.sh resume   thaw it (SIGCONT)
+#   scripts/kafka.sh kill     kill -9 the broker, keeping its data (`up` starts it again)
 #   scripts/kafka.sh status   say whether it runs and where
 #   scripts/kafka.sh logs     print the broker's log
 #   scripts/kafka.sh reset    stop and delete its data (the jars stay cached)
@@ -148,9 +151,12 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   restart) down; up ;;
+  pause) running || die "not running on port $port"; kill -STOP "$(cat "$pidfile")"; echo "kafka.sh: paused" ;;
+  resume) running || die "not running on port $port"; kill -CONT "$(cat "$pidfile")"; echo "kafka.sh: resumed" ;;
+  kill) running || die "not running on port $port"; kill -9 "$(cat "$pidfile")"; while running; do sleep 0.1; done; rm -f "$pidfile"; echo "kafka.sh: killed" ;;
   status) if running; then echo "kafka.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "kafka.sh: not running on port $port"; exit 3; fi ;;
   logs) cat "$run/stdout.log" "$logfile" 2>/dev/null ;;
   reset) down; rm -rf "$run" ;;
   class) shift; fetch_jars; mkdir -p "$run"; [ -f "$run/log4j2.properties" ] || write_config; kafka_class "$@" ;;
-  *) echo "usage: scripts/kafka.sh up|down|status|logs|reset|class MAIN [ARGS]" >&2; exit 2 ;;
+  *) echo "usage: scripts/kafka.sh up|down|restart|pause|resume|kill|status|logs|reset|class MAIN [ARGS]" >&2; exit 2 ;;
 esac

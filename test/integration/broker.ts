@@ -3,14 +3,20 @@ import { repo } from '../harness/shop-process.ts'
 /** The broker that scripts/kafka.sh starts; SHOP_TEST_BROKERS points the integration tests elsewhere. */
 export const testBrokers = (process.env.SHOP_TEST_BROKERS ?? '127.0.0.1:9092').split(',')
 
+/** What scripts/kafka.sh can do to the broker it runs: see the script's header. */
+export type BrokerAction = 'restart' | 'pause' | 'resume' | 'kill' | 'up'
+
 /**
- * Restarts the test broker (a clean stop, then a start), when it is the one scripts/kafka.sh runs
- * on KAFKA_PORT (as `npm test` does); otherwise the reason it cannot.
+ * Acts on the test broker when it is the one scripts/kafka.sh runs on KAFKA_PORT (as `npm test`
+ * does); otherwise the reason it cannot (then fault tests cannot run, and say so).
  */
-export const restartBroker: (() => Promise<void>) | string =
+export const controlBroker: ((action: BrokerAction) => Promise<void>) | string =
   process.env.KAFKA_PORT && testBrokers.join(',') === `127.0.0.1:${process.env.KAFKA_PORT}`
-    ? async () => {
-        const restart = Bun.spawn(['bash', 'scripts/kafka.sh', 'restart'], { cwd: repo, stdout: 'ignore', stderr: 'pipe' })
-        if ((await restart.exited) !== 0) throw new Error(`kafka.sh restart failed: ${await new Response(restart.stderr).text()}`)
+    ? async (action) => {
+        const run = Bun.spawn(['bash', 'scripts/kafka.sh', action], { cwd: repo, stdout: 'ignore', stderr: 'pipe' })
+        if ((await run.exited) !== 0) throw new Error(`kafka.sh ${action} failed: ${await new Response(run.stderr).text()}`)
       }
     : 'the test broker is not one scripts/kafka.sh runs on KAFKA_PORT (SHOP_TEST_BROKERS points elsewhere)'
+
+/** A clean stop and start of the test broker (the contract suite's broker-restart case). */
+export const restartBroker: (() => Promise<void>) | string = typeof controlBroker === 'string' ? controlBroker : () => (controlBroker as (a: BrokerAction) => Promise<void>)('restart')

@@ -2,86 +2,182 @@ import type { Reservation } from '../../src/actors/inventory/handler.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import type { ConsumedRecord } from '../../src/kafka/types.ts'
-import type { TopicNames } from '../../src/topology.ts'
+import { type TopicNames, groupName, topicNames, topology } from '../../src/topology.ts'
 import type { OrderCreatedV1 } from '../../schemas/order.ts'
-import type { StockLevel } from '../../schemas/inventory.ts'
+import type { InventoryRequest, StockLevel } from '../../schemas/inventory.ts'
+import { eventually } from '../harness/eventually.ts'
+import type { LoadResult } from './load.ts'
 
 export interface CheckReport {
+  /** Distinct orders on orders.created. */
   orders: number
   confirmed: number
   failed: number
+  /** orders.created records that repeat an order already there (retries, recognised by the OrderActor). */
+  republished: number
+  /** Notifications printed more than once (at-least-once delivery; receivers dedupe by id). */
+  repeatedNotifications: number
   /** Every violated invariant, in words; empty when the run was correct. */
   problems: string[]
 }
 
+export interface CheckOptions {
+  prefix: string
+  /** What the clients saw. */
+  load: LoadResult
+  /** Console notifications printed by every notifier process of the run (read once the pipeline is idle). */
+  notifications: () => Array<{ orderId: string; outcome: string }>
+  /** How long the pipeline may take to become idle. */
+  idleWithinMs?: number
+}
+
 const parse = <T>(records: ConsumedRecord[]) => records.map((r) => JSON.parse(r.value.toString()) as T)
+const byPosition = (a: ConsumedRecord, b: ConsumedRecord) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)
 
 /**
- * Reads every topic read_committed and checks ARCHITECTURE.md's invariants:
- * 1. each order in orders.created has exactly one outcome;
- * 2. per SKU, initial - reserved by confirmed orders = available, and no stock level was ever negative
- *    (no restocks happen during these runs);
- * 3. a failed order holds no reservation;
- * 4. each (order, outcome) was notified exactly once per sink (`notifications`: what the console
- *    sinks printed; the notified changelog: what the notifiers committed).
+ * Records in each consuming group's topics that it has not committed past; 0 for every group when
+ * idle. Counted by reading from the committed offset (end minus committed would count the
+ * transaction markers after a partition's last record, which no consumer ever commits past).
  */
-export async function checkInvariants(
-  log: Log,
-  topics: TopicNames,
-  initialStock: Record<string, number>,
-  notifications: Array<{ orderId: string; outcome: string }>,
-): Promise<CheckReport> {
+async function lag(log: Log, prefix: string): Promise<Map<string, number>> {
+  const t = topicNames(prefix)
+  const result = new Map<string, number>()
+  for (const role of ['order', 'inventory', 'notifier'] as const) {
+    const committed = await log.admin.committedOffsets(groupName(prefix, role))
+    let behind = 0
+    for (const topic of topology(t)[role].reads) {
+      const ends = await log.admin.endOffsets(topic)
+      const from = ends.map((_, partition) => ({ topic, partition, offset: committed.find((c) => c.topic === topic && c.partition === partition)?.offset ?? 0n }))
+      const pending = from.filter((p, partition) => p.offset < ends[partition])
+      if (pending.length === 0) continue
+      for (const read of await log.read(pending)) behind += read.records.length
+    }
+    result.set(role, behind)
+  }
+  return result
+}
+
+/** Waits until every group's lag is zero at two reads a second apart (nothing in flight between them). */
+export async function waitUntilIdle(log: Log, prefix: string, ms: number): Promise<void> {
+  await eventually(async () => {
+    const first = await lag(log, prefix)
+    await Bun.sleep(1_000)
+    const second = await lag(log, prefix)
+    const busy = [...first, ...second].filter(([, n]) => n > 0)
+    if (busy.length > 0) throw new Error(`pipeline not idle within ${ms} ms: ${busy.map(([g, n]) => `${g} ${n}`).join(', ')}`)
+  }, ms, 500)
+}
+
+/**
+ * Waits until the pipeline is idle, then reads every topic read_committed once and checks
+ * ARCHITECTURE.md's invariants against what the clients saw:
+ * 1. the run placed orders; every order id on orders.created names one order (a repeat has the
+ *    same body), and every order there has exactly one outcome; no outcome without an order;
+ * 2. every id answered 202 is there; no id answered "not published" (503 SHOP_UNAVAILABLE or
+ *    NOT_READY) is there; ids with no certain answer are there at most once (by 1);
+ * 3. stock: replaying inventory.requests in each partition's order with the InventoryActor's rules
+ *    (set, reserve when enough is available, release) gives exactly the levels and reservations
+ *    the changelogs hold; no level was ever negative; every line of a confirmed order is
+ *    reserved, and no line of a failed order is still held;
+ * 4. each outcome was notified at least once on the console, and recorded as notified exactly
+ *    once; repeats are counted (the test decides how many its scenario allows);
+ * 5. nothing went to the dead-letter topic.
+ */
+export async function checkInvariants(log: Log, options: CheckOptions): Promise<CheckReport> {
+  await waitUntilIdle(log, options.prefix, options.idleWithinMs ?? 120_000)
+  const topics: TopicNames = topicNames(options.prefix)
   const problems: string[] = []
-  const orders = new Map(parse<OrderCreatedV1>(await readTopic(log, topics.ordersCreated)).map((o) => [o.orderId, o]))
+
+  const orders = new Map<string, OrderCreatedV1>()
+  let republished = 0
+  for (const order of parse<OrderCreatedV1>(await readTopic(log, topics.ordersCreated))) {
+    const first = orders.get(order.orderId)
+    if (!first) orders.set(order.orderId, order)
+    else if (JSON.stringify([first.userId, first.items, first.total]) !== JSON.stringify([order.userId, order.items, order.total])) {
+      problems.push(`order id ${order.orderId} names two different orders`)
+    } else republished++
+  }
+  if (orders.size === 0) problems.push('the run placed no order')
   const outcomes = new Map<string, string[]>()
   for (const [topic, outcome] of [[topics.reserved, 'reserved'], [topics.failed, 'failed']] as const) {
-    for (const { orderId } of parse<{ orderId: string }>(await readTopic(log, topic))) {
-      outcomes.set(orderId, [...(outcomes.get(orderId) ?? []), outcome])
-    }
+    for (const { orderId } of parse<{ orderId: string }>(await readTopic(log, topic))) outcomes.set(orderId, [...(outcomes.get(orderId) ?? []), outcome])
   }
   for (const orderId of orders.keys()) {
     const seen = outcomes.get(orderId) ?? []
     if (seen.length !== 1) problems.push(`order ${orderId} has ${seen.length} outcomes (${seen.join(', ')})`)
   }
   for (const orderId of outcomes.keys()) if (!orders.has(orderId)) problems.push(`outcome for unknown order ${orderId}`)
+  for (const id of options.load.accepted) if (!orders.has(id)) problems.push(`order ${id} was answered 202 but is not on orders.created`)
+  for (const id of options.load.refused) if (orders.has(id)) problems.push(`order ${id} was refused as not published, yet it was published`)
   const confirmed = [...orders.values()].filter((o) => outcomes.get(o.orderId)?.[0] === 'reserved')
   const failed = [...orders.values()].filter((o) => outcomes.get(o.orderId)?.[0] === 'failed')
 
-  const levels = new Map<string, StockLevel>()
-  for (const level of parse<StockLevel>(await readTopic(log, topics.stock))) {
-    if (level.available < 0 || level.reserved < 0) problems.push(`stock of ${level.sku} went negative: ${JSON.stringify(level)}`)
-    levels.set(level.sku, level)
-  }
-  for (const [sku, initial] of Object.entries(initialStock)) {
-    const held = confirmed.flatMap((o) => o.items).filter((i) => i.sku === sku).reduce((n, i) => n + i.quantity, 0)
-    const level = levels.get(sku)
-    if (!level) {
-      problems.push(`no stock level for ${sku}`)
-      continue
+  // 3. The InventoryActor's rules replayed over its input, partition by partition.
+  const requests = await readTopic(log, topics.inventoryRequests)
+  const model = { stock: new Map<string, StockLevel>(), reservations: new Map<string, Reservation>() }
+  const level = (sku: string) => model.stock.get(sku) ?? { sku, available: 0, reserved: 0 }
+  for (const partition of new Set(requests.map((r) => r.partition))) {
+    for (const record of requests.filter((r) => r.partition === partition).sort(byPosition)) {
+      const request = JSON.parse(record.value.toString()) as InventoryRequest
+      if (request.type === 'set') model.stock.set(request.sku, { ...level(request.sku), available: request.quantity })
+      else if (request.type === 'reserve') {
+        const key = `${request.orderId}/${request.line}`
+        if (model.reservations.has(key)) continue
+        const s = level(request.sku)
+        const ok = s.available >= request.quantity
+        if (ok) model.stock.set(request.sku, { ...s, available: s.available - request.quantity, reserved: s.reserved + request.quantity })
+        model.reservations.set(key, { sku: request.sku, quantity: request.quantity, status: ok ? 'reserved' : 'short', available: level(request.sku).available })
+      } else {
+        const key = `${request.orderId}/${request.line}`
+        const held = model.reservations.get(key)
+        if (held?.status !== 'reserved') continue
+        const s = level(held.sku)
+        model.stock.set(held.sku, { ...s, available: s.available + held.quantity, reserved: s.reserved - held.quantity })
+        model.reservations.set(key, { ...held, status: 'released' })
+      }
     }
-    if (level.reserved !== held) problems.push(`${sku}: reserved ${level.reserved}, but confirmed orders hold ${held}`)
-    if (level.available !== initial - held) problems.push(`${sku}: available ${level.available}, expected ${initial} - ${held}`)
   }
-
+  const levels = new Map<string, StockLevel>()
+  for (const stock of parse<StockLevel>(await readTopic(log, topics.stock))) {
+    if (stock.available < 0 || stock.reserved < 0) problems.push(`stock of ${stock.sku} went negative: ${JSON.stringify(stock)}`)
+    levels.set(stock.sku, stock)
+  }
+  for (const [sku, expected] of model.stock) {
+    const actual = levels.get(sku)
+    if (actual?.available !== expected.available || actual?.reserved !== expected.reserved) {
+      problems.push(`${sku}: the changelog holds ${JSON.stringify(actual)}, replaying inventory.requests gives ${JSON.stringify(expected)}`)
+    }
+  }
   const reservations = new Map<string, Reservation>()
   for (const record of await readTopic(log, topics.reservations)) reservations.set(record.key!, JSON.parse(record.value.toString()))
+  for (const order of confirmed) {
+    order.items.forEach((_, line) => {
+      if (reservations.get(`${order.orderId}/${line}`)?.status !== 'reserved') problems.push(`confirmed order ${order.orderId} does not hold line ${line}`)
+    })
+  }
   for (const order of failed) {
     order.items.forEach((_, line) => {
       if (reservations.get(`${order.orderId}/${line}`)?.status === 'reserved') problems.push(`failed order ${order.orderId} still holds line ${line}`)
     })
   }
+  for (const [key, reservation] of reservations) {
+    if (reservation.status !== model.reservations.get(key)?.status) problems.push(`reservation ${key} is ${reservation.status}, replaying gives ${model.reservations.get(key)?.status}`)
+  }
 
+  // 4. Notifications: at least once, recorded once; repeats counted.
   const printed = new Map<string, number>()
-  for (const n of notifications) printed.set(`${n.orderId}/${n.outcome}`, (printed.get(`${n.orderId}/${n.outcome}`) ?? 0) + 1)
+  for (const n of options.notifications()) printed.set(`${n.orderId}/${n.outcome}`, (printed.get(`${n.orderId}/${n.outcome}`) ?? 0) + 1)
   const committed = new Map<string, number>()
   for (const record of await readTopic(log, topics.notified)) committed.set(record.key!, (committed.get(record.key!) ?? 0) + 1)
-  for (const order of [...confirmed, ...failed]) {
-    const id = `${order.orderId}/${outcomes.get(order.orderId)![0] === 'reserved' ? 'confirmed' : 'out_of_stock'}`
-    if (printed.get(id) !== 1) problems.push(`${id} was printed ${printed.get(id) ?? 0} times`)
+  const expected = new Set([...confirmed.map((o) => `${o.orderId}/confirmed`), ...failed.map((o) => `${o.orderId}/out_of_stock`)])
+  for (const id of expected) {
+    if (!printed.get(id)) problems.push(`${id} was never printed`)
     if (committed.get(`${id}/console`) !== 1) problems.push(`${id} is recorded ${committed.get(`${id}/console`) ?? 0} times as notified`)
   }
-  if (printed.size !== confirmed.length + failed.length) problems.push(`${printed.size} notifications for ${confirmed.length + failed.length} outcomes`)
+  for (const id of printed.keys()) if (!expected.has(id)) problems.push(`notification ${id} for no outcome`)
+  const repeatedNotifications = [...printed.values()].reduce((n, count) => n + count - 1, 0)
+
   const dead = await readTopic(log, topics.deadLetter)
   if (dead.length > 0) problems.push(`${dead.length} records in the dead-letter topic: ${dead[0].headers['shop.dlq.error']}`)
-  return { orders: orders.size, confirmed: confirmed.length, failed: failed.length, problems }
+  return { orders: orders.size, confirmed: confirmed.length, failed: failed.length, republished, repeatedNotifications, problems }
 }

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
+import { orderIdFor } from '../../src/api/orders/identity.ts'
 import { random } from '../harness/random.ts'
-import { eventually } from '../harness/eventually.ts'
 
 export { setStock } from '../harness/stock.ts'
 
@@ -13,16 +14,32 @@ export interface LoadOptions {
   pauseMs?: number
   /** Stops sending once it returns true (orders not yet sent are skipped). */
   stop?: () => boolean
+  /** How long a request may take before the client gives up on it (default 10 s). */
+  timeoutMs?: number
 }
 
 /**
- * POSTs random orders (1 or 2 lines of distinct SKUs, 1 to 3 units each) to `url`. Returns the ids
- * of the orders answered 202, and how many requests got anything else (a refusal or no answer).
+ * What the clients saw, by orderId. Every request carries an Idempotency-Key, so every order's id
+ * is known to the client (`orderIdFor(userId, key)`), even when no answer came.
  */
-export async function placeOrders(url: () => string, options: LoadOptions): Promise<{ accepted: string[]; refused: number }> {
+export interface LoadResult {
+  /** Answered 202: each must get exactly one outcome. */
+  accepted: string[]
+  /** Answered 503 SHOP_UNAVAILABLE or SHOP_NOT_READY: certainly not published, so never processed. */
+  refused: string[]
+  /** Answered 503 SHOP_OUTCOME_UNKNOWN, or no answer in time: processed at most once. */
+  unknown: string[]
+  /** Any other answer, as `status type` (a test expects none). */
+  unexpected: string[]
+}
+
+/**
+ * POSTs random orders (1 or 2 lines of distinct SKUs, 1 to 3 units each) to `url`, each with its
+ * own Idempotency-Key, and sorts the answers (see LoadResult).
+ */
+export async function placeOrders(url: () => string, options: LoadOptions): Promise<LoadResult> {
   const next = random(options.seed ?? 42)
-  const accepted: string[] = []
-  let refused = 0
+  const result: LoadResult = { accepted: [], refused: [], unknown: [], unexpected: [] }
   let sent = 0
   const worker = async () => {
     while (sent < options.orders && !options.stop?.()) {
@@ -31,26 +48,27 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       const skus = [...options.skus].sort(() => next() - 0.5).slice(0, lines)
       const items = skus.map((sku) => ({ sku, quantity: 1 + Math.floor(next() * 3), unitPrice: 1 }))
       const body = { userId: `user-${Math.floor(next() * options.users)}`, items, total: items.reduce((n, i) => n + i.quantity, 0) }
-      const response = await fetch(`${url()}/orders`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }).catch(() => undefined)
+      const key = randomUUID()
+      const orderId = orderIdFor(body.userId, key)
+      const response = await fetch(`${url()}/orders`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      }).catch(() => undefined)
       if (options.pauseMs) await Bun.sleep(options.pauseMs)
-      if (response?.status === 202) accepted.push(((await response.json()) as { orderId: string }).orderId)
-      else {
-        refused++
-        await response?.body?.cancel()
-        await Bun.sleep(20)
+      if (!response) {
+        result.unknown.push(orderId)
+        continue
       }
+      const answer = (await response.json().catch(() => ({}))) as { orderId?: string; type?: string }
+      if (response.status === 202 && answer.orderId === orderId) result.accepted.push(orderId)
+      else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') result.unknown.push(orderId)
+      else if (response.status === 503 && (answer.type === 'urn:shop:error:SHOP_UNAVAILABLE' || answer.type === 'urn:shop:error:SHOP_NOT_READY')) result.refused.push(orderId)
+      else result.unexpected.push(`${response.status} ${answer.type ?? ''}`)
+      if (response.status !== 202) await Bun.sleep(20)
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))
-  return { accepted, refused }
-}
-
-/** Polls `check` (a list of problems) until it is empty or `ms` pass; returns the last result. */
-export async function settle<T extends { problems: string[] }>(check: () => Promise<T>, ms: number): Promise<T> {
-  let last: T | undefined
-  return eventually(async () => {
-    last = await check()
-    if (last.problems.length > 0) throw new Error('not settled')
-    return last
-  }, ms, 1000).catch(() => last!)
+  return result
 }

@@ -1,7 +1,6 @@
 import { expect, test } from 'bun:test'
-import { topicNames } from '../../src/topology.ts'
 import { checkInvariants } from './checker.ts'
-import { placeOrders, setStock, settle } from './load.ts'
+import { placeOrders, setStock } from './load.ts'
 import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'
 
 const { log, spawn } = deployment('scale-out')
@@ -14,12 +13,13 @@ test('scale-out: two processes share the order and inventory partitions; 1,200 r
 
   const stock = { 'SKU-1': 150, 'SKU-2': 150, 'SKU-3': 100, 'SKU-4': 60, 'SKU-5': 40 }
   await setStock(first.url, stock)
-  const { accepted, refused } = await placeOrders(() => first.url, { orders: 1200, users: 150, skus: Object.keys(stock), concurrency: 24 })
-  expect(refused).toBe(0)
-  expect(accepted).toHaveLength(1200)
+  const load = await placeOrders(() => first.url, { orders: 1200, users: 150, skus: Object.keys(stock), concurrency: 24 })
+  expect([load.refused, load.unknown, load.unexpected]).toEqual([[], [], []])
+  expect(load.accepted).toHaveLength(1200)
 
-  const report = await settle(() => checkInvariants(log, topicNames(prefix), stock, first.notifications()), 120_000)
+  const report = await checkInvariants(log, { prefix, load, notifications: () => first.notifications() })
   expect(report.problems).toEqual([])
+  expect(report.repeatedNotifications).toBe(0)
   expect(report.orders).toBe(1200)
   expect(report.confirmed).toBeGreaterThan(0)
   expect(report.failed).toBeGreaterThan(0)
