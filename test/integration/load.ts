@@ -25,7 +25,7 @@ export interface LoadOptions {
 export interface LoadResult {
   /** Answered 202: each must get exactly one outcome. */
   accepted: string[]
-  /** Answered 503 SHOP_UNAVAILABLE or SHOP_NOT_READY: certainly not published, so never processed. */
+  /** Answered 503 SHOP_UNAVAILABLE or SHOP_NOT_READY, or the connection was refused: certainly not published, so never processed. */
   refused: string[]
   /** Answered 503 SHOP_OUTCOME_UNKNOWN, or no answer in time: processed at most once. */
   unknown: string[]
@@ -50,15 +50,21 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       const body = { userId: `user-${Math.floor(next() * options.users)}`, items, total: items.reduce((n, i) => n + i.quantity, 0) }
       const key = randomUUID()
       const orderId = orderIdFor(body.userId, key)
+      let refusedConnection = false
       const response = await fetch(`${url()}/orders`, {
         method: 'POST',
         body: JSON.stringify(body),
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      }).catch(() => undefined)
+      }).catch((error: { code?: string }) => {
+        // No process listened: the request never reached an api, so nothing can have been published.
+        refusedConnection = error.code === 'ECONNREFUSED'
+        return undefined
+      })
       if (options.pauseMs) await Bun.sleep(options.pauseMs)
       if (!response) {
-        result.unknown.push(orderId)
+        ;(refusedConnection ? result.refused : result.unknown).push(orderId)
+        await Bun.sleep(20)
         continue
       }
       const answer = (await response.json().catch(() => ({}))) as { orderId?: string; type?: string }

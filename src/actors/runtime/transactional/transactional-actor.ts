@@ -135,7 +135,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
           }
           logger.warn({ event: 'actor:commit:retry', group, partition, attempt, err: error })
           try {
-            if (attempt >= options.maxCommitAttempts) throw error
+            // Only what a retry may cure is retried here; anything else gives the partition back at once.
+            if (attempt >= options.maxCommitAttempts || !(error instanceof ShopError && error.retryable)) throw error
             await sleep(backoffDelay(commitRetry, attempt))
             await restore()
           } catch (fatal) {
