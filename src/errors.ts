@@ -82,37 +82,33 @@ export class FencedError extends ShopError {
   static override readonly code = 'SHOP_FENCED'
 }
 
-/** The process is starting, shutting down or overloaded; the caller may retry later. */
-export class NotReadyError extends ShopError {
-  static override readonly code = 'SHOP_NOT_READY'
+/** A 503: the caller may retry later (the API adds Retry-After). */
+export class RetryLaterError extends ShopError {
   override readonly status = 503
   constructor(message: string, options: Omit<ShopErrorOptions, 'retryable'> = {}) {
     super(message, { ...options, retryable: true })
   }
+}
+
+/** The process is starting, shutting down or overloaded; the caller may retry later. */
+export class NotReadyError extends RetryLaterError {
+  static override readonly code = 'SHOP_NOT_READY'
 }
 
 /**
  * The broker did not take the order in time, and it is certain that nothing was published (the
  * transaction never committed). Retrying is safe; with the same Idempotency-Key it lands once.
  */
-export class UnavailableError extends ShopError {
+export class UnavailableError extends RetryLaterError {
   static override readonly code = 'SHOP_UNAVAILABLE'
-  override readonly status = 503
-  constructor(message: string, options: Omit<ShopErrorOptions, 'retryable'> = {}) {
-    super(message, { ...options, retryable: true })
-  }
 }
 
 /**
  * The order's transaction was asked to commit but the broker's answer did not come in time: the
  * order may or may not be placed. Retrying with the same Idempotency-Key is safe: it lands once.
  */
-export class OutcomeUnknownError extends ShopError {
+export class OutcomeUnknownError extends RetryLaterError {
   static override readonly code = 'SHOP_OUTCOME_UNKNOWN'
-  override readonly status = 503
-  constructor(message: string, options: Omit<ShopErrorOptions, 'retryable'> = {}) {
-    super(message, { ...options, retryable: true })
-  }
 }
 
 /** A route exists but not for this method; `allow` lists the methods it has. */

@@ -131,7 +131,7 @@ function withRetryIdentity(error: ShopError, orderId: string, idempotencyKey: st
 }
 
 /** Whole cents: the value is the double nearest to a number with at most 2 decimals. */
-export const cents = (x: number) => Math.round(x * 100)
+const cents = (x: number) => Math.round(x * 100)
 const isWholeCents = (x: number) => cents(x) / 100 === x
 
 /** Money rules the schema cannot express, computed in integer cents; BadRequestError naming each field at fault. */
