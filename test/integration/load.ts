@@ -27,8 +27,10 @@ export interface LoadResult {
   accepted: string[]
   /** Answered 503 SHOP_UNAVAILABLE or SHOP_NOT_READY, or the connection was refused: certainly not published, so never processed. */
   refused: string[]
-  /** Answered 503 SHOP_OUTCOME_UNKNOWN, or no answer in time: processed at most once. */
+  /** Answered 503 SHOP_OUTCOME_UNKNOWN, or no answer in time (then also in `unanswered`): processed at most once. */
   unknown: string[]
+  /** No answer within `timeoutMs`: the API broke its promise to answer within --accept-timeout-ms. */
+  unanswered: string[]
   /** Any other answer, as `status type` (a test expects none). */
   unexpected: string[]
 }
@@ -39,7 +41,7 @@ export interface LoadResult {
  */
 export async function placeOrders(url: () => string, options: LoadOptions): Promise<LoadResult> {
   const next = random(options.seed ?? 42)
-  const result: LoadResult = { accepted: [], refused: [], unknown: [], unexpected: [] }
+  const result: LoadResult = { accepted: [], refused: [], unknown: [], unanswered: [], unexpected: [] }
   let sent = 0
   const worker = async () => {
     while (sent < options.orders && !options.stop?.()) {
@@ -61,20 +63,34 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
         refusedConnection = error.code === 'ECONNREFUSED'
         return undefined
       })
+      // The body is read at once, inside the same deadline: a body cut off is no answer.
+      const text = await response?.text().catch(() => undefined)
       if (options.pauseMs) await Bun.sleep(options.pauseMs)
-      if (!response) {
-        ;(refusedConnection ? result.refused : result.unknown).push(orderId)
+      if (!response || text === undefined) {
+        if (refusedConnection) result.refused.push(orderId)
+        else {
+          result.unknown.push(orderId)
+          result.unanswered.push(orderId)
+        }
         await Bun.sleep(20)
         continue
       }
-      const answer = (await response.json().catch(() => ({}))) as { orderId?: string; type?: string }
+      const answer = parseAnswer(text)
       if (response.status === 202 && answer.orderId === orderId) result.accepted.push(orderId)
       else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') result.unknown.push(orderId)
       else if (response.status === 503 && (answer.type === 'urn:shop:error:SHOP_UNAVAILABLE' || answer.type === 'urn:shop:error:SHOP_NOT_READY')) result.refused.push(orderId)
-      else result.unexpected.push(`${response.status} ${answer.type ?? ''}`)
+      else result.unexpected.push(`${response.status} ${answer.type ?? text.slice(0, 200)}`)
       if (response.status !== 202) await Bun.sleep(20)
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))
   return result
+}
+
+function parseAnswer(text: string): { orderId?: string; type?: string } {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return {}
+  }
 }

@@ -234,6 +234,21 @@ describe('POST /orders when the broker is slow or away', () => {
     expect(waiting.commit).toHaveLength(0)
   })
 
+  test('orders queued behind a transaction that never settles are answered 503 SHOP_UNAVAILABLE by their own deadline', async () => {
+    const { producer, waiting } = stalledProducer()
+    const { post } = await intakeApp(producer, { acceptTimeoutMs: 300 })
+    const first = post({ 'idempotency-key': 'k-first' })
+    await eventually(() => expect(waiting.begin).toHaveLength(1), 2_000)
+    // Arrives while the first transaction is in flight and the publisher still counts as available.
+    const started = Date.now()
+    const queued = await post({ 'idempotency-key': 'k-queued' })
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(queued.status).toBe(503)
+    expect(await queued.json()).toMatchObject({ type: 'urn:shop:error:SHOP_UNAVAILABLE', orderId: orderIdFor('ada', 'k-queued') })
+    expect((await first).status).toBe(503)
+    expect(waiting.commit).toHaveLength(0)
+  })
+
   test('a commit the broker does not confirm by the deadline answers 503 SHOP_OUTCOME_UNKNOWN', async () => {
     const { producer, waiting } = stalledProducer()
     const { post } = await intakeApp(producer, { acceptTimeoutMs: 300 })

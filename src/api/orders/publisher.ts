@@ -9,6 +9,8 @@ interface Waiting {
   deadline: number
   resolve: () => void
   reject: (error: Error) => void
+  /** Refuses the caller at its deadline while it is still queued (a transaction may hang for long). */
+  timer: Timer
 }
 
 export interface TransactionalPublisherOptions {
@@ -27,7 +29,7 @@ export interface TransactionalPublisherOptions {
  *
  * Calls made while a transaction is in flight leave together in the next one. A transaction
  * starts its commit only while every caller in it still has time; once its deadline passes before
- * the commit, it is aborted. After a failure the broker counts as unavailable (readiness says so)
+ * the commit, it is aborted; a call still queued at its deadline is refused. After a failure the broker counts as unavailable (readiness says so)
  * and, while the failed transaction is still settling, new calls are refused at once instead of
  * queueing behind it.
  */
@@ -59,9 +61,18 @@ export class TransactionalPublisher {
       return Promise.reject(new UnavailableError('the broker is not reachable; nothing was published'))
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ records, deadline, resolve, reject })
+      const waiting: Waiting = { records, deadline, resolve, reject, timer: setTimeout(() => this.#expire(waiting), Math.max(0, deadline - Date.now())) }
+      this.#queue.push(waiting)
       if (!this.#busy) void this.#drain()
     })
+  }
+
+  /** A caller still queued at its deadline: nothing of its was sent, so it is refused. */
+  #expire(waiting: Waiting): void {
+    const at = this.#queue.indexOf(waiting)
+    if (at < 0) return
+    this.#queue.splice(at, 1)
+    waiting.reject(refused())
   }
 
   async #drain(): Promise<void> {
@@ -72,8 +83,9 @@ export class TransactionalPublisher {
         let count = 0
         while (this.#queue.length > 0 && (batch.length === 0 || count + this.#queue[0].records.length <= this.options.maxBatchRecords)) {
           const next = this.#queue.shift()!
+          clearTimeout(next.timer)
           if (Date.now() >= next.deadline) {
-            next.reject(new UnavailableError('the broker did not take the order in time; nothing was published'))
+            next.reject(refused())
             continue
           }
           batch.push(next)
