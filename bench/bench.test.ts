@@ -40,7 +40,7 @@ describe('bun bench', () => {
     expect(memory.bus).toBe('memory')
     expect(memory.pipeline).toMatchObject({ sent: 1500, accepted: 1500, completed: 1500, missing: 0 })
     expect(memory.pipeline.outcomes.out_of_stock).toBeGreaterThan(0)
-    expect(memory.pipeline.outcomes.confirmed).toBeGreaterThan(memory.pipeline.outcomes.out_of_stock)
+    expect(memory.pipeline.outcomes.reserved).toBeGreaterThan(memory.pipeline.outcomes.out_of_stock)
     expect(memory.log.exactlyOnce.count).toBe(1500)
     expect(result.baselines.rawKafka).toBeNull()
     expect(result.ratios.map((r) => r.name)).toEqual(['API / bare Elysia (memory)', 'exactly-once / at-least-once (memory log layer)'])

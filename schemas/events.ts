@@ -2,6 +2,18 @@ import type { TSchema } from '@sinclair/typebox'
 import { InventoryRequest, LineResult } from './inventory.ts'
 import { OrderCreatedV1 } from './order.ts'
 import { OrderFailed, OrderReserved } from './outcome.ts'
+import {
+  CancelRequest,
+  OrderPacked,
+  OrderShipped,
+  OrderStatusChanged,
+  PackRequest,
+  PaymentFailed,
+  PaymentProcessed,
+  PaymentRefunded,
+  PaymentRequest,
+  ShipRequest,
+} from './lifecycle.ts'
 
 /**
  * Every event shop writes, by CloudEvents type and version. The type and version travel in the
@@ -13,6 +25,16 @@ export const events = {
   lineResult: { type: 'shop.inventory.line-result', version: 1, schema: LineResult, keyField: 'userId' },
   orderReserved: { type: 'shop.inventory.reserved', version: 1, schema: OrderReserved, keyField: 'userId' },
   orderFailed: { type: 'shop.inventory.failed', version: 1, schema: OrderFailed, keyField: 'userId' },
+  orderStatus: { type: 'shop.order.status', version: 1, schema: OrderStatusChanged, keyField: 'userId' },
+  paymentRequest: { type: 'shop.payment.request', version: 1, schema: PaymentRequest, keyField: 'userId' },
+  paymentProcessed: { type: 'shop.payment.processed', version: 1, schema: PaymentProcessed, keyField: 'userId' },
+  paymentFailed: { type: 'shop.payment.failed', version: 1, schema: PaymentFailed, keyField: 'userId' },
+  paymentRefunded: { type: 'shop.payment.refunded', version: 1, schema: PaymentRefunded, keyField: 'userId' },
+  packRequest: { type: 'shop.warehouse.request', version: 1, schema: PackRequest, keyField: 'userId' },
+  orderPacked: { type: 'shop.order.packed', version: 1, schema: OrderPacked, keyField: 'userId' },
+  shipRequest: { type: 'shop.shipping.request', version: 1, schema: ShipRequest, keyField: 'userId' },
+  orderShipped: { type: 'shop.order.shipped', version: 1, schema: OrderShipped, keyField: 'userId' },
+  cancelRequest: { type: 'shop.order.cancel-request', version: 1, schema: CancelRequest, keyField: 'userId' },
 } as const satisfies Record<string, EventType>
 
 export interface EventType {

@@ -26,13 +26,23 @@ describe('a shop process on the in-memory log', () => {
       'inventory.requests',
       'inventory.reserved',
       'metrics.order.rate',
+      'order.cancel-requests',
+      'order.packed',
+      'order.shipped',
+      'order.status',
       'orders.created',
+      'payment.failed',
+      'payment.processed',
+      'payment.refunded',
+      'payment.requests',
+      'shipping.requests',
       'shop-api-idempotency-changelog',
       'shop-inventory-reservations-changelog',
       'shop-inventory-stock-changelog',
       'shop-notifier-notified-changelog',
       'shop-order-sagas-changelog',
       'shop.dlq',
+      'warehouse.requests',
     ])
     const ready = await fetch(`${shop.url}/readyz`)
     expect(ready.status).toBe(200)

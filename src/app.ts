@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import type { RoleName } from './config/options.ts'
 import { DataDirError, type EscalationError, ShopError } from './errors.ts'
 import { createLog, type Log } from './kafka/index.ts'
+import { openReadModel } from './read-model/open.ts'
+import type { ReadModel } from './read-model/types.ts'
 import type { Logger } from './log.ts'
 import { roles as roleFactories } from './roles.ts'
 import type { Readiness } from './api/health/readiness.ts'
@@ -35,6 +37,7 @@ export class Shop {
     private readonly http: ReturnType<typeof createHttpApp>,
     private readonly logger: Logger,
     private readonly state: { draining: boolean; connected: boolean },
+    private readonly closeReadModel: () => Promise<void> | undefined,
   ) {}
 
   static async start(options: ShopOptions): Promise<Shop> {
@@ -47,7 +50,9 @@ export class Shop {
       logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
     )
     supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
-    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, write: options.write }))
+    let readModel: ReadModel | undefined
+    const readModelOf = () => (readModel ??= openReadModel(config, log.kind))
+    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, readModel: readModelOf, write: options.write }))
     const state = { draining: false, connected: false }
     const http = createHttpApp({
       readiness: () => [
@@ -59,7 +64,7 @@ export class Shop {
     })
     // Probes answer from the start (alive, not ready) while the broker is waited for.
     http.listen({ port: config.httpPort, hostname: config.httpHost })
-    const shop = new Shop(config, log, roles, http, logger, state)
+    const shop = new Shop(config, log, roles, http, logger, state, () => readModel?.close())
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
@@ -89,6 +94,7 @@ export class Shop {
       (async () => {
         for (const role of [...this.roles].reverse()) await role.stop()
         await this.log.close()
+        await this.closeReadModel()
         await this.http.stop()
       })(),
       deadlineMs,
@@ -99,7 +105,7 @@ export class Shop {
 }
 
 /** Roles whose actors keep state caches in --data-dir. */
-const statefulRoles = new Set<RoleName>(['order', 'inventory', 'notifier'])
+const statefulRoles = new Set<RoleName>(['order', 'inventory', 'notifier', 'projector'])
 
 /** How long start waits between attempts to reach the broker. */
 const startRetry = { minMs: 500, maxMs: 10_000, factor: 2 }

@@ -32,3 +32,21 @@ export interface Backoff {
 export function backoffDelay(backoff: Backoff, attempt: number): number {
   return Math.min(backoff.maxMs, backoff.minMs * backoff.factor ** Math.max(0, attempt - 1))
 }
+
+/**
+ * Calls `fn` until it resolves, at most `attempts` times, waiting `backoffDelay` between calls;
+ * only errors that `retry` accepts are retried. Rejects with the last error. Every retry loop of
+ * shop's outbound calls (webhooks, the payment provider) is this one.
+ *
+ * @example await retrying(5, { minMs: 200, maxMs: 60_000, factor: 2 }, () => postJson(url, body, options), isRetryable)
+ */
+export async function retrying<T>(attempts: number, backoff: Backoff, fn: (attempt: number) => Promise<T>, retry: (error: unknown) => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt)
+    } catch (error) {
+      if (attempt >= attempts || !retry(error)) throw error
+      await sleep(backoffDelay(backoff, attempt))
+    }
+  }
+}

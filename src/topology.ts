@@ -9,6 +9,18 @@ export function topicNames(prefix: string) {
     lineResults: `${prefix}inventory.line-results`,
     reserved: `${prefix}inventory.reserved`,
     failed: `${prefix}inventory.failed`,
+    // The rest of an order's life: commands from the OrderActor (*.requests) and their results,
+    // all keyed by user, so they meet the order on its partition.
+    orderStatus: `${prefix}order.status`,
+    cancelRequests: `${prefix}order.cancel-requests`,
+    paymentRequests: `${prefix}payment.requests`,
+    paymentProcessed: `${prefix}payment.processed`,
+    paymentFailed: `${prefix}payment.failed`,
+    paymentRefunded: `${prefix}payment.refunded`,
+    warehouseRequests: `${prefix}warehouse.requests`,
+    packed: `${prefix}order.packed`,
+    shippingRequests: `${prefix}shipping.requests`,
+    shipped: `${prefix}order.shipped`,
     orderRate: `${prefix}metrics.order.rate`,
     deadLetter: `${prefix}shop.dlq`,
     // Compacted changelogs: the truth behind each actor's bun:sqlite state (partition p holds the
@@ -28,20 +40,36 @@ export type TopicNames = ReturnType<typeof topicNames>
  * (`groupName`), co-partitioned; the api reads its topics as views, without a group.
  *
  * ```
- * api        writes orders.created (key user), inventory.requests (stock levels), idempotency keys
- * order      reads orders.created + inventory.line-results (co-partitioned, key user)
- *            writes inventory.requests (key SKU), inventory.reserved | inventory.failed
+ * api        writes orders.created (key user), order.cancel-requests (key user),
+ *            inventory.requests (stock levels), idempotency keys
+ * order      reads orders.created, inventory.line-results and every result of the order's life
+ *            (co-partitioned, key user); the saga's single writer:
+ *            writes inventory.requests (key SKU), inventory.reserved | inventory.failed,
+ *            payment.requests, warehouse.requests, shipping.requests, order.status
  * inventory  reads inventory.requests, writes inventory.line-results (key user)
- * notifier   reads inventory.reserved + inventory.failed, writes to sinks (console, webhook)
+ * payment    reads payment.requests (the outbox of charges and refunds), calls the provider,
+ *            writes payment.processed | payment.failed | payment.refunded
+ * warehouse  reads warehouse.requests, writes order.packed
+ * shipper    reads shipping.requests, writes order.shipped
+ * notifier   reads order.status, writes to sinks (console, webhook)
+ * projector  reads order.status into the read model (SQL; offsets in the same database transaction)
  * every consuming role dead-letters to shop.dlq
  * ```
  */
 export function topology(t: TopicNames) {
   return {
-    api: { reads: [t.stock, t.idempotencyKeys], writes: [t.ordersCreated, t.inventoryRequests, t.idempotencyKeys], stores: {} },
-    order: { reads: [t.ordersCreated, t.lineResults], writes: [t.inventoryRequests, t.reserved, t.failed, t.deadLetter], stores: { sagas: t.orderSagas } },
+    api: { reads: [t.stock, t.idempotencyKeys], writes: [t.ordersCreated, t.cancelRequests, t.inventoryRequests, t.idempotencyKeys], stores: {} },
+    order: {
+      reads: [t.ordersCreated, t.lineResults, t.paymentProcessed, t.paymentFailed, t.paymentRefunded, t.packed, t.shipped, t.cancelRequests],
+      writes: [t.inventoryRequests, t.reserved, t.failed, t.paymentRequests, t.warehouseRequests, t.shippingRequests, t.orderStatus, t.deadLetter],
+      stores: { sagas: t.orderSagas },
+    },
     inventory: { reads: [t.inventoryRequests], writes: [t.lineResults, t.deadLetter], stores: { stock: t.stock, reservations: t.reservations } },
-    notifier: { reads: [t.reserved, t.failed], writes: [t.deadLetter], stores: { notified: t.notified } },
+    payment: { reads: [t.paymentRequests], writes: [t.paymentProcessed, t.paymentFailed, t.paymentRefunded, t.deadLetter], stores: {} },
+    warehouse: { reads: [t.warehouseRequests], writes: [t.packed, t.deadLetter], stores: {} },
+    shipper: { reads: [t.shippingRequests], writes: [t.shipped, t.deadLetter], stores: {} },
+    notifier: { reads: [t.orderStatus], writes: [t.deadLetter], stores: { notified: t.notified } },
+    projector: { reads: [t.orderStatus], writes: [], stores: {} },
     // A placeholder until the RateAggregator lands: it reads and commits, and writes nothing yet.
     aggregator: { reads: [t.ordersCreated], writes: [], stores: {} },
   } satisfies Record<RoleName, { reads: string[]; writes: string[]; stores: Record<string, string> }>

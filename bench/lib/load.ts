@@ -161,8 +161,11 @@ export class Completions {
   line(line: string): void {
     if (!line.startsWith('{"event":"notification"')) return
     const now = performance.now()
-    const { orderId, outcome } = JSON.parse(line) as { orderId: string; outcome: string }
-    this.outcomes[outcome] = (this.outcomes[outcome] ?? 0) + 1
+    const { orderId, status } = JSON.parse(line) as { orderId: string; status: string }
+    // An order completes with its first outcome (reserved or out of stock); later steps of its life
+    // (shipped, cancelled) are told too, but do not count again.
+    if (status !== 'reserved' && status !== 'out_of_stock') return
+    this.outcomes[status] = (this.outcomes[status] ?? 0) + 1
     const startedAt = this.#started.get(orderId)
     if (startedAt === undefined) this.#early.set(orderId, now)
     else {

@@ -43,7 +43,8 @@ export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'glo
   if (error instanceof ShopError) {
     const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {}
     if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ')
-    const problem: Problem = { type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message, ...error.extensions }
+    // Extensions never replace the standard members (a `status` extension would become the HTTP status).
+    const problem: Problem = { ...error.extensions, type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message }
     if (error instanceof BadRequestError && error.errors.length > 0) problem.errors = error.errors
     return problemResponse(problem, headers)
   }

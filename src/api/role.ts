@@ -3,6 +3,7 @@ import { Elysia } from 'elysia'
 import type { StockLevel } from '../../schemas/inventory.ts'
 import { type IdempotencyEntry, OrderIntake } from './orders/intake.ts'
 import { orderRoutes } from './orders/index.ts'
+import { OrderQueries } from './orders/queries.ts'
 import { TransactionalPublisher } from './orders/publisher.ts'
 import { stockRoutes } from './stock/index.ts'
 import { stockLevelOf } from './stock/service.ts'
@@ -37,6 +38,7 @@ export function apiRole(ctx: RoleContext): Role {
     topic: topics.idempotencyKeys,
     decode: (r) => JSON.parse(r.value.toString()) as IdempotencyEntry,
     expired: (entry) => Date.now() - entry.at >= config.idempotencyTtlMs,
+    index: (entry) => entry.answer.orderId,
   })
   let backlog: number | null = null
   const intake = new OrderIntake({
@@ -67,7 +69,7 @@ export function apiRole(ctx: RoleContext): Role {
   }
   return {
     name: 'api',
-    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, ready)).use(stockRoutes({ producer, topics, view: stock, ready })),
+    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready)).use(stockRoutes({ producer, topics, view: stock, ready })),
     async start() {
       try {
         await Promise.all([stock.start(), keys.start(), publisher.init()])

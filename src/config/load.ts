@@ -19,6 +19,10 @@ function convert(spec: OptionSpec, raw: string, source: string): unknown {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`expected an integer; got "${raw}"`, source)
       return Number(raw)
     }
+    case 'number': {
+      if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(raw.trim())) throw new ConfigError(`expected a number; got "${raw}"`, source)
+      return Number(raw)
+    }
     default:
       return raw
   }
@@ -74,6 +78,9 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', '--webhook-url (SHOP_WEBHOOK_URL)')
     if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', '--webhook-secret (SHOP_WEBHOOK_SECRET)')
   }
+  if (config.paymentProvider === 'http' && config.roles.includes('payment') && !config.paymentUrl) {
+    throw new ConfigError('required with --payment-provider=http', '--payment-url (SHOP_PAYMENT_URL)')
+  }
   return {
     command: parsed.positionals.length > 0 ? parsed.positionals : ['run'],
     help: flags.help === true,
@@ -94,7 +101,7 @@ function asSettingError(error: ConfigError): ConfigError {
 
 export function helpText(version: string): string {
   const rows = optionSpecs.map((s) => {
-    const flag = `  --${s.flag}=${s.kind === 'list' ? 'A,B' : s.kind === 'integer' ? 'N' : 'VALUE'}`
+    const flag = `  --${s.flag}=${s.kind === 'list' ? 'A,B' : s.kind === 'integer' || s.kind === 'number' ? 'N' : 'VALUE'}`
     return `${flag.padEnd(30)} ${s.help}\n${''.padEnd(31)}env: ${s.env}`
   })
   return [

@@ -1,9 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox'
 
-export const roleNames = ['api', 'order', 'inventory', 'notifier', 'aggregator'] as const
+export const roleNames = ['api', 'order', 'inventory', 'payment', 'warehouse', 'shipper', 'notifier', 'projector', 'aggregator'] as const
 export type RoleName = (typeof roleNames)[number]
 export const sinkNames = ['console', 'webhook'] as const
 export type SinkName = (typeof sinkNames)[number]
+export const paymentProviders = ['simulator', 'http'] as const
 
 /** The validated configuration of one `shop` process. */
 export const ConfigSchema = Type.Object(
@@ -34,12 +35,22 @@ export const ConfigSchema = Type.Object(
     webhookAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
     webhookBackoffMs: Type.Integer({ minimum: 0 }),
     webhookTimeoutMs: Type.Integer({ minimum: 100 }),
+    paymentProvider: Type.Union(paymentProviders.map((p) => Type.Literal(p))),
+    paymentLimit: Type.Number({ minimum: 0 }),
+    paymentSimulatorFailureRate: Type.Number({ minimum: 0, maximum: 0.99 }),
+    paymentSimulatorSeed: Type.Integer(),
+    paymentUrl: Type.String({ pattern: '^(https?://.+)?$' }),
+    paymentAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+    paymentBackoffMs: Type.Integer({ minimum: 0 }),
+    paymentTimeoutMs: Type.Integer({ minimum: 100 }),
+    warehousePickMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+    readModel: Type.String({ pattern: '^(sqlite:.+)?$' }),
   },
   { additionalProperties: false },
 )
 export type Config = Static<typeof ConfigSchema>
 
-type Kind = 'string' | 'integer' | 'list'
+type Kind = 'string' | 'integer' | 'number' | 'list'
 
 export interface OptionSpec {
   key: keyof Config
@@ -76,6 +87,16 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'webhookAttempts', flag: 'webhook-attempts', env: 'SHOP_WEBHOOK_ATTEMPTS', kind: 'integer', help: 'delivery attempts per notification before it goes to shop.dlq (default 5)' },
   { key: 'webhookBackoffMs', flag: 'webhook-backoff-ms', env: 'SHOP_WEBHOOK_BACKOFF_MS', kind: 'integer', help: 'wait before the second attempt; doubles each time (default 200)' },
   { key: 'webhookTimeoutMs', flag: 'webhook-timeout-ms', env: 'SHOP_WEBHOOK_TIMEOUT_MS', kind: 'integer', help: 'deadline of one webhook request (default 5000)' },
+  { key: 'paymentProvider', flag: 'payment-provider', env: 'SHOP_PAYMENT_PROVIDER', kind: 'string', help: `how payments are made: ${paymentProviders.join(' or ')} (default simulator)` },
+  { key: 'paymentLimit', flag: 'payment-limit', env: 'SHOP_PAYMENT_LIMIT', kind: 'number', help: 'the simulator declines an order whose total exceeds this, reason limit_exceeded (default 5000.00)' },
+  { key: 'paymentSimulatorFailureRate', flag: 'payment-simulator-failure-rate', env: 'SHOP_PAYMENT_SIMULATOR_FAILURE_RATE', kind: 'number', help: 'share of simulator calls that fail transiently and are retried, 0 to 0.99 (default 0)' },
+  { key: 'paymentSimulatorSeed', flag: 'payment-simulator-seed', env: 'SHOP_PAYMENT_SIMULATOR_SEED', kind: 'integer', help: 'seed of the simulator\'s transient failures (default 1)' },
+  { key: 'paymentUrl', flag: 'payment-url', env: 'SHOP_PAYMENT_URL', kind: 'string', help: 'the HTTP provider\'s base URL: POST {url}/charges and {url}/refunds (required with --payment-provider=http)' },
+  { key: 'paymentAttempts', flag: 'payment-attempts', env: 'SHOP_PAYMENT_ATTEMPTS', kind: 'integer', help: 'calls per payment on network errors, timeouts, 429 and 5xx before it goes to shop.dlq (default 5)' },
+  { key: 'paymentBackoffMs', flag: 'payment-backoff-ms', env: 'SHOP_PAYMENT_BACKOFF_MS', kind: 'integer', help: 'wait before the second call; doubles each time (default 200)' },
+  { key: 'paymentTimeoutMs', flag: 'payment-timeout-ms', env: 'SHOP_PAYMENT_TIMEOUT_MS', kind: 'integer', help: 'deadline of one call to the payment provider (default 5000)' },
+  { key: 'warehousePickMs', flag: 'warehouse-pick-ms', env: 'SHOP_WAREHOUSE_PICK_MS', kind: 'integer', help: 'simulated pick-and-pack time per order; orders are picked side by side (default 200)' },
+  { key: 'readModel', flag: 'read-model', env: 'SHOP_READ_MODEL', kind: 'string', help: 'where the projector writes and GET /orders reads: sqlite:PATH (default sqlite:<data-dir>/read-model.sqlite; in memory on the memory bus)' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
 ]
 
@@ -101,6 +122,16 @@ const common = {
   webhookAttempts: 5,
   webhookBackoffMs: 200,
   webhookTimeoutMs: 5000,
+  paymentProvider: 'simulator' as const,
+  paymentLimit: 5000,
+  paymentSimulatorFailureRate: 0,
+  paymentSimulatorSeed: 1,
+  paymentUrl: '',
+  paymentAttempts: 5,
+  paymentBackoffMs: 200,
+  paymentTimeoutMs: 5000,
+  warehousePickMs: 200,
+  readModel: '',
 }
 
 /** Defaults per profile; flags and SHOP_* variables override them. */

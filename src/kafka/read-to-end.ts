@@ -8,19 +8,35 @@ import type { ConsumedRecord, TopicPartition } from './types.ts'
  */
 export async function readToEnd(
   log: Log,
+  tp: TopicPartition,
+  from: bigint,
+  onRecords: (records: ConsumedRecord[]) => unknown,
+): Promise<bigint> {
+  const end = (await log.admin.endOffsets(tp.topic))[tp.partition]
+  const reached = await readRange(log, tp, from, end, onRecords)
+  return reached > end ? reached : end
+}
+
+/**
+ * Reads one partition's committed records with offsets in [from, until), in offset order (how a
+ * projector fills a gap between its database's offset and the group's). Resolves with the offset reached.
+ */
+export async function readRange(
+  log: Log,
   { topic, partition }: TopicPartition,
   from: bigint,
-  onRecords: (records: ConsumedRecord[]) => void,
+  until: bigint,
+  onRecords: (records: ConsumedRecord[]) => unknown,
 ): Promise<bigint> {
-  const end = (await log.admin.endOffsets(topic))[partition]
   let offset = from
-  while (offset < end) {
+  while (offset < until) {
     const [result] = await log.read([{ topic, partition, offset }])
-    if (result.records.length > 0) onRecords(result.records)
+    const records = result.records.filter((r) => r.offset < until)
+    if (records.length > 0) await onRecords(records)
     if (result.next === offset) break
     offset = result.next
   }
-  return offset > end ? offset : end
+  return offset
 }
 
 /** Every committed record of a topic, all partitions, up to their ends when the call began. */

@@ -13,6 +13,8 @@ export interface TopicViewOptions<V> {
   pollWaitMs?: number
   /** Values for which this is true are dropped (once a minute, and never returned by `get`). */
   expired?: (value: V) => boolean
+  /** A second key of each value (an idempotency entry's orderId), for `find`. */
+  index?: (value: V) => string
 }
 
 const sweepEveryMs = 60_000
@@ -24,6 +26,8 @@ const sweepEveryMs = 60_000
  */
 export class TopicView<V> {
   readonly #values = new Map<string, V>()
+  /** Second key -> key, when `index` is set; checked against the value on every `find`. */
+  readonly #index = new Map<string, string>()
   #positions: RecordPosition[] = []
   #caughtUp = false
   #running = false
@@ -35,6 +39,15 @@ export class TopicView<V> {
     const value = this.#values.get(key)
     if (value === undefined || !this.options.expired?.(value)) return value
     this.#values.delete(key)
+    return undefined
+  }
+
+  /** The value whose second key (`index`) is `indexKey`. */
+  find(indexKey: string): V | undefined {
+    const key = this.#index.get(indexKey)
+    const value = key === undefined ? undefined : this.get(key)
+    if (value !== undefined && this.options.index?.(value) === indexKey) return value
+    this.#index.delete(indexKey)
     return undefined
   }
 
@@ -67,6 +80,7 @@ export class TopicView<V> {
     while (this.#running) {
       if (this.options.expired && Date.now() - swept >= sweepEveryMs) {
         for (const [key, value] of this.#values) if (this.options.expired(value)) this.#values.delete(key)
+        for (const indexKey of this.#index.keys()) this.find(indexKey)
         swept = Date.now()
       }
       try {
@@ -89,7 +103,10 @@ export class TopicView<V> {
         if (record.key === undefined) continue
         const value = this.options.decode(record)
         if (value === undefined || this.options.expired?.(value)) this.#values.delete(record.key)
-        else this.#values.set(record.key, value)
+        else {
+          this.#values.set(record.key, value)
+          if (this.options.index) this.#index.set(this.options.index(value), record.key)
+        }
       }
       this.#positions[result.partition] = { topic: result.topic, partition: result.partition, offset: result.next }
     }

@@ -68,7 +68,7 @@ export class ShopProcess {
   }
 
   /** Notification lines printed by the console sink. */
-  notifications(): Array<{ orderId: string; outcome: string; notificationId: string }> {
+  notifications(): Array<{ orderId: string; status: string; notificationId: string }> {
     return this.stdout.flatMap((line) => {
       try {
         const entry = JSON.parse(line)

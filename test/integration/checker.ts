@@ -26,7 +26,7 @@ export interface CheckOptions {
   /** What the clients saw. */
   load: LoadResult
   /** Console notifications printed by every notifier process of the run (read once the pipeline is idle). */
-  notifications: () => Array<{ orderId: string; outcome: string }>
+  notifications: () => Array<{ orderId: string; status: string }>
   /** How long the pipeline may take to become idle. */
   idleWithinMs?: number
 }
@@ -166,10 +166,10 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
 
   // 4. Notifications: at least once, recorded once; repeats counted.
   const printed = new Map<string, number>()
-  for (const n of options.notifications()) printed.set(`${n.orderId}/${n.outcome}`, (printed.get(`${n.orderId}/${n.outcome}`) ?? 0) + 1)
+  for (const n of options.notifications()) printed.set(`${n.orderId}/${n.status}`, (printed.get(`${n.orderId}/${n.status}`) ?? 0) + 1)
   const committed = new Map<string, number>()
   for (const record of await readTopic(log, topics.notified)) committed.set(record.key!, (committed.get(record.key!) ?? 0) + 1)
-  const expected = new Set([...confirmed.map((o) => `${o.orderId}/confirmed`), ...failed.map((o) => `${o.orderId}/out_of_stock`)])
+  const expected = new Set([...confirmed.map((o) => `${o.orderId}/reserved`), ...failed.map((o) => `${o.orderId}/out_of_stock`)])
   for (const id of expected) {
     if (!printed.get(id)) problems.push(`${id} was never printed`)
     if (committed.get(`${id}/console`) !== 1) problems.push(`${id} is recorded ${committed.get(`${id}/console`) ?? 0} times as notified`)

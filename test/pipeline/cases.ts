@@ -10,6 +10,7 @@ import { topicNames } from '../../src/topology.ts'
 import { orderIdFor } from '../../src/api/orders/identity.ts'
 import { encodeEvent } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
+import type { OrderStatus } from '../../schemas/lifecycle.ts'
 
 export interface PipelineCasesOptions {
   name: string
@@ -23,7 +24,7 @@ export interface Notification {
   event: string
   orderId: string
   userId: string
-  outcome: 'confirmed' | 'out_of_stock'
+  status: OrderStatus
   message: string
 }
 
@@ -54,6 +55,9 @@ export async function startShop(options: PipelineCasesOptions, extraFlags: strin
   return { shop, log, call, notifications, topics: topicNames(prefix), prefix }
 }
 
+/** The notifications of one status, in the order they were printed. */
+export const told = (s: { notifications: Notification[] }, status: OrderStatus) => s.notifications.filter((n) => n.status === status)
+
 export function runPipelineCases(options: PipelineCasesOptions): void {
   describe(`order pipeline: ${options.name}`, () => {
     const running: Array<Awaited<ReturnType<typeof startShop>>> = []
@@ -82,7 +86,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(placed.status).toBe(202)
       expect(placed.body).toEqual({ orderId: expect.any(String), status: 'pending' })
       expect(placed.headers.get('location')).toBe(`/orders/${placed.body.orderId}`)
-      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ event: 'notification', orderId: placed.body.orderId, userId: 'ada', outcome: 'confirmed' })]))
+      await wait(() => expect(told(s, 'reserved')).toEqual([expect.objectContaining({ event: 'notification', orderId: placed.body.orderId, userId: 'ada', status: 'reserved' })]))
       await wait(async () => expect((await s.call('GET', '/stock/SKU-A')).body).toEqual({ sku: 'SKU-A', available: 7, reserved: 3 }))
       const reserved = await readTopic(s.log, s.topics.reserved)
       expect(reserved.map((r) => JSON.parse(r.value.toString()).orderId)).toEqual([placed.body.orderId])
@@ -96,7 +100,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await setStock(s, 'SKU-B', 1)
       const placed = await s.call('POST', '/orders', { userId: 'bob', items: [{ sku: 'SKU-B', quantity: 2, unitPrice: 1 }], total: 2 })
       expect(placed.status).toBe(202)
-      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, outcome: 'out_of_stock' })]))
+      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, status: 'out_of_stock' })]))
       expect(s.notifications[0].message).toContain('SKU-B (requested 2, available 1)')
       const failed = (await readTopic(s.log, s.topics.failed)).map((r) => JSON.parse(r.value.toString()))
       expect(failed).toEqual([expect.objectContaining({ orderId: placed.body.orderId, shortLines: [{ sku: 'SKU-B', requested: 2, available: 1 }] })])
@@ -109,7 +113,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await setStock(s, 'SKU-D', 1)
       const order = { userId: 'cy', items: [{ sku: 'SKU-C', quantity: 2, unitPrice: 3 }, { sku: 'SKU-D', quantity: 2, unitPrice: 4 }], total: 14 }
       const placed = await s.call('POST', '/orders', order)
-      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, outcome: 'out_of_stock' })]))
+      await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, status: 'out_of_stock' })]))
       await wait(async () => expect((await s.call('GET', '/stock/SKU-C')).body).toEqual({ sku: 'SKU-C', available: 5, reserved: 0 }))
       expect((await s.call('GET', '/stock/SKU-D')).body).toEqual({ sku: 'SKU-D', available: 1, reserved: 0 })
       const requests = (await readTopic(s.log, s.topics.inventoryRequests)).map((r) => JSON.parse(r.value.toString()))
@@ -122,7 +126,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       const producer = s.log.producer()
       await producer.send([{ topic: s.topics.ordersCreated, key: 'eve', value: '{"not":"an order"', headers: { ce_type: 'shop.order.created', ce_dataschemaversion: '1' } }])
       const placed = await s.call('POST', '/orders', { userId: 'eve', items: [{ sku: 'SKU-E', quantity: 1, unitPrice: 1 }], total: 1 })
-      await wait(() => expect(s.notifications.map((n) => n.orderId)).toEqual([placed.body.orderId]))
+      await wait(() => expect(told(s, 'reserved').map((n) => n.orderId)).toEqual([placed.body.orderId]))
       const dead = await readTopic(s.log, s.topics.deadLetter)
       expect(dead).toHaveLength(1)
       expect(dead[0].value.toString()).toBe('{"not":"an order"')
@@ -146,7 +150,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       const again = (await readTopic(s.log, s.topics.ordersCreated))[0]
       await s.log.producer().send([{ topic: s.topics.ordersCreated, key: again.key, value: again.value, headers: again.headers }])
       const placedAfter = await s.call('POST', '/orders', order)
-      await wait(() => expect(s.notifications.map((n) => n.orderId).sort()).toEqual([placed.body.orderId, placedAfter.body.orderId].sort()))
+      await wait(() => expect(told(s, 'reserved').map((n) => n.orderId).sort()).toEqual([placed.body.orderId, placedAfter.body.orderId].sort()))
       await wait(async () => expect((await s.call('GET', '/stock/SKU-F')).body).toEqual({ sku: 'SKU-F', available: 8, reserved: 2 }))
       const end = await s.log.admin.endOffsets(s.topics.reserved)
       const reserved = (await readTopic(s.log, s.topics.reserved)).map((r) => JSON.parse(r.value.toString()).orderId)
@@ -170,6 +174,114 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(errorOf(s.topics.inventoryRequests)).toContain('keyed "SKU-OTHER", but its sku is "SKU-G"')
       expect((await s.call('GET', '/stock/SKU-G')).body).toEqual({ sku: 'SKU-G', available: 5, reserved: 0 })
       expect(await readTopic(s.log, s.topics.inventoryRequests).then((r) => r.filter((x) => x.value.toString().includes('order-keyed-wrong')))).toEqual([])
+    })
+
+    const statusOf = async (s: Awaited<ReturnType<typeof startShop>>, orderId: string) => (await s.call('GET', `/orders/${orderId}`)).body
+    const payload = (records: Array<{ value: Buffer }>) => records.map((r) => JSON.parse(r.value.toString()))
+
+    test('an order lives to shipped: GET /orders/{id} shows each step in order; the customer is told when it is reserved and shipped', async () => {
+      const s = await start(['--warehouse-pick-ms=10'])
+      await setStock(s, 'SKU-L', 4)
+      const placed = await s.call('POST', '/orders', { userId: 'lin', items: [{ sku: 'SKU-L', quantity: 2, unitPrice: 12.5 }], total: 25 })
+      // Accepted, so never 404, even before the projector has it.
+      expect((await s.call('GET', `/orders/${placed.body.orderId}`)).status).toBe(200)
+      await wait(async () => expect((await statusOf(s, placed.body.orderId)).status).toBe('shipped'))
+      const order = await statusOf(s, placed.body.orderId)
+      expect(order).toMatchObject({ orderId: placed.body.orderId, userId: 'lin', total: 25, items: [{ sku: 'SKU-L', quantity: 2, unitPrice: 12.5 }], reason: null })
+      expect(order.history.map((h: { status: string }) => h.status)).toEqual(['pending', 'reserved', 'paid', 'packed', 'shipped'])
+      expect(order.carrier).toEqual(order.history[4].carrier)
+      expect(order.trackingNumber).toMatch(/^SHOP[0-9A-F]{12}$/)
+      await wait(() => expect(s.notifications.filter((n) => n.orderId === placed.body.orderId).map((n) => n.status)).toEqual(['reserved', 'shipped']))
+      const processed = payload(await readTopic(s.log, s.topics.paymentProcessed))
+      expect(processed).toEqual([expect.objectContaining({ orderId: placed.body.orderId, amount: 25 })])
+    })
+
+    test('a charge above --payment-limit is declined: payment_failed with the reason, the stock comes back, the customer is told', async () => {
+      const s = await start(['--payment-limit=100'])
+      await setStock(s, 'SKU-P', 5)
+      const placed = await s.call('POST', '/orders', { userId: 'pat', items: [{ sku: 'SKU-P', quantity: 3, unitPrice: 50 }], total: 150 })
+      await wait(async () => expect((await statusOf(s, placed.body.orderId)).status).toBe('payment_failed'))
+      expect((await statusOf(s, placed.body.orderId)).reason).toBe('limit_exceeded')
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-P')).body).toEqual({ sku: 'SKU-P', available: 5, reserved: 0 }))
+      await wait(() => expect(told(s, 'payment_failed')).toEqual([expect.objectContaining({ orderId: placed.body.orderId })]))
+      expect(told(s, 'payment_failed')[0].message).toContain('limit_exceeded')
+      expect(payload(await readTopic(s.log, s.topics.paymentFailed))).toEqual([expect.objectContaining({ orderId: placed.body.orderId, reason: 'limit_exceeded' })])
+      // The order never reaches the warehouse (the request would have left with the status).
+      expect(await readTopic(s.log, s.topics.warehouseRequests)).toEqual([])
+    })
+
+    test('transient provider failures are retried to success; each order is charged once', async () => {
+      const s = await start(['--payment-simulator-failure-rate=0.6', '--payment-backoff-ms=1', '--payment-attempts=30', '--warehouse-pick-ms=1'])
+      await setStock(s, 'SKU-T', 100)
+      const ids: string[] = []
+      for (let i = 0; i < 6; i++) ids.push((await s.call('POST', '/orders', { userId: `tia-${i}`, items: [{ sku: 'SKU-T', quantity: 1, unitPrice: 3 }], total: 3 })).body.orderId)
+      await wait(async () => expect(await Promise.all(ids.map(async (id) => (await statusOf(s, id)).status))).toEqual(ids.map(() => 'shipped')))
+      const charges = payload(await readTopic(s.log, s.topics.paymentProcessed)).map((p) => p.orderId)
+      expect(charges.sort()).toEqual([...ids].sort())
+      expect(payload(await readTopic(s.log, s.topics.paymentRequests)).filter((r) => r.type === 'charge').map((r) => r.orderId).sort()).toEqual([...ids].sort())
+    })
+
+    test('cancel: a paid order is cancelled, its stock released and its charge refunded; a shipped order answers 409, an unknown one 404', async () => {
+      const s = await start(['--warehouse-pick-ms=3000'])
+      await setStock(s, 'SKU-X', 10)
+      const placed = await s.call('POST', '/orders', { userId: 'xia', items: [{ sku: 'SKU-X', quantity: 4, unitPrice: 2 }], total: 8 })
+      await wait(async () => expect((await statusOf(s, placed.body.orderId)).status).toBe('paid'))
+      const cancelled = await s.call('POST', `/orders/${placed.body.orderId}/cancel`)
+      expect(cancelled.status).toBe(202)
+      expect(cancelled.body).toEqual({ orderId: placed.body.orderId, status: 'paid', cancel: 'requested' })
+      await wait(async () => expect((await statusOf(s, placed.body.orderId)).history.map((h: { note?: string }) => h.note ?? '')).toContain('refunded 8.00'))
+      const order = await statusOf(s, placed.body.orderId)
+      expect(order.status).toBe('cancelled')
+      expect(order.history.map((h: { status: string }) => h.status)).toEqual(['pending', 'reserved', 'paid', 'cancelled', 'cancelled'])
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-X')).body).toEqual({ sku: 'SKU-X', available: 10, reserved: 0 }))
+      expect(payload(await readTopic(s.log, s.topics.paymentRefunded))).toEqual([expect.objectContaining({ orderId: placed.body.orderId, amount: 8 })])
+      await wait(() => expect(told(s, 'cancelled').map((n) => n.orderId)).toEqual([placed.body.orderId]))
+      // A second cancel is answered from the read model: already done.
+      expect((await s.call('POST', `/orders/${placed.body.orderId}/cancel`)).body.cancel).toBe('done')
+
+      const other = await s.call('POST', '/orders', { userId: 'xia', items: [{ sku: 'SKU-X', quantity: 1, unitPrice: 2 }], total: 2 })
+      // Picked once the cancelled order's pick (3 s) ends: the batches of a partition are picked one after another.
+      await eventually(async () => expect((await statusOf(s, other.body.orderId)).status).toBe('shipped'), options.patienceMs + 10_000)
+      const late = await s.call('POST', `/orders/${other.body.orderId}/cancel`)
+      expect(late.status).toBe(409)
+      expect(late.headers.get('content-type')).toBe('application/problem+json')
+      expect(late.body).toMatchObject({ type: 'urn:shop:error:SHOP_CONFLICT', status: 409, orderId: other.body.orderId, orderStatus: 'shipped' })
+      expect((await s.call('POST', '/orders/no-such-order/cancel')).status).toBe(404)
+      expect((await s.call('GET', '/orders/no-such-order')).status).toBe(404)
+    }, 60_000)
+
+    test('an out-of-stock order never reaches payment', async () => {
+      const s = await start()
+      await setStock(s, 'SKU-O', 1)
+      const placed = await s.call('POST', '/orders', { userId: 'oli', items: [{ sku: 'SKU-O', quantity: 2, unitPrice: 1 }], total: 2 })
+      await wait(async () => expect((await statusOf(s, placed.body.orderId)).status).toBe('out_of_stock'))
+      // A payment request would have been written in the same transaction as the status.
+      expect(await readTopic(s.log, s.topics.paymentRequests)).toEqual([])
+      expect((await statusOf(s, placed.body.orderId)).reason).toBe('SKU-O (requested 2, available 1)')
+    })
+
+    test('GET /orders: newest first, filtered by user and status, paged by cursor; bad parameters are 400 problems', async () => {
+      const s = await start(['--roles=api,order,inventory,projector'])
+      await setStock(s, 'SKU-Q', 100)
+      const ids: string[] = []
+      for (let i = 0; i < 5; i++) ids.push((await s.call('POST', '/orders', { userId: 'quinn', items: [{ sku: 'SKU-Q', quantity: 1, unitPrice: 1 }], total: 1 })).body.orderId)
+      const other = (await s.call('POST', '/orders', { userId: 'ray', items: [{ sku: 'SKU-Q', quantity: 1, unitPrice: 1 }], total: 1 })).body.orderId
+      await wait(async () => expect((await s.call('GET', '/orders?status=reserved&limit=100')).body.orders).toHaveLength(6))
+      const first = await s.call('GET', '/orders?userId=quinn&limit=2')
+      expect(first.status).toBe(200)
+      const second = await s.call('GET', `/orders?userId=quinn&limit=2&cursor=${first.body.next}`)
+      const third = await s.call('GET', `/orders?userId=quinn&limit=2&cursor=${second.body.next}`)
+      expect(third.body.next).toBeNull()
+      const pages = [first, second, third].flatMap((p) => p.body.orders.map((o: { orderId: string }) => o.orderId))
+      expect(pages.sort()).toEqual([...ids].sort())
+      const all = (await s.call('GET', '/orders?limit=100')).body.orders as Array<{ orderId: string; createdAt: string }>
+      expect(all.map((o) => o.orderId)).toContain(other)
+      expect(all.map((o) => o.createdAt)).toEqual([...all.map((o) => o.createdAt)].sort().reverse())
+      expect((await s.call('GET', '/orders?status=shipped')).body).toEqual({ orders: [], next: null })
+      for (const bad of ['status=lost', 'limit=0', 'limit=101', 'limit=x', 'cursor=nonsense', 'colour=red']) {
+        const answer = await s.call('GET', `/orders?${bad}`)
+        expect([bad, answer.status, answer.headers.get('content-type')]).toEqual([bad, 400, 'application/problem+json'])
+      }
     })
   })
 }

@@ -31,6 +31,8 @@ afterEach(async () => {
 
 async function shopWithWebhook() {
   const s = await startShop({ name: 'memory', busFlags: [], createLog: () => new MemoryLog(), patienceMs: 5_000 }, [
+    // The order's life ends at reserved here (no payment role): one notification per order.
+    '--roles=api,order,inventory,notifier',
     '--notify=console,webhook',
     `--webhook-url=http://127.0.0.1:${server.port}/hooks/orders`,
     `--webhook-secret=${secret}`,
@@ -56,19 +58,20 @@ test('the webhook sink signs its body, and retries after 500s until the receiver
   plan = [500, 503]
   const placed = await s.call('POST', '/orders', { userId: 'wes', items: [{ sku: 'SKU-W', quantity: 1, unitPrice: 9.99 }], total: 9.99 })
   // Once the notifier has committed past the outcome, its delivery is over: nothing more can come.
-  const [end] = await s.log.admin.endOffsets(s.topics.reserved).then((ends) => ends.filter((e) => e > 0n))
+  await eventually(async () => expect((await readTopic(s.log, s.topics.orderStatus)).map((r) => JSON.parse(r.value.toString()).status)).toEqual(['pending', 'reserved']), 5_000)
+  const [end] = await s.log.admin.endOffsets(s.topics.orderStatus).then((ends) => ends.filter((e) => e > 0n))
   await eventually(async () => {
     const committed = await s.log.admin.committedOffsets(`${s.prefix}shop-notifier`)
-    expect(committed.find((c) => c.topic === s.topics.reserved)?.offset).toBe(end)
+    expect(committed.find((c) => c.topic === s.topics.orderStatus)?.offset).toBe(end)
   }, 5_000)
   expect(received.map((r) => r.status)).toEqual([500, 503, 200])
   for (const r of received) {
     const expected = `sha256=${createHmac('sha256', secret).update(r.body).digest('hex')}`
     expect(r.signature).toBe(expected)
-    expect(r.id).toBe(`${placed.body.orderId}/confirmed`)
-    expect(JSON.parse(r.body)).toMatchObject({ orderId: placed.body.orderId, userId: 'wes', outcome: 'confirmed' })
+    expect(r.id).toBe(`${placed.body.orderId}/reserved`)
+    expect(JSON.parse(r.body)).toMatchObject({ orderId: placed.body.orderId, userId: 'wes', status: 'reserved' })
   }
-  expect(s.notifications.map((n) => n.outcome)).toEqual(['confirmed'])
+  expect(s.notifications.map((n) => n.status)).toEqual(['reserved'])
   expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
 })
 
@@ -81,12 +84,12 @@ test('after the attempt limit the notification goes to shop.dlq with the error; 
   expect(dead).toHaveLength(1)
   expect(JSON.parse(dead[0].value.toString())).toMatchObject({ orderId: placed.body.orderId })
   expect(dead[0].headers).toMatchObject({
-    'shop.dlq.topic': s.topics.failed,
+    'shop.dlq.topic': s.topics.orderStatus,
     'shop.dlq.group': `${s.prefix}shop-notifier`,
     'shop.dlq.error.code': 'SHOP_DELIVERY',
   })
   expect(dead[0].headers['shop.dlq.error']).toContain('3 attempt(s) failed: HTTP 500; HTTP 500; HTTP 500')
-  expect(s.notifications.map((n) => [n.orderId, n.outcome])).toEqual([[placed.body.orderId, 'out_of_stock']])
+  expect(s.notifications.map((n) => [n.orderId, n.status])).toEqual([[placed.body.orderId, 'out_of_stock']])
 })
 
 test('a 4xx answer is final: no retry, straight to shop.dlq', async () => {

@@ -10,9 +10,9 @@ import type { Notification } from './sinks/types.ts'
 const topics = topicNames('')
 
 function reservedRecord(orderId: string): ConsumedRecord {
-  const payload = { orderId, userId: 'ada', lines: [{ sku: 'SKU-1', quantity: 1, unitPrice: 1 }], total: 1 }
-  const { value, headers } = encodeEvent(events.orderReserved, payload, 'test')
-  return { topic: topics.reserved, partition: 0, offset: 0n, key: 'ada', value: Buffer.from(value), headers, timestamp: Date.now(), generation: 1 }
+  const payload = { orderId, userId: 'ada', status: 'reserved' as const, at: new Date().toISOString() }
+  const { value, headers } = encodeEvent(events.orderStatus, payload, 'test')
+  return { topic: topics.orderStatus, partition: 0, offset: 0n, key: 'ada', value: Buffer.from(value), headers, timestamp: Date.now(), generation: 1 }
 }
 
 /** A step context over committed state `store`; puts are staged, as in an attempt that may abort. */
@@ -40,8 +40,8 @@ test('a batch handled again after its commit failed records the delivery again b
   // The commit failed: nothing staged reaches the committed state; the batch is handled again.
   const second = attempt(committed)
   await handler.handle(record, second.ctx)
-  expect(sent.map((n) => n.id)).toEqual(['o-1/confirmed'])
-  expect([...second.staged.keys()]).toEqual(['o-1/confirmed/console'])
+  expect(sent.map((n) => n.id)).toEqual(['o-1/reserved'])
+  expect([...second.staged.keys()]).toEqual(['o-1/reserved/console'])
 
   // Once committed, a redelivery neither sends nor records anything.
   for (const [k, v] of second.staged) committed.set(k, v)

@@ -1,13 +1,14 @@
 import { decodeEvent } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
-import type { OrderFailed, OrderReserved } from '../../../schemas/outcome.ts'
+import type { OrderStatus, OrderStatusChanged } from '../../../schemas/lifecycle.ts'
 import { InvalidEventError } from '../../errors.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
 import type { Notification, Sink } from './sinks/types.ts'
 
 /**
- * The Notifier of one partition of the outcome topics. Each (order, outcome) goes once to each
+ * The Notifier of one partition of `order.status`: it tells the customer when an order is
+ * confirmed (reserved), out of stock, declined, shipped or cancelled. Each (order, status) goes once to each
  * sink: a delivery is recorded in the `notified` store in the transaction of the record's offset,
  * so a redelivered outcome skips the sinks that already have it. A sink that fails for good sends
  * the record to the dead-letter topic; the other sinks are unaffected.
@@ -22,6 +23,7 @@ export function notifierHandler(topics: TopicNames, sinks: Sink[]): StepHandler 
     stores: topology(topics).notifier.stores,
     async handle(record, ctx) {
       const notification = toNotification(record.topic, topics, record)
+      if (!notification) return
       for (const sink of sinks) {
         const key = `${notification.id}/${sink.name}`
         if (ctx.get('notified', key)) continue
@@ -45,22 +47,21 @@ function remember(delivered: Set<string>, key: string): void {
   if (delivered.size > rememberedDeliveries) delivered.delete(delivered.values().next().value!)
 }
 
-function toNotification(topic: string, topics: TopicNames, record: Parameters<StepHandler['handle']>[0]): Notification {
-  if (topic === topics.reserved) {
-    const o: OrderReserved = decodeEvent(events.orderReserved, record)
-    const units = o.lines.reduce((n, l) => n + l.quantity, 0)
-    return {
-      id: `${o.orderId}/confirmed`,
-      orderId: o.orderId,
-      userId: o.userId,
-      outcome: 'confirmed',
-      message: `Order confirmed: ${units} item(s), total ${o.total.toFixed(2)}.`,
-    }
-  }
-  if (topic === topics.failed) {
-    const o: OrderFailed = decodeEvent(events.orderFailed, record)
-    const short = o.shortLines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')
-    return { id: `${o.orderId}/out_of_stock`, orderId: o.orderId, userId: o.userId, outcome: 'out_of_stock', message: `Out of stock: ${short}.` }
-  }
-  throw new InvalidEventError(`the notifier does not read ${topic}`)
+/** What the customer is told at each status a customer cares about. */
+const messages: Partial<Record<OrderStatus, (change: OrderStatusChanged) => string>> = {
+  reserved: () => 'Order confirmed: every item is reserved; payment is next.',
+  out_of_stock: (c) => `Out of stock: ${c.reason}.`,
+  payment_failed: (c) => `Payment failed (${c.reason}); nothing was charged and the order is closed.`,
+  shipped: (c) => `Shipped with ${c.carrier}, tracking number ${c.trackingNumber}.`,
+  cancelled: () => 'Order cancelled; any payment is refunded.',
+}
+
+/** The notification of a status change, or undefined when the customer is not told of it. */
+function toNotification(topic: string, topics: TopicNames, record: Parameters<StepHandler['handle']>[0]): Notification | undefined {
+  if (topic !== topics.orderStatus) throw new InvalidEventError(`the notifier does not read ${topic}`)
+  const change = decodeEvent(events.orderStatus, record)
+  // A note (a refund, a refused cancel) keeps the status the customer was already told of.
+  const message = change.note === undefined ? messages[change.status] : undefined
+  if (!message) return undefined
+  return { id: `${change.orderId}/${change.status}`, orderId: change.orderId, userId: change.userId, status: change.status, message: message(change) }
 }

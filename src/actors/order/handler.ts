@@ -1,84 +1,217 @@
 import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
-import { events } from '../../../schemas/events.ts'
+import { type EventType, events } from '../../../schemas/events.ts'
 import type { InventoryRequest, LineResult } from '../../../schemas/inventory.ts'
+import type { OrderStatus, OrderStatusChanged, PaymentRequest } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1 } from '../../../schemas/order.ts'
 import type { OrderFailed, OrderReserved } from '../../../schemas/outcome.ts'
+import type { Static } from '@sinclair/typebox'
 import { InvalidEventError } from '../../errors.ts'
+import type { ConsumedRecord } from '../../kafka/types.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
 
-/** An order's saga state, by orderId. Kept after the outcome so that a redelivered order is ignored. */
+/** An order's saga state, by orderId. Kept after the order is final, so that a redelivered order is ignored. */
 export interface Saga {
   order: OrderCreatedV1
   lines: Array<Pick<LineResult, 'status' | 'available'> | null>
-  outcome?: 'reserved' | 'failed'
+  status: OrderStatus
+  /** A cancel arrived while lines were still being reserved: the order is cancelled once they are settled. */
+  cancelRequested?: boolean
+  /** The order was charged (and not refunded yet): a cancel must refund it. */
+  charged?: boolean
 }
 
 /**
- * The OrderActor of one partition of `orders.created` and, co-partitioned with it,
- * `inventory.line-results`. It splits each new order into one reservation request per line (keyed
- * by SKU, so each reaches the InventoryActor owning that SKU), joins the line results, and
- * publishes the outcome: `inventory.reserved` when every line is reserved, otherwise
- * `inventory.failed` plus a release of each reserved line (compensation).
+ * The OrderActor of one partition of the user-keyed topics: the single writer of each order's
+ * saga, so every decision about an order (reserve, charge, pack, ship, cancel) is taken in one
+ * place, in order. It splits a new order into one reservation request per line (keyed by SKU, so
+ * each reaches the InventoryActor owning that SKU), joins the line results, then drives the order
+ * through payment, pick-and-pack and shipping by writing requests and reading their results.
+ * Every step is written to `order.status`. Compensation: a short line, a declined payment or a
+ * cancel releases the reserved lines; a cancel after the charge refunds it.
  */
 export function orderHandler(topics: TopicNames, source: string): StepHandler {
+  const step = new Steps(topics, source)
+  const readers: Record<string, (record: ConsumedRecord, ctx: StepContext) => void> = {
+    [topics.ordersCreated]: (r, ctx) => step.start(ctx, decodeEvent(events.orderCreated, r)),
+    [topics.lineResults]: (r, ctx) => step.join(ctx, decodeEvent(events.lineResult, r)),
+    [topics.paymentProcessed]: (r, ctx) => step.paid(ctx, decodeEvent(events.paymentProcessed, r)),
+    [topics.paymentFailed]: (r, ctx) => step.declined(ctx, decodeEvent(events.paymentFailed, r)),
+    [topics.paymentRefunded]: (r, ctx) => step.refunded(ctx, decodeEvent(events.paymentRefunded, r)),
+    [topics.packed]: (r, ctx) => step.packed(ctx, decodeEvent(events.orderPacked, r)),
+    [topics.shipped]: (r, ctx) => step.shipped(ctx, decodeEvent(events.orderShipped, r)),
+    [topics.cancelRequests]: (r, ctx) => step.cancel(ctx, decodeEvent(events.cancelRequest, r)),
+  }
   return {
     stores: topology(topics).order.stores,
     handle(record, ctx) {
-      if (record.topic === topics.ordersCreated) return start(ctx, decodeEvent(events.orderCreated, record), topics, source)
-      if (record.topic === topics.lineResults) return join(ctx, decodeEvent(events.lineResult, record), topics, source)
-      throw new InvalidEventError(`the order actor does not read ${record.topic}`)
+      const read = readers[record.topic]
+      if (!read) throw new InvalidEventError(`the order actor does not read ${record.topic}`)
+      read(record, ctx)
     },
   }
 }
 
-/**
- * A new order, unless its orderId was seen: the OrderActor of the user's partition is where a
- * retried order (the same Idempotency-Key, published again by any api process) is recognised.
- */
-function start(ctx: StepContext, order: OrderCreatedV1, topics: TopicNames, source: string): void {
-  const seen = ctx.get<Saga>('sagas', order.orderId)
-  if (seen) {
-    if (sameOrder(seen.order, order)) return
-    throw new InvalidEventError(`order ${order.orderId} was placed before with another body; this one is not placed`)
+class Steps {
+  constructor(
+    private readonly topics: TopicNames,
+    private readonly source: string,
+  ) {}
+
+  /**
+   * A new order, unless its orderId was seen: the OrderActor of the user's partition is where a
+   * retried order (the same Idempotency-Key, published again by any api process) is recognised.
+   */
+  start(ctx: StepContext, order: OrderCreatedV1): void {
+    const seen = sagaOf(ctx, order.orderId)
+    if (seen) {
+      if (sameOrder(seen.order, order)) return
+      throw new InvalidEventError(`order ${order.orderId} was placed before with another body; this one is not placed`)
+    }
+    const saga: Saga = { order, lines: order.items.map(() => null), status: 'pending' }
+    this.#status(ctx, saga, { order: { items: order.items, total: order.total, createdAt: order.createdAt } })
+    order.items.forEach((item, line) => {
+      const request: InventoryRequest = { type: 'reserve', orderId: order.orderId, userId: order.userId, line, sku: item.sku, quantity: item.quantity }
+      this.#send(ctx, events.inventoryRequest, this.topics.inventoryRequests, item.sku, request)
+    })
   }
-  ctx.put<Saga>('sagas', order.orderId, { order, lines: order.items.map(() => null) })
-  order.items.forEach((item, line) => {
-    const request: InventoryRequest = { type: 'reserve', orderId: order.orderId, userId: order.userId, line, sku: item.sku, quantity: item.quantity }
-    ctx.send({ topic: topics.inventoryRequests, key: item.sku, ...encodeEvent(events.inventoryRequest, request, source) })
-  })
+
+  join(ctx: StepContext, result: LineResult): void {
+    const saga = sagaOf(ctx, result.orderId)
+    if (!saga) throw new InvalidEventError(`line result for unknown order ${result.orderId}`)
+    if (saga.status !== 'pending' || saga.lines[result.line]) return
+    const lines = saga.lines.map((l, i) => (i === result.line ? { status: result.status, available: result.available } : l))
+    const next: Saga = { ...saga, lines }
+    if (lines.some((l) => l === null)) {
+      ctx.put<Saga>('sagas', result.orderId, next)
+      return
+    }
+    const { order } = saga
+    const base = { orderId: order.orderId, userId: order.userId, lines: order.items, total: order.total }
+    if (saga.cancelRequested) {
+      this.#release(ctx, next)
+      this.#status(ctx, { ...next, status: 'cancelled' })
+      return
+    }
+    if (lines.every((l) => l!.status === 'reserved')) {
+      const reserved: OrderReserved = base
+      this.#send(ctx, events.orderReserved, this.topics.reserved, order.userId, reserved)
+      this.#status(ctx, { ...next, status: 'reserved' })
+      const charge: PaymentRequest = { type: 'charge', orderId: order.orderId, userId: order.userId, amount: order.total }
+      this.#send(ctx, events.paymentRequest, this.topics.paymentRequests, order.userId, charge)
+      return
+    }
+    const shortLines = order.items.flatMap((item, i) => (lines[i]!.status === 'short' ? [{ sku: item.sku, requested: item.quantity, available: lines[i]!.available }] : []))
+    const failed: OrderFailed = { ...base, shortLines }
+    this.#send(ctx, events.orderFailed, this.topics.failed, order.userId, failed)
+    this.#release(ctx, next)
+    const reason = shortLines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')
+    this.#status(ctx, { ...next, status: 'out_of_stock' }, { reason })
+  }
+
+  paid(ctx: StepContext, payment: Static<typeof events.paymentProcessed.schema>): void {
+    const saga = this.#known(ctx, payment.orderId)
+    if (saga.status === 'reserved') {
+      this.#status(ctx, { ...saga, status: 'paid', charged: true })
+      this.#send(ctx, events.packRequest, this.topics.warehouseRequests, saga.order.userId, { orderId: saga.order.orderId, userId: saga.order.userId, items: saga.order.items })
+      return
+    }
+    // Cancelled while the charge was in flight: give the money back.
+    if (saga.status === 'cancelled' && !saga.charged) {
+      ctx.put<Saga>('sagas', saga.order.orderId, { ...saga, charged: true })
+      this.#refund(ctx, saga)
+    }
+  }
+
+  declined(ctx: StepContext, failure: Static<typeof events.paymentFailed.schema>): void {
+    const saga = this.#known(ctx, failure.orderId)
+    if (saga.status !== 'reserved') return
+    this.#release(ctx, saga)
+    this.#status(ctx, { ...saga, status: 'payment_failed' }, { reason: failure.reason })
+  }
+
+  refunded(ctx: StepContext, refund: Static<typeof events.paymentRefunded.schema>): void {
+    const saga = this.#known(ctx, refund.orderId)
+    if (!saga.charged) return
+    this.#status(ctx, { ...saga, charged: false }, { note: `refunded ${refund.amount.toFixed(2)}` })
+  }
+
+  packed(ctx: StepContext, packed: Static<typeof events.orderPacked.schema>): void {
+    const saga = this.#known(ctx, packed.orderId)
+    if (saga.status !== 'paid') return
+    this.#status(ctx, { ...saga, status: 'packed' })
+    this.#send(ctx, events.shipRequest, this.topics.shippingRequests, saga.order.userId, { orderId: saga.order.orderId, userId: saga.order.userId })
+  }
+
+  shipped(ctx: StepContext, shipped: Static<typeof events.orderShipped.schema>): void {
+    const saga = this.#known(ctx, shipped.orderId)
+    if (saga.status !== 'packed') return
+    this.#status(ctx, { ...saga, status: 'shipped' }, { carrier: shipped.carrier, trackingNumber: shipped.trackingNumber })
+  }
+
+  /**
+   * A cancel is taken until the order is handed to the shipper (status `packed`): stock is
+   * released, a charge refunded, and the order ends `cancelled`. Later, or for a failed order, it
+   * is refused, and the refusal is in the order's history.
+   */
+  cancel(ctx: StepContext, request: Static<typeof events.cancelRequest.schema>): void {
+    const saga = sagaOf(ctx, request.orderId)
+    if (!saga) throw new InvalidEventError(`cancel of unknown order ${request.orderId}`)
+    switch (saga.status) {
+      case 'pending':
+        if (!saga.cancelRequested) ctx.put<Saga>('sagas', request.orderId, { ...saga, cancelRequested: true })
+        return
+      case 'reserved':
+      case 'paid': {
+        this.#release(ctx, saga)
+        if (saga.charged) this.#refund(ctx, saga)
+        this.#status(ctx, { ...saga, status: 'cancelled' })
+        return
+      }
+      case 'cancelled':
+        return
+      default:
+        this.#status(ctx, saga, { note: `cancel refused: the order is ${saga.status}` })
+    }
+  }
+
+  #known(ctx: StepContext, orderId: string): Saga {
+    const saga = sagaOf(ctx, orderId)
+    if (!saga) throw new InvalidEventError(`result for unknown order ${orderId}`)
+    return saga
+  }
+
+  /** Records the saga and writes the step to `order.status`. */
+  #status(ctx: StepContext, saga: Saga, detail: Partial<OrderStatusChanged> = {}): void {
+    ctx.put<Saga>('sagas', saga.order.orderId, saga)
+    const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: new Date().toISOString(), ...detail }
+    this.#send(ctx, events.orderStatus, this.topics.orderStatus, saga.order.userId, change)
+  }
+
+  /** Compensation: every reserved line goes back to its SKU's stock, through its InventoryActor. */
+  #release(ctx: StepContext, saga: Saga): void {
+    saga.order.items.forEach((item, line) => {
+      if (saga.lines[line]?.status !== 'reserved') return
+      const release: InventoryRequest = { type: 'release', orderId: saga.order.orderId, line, sku: item.sku }
+      this.#send(ctx, events.inventoryRequest, this.topics.inventoryRequests, item.sku, release)
+    })
+  }
+
+  #refund(ctx: StepContext, saga: Saga): void {
+    const refund: PaymentRequest = { type: 'refund', orderId: saga.order.orderId, userId: saga.order.userId, amount: saga.order.total }
+    this.#send(ctx, events.paymentRequest, this.topics.paymentRequests, saga.order.userId, refund)
+  }
+
+  #send<E extends EventType>(ctx: StepContext, event: E, topic: string, key: string, payload: Static<E['schema']>): void {
+    ctx.send({ topic, key, ...encodeEvent(event, payload, this.source) })
+  }
 }
 
-function join(ctx: StepContext, result: LineResult, topics: TopicNames, source: string): void {
-  const saga = ctx.get<Saga>('sagas', result.orderId)
-  if (!saga) throw new InvalidEventError(`line result for unknown order ${result.orderId}`)
-  if (saga.outcome || saga.lines[result.line]) return
-  const lines = saga.lines.map((l, i) => (i === result.line ? { status: result.status, available: result.available } : l))
-  if (lines.some((l) => l === null)) {
-    ctx.put<Saga>('sagas', result.orderId, { ...saga, lines })
-    return
-  }
-  const { order } = saga
-  const base = { orderId: order.orderId, userId: order.userId, lines: order.items, total: order.total }
-  if (lines.every((l) => l!.status === 'reserved')) {
-    const reserved: OrderReserved = base
-    ctx.send({ topic: topics.reserved, key: order.userId, ...encodeEvent(events.orderReserved, reserved, source) })
-    ctx.put<Saga>('sagas', order.orderId, { ...saga, lines, outcome: 'reserved' })
-    return
-  }
-  const failed: OrderFailed = {
-    ...base,
-    shortLines: order.items.flatMap((item, i) =>
-      lines[i]!.status === 'short' ? [{ sku: item.sku, requested: item.quantity, available: lines[i]!.available }] : [],
-    ),
-  }
-  ctx.send({ topic: topics.failed, key: order.userId, ...encodeEvent(events.orderFailed, failed, source) })
-  order.items.forEach((item, line) => {
-    if (lines[line]!.status !== 'reserved') return
-    const release: InventoryRequest = { type: 'release', orderId: order.orderId, line, sku: item.sku }
-    ctx.send({ topic: topics.inventoryRequests, key: item.sku, ...encodeEvent(events.inventoryRequest, release, source) })
-  })
-  ctx.put<Saga>('sagas', order.orderId, { ...saga, lines, outcome: 'failed' })
+/** The saga of `orderId`; sagas written before statuses existed carry `outcome` instead. */
+function sagaOf(ctx: StepContext, orderId: string): Saga | undefined {
+  const saga = ctx.get<Saga & { outcome?: 'reserved' | 'failed' }>('sagas', orderId)
+  if (!saga || saga.status) return saga
+  return { ...saga, status: saga.outcome === 'reserved' ? 'reserved' : saga.outcome === 'failed' ? 'out_of_stock' : 'pending' }
 }
 
 /** The same order placed again (a retry), whatever the time it was published. */

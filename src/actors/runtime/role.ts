@@ -3,6 +3,7 @@ import type { Readiness } from '../../api/health/readiness.ts'
 import type { Config, RoleName } from '../../config/options.ts'
 import type { Log } from '../../kafka/port.ts'
 import type { Logger } from '../../log.ts'
+import type { ReadModel } from '../../read-model/types.ts'
 import type { TopicNames } from '../../topology.ts'
 import type { Supervisor } from './supervisor.ts'
 
@@ -13,6 +14,8 @@ export interface RoleContext {
   logger: Logger
   supervisor: Supervisor
   topics: TopicNames
+  /** The process's read model, opened on first use and shared by its roles (projector, api). */
+  readModel: () => ReadModel
   /** Where the console sink writes (stdout unless a test captures it). */
   write?: (line: string) => void | Promise<void>
 }

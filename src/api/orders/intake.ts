@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { encodeEvent } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
+import type { CancelRequest } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1, PlaceOrder } from '../../../schemas/order.ts'
 import { BadRequestError, ConflictError, type FieldError, NotReadyError, ShopError } from '../../errors.ts'
 import type { ProduceRecord } from '../../kafka/types.ts'
@@ -14,8 +15,14 @@ export interface Accepted {
   status: 'pending'
 }
 
-/** What an idempotency key remembers: the body's fingerprint, the first answer, and when. */
+/**
+ * What an idempotency key remembers: the body's fingerprint, the first answer, and when. Every
+ * accepted order has one (a keyless request's generated key too): it is how every api process
+ * knows an order it accepted before the read model has it.
+ */
 export interface IdempotencyEntry {
+  /** Absent in entries written before it was added. */
+  userId?: string
   fingerprint: string
   answer: Accepted
   /** Milliseconds since the epoch when the key was first used; it expires a window later. */
@@ -54,16 +61,18 @@ export class OrderIntake {
   readonly #pending = new Map<string, Promise<Accepted>>()
   /** Keys this process wrote, until the view has read them back. */
   readonly #recent = new Map<string, IdempotencyEntry>()
+  /** orderId -> userId of the orders this process accepted, as long as `#recent` holds their keys. */
+  readonly #recentOrders = new Map<string, string>()
 
   constructor(private readonly options: OrderIntakeOptions) {}
 
   async place(order: PlaceOrder, clientKey?: string): Promise<{ accepted: Accepted; replayed: boolean }> {
     checkMoney(order)
     this.#admit()
-    if (clientKey === undefined) return { accepted: await this.#publish(order, randomUUID(), undefined), replayed: false }
-    const topicKey = idempotencyTopicKey(order.userId, clientKey)
+    const key = clientKey ?? randomUUID()
+    const topicKey = idempotencyTopicKey(order.userId, key)
     const fingerprint = createHash('sha256').update(canonicalJson(order)).digest('hex')
-    for (;;) {
+    while (clientKey !== undefined) {
       const seen = this.#remembered(topicKey)
       if (seen) {
         if (seen.fingerprint !== fingerprint) throw new ConflictError('Idempotency-Key was already used with a different body')
@@ -73,13 +82,38 @@ export class OrderIntake {
       if (!pending) break
       await pending.catch(() => {})
     }
-    const publishing = this.#publish(order, clientKey, { topicKey, fingerprint })
+    const publishing = this.#publish(order, key, { topicKey, fingerprint })
     this.#pending.set(topicKey, publishing)
     try {
       return { accepted: await publishing, replayed: false }
     } finally {
       this.#pending.delete(topicKey)
     }
+  }
+
+  /**
+   * Publishes a customer's cancel of `orderId` (of `userId`) to `order.cancel-requests`, in a
+   * transaction like an order; the OrderActor, the order's single writer, decides. Answers like
+   * `place`: resolved once committed, UnavailableError or OutcomeUnknownError otherwise (a cancel
+   * published twice is decided once).
+   */
+  async requestCancel(orderId: string, userId: string): Promise<void> {
+    this.#admit()
+    const request: CancelRequest = { orderId, userId, requestedAt: new Date().toISOString() }
+    this.#inFlight++
+    try {
+      await this.options.publisher.publish([{ topic: this.options.topics.cancelRequests, key: userId, ...encodeEvent(events.cancelRequest, request, 'shop/api') }], Date.now() + this.options.acceptTimeoutMs)
+    } finally {
+      this.#inFlight--
+    }
+  }
+
+  /** An order this api, or any other, accepted (known before the read model has it): its user. */
+  accepted(orderId: string): { userId: string } | undefined {
+    const userId = this.#recentOrders.get(orderId)
+    if (userId !== undefined) return { userId }
+    const entry = this.options.keys.find(orderId)
+    return entry?.userId === undefined ? undefined : { userId: entry.userId }
   }
 
   #remembered(topicKey: string): IdempotencyEntry | undefined {
@@ -100,13 +134,13 @@ export class OrderIntake {
   }
 
   /** The order and, for a client's key, its entry, in one transaction. */
-  async #publish(order: PlaceOrder, key: string, remember: { topicKey: string; fingerprint: string } | undefined): Promise<Accepted> {
+  async #publish(order: PlaceOrder, key: string, remember: { topicKey: string; fingerprint: string }): Promise<Accepted> {
     const orderId = orderIdFor(order.userId, key)
     const accepted: Accepted = { orderId, status: 'pending' }
     const event: OrderCreatedV1 = { orderId, ...order, createdAt: new Date().toISOString() }
     const records: ProduceRecord[] = [{ topic: this.options.topics.ordersCreated, key: order.userId, ...encodeEvent(events.orderCreated, event, 'shop/api') }]
-    const entry: IdempotencyEntry | undefined = remember && { fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }
-    if (remember) records.push({ topic: this.options.topics.idempotencyKeys, key: remember.topicKey, value: JSON.stringify(entry) })
+    const entry: IdempotencyEntry = { userId: order.userId, fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }
+    records.push({ topic: this.options.topics.idempotencyKeys, key: remember.topicKey, value: JSON.stringify(entry) })
     this.#inFlight++
     try {
       await this.options.publisher.publish(records, Date.now() + this.options.acceptTimeoutMs)
@@ -117,9 +151,12 @@ export class OrderIntake {
     } finally {
       this.#inFlight--
     }
-    if (remember) {
-      this.#recent.set(remember.topicKey, entry!)
-      if (this.#recent.size > 10_000) this.#recent.delete(this.#recent.keys().next().value!)
+    this.#recent.set(remember.topicKey, entry)
+    this.#recentOrders.set(orderId, order.userId)
+    if (this.#recent.size > 10_000) {
+      const [oldest, forgotten] = this.#recent.entries().next().value!
+      this.#recent.delete(oldest)
+      this.#recentOrders.delete(forgotten.answer.orderId)
     }
     return accepted
   }

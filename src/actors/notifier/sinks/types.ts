@@ -1,9 +1,11 @@
-/** What a customer is told about an order. `id` is stable per (order, outcome): receivers dedupe on it. */
+import type { OrderStatus } from '../../../../schemas/lifecycle.ts'
+
+/** What a customer is told about an order. `id` is stable per (order, status): receivers dedupe on it. */
 export interface Notification {
   id: string
   orderId: string
   userId: string
-  outcome: 'confirmed' | 'out_of_stock'
+  status: OrderStatus
   message: string
 }
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { DeliveryError } from '../../../errors.ts'
-import { backoffDelay, sleep } from '../../../time.ts'
+import { postJson, withRetries } from '../../../outbound/post-json.ts'
 import type { Notification, Sink } from './types.ts'
 
 export interface WebhookOptions {
@@ -28,29 +28,9 @@ export function webhookSink(options: WebhookOptions): Sink {
     name: 'webhook',
     async send(n: Notification) {
       const body = JSON.stringify(n)
-      const failures: string[] = []
-      for (let attempt = 1; attempt <= options.attempts; attempt++) {
-        if (attempt > 1) await sleep(backoffDelay({ minMs: options.backoffMs, maxMs: 60_000, factor: 2 }, attempt - 1))
-        try {
-          const response = await fetch(options.url, {
-            method: 'POST',
-            body,
-            headers: {
-              'content-type': 'application/json',
-              'x-shop-signature': signature(body, options.secret),
-              'x-shop-notification-id': n.id,
-            },
-            signal: AbortSignal.timeout(options.timeoutMs),
-          })
-          await response.arrayBuffer().catch(() => {})
-          if (response.ok) return
-          failures.push(`HTTP ${response.status}`)
-          if (response.status !== 429 && response.status < 500) break
-        } catch (error) {
-          failures.push((error as Error).message)
-        }
-      }
-      throw new DeliveryError(`webhook ${options.url}: ${failures.length} attempt(s) failed: ${failures.join('; ')}`)
+      const headers = { 'x-shop-signature': signature(body, options.secret), 'x-shop-notification-id': n.id }
+      const answer = await withRetries(`webhook ${options.url}`, options, () => postJson(options.url, body, { headers, timeoutMs: options.timeoutMs }))
+      if (answer.status >= 300) throw new DeliveryError(`webhook ${options.url}: HTTP ${answer.status}`)
     },
   }
 }

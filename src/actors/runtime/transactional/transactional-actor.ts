@@ -65,7 +65,11 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     const started = performance.now()
     const changes = new Changes(stores)
     const outputs: ProduceRecord[] = []
-    for (const record of records) outputs.push(...(await handleOne(record, changes)))
+    if (handler.concurrent) {
+      for (const produced of await Promise.all(records.map((record) => handleOne(record, changes)))) outputs.push(...produced)
+    } else {
+      for (const record of records) outputs.push(...(await handleOne(record, changes)))
+    }
     outputs.push(...changes.records())
     const handled = performance.now()
     const transaction = await producer!.begin()

@@ -19,5 +19,11 @@ export interface StepContext {
 export interface StepHandler {
   /** The state stores the actor owns: store name -> compacted changelog topic. */
   stores: Record<string, string>
+  /**
+   * The records of a batch are handled side by side rather than one after another: for handlers
+   * without stores whose work waits on the outside world (a payment provider, a simulated pick), so
+   * that one slow record does not hold up the others of its partition.
+   */
+  concurrent?: boolean
   handle(record: ConsumedRecord, ctx: StepContext): Promise<void> | void
 }

@@ -1,0 +1,42 @@
+import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
+import { events } from '../../../schemas/events.ts'
+import type { PaymentFailed, PaymentProcessed, PaymentRefunded } from '../../../schemas/lifecycle.ts'
+import { DeliveryError } from '../../errors.ts'
+import { type RetryPolicy, withRetries } from '../../outbound/post-json.ts'
+import type { TopicNames } from '../../topology.ts'
+import type { StepHandler } from '../runtime/transactional/types.ts'
+import type { PaymentProvider } from './providers/types.ts'
+
+/**
+ * The payment dispatcher of one partition of `payment.requests`: the outbox of charges and
+ * refunds that the OrderActor commits with its steps. It performs each request with the provider,
+ * idempotency key `charge:<orderId>` (or `refund:<orderId>`), and publishes the answer
+ * (`payment.processed`, `payment.failed`, `payment.refunded`) in one transaction with the request's
+ * offset. A crash between the call and the commit repeats the call with the same key, which the
+ * provider performs once: the order is charged at most once, and exactly one answer is published.
+ * Requests of a batch are performed side by side; transient failures are retried under `retry`.
+ */
+export function paymentHandler(topics: TopicNames, provider: PaymentProvider, retry: RetryPolicy, source: string): StepHandler {
+  return {
+    stores: {},
+    concurrent: true,
+    async handle(record, ctx) {
+      const request = decodeEvent(events.paymentRequest, record)
+      const call = { orderId: request.orderId, userId: request.userId, amount: request.amount, idempotencyKey: `${request.type}:${request.orderId}` }
+      const answer = await withRetries(`payment ${call.idempotencyKey}`, retry, () => (request.type === 'charge' ? provider.charge(call) : provider.refund(call)))
+      const key = request.userId
+      if (request.type === 'refund') {
+        // A refund of a charge the provider holds cannot be declined: if it is, people must look.
+        if (!answer.ok) throw new DeliveryError(`refund ${request.orderId} was declined: ${answer.reason}`)
+        const refunded: PaymentRefunded = { orderId: request.orderId, userId: request.userId, amount: request.amount, refundId: answer.id }
+        ctx.send({ topic: topics.paymentRefunded, key, ...encodeEvent(events.paymentRefunded, refunded, source) })
+      } else if (answer.ok) {
+        const processed: PaymentProcessed = { orderId: request.orderId, userId: request.userId, amount: request.amount, paymentId: answer.id }
+        ctx.send({ topic: topics.paymentProcessed, key, ...encodeEvent(events.paymentProcessed, processed, source) })
+      } else {
+        const failed: PaymentFailed = { orderId: request.orderId, userId: request.userId, amount: request.amount, reason: answer.reason }
+        ctx.send({ topic: topics.paymentFailed, key, ...encodeEvent(events.paymentFailed, failed, source) })
+      }
+    },
+  }
+}

@@ -1,0 +1,74 @@
+import { DeliveryError, ShopError } from '../errors.ts'
+import { type Backoff, retrying } from '../time.ts'
+
+export interface PostOptions {
+  headers?: Record<string, string>
+  /** Deadline of the call. */
+  timeoutMs: number
+}
+
+export interface PostAnswer {
+  status: number
+  /** The answer's body as JSON, or undefined when it is not JSON. */
+  body: unknown
+}
+
+/** How calls to the outside world are retried: `attempts` calls, the first wait `backoffMs`, doubling up to a minute. */
+export interface RetryPolicy {
+  attempts: number
+  backoffMs: number
+}
+
+export const retryBackoff = (policy: RetryPolicy): Backoff => ({ minMs: policy.backoffMs, maxMs: 60_000, factor: 2 })
+
+/** What a retry may cure: a network error, a timeout, 429 or 5xx (postJson's retryable DeliveryError). */
+export const isTransient = (error: unknown): boolean => error instanceof ShopError && error.retryable
+
+/**
+ * Retries `call` under `policy` while it fails transiently; once the attempts are spent, rejects
+ * with a final DeliveryError listing every failure (the record then goes to the dead-letter topic).
+ */
+export async function withRetries<T>(what: string, policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
+  const failures: string[] = []
+  try {
+    return await retrying(policy.attempts, retryBackoff(policy), () => call().catch((error) => {
+      if (isTransient(error)) failures.push((error as Error).message)
+      throw error
+    }), isTransient)
+  } catch (error) {
+    if (!isTransient(error)) throw error
+    throw new DeliveryError(`${what}: ${failures.length} attempt(s) failed: ${failures.join('; ')}`, { cause: error })
+  }
+}
+
+/**
+ * One JSON POST, the way shop calls the outside world (webhooks, the payment provider). Network
+ * errors, timeouts, 429 and 5xx reject with a retryable DeliveryError (see withRetries); any other
+ * answer is returned for the caller to judge. Messages leave the URL to the caller (withRetries names it). The caller's headers should carry an idempotency key:
+ * a call that timed out may have been performed.
+ */
+export async function postJson(url: string, body: unknown, options: PostOptions): Promise<PostAnswer> {
+  let response: Response
+  let text: string
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...options.headers },
+      signal: AbortSignal.timeout(options.timeoutMs),
+    })
+    text = await response.text()
+  } catch (error) {
+    throw new DeliveryError((error as Error).message, { retryable: true, cause: error })
+  }
+  if (response.status === 429 || response.status >= 500) throw new DeliveryError(`HTTP ${response.status}`, { retryable: true })
+  return { status: response.status, body: parseJson(text) }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
