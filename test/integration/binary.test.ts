@@ -46,7 +46,7 @@ describe('the compiled shop binary', () => {
   })
 
   test('a bad command line exits 2 and names the problem', () => {
-    const proc = Bun.spawnSync([binary, '--roles=api,warehouse'], { cwd: dir, stderr: 'pipe' })
+    const proc = Bun.spawnSync([binary, '--roles=api,bogus'], { cwd: dir, stderr: 'pipe' })
     expect(proc.exitCode).toBe(2)
     expect(proc.stderr.toString()).toContain('--roles item 2 (SHOP_ROLES): must be one of')
   })
