@@ -83,8 +83,9 @@ export class ShopProcess {
     this.proc.kill(signal)
   }
 
+  /** Resolves with the exit code once the process exited and every line it wrote is collected. */
   get exited(): Promise<number> {
-    return this.proc.exited
+    return Promise.all([this.proc.exited, this.drained]).then(([code]) => code)
   }
 }
 

@@ -2,6 +2,7 @@ import { expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { eventually } from '../harness/eventually.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock } from './load.ts'
 import { deployment, deploymentFlags, newPrefix } from './shop-process.ts'
@@ -23,13 +24,15 @@ test('SIGTERM under load: the process drains and exits 0; after a restart every 
   let url = shop.url
   let running = true
   const load = placeOrders(() => url, { orders: 100_000, users: 100, skus: Object.keys(stock), concurrency: 8, stop: () => !running })
-  await Bun.sleep(2_000)
+  // SIGTERM once orders are flowing end to end, so the drain has work in flight.
+  await eventually(() => expect(shop.notifications().length).toBeGreaterThan(100), 60_000)
   shop.kill('SIGTERM')
   expect(await shop.exited).toBe(0)
   const first = shop
   shop = await start()
   url = shop.url
-  await Bun.sleep(1_000)
+  const restarted = shop
+  await eventually(() => expect(restarted.notifications().length).toBeGreaterThan(50), 60_000)
   running = false
   const result = await load
   expect(first.stderr.join('\n')).toContain('"event":"shop:stop:end"')
