@@ -2,12 +2,17 @@
 import pkg from '../package.json' with { type: 'json' }
 import { Shop } from './app.ts'
 import { helpText, loadConfig } from './config/load.ts'
+import { rebuildCommand } from './cli/rebuild.ts'
 import { stockCommand } from './cli/stock.ts'
+import type { Config } from './config/options.ts'
 import { ConfigError, ShopError } from './errors.ts'
 import { createLogger } from './log.ts'
 
 /** Exit codes (also in --help). */
 const EXIT = { ok: 0, stopFailed: 1, usage: 2, escalated: 70 } as const
+
+/** Commands that do one thing against the configured bus, print one JSON line and exit. */
+const oneShotCommands: Record<string, (args: string[], config: Config) => Promise<string>> = { stock: stockCommand, rebuild: rebuildCommand }
 
 function fail(message: string, code: number): never {
   process.stderr.write(`shop: ${message}\n`)
@@ -31,9 +36,10 @@ async function main(argv: string[]): Promise<void> {
     return
   }
   const [command, ...args] = invocation.command
-  if (command === 'stock') {
+  const oneShot = oneShotCommands[command]
+  if (oneShot) {
     try {
-      process.stdout.write(`${await stockCommand(args, invocation.config)}\n`)
+      process.stdout.write(`${await oneShot(args, invocation.config)}\n`)
       process.exit(EXIT.ok)
     } catch (error) {
       if (error instanceof ConfigError) fail(error.message, EXIT.usage)

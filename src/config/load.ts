@@ -78,6 +78,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', '--webhook-url (SHOP_WEBHOOK_URL)')
     if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', '--webhook-secret (SHOP_WEBHOOK_SECRET)')
   }
+  if (config.notify.includes('smtp')) {
+    if (!config.smtpHost) throw new ConfigError('required with --notify=smtp', '--smtp-host (SHOP_SMTP_HOST)')
+    if (!config.smtpFrom) throw new ConfigError('required with --notify=smtp', '--smtp-from (SHOP_SMTP_FROM)')
+  }
   if (config.paymentProvider === 'http' && config.roles.includes('payment') && !config.paymentUrl) {
     throw new ConfigError('required with --payment-provider=http', '--payment-url (SHOP_PAYMENT_URL)')
   }
@@ -110,11 +114,12 @@ export function helpText(version: string): string {
     'Usage: shop [options]            run the roles (all by default) until SIGINT/SIGTERM',
     '       shop stock set SKU QTY     set a SKU\'s available stock (through its InventoryActor)',
     '       shop stock get SKU         print a SKU\'s stock as {"sku","available","reserved"}',
+    '       shop rebuild read-model    drop the read model (--read-model) and fold order.status into it again',
     '       shop --help | --version',
     '',
     'Options (flags override SHOP_* environment variables, which override the profile defaults):',
     ...rows,
     '',
-    'Exit codes: 0 clean stop, 1 stop deadline missed or command failed (unknown SKU, broker error), 2 bad command line or config, 70 supervisor escalation.',
+    'Exit codes: 0 clean stop, 1 stop deadline missed or command failed (unknown SKU, broker or database error), 2 bad command line or config, 70 supervisor escalation.',
   ].join('\n')
 }

@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 
 export const roleNames = ['api', 'order', 'inventory', 'payment', 'warehouse', 'shipper', 'notifier', 'projector', 'aggregator'] as const
 export type RoleName = (typeof roleNames)[number]
-export const sinkNames = ['console', 'webhook'] as const
+export const sinkNames = ['console', 'webhook', 'smtp'] as const
 export type SinkName = (typeof sinkNames)[number]
 export const paymentProviders = ['simulator', 'http'] as const
 
@@ -35,6 +35,16 @@ export const ConfigSchema = Type.Object(
     webhookAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
     webhookBackoffMs: Type.Integer({ minimum: 0 }),
     webhookTimeoutMs: Type.Integer({ minimum: 100 }),
+    smtpHost: Type.String(),
+    smtpPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    smtpTls: Type.Union([Type.Literal('implicit'), Type.Literal('starttls'), Type.Literal('none')]),
+    smtpUser: Type.String(),
+    smtpPassword: Type.String(),
+    smtpFrom: Type.String(),
+    smtpTo: Type.String({ minLength: 1 }),
+    smtpAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+    smtpBackoffMs: Type.Integer({ minimum: 0 }),
+    smtpTimeoutMs: Type.Integer({ minimum: 100 }),
     paymentProvider: Type.Union(paymentProviders.map((p) => Type.Literal(p))),
     paymentLimit: Type.Number({ minimum: 0 }),
     paymentSimulatorFailureRate: Type.Number({ minimum: 0, maximum: 0.99 }),
@@ -44,7 +54,7 @@ export const ConfigSchema = Type.Object(
     paymentBackoffMs: Type.Integer({ minimum: 0 }),
     paymentTimeoutMs: Type.Integer({ minimum: 100 }),
     warehousePickMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
-    readModel: Type.String({ pattern: '^(sqlite:.+)?$' }),
+    readModel: Type.String({ pattern: '^((sqlite:.+)|(postgres(ql)?://.+))?$' }),
   },
   { additionalProperties: false },
 )
@@ -87,6 +97,16 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'webhookAttempts', flag: 'webhook-attempts', env: 'SHOP_WEBHOOK_ATTEMPTS', kind: 'integer', help: 'delivery attempts per notification before it goes to shop.dlq (default 5)' },
   { key: 'webhookBackoffMs', flag: 'webhook-backoff-ms', env: 'SHOP_WEBHOOK_BACKOFF_MS', kind: 'integer', help: 'wait before the second attempt; doubles each time (default 200)' },
   { key: 'webhookTimeoutMs', flag: 'webhook-timeout-ms', env: 'SHOP_WEBHOOK_TIMEOUT_MS', kind: 'integer', help: 'deadline of one webhook request (default 5000)' },
+  { key: 'smtpHost', flag: 'smtp-host', env: 'SHOP_SMTP_HOST', kind: 'string', help: 'the SMTP server of the smtp sink (required with --notify=smtp)' },
+  { key: 'smtpPort', flag: 'smtp-port', env: 'SHOP_SMTP_PORT', kind: 'integer', help: 'its port (default 587)' },
+  { key: 'smtpTls', flag: 'smtp-tls', env: 'SHOP_SMTP_TLS', kind: 'string', help: 'starttls (required upgrade), implicit (TLS from the start, port 465) or none (a local relay) (default starttls)' },
+  { key: 'smtpUser', flag: 'smtp-user', env: 'SHOP_SMTP_USER', kind: 'string', help: 'SMTP user name; empty for no authentication' },
+  { key: 'smtpPassword', flag: 'smtp-password', env: 'SHOP_SMTP_PASSWORD', kind: 'string', help: 'SMTP password (prefer the environment variable to the flag)' },
+  { key: 'smtpFrom', flag: 'smtp-from', env: 'SHOP_SMTP_FROM', kind: 'string', help: 'the From address of notification mails (required with --notify=smtp)' },
+  { key: 'smtpTo', flag: 'smtp-to', env: 'SHOP_SMTP_TO', kind: 'string', help: 'the recipient; {userId} is replaced with the order\'s user (default {userId}: user ids are addresses)' },
+  { key: 'smtpAttempts', flag: 'smtp-attempts', env: 'SHOP_SMTP_ATTEMPTS', kind: 'integer', help: 'delivery attempts per mail on network errors, timeouts and 4xx replies before it goes to shop.dlq (default 5)' },
+  { key: 'smtpBackoffMs', flag: 'smtp-backoff-ms', env: 'SHOP_SMTP_BACKOFF_MS', kind: 'integer', help: 'wait before the second attempt; doubles each time (default 200)' },
+  { key: 'smtpTimeoutMs', flag: 'smtp-timeout-ms', env: 'SHOP_SMTP_TIMEOUT_MS', kind: 'integer', help: 'deadline of connecting, the greeting and each reply (default 10000)' },
   { key: 'paymentProvider', flag: 'payment-provider', env: 'SHOP_PAYMENT_PROVIDER', kind: 'string', help: `how payments are made: ${paymentProviders.join(' or ')} (default simulator)` },
   { key: 'paymentLimit', flag: 'payment-limit', env: 'SHOP_PAYMENT_LIMIT', kind: 'number', help: 'the simulator declines an order whose total exceeds this, reason limit_exceeded (default 5000.00)' },
   { key: 'paymentSimulatorFailureRate', flag: 'payment-simulator-failure-rate', env: 'SHOP_PAYMENT_SIMULATOR_FAILURE_RATE', kind: 'number', help: 'share of simulator calls that fail transiently and are retried, 0 to 0.99 (default 0)' },
@@ -96,7 +116,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'paymentBackoffMs', flag: 'payment-backoff-ms', env: 'SHOP_PAYMENT_BACKOFF_MS', kind: 'integer', help: 'wait before the second call; doubles each time (default 200)' },
   { key: 'paymentTimeoutMs', flag: 'payment-timeout-ms', env: 'SHOP_PAYMENT_TIMEOUT_MS', kind: 'integer', help: 'deadline of one call to the payment provider (default 5000)' },
   { key: 'warehousePickMs', flag: 'warehouse-pick-ms', env: 'SHOP_WAREHOUSE_PICK_MS', kind: 'integer', help: 'simulated pick-and-pack time per order; orders are picked side by side (default 200)' },
-  { key: 'readModel', flag: 'read-model', env: 'SHOP_READ_MODEL', kind: 'string', help: 'where the projector writes and GET /orders reads: sqlite:PATH (default sqlite:<data-dir>/read-model.sqlite; in memory on the memory bus)' },
+  { key: 'readModel', flag: 'read-model', env: 'SHOP_READ_MODEL', kind: 'string', help: 'where the projector writes and GET /orders reads: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (default sqlite:<data-dir>/read-model.sqlite; in memory on the memory bus)' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
 ]
 
@@ -122,6 +142,16 @@ const common = {
   webhookAttempts: 5,
   webhookBackoffMs: 200,
   webhookTimeoutMs: 5000,
+  smtpHost: '',
+  smtpPort: 587,
+  smtpTls: 'starttls' as const,
+  smtpUser: '',
+  smtpPassword: '',
+  smtpFrom: '',
+  smtpTo: '{userId}',
+  smtpAttempts: 5,
+  smtpBackoffMs: 200,
+  smtpTimeoutMs: 10_000,
   paymentProvider: 'simulator' as const,
   paymentLimit: 5000,
   paymentSimulatorFailureRate: 0,

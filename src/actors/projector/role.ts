@@ -1,9 +1,6 @@
-import { decodeEvent } from '../../events/envelope.ts'
-import { events } from '../../../schemas/events.ts'
-import { InvalidEventError } from '../../errors.ts'
 import { readRange } from '../../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../kafka/types.ts'
-import type { ProjectedStep } from '../../read-model/types.ts'
+import { projectedSteps } from '../../read-model/project.ts'
 import { groupName, topology } from '../../topology.ts'
 import { deadLetterRecord } from '../runtime/transactional/dead-letter.ts'
 import { ConsumerRole } from '../runtime/consumer-role.ts'
@@ -30,15 +27,9 @@ export const projectorRole: RoleFactory = (ctx) => {
         const model = ctx.readModel()
         const poison: ProduceRecord[] = []
         const project = async (batch: ConsumedRecord[]) => {
-          const steps: ProjectedStep[] = batch.map((record) => {
-            try {
-              return { offset: record.offset, change: decodeEvent(events.orderStatus, record) }
-            } catch (error) {
-              if (!(error instanceof InvalidEventError)) throw error
-              logger.error({ event: 'projector:record:dead-letter', partition, offset: String(record.offset), err: error })
-              poison.push(deadLetterRecord(topics.deadLetter, group, record, error, 1))
-              return { offset: record.offset, change: undefined }
-            }
+          const steps = projectedSteps(batch, (record, error) => {
+            logger.error({ event: 'projector:record:dead-letter', partition, offset: String(record.offset), err: error })
+            poison.push(deadLetterRecord(topics.deadLetter, group, record, error, 1))
           })
           await model.apply({ topic: batch[0].topic, partition }, steps)
         }

@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import { OrderQueries } from './queries.ts'
-import { SqliteReadModel } from '../../read-model/sqlite.ts'
+import { SqlReadModel } from '../../read-model/sql.ts'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { Shop } from '../../app.ts'
@@ -206,7 +206,7 @@ async function intakeApp(producer: TransactionalProducer, options: { maxInFlight
     backlog: () => options.backlog ?? null,
     maxBacklog: 10,
   })
-  const readModel = new SqliteReadModel(':memory:')
+  const readModel = new SqlReadModel({ kind: 'sqlite', path: ':memory:' })
   const app = new Elysia().use(problems).use(orderRoutes(intake, new OrderQueries(() => readModel, intake), () => {}))
   const post = (headers: Record<string, string> = {}) =>
     app.handle(new Request('http://localhost/orders', { method: 'POST', body: JSON.stringify(good), headers: { 'content-type': json, ...headers } }))

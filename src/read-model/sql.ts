@@ -1,0 +1,193 @@
+import { SQL } from 'bun'
+import type { TopicPartition } from '../kafka/types.ts'
+import type { HistoryEntry, OrderQuery, OrderView, ProjectedStep, ReadModel } from './types.ts'
+
+/**
+ * The tables, in the SQL both databases speak. Offsets are text (a Kafka offset is a 64-bit
+ * integer, beyond what a JavaScript number holds exactly).
+ */
+const schema = [
+  `CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total DOUBLE PRECISION,
+    items TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    reason TEXT,
+    carrier TEXT,
+    tracking_number TEXT
+  )`,
+  'CREATE INDEX IF NOT EXISTS orders_newest ON orders (created_at DESC, order_id DESC)',
+  'CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, created_at DESC, order_id DESC)',
+  'CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, created_at DESC, order_id DESC)',
+  `CREATE TABLE IF NOT EXISTS order_history (
+    order_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reason TEXT,
+    note TEXT,
+    carrier TEXT,
+    tracking_number TEXT,
+    PRIMARY KEY (order_id, seq)
+  )`,
+  'CREATE TABLE IF NOT EXISTS projection_offsets (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset TEXT NOT NULL, PRIMARY KEY (topic, partition))',
+]
+const tables = ['orders', 'order_history', 'projection_offsets']
+
+interface OrderRow {
+  order_id: string
+  user_id: string
+  status: string
+  total: number | string | null
+  items: string
+  created_at: string
+  updated_at: string
+  reason: string | null
+  carrier: string | null
+  tracking_number: string | null
+}
+
+/** Where the read model lives: a bun:sqlite file (or `:memory:`), or a PostgreSQL database. */
+export type ReadModelTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
+
+/**
+ * The read model on Bun's SQL client, one implementation for both databases: bun:sqlite by
+ * default (`--read-model=sqlite:<path>`, under --data-dir) and PostgreSQL
+ * (`--read-model=postgres://...`). Each `apply` is one database transaction holding the rows and
+ * the partition's next offset.
+ */
+export class SqlReadModel implements ReadModel {
+  readonly #db: SQL
+  readonly #ready: Promise<void>
+
+  constructor(readonly target: ReadModelTarget) {
+    this.#db = target.kind === 'sqlite' ? new SQL({ adapter: 'sqlite', filename: target.path, create: true }) : new SQL(target.url, { max: 10 })
+    this.#ready = this.#createTables()
+    // A database that cannot be reached surfaces at the first call, not as an unhandled rejection.
+    this.#ready.catch(() => {})
+  }
+
+  async #createTables(): Promise<void> {
+    if (this.target.kind === 'sqlite') {
+      await this.#db.unsafe('PRAGMA journal_mode = WAL')
+      await this.#db.unsafe('PRAGMA synchronous = NORMAL')
+      // A rebuild (`shop rebuild read-model`) may write while a live projector does.
+      await this.#db.unsafe('PRAGMA busy_timeout = 10000')
+      for (const statement of schema) await this.#db.unsafe(statement)
+      return
+    }
+    // Several processes may create the tables at once; PostgreSQL's IF NOT EXISTS is not safe
+    // against that, so they take turns under an advisory lock.
+    await this.#db.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock(${readModelLock})`
+      for (const statement of schema) await tx.unsafe(statement)
+    })
+  }
+
+  async apply({ topic, partition }: TopicPartition, steps: ProjectedStep[]): Promise<void> {
+    if (steps.length === 0) return
+    await this.#ready
+    await this.#write(async (tx) => {
+      if (this.target.kind === 'postgres') await tx`SELECT pg_advisory_xact_lock(hashtext(${topic}), ${partition})`
+      const [stored] = await tx`SELECT next_offset FROM projection_offsets WHERE topic = ${topic} AND partition = ${partition}`
+      let next = BigInt(stored?.next_offset ?? '0')
+      for (const { offset, change: c } of steps) {
+        if (offset < next) continue
+        next = offset + 1n
+        if (!c) continue
+        // An order written before statuses carried it has no `pending` record: its first step makes the row.
+        await tx`INSERT INTO orders (order_id, user_id, status, total, items, created_at, updated_at)
+          VALUES (${c.orderId}, ${c.userId}, ${c.status}, ${c.order?.total ?? null}, ${JSON.stringify(c.order?.items ?? [])}, ${c.order?.createdAt ?? c.at}, ${c.at})
+          ON CONFLICT (order_id) DO NOTHING`
+        await tx`UPDATE orders SET status = ${c.status}, updated_at = ${c.at}, reason = coalesce(${c.reason ?? null}, reason),
+          carrier = coalesce(${c.carrier ?? null}, carrier), tracking_number = coalesce(${c.trackingNumber ?? null}, tracking_number)
+          WHERE order_id = ${c.orderId}`
+        await tx`INSERT INTO order_history (order_id, seq, status, at, reason, note, carrier, tracking_number)
+          SELECT ${c.orderId}, coalesce(max(seq), 0) + 1, ${c.status}, ${c.at}, ${c.reason ?? null}, ${c.note ?? null}, ${c.carrier ?? null}, ${c.trackingNumber ?? null}
+          FROM order_history WHERE order_id = ${c.orderId}`
+      }
+      await tx`INSERT INTO projection_offsets (topic, partition, next_offset) VALUES (${topic}, ${partition}, ${next.toString()})
+        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`
+    })
+  }
+
+  async offsets(topic: string): Promise<Map<number, bigint>> {
+    await this.#ready
+    const rows: Array<{ partition: number; next_offset: string }> = await this.#db`SELECT partition, next_offset FROM projection_offsets WHERE topic = ${topic}`
+    return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]))
+  }
+
+  async get(orderId: string): Promise<{ order: OrderView; history: HistoryEntry[] } | undefined> {
+    await this.#ready
+    const [row]: OrderRow[] = await this.#db`SELECT * FROM orders WHERE order_id = ${orderId}`
+    if (!row) return undefined
+    const history: Array<Record<string, string | null>> = await this.#db`
+      SELECT status, at, reason, note, carrier, tracking_number FROM order_history WHERE order_id = ${orderId} ORDER BY seq`
+    return {
+      order: toView(row),
+      history: history.map(
+        (h) => withoutNulls({ status: h.status, at: h.at, reason: h.reason, note: h.note, carrier: h.carrier, trackingNumber: h.tracking_number }) as unknown as HistoryEntry,
+      ),
+    }
+  }
+
+  async list(query: OrderQuery): Promise<OrderView[]> {
+    await this.#ready
+    const db = this.#db
+    const conditions = [
+      query.status ? db`status = ${query.status}` : undefined,
+      query.userId ? db`user_id = ${query.userId}` : undefined,
+      query.after ? db`(created_at, order_id) < (${query.after.createdAt}, ${query.after.orderId})` : undefined,
+    ].filter((c) => c !== undefined)
+    const where = conditions.length === 0 ? db`` : conditions.reduce((all, c, i) => (i === 0 ? db`WHERE ${c}` : db`${all} AND ${c}`), db``)
+    const rows: OrderRow[] = await db`SELECT * FROM orders ${where} ORDER BY created_at DESC, order_id DESC LIMIT ${query.limit}`
+    return rows.map(toView)
+  }
+
+  async reset(): Promise<void> {
+    await this.#ready
+    await this.#write(async (tx) => {
+      // Every apply reads projection_offsets first: locking it first waits for those under way
+      // and holds back the next ones until the tables are empty.
+      if (this.target.kind === 'postgres') await tx`LOCK TABLE projection_offsets IN ACCESS EXCLUSIVE MODE`
+      for (const table of tables) await tx.unsafe(`DELETE FROM ${table}`)
+    })
+  }
+
+  /**
+   * A writing transaction. Two writers of one partition (a live projector and a rebuild) take
+   * turns: PostgreSQL under an advisory lock per partition, SQLite by taking its write lock at
+   * BEGIN (a deferred transaction that reads first could not upgrade once another wrote).
+   */
+  #write(body: (tx: SQL) => Promise<void>): Promise<void> {
+    return this.target.kind === 'sqlite' ? this.#db.begin('IMMEDIATE', body) : this.#db.begin(body)
+  }
+
+  async close(): Promise<void> {
+    await this.#ready.catch(() => {})
+    await this.#db.close()
+  }
+}
+
+/** The key of the advisory lock under which processes create the PostgreSQL tables. */
+const readModelLock = 0x5ec0_0001
+
+function toView(row: OrderRow): OrderView {
+  return {
+    orderId: row.order_id,
+    userId: row.user_id,
+    status: row.status as OrderView['status'],
+    total: row.total === null ? null : Number(row.total),
+    items: JSON.parse(row.items),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    reason: row.reason,
+    carrier: row.carrier,
+    trackingNumber: row.tracking_number,
+  }
+}
+
+const withoutNulls = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null))
