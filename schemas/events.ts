@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox'
 import { InventoryRequest, LineResult } from './inventory.ts'
+import { NotificationRequest } from './notification.ts'
 import { OrderCreatedV1 } from './order.ts'
 import { OrderFailed, OrderReserved } from './outcome.ts'
 import {
@@ -35,6 +36,7 @@ export const events = {
   shipRequest: { type: 'shop.shipping.request', version: 1, schema: ShipRequest, keyField: 'userId' },
   orderShipped: { type: 'shop.order.shipped', version: 1, schema: OrderShipped, keyField: 'userId' },
   cancelRequest: { type: 'shop.order.cancel-request', version: 1, schema: CancelRequest, keyField: 'userId' },
+  notificationRequest: { type: 'shop.notification.request', version: 1, schema: NotificationRequest, keyField: 'userId' },
 } as const satisfies Record<string, EventType>
 
 export interface EventType {

@@ -21,6 +21,7 @@ export function topicNames(prefix: string) {
     packed: `${prefix}order.packed`,
     shippingRequests: `${prefix}shipping.requests`,
     shipped: `${prefix}order.shipped`,
+    notificationRequests: `${prefix}notification.requests`,
     orderRate: `${prefix}metrics.order.rate`,
     deadLetter: `${prefix}shop.dlq`,
     // Compacted changelogs: the truth behind each actor's bun:sqlite state (partition p holds the
@@ -51,7 +52,9 @@ export type TopicNames = ReturnType<typeof topicNames>
  *            writes payment.processed | payment.failed | payment.refunded
  * warehouse  reads warehouse.requests, writes order.packed
  * shipper    reads shipping.requests, writes order.shipped
- * notifier   reads order.status, writes to sinks (console, webhook)
+ * notifier   reads order.status, writes the console sink and notification.requests (the outbox
+ *            of the webhook and smtp sinks); its delivery group reads notification.requests and
+ *            delivers them
  * projector  reads order.status into the read model (SQL; offsets in the same database transaction)
  * every consuming role dead-letters to shop.dlq
  * ```
@@ -68,12 +71,19 @@ export function topology(t: TopicNames) {
     payment: { reads: [t.paymentRequests], writes: [t.paymentProcessed, t.paymentFailed, t.paymentRefunded, t.deadLetter], stores: {} },
     warehouse: { reads: [t.warehouseRequests], writes: [t.packed, t.deadLetter], stores: {} },
     shipper: { reads: [t.shippingRequests], writes: [t.shipped, t.deadLetter], stores: {} },
-    notifier: { reads: [t.orderStatus], writes: [t.deadLetter], stores: { notified: t.notified } },
+    notifier: { reads: [t.orderStatus], writes: [t.notificationRequests, t.deadLetter], stores: { notified: t.notified } },
+    delivery: { reads: [t.notificationRequests], writes: [t.deadLetter], stores: {} },
     projector: { reads: [t.orderStatus], writes: [], stores: {} },
     // A placeholder until the RateAggregator lands: it reads and commits, and writes nothing yet.
     aggregator: { reads: [t.ordersCreated], writes: [], stores: {} },
-  } satisfies Record<RoleName, { reads: string[]; writes: string[]; stores: Record<string, string> }>
+  } satisfies Record<GroupName, { reads: string[]; writes: string[]; stores: Record<string, string> }>
 }
+
+/**
+ * The consumer groups: one per consuming role, and `delivery`, the notifier role's second group
+ * (its outbox dispatcher, apart so that a slow receiver never holds up the deciding Notifier).
+ */
+export type GroupName = RoleName | 'delivery'
 
 const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys'])
 

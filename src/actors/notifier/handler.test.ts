@@ -31,7 +31,7 @@ function attempt(store: Map<string, unknown>) {
 
 test('a batch handled again after its commit failed records the delivery again but does not repeat it', async () => {
   const sent: Notification[] = []
-  const handler = notifierHandler(topics, [{ name: 'console', send: async (n) => void sent.push(n) }])
+  const handler = notifierHandler(topics, { console: { name: 'console', send: async (n) => void sent.push(n) }, outbound: [] })
   const committed = new Map<string, unknown>()
   const record = reservedRecord('o-1')
 

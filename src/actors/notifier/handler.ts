@@ -1,48 +1,54 @@
-import { decodeEvent } from '../../events/envelope.ts'
+import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderStatus, OrderStatusChanged } from '../../../schemas/lifecycle.ts'
+import type { NotificationRequest, OutboundSinkName } from '../../../schemas/notification.ts'
 import { InvalidEventError } from '../../errors.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
 import type { Notification, Sink } from './sinks/types.ts'
 
 /**
- * The Notifier of one partition of `order.status`: it tells the customer when an order is
- * confirmed (reserved), out of stock, declined, shipped or cancelled. Each (order, status) goes once to each
- * sink: a delivery is recorded in the `notified` store in the transaction of the record's offset,
- * so a redelivered outcome skips the sinks that already have it. A sink that fails for good sends
- * the record to the dead-letter topic; the other sinks are unaffected.
+ * The Notifier of one partition of `order.status`: it decides what the customer is told when an
+ * order is confirmed (reserved), out of stock, declined, shipped or cancelled, and hands it to
+ * each sink once:
+ * - the console line is written in the step and recorded in the `notified` store in the
+ *   transaction of the record's offset, so a redelivered status skips it;
+ * - each outbound sink (webhook, smtp) gets a request on `notification.requests`, committed in
+ *   the same transaction (exactly once), which the delivery dispatcher performs (see delivery.ts).
  */
-export function notifierHandler(topics: TopicNames, sinks: Sink[]): StepHandler {
-  // Deliveries this process made whose record may not be committed yet. A sink is called before
-  // the transaction commits; when that commit fails and the batch is handled again (in this
-  // process, after a broker fault), the delivery is recorded again instead of repeated. Only a
-  // move of the partition to another process can still repeat a delivery (at least once).
+export function notifierHandler(topics: TopicNames, sinks: { console?: Sink; outbound: readonly OutboundSinkName[] }, source = 'shop/notifier'): StepHandler {
+  // Console lines this process wrote whose record may not be committed yet. When that commit
+  // fails and the batch is handled again (in this process, after a broker fault), the line is
+  // recorded again instead of repeated. Only a move of the partition to another process can still
+  // repeat one (at least once).
   const delivered = new Set<string>()
   return {
     stores: topology(topics).notifier.stores,
     async handle(record, ctx) {
       const notification = toNotification(record.topic, topics, record)
       if (!notification) return
-      for (const sink of sinks) {
-        const key = `${notification.id}/${sink.name}`
-        if (ctx.get('notified', key)) continue
-        try {
-          if (!delivered.has(key)) await sink.send(notification)
-          remember(delivered, key)
-          ctx.put('notified', key, { at: new Date().toISOString() })
-        } catch (error) {
-          ctx.deadLetter(error)
-        }
+      for (const sink of sinks.outbound) {
+        const request: NotificationRequest = { ...notification, sink }
+        ctx.send({ topic: topics.notificationRequests, key: notification.userId, ...encodeEvent(events.notificationRequest, request, source) })
+      }
+      if (!sinks.console) return
+      const key = `${notification.id}/${sinks.console.name}`
+      if (ctx.get('notified', key)) return
+      try {
+        if (!delivered.has(key)) await sinks.console.send(notification)
+        remember(delivered, key)
+        ctx.put('notified', key, { at: new Date().toISOString() })
+      } catch (error) {
+        ctx.deadLetter(error)
       }
     },
   }
 }
 
 /** Deliveries remembered at most: far more than a batch in flight holds. */
-const rememberedDeliveries = 100_000
+export const rememberedDeliveries = 100_000
 
-function remember(delivered: Set<string>, key: string): void {
+export function remember(delivered: Set<string>, key: string): void {
   delivered.add(key)
   if (delivered.size > rememberedDeliveries) delivered.delete(delivered.values().next().value!)
 }

@@ -1,14 +1,13 @@
 import { PartitionPool } from './partition-pool.ts'
 import type { Behavior } from './types.ts'
-import type { RoleName } from '../../config/options.ts'
 import type { GroupConsumer } from '../../kafka/port.ts'
 import type { ConsumedRecord } from '../../kafka/types.ts'
-import { groupName } from '../../topology.ts'
+import { type GroupName, groupName } from '../../topology.ts'
 import type { Readiness } from '../../api/health/readiness.ts'
 import type { Role, RoleContext } from './role.ts'
 
 export interface ConsumerRoleOptions {
-  name: RoleName
+  name: GroupName
   topics: string[]
   /** The actor owning one partition (of every topic above) for one group generation. */
   partitionActor: (partition: number, generation: number, member: Member) => Behavior<ConsumedRecord[]>
@@ -30,7 +29,7 @@ type MemberMessage = { failed: Error }
  * member restarts with backoff (a new consumer, a rejoin), and repeated failures escalate.
  */
 export class ConsumerRole implements Role {
-  readonly name: RoleName
+  readonly name: GroupName
   #consumer: GroupConsumer | undefined
   #pool: PartitionPool | undefined
   #joined = false

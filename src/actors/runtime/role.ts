@@ -4,7 +4,7 @@ import type { Config, RoleName } from '../../config/options.ts'
 import type { Log } from '../../kafka/port.ts'
 import type { Logger } from '../../log.ts'
 import type { ReadModel } from '../../read-model/types.ts'
-import type { TopicNames } from '../../topology.ts'
+import type { GroupName, TopicNames } from '../../topology.ts'
 import type { Supervisor } from './supervisor.ts'
 
 /** What a role gets from the process that hosts it. */
@@ -22,7 +22,8 @@ export interface RoleContext {
 
 /** A role: a tree of supervised actors that one process runs (`--roles`). */
 export interface Role {
-  readonly name: RoleName
+  /** The role's name, or the name of one of its consumer groups. */
+  readonly name: GroupName
   /** HTTP routes the role serves, if any. */
   readonly http?: AnyElysia
   start(): Promise<void>
@@ -33,3 +34,25 @@ export interface Role {
 
 /** How a role is made from its context; `src/roles.ts` lists one per role name. */
 export type RoleFactory = (ctx: RoleContext) => Role
+
+/**
+ * A role made of several (a role with two consumer groups): started in order, stopped in reverse,
+ * ready when every part is. `release` frees what the parts shared (connections) after they stopped.
+ */
+export function compositeRole(name: RoleName, parts: Role[], release?: () => Promise<void>): Role {
+  // A start that failed part-way is retried (Shop.start does) from the part that failed.
+  let started = 0
+  return {
+    name,
+    async start() {
+      for (; started < parts.length; started++) await parts[started].start()
+    },
+    readiness() {
+      return parts.map((p) => p.readiness()).find((r) => !r.ready) ?? { ready: true }
+    },
+    async stop() {
+      for (const part of parts.slice(0, started).reverse()) await part.stop()
+      await release?.()
+    },
+  }
+}

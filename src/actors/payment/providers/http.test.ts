@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
+import { httpReceiver } from '../../../../test/harness/receiver.ts'
 import { withRetries } from '../../../outbound/post-json.ts'
 import { sleep } from '../../../time.ts'
 import { httpProvider } from './http.ts'
@@ -10,30 +11,22 @@ import { httpProvider } from './http.ts'
 const performed = new Map<string, number>()
 const calls: string[] = []
 const plans = new Map<string, Array<number | 'hang'>>()
-let server: ReturnType<typeof Bun.serve>
-beforeAll(() => {
-  server = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    async fetch(request) {
-      const key = request.headers.get('idempotency-key') ?? ''
-      const body = (await request.json()) as { orderId: string; amount: number }
-      calls.push(`${new URL(request.url).pathname} ${key}`)
-      const next = plans.get(key)?.shift() ?? 200
-      if (next === 'hang') {
-        await sleep(1_000)
-        return new Response('late', { status: 200 })
-      }
-      if (next === 402) return Response.json({ reason: 'card_declined' }, { status: 402 })
-      if (next !== 200) return new Response('busy', { status: next })
-      if (!performed.has(key)) performed.set(key, body.amount)
-      return Response.json({ id: `pay_${key}` })
-    },
-  })
+const receiver = httpReceiver(async (request) => {
+  const key = request.headers.get('idempotency-key') ?? ''
+  const body = (await request.json()) as { orderId: string; amount: number }
+  calls.push(`${new URL(request.url).pathname} ${key}`)
+  const next = plans.get(key)?.shift() ?? 200
+  if (next === 'hang') {
+    await sleep(1_000)
+    return new Response('late', { status: 200 })
+  }
+  if (next === 402) return Response.json({ reason: 'card_declined' }, { status: 402 })
+  if (next !== 200) return new Response('busy', { status: next })
+  if (!performed.has(key)) performed.set(key, body.amount)
+  return Response.json({ id: `pay_${key}` })
 })
-afterAll(() => server.stop(true))
 
-const provider = () => httpProvider({ url: `http://127.0.0.1:${server.port}/`, timeoutMs: 200 })
+const provider = () => httpProvider({ url: `${receiver.url}/`, timeoutMs: 200 })
 const retry = { attempts: 4, backoffMs: 1 }
 const charge = (orderId: string) => withRetries(`payment charge:${orderId}`, retry, () => provider().charge({ orderId, userId: 'u', amount: 12.5, idempotencyKey: `charge:${orderId}` }))
 

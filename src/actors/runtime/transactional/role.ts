@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { RoleName } from '../../../config/options.ts'
-import { groupName, topology } from '../../../topology.ts'
+import { type GroupName, groupName, topology } from '../../../topology.ts'
 import { ConsumerRole } from '../consumer-role.ts'
 import type { Role, RoleContext } from '../role.ts'
 import { transactionalActor } from './transactional-actor.ts'
@@ -11,7 +10,7 @@ import type { StepHandler } from './types.ts'
  * A role whose partition actors process each batch as one Kafka transaction (see
  * transactional-actor.ts), reading the role's topics as declared in the topology.
  */
-export function transactionalRole(ctx: RoleContext, name: Exclude<RoleName, 'api'>, handler: StepHandler): Role {
+export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'api'>, handler: StepHandler): Role {
   const group = groupName(ctx.config.topicPrefix, name)
   return new ConsumerRole(ctx, {
     name,
