@@ -26,6 +26,7 @@ describe('a shop process on the in-memory log', () => {
       'inventory.requests',
       'inventory.reserved',
       'metrics.order.rate',
+      'notification.requests',
       'order.cancel-requests',
       'order.packed',
       'order.shipped',
