@@ -20,6 +20,12 @@ describe('compose.yaml', () => {
     expect(new Set(roles)).toEqual(new Set(roleNames))
   })
 
+  test('the api answers from the read model the projector writes: one PostgreSQL for every shop service', () => {
+    const readModels = shopServices.map(([, s]) => loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).config.readModel)
+    expect(new Set(readModels)).toEqual(new Set(['postgres://shop:shop@postgres:5432/shop']))
+    expect(compose.services.postgres).toBeDefined()
+  })
+
   test.each(Object.keys(compose.services).filter((n) => compose.services[n].build === '.'))(
     'service %s has a valid shop configuration on the kafka bus',
     (name) => {
