@@ -10,29 +10,27 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh --kafka
 
-started=""
+# Servers this script started, to stop again on exit (one already running is left alone).
+started=()
+ensure_up() {
+  bash "scripts/$1.sh" status >/dev/null 2>&1 && return 0
+  bash "scripts/$1.sh" up
+  started+=("$1")
+}
+stop_started() { for server in "${started[@]}"; do bash "scripts/$server.sh" down; done; }
+trap stop_started EXIT
+
 if [ -z "${SHOP_TEST_BROKERS:-}" ]; then
   export KAFKA_PORT=${KAFKA_PORT:-19092}
-  if ! bash scripts/kafka.sh status >/dev/null 2>&1; then
-    bash scripts/kafka.sh up
-    started=yes
-  fi
+  ensure_up kafka
   export SHOP_TEST_BROKERS=127.0.0.1:$KAFKA_PORT
 fi
-pg_started=""
 if [ -z "${SHOP_TEST_POSTGRES:-}" ]; then
   export PG_PORT=${PG_PORT:-15432}
-  if ! bash scripts/postgres.sh status >/dev/null 2>&1; then
-    bash scripts/postgres.sh up
-    pg_started=yes
-  fi
-  export SHOP_TEST_POSTGRES=$(bash scripts/postgres.sh url)
+  ensure_up postgres
+  SHOP_TEST_POSTGRES=$(bash scripts/postgres.sh url)
+  export SHOP_TEST_POSTGRES
 fi
-stop_servers() {
-  [ -z "$started" ] || bash scripts/kafka.sh down
-  [ -z "$pg_started" ] || bash scripts/postgres.sh down
-}
-trap stop_servers EXIT
 
 node_modules/.bin/tsc --noEmit -p .
 node_modules/.bin/bun test --timeout 60000 "$@"

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { RoleName } from './config/options.ts'
 import { DataDirError, type EscalationError, ShopError } from './errors.ts'
 import { createLog, type Log } from './kafka/index.ts'
-import { openReadModel } from './read-model/open.ts'
+import { openReadModel, readModelTarget } from './read-model/open.ts'
 import type { ReadModel } from './read-model/types.ts'
 import type { Logger } from './log.ts'
 import { roles as roleFactories } from './roles.ts'
@@ -51,7 +51,7 @@ export class Shop {
     )
     supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
     let readModel: ReadModel | undefined
-    const readModelOf = () => (readModel ??= openReadModel(config, log.kind))
+    const readModelOf = () => (readModel ??= openReadModel(readModelTarget(config, log.kind)))
     const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, readModel: readModelOf, write: options.write }))
     const state = { draining: false, connected: false }
     const http = createHttpApp({

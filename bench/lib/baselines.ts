@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { encodeEvent } from '../../src/events/envelope.ts'
+import { eventRecord } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { PlaceOrder } from '../../schemas/order.ts'
 import type { Log, TransactionalProducer } from '../../src/kafka/port.ts'
@@ -21,7 +21,7 @@ export function orderRecords(topic: string, bodies: () => string, count: number)
   return Array.from({ length: count }, () => {
     const order = JSON.parse(bodies()) as PlaceOrder
     const event = { orderId: crypto.randomUUID(), ...order, createdAt: new Date().toISOString() }
-    return { topic, key: order.userId, ...encodeEvent(events.orderCreated, event, 'shop/api') }
+    return eventRecord(topic, events.orderCreated, event, 'shop/api')
   })
 }
 

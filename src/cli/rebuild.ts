@@ -18,14 +18,14 @@ export async function rebuildCommand(args: string[], config: Config): Promise<st
     throw new ConfigError('shop rebuild needs a Kafka bus (--brokers or SHOP_BROKERS): the memory bus lives inside one shop process, and so does its read model')
   }
   const log = createLog(config)
-  const model = openReadModel(config, 'kafka')
+  const target = readModelTarget(config, 'kafka')
+  const model = openReadModel(target)
   const topic = topicNames(config.topicPrefix).orderStatus
   try {
     const [described] = await log.admin.describeTopics([topic])
     if (!described) throw new TopicMismatchError(`topic ${topic} does not exist: start shop once against these brokers (and --topic-prefix) to create its topics`)
     const started = performance.now()
     const report = await rebuildReadModel(log, model, topic)
-    const target = readModelTarget(config, 'kafka')
     const where = target.kind === 'sqlite' ? `sqlite:${target.path}` : redactPassword(target.url)
     return JSON.stringify({ rebuilt: 'read-model', readModel: where, topic, ...report, ms: Math.round(performance.now() - started) })
   } finally {

@@ -1,9 +1,17 @@
 import type { Static } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { InvalidEventError } from '../errors.ts'
-import type { ConsumedRecord, Headers } from '../kafka/types.ts'
+import type { ConsumedRecord, Headers, ProduceRecord } from '../kafka/types.ts'
 import { compiledSchema } from './check.ts'
 import type { EventType } from '../../schemas/events.ts'
+
+/**
+ * A record of `event` for `topic`, keyed by the payload's `keyField`: the key that decodeEvent
+ * checks, so a record built here always lands in the partition of the entity it is about.
+ */
+export function eventRecord<E extends EventType>(topic: string, event: E, payload: Static<E['schema']>, source: string): ProduceRecord {
+  return { topic, key: String((payload as Record<string, unknown>)[event.keyField]), ...encodeEvent(event, payload, source) }
+}
 
 /**
  * The common envelope, in the CloudEvents Kafka binding's binary mode: attributes in `ce_*`

@@ -15,8 +15,7 @@ export function readModelTarget(config: Pick<Config, 'readModel' | 'dataDir'>, b
   return { kind: 'sqlite', path: bus === 'memory' ? ':memory:' : join(config.dataDir, 'read-model.sqlite') }
 }
 
-export function openReadModel(config: Pick<Config, 'readModel' | 'dataDir'>, bus: 'memory' | 'kafka'): ReadModel {
-  const target = readModelTarget(config, bus)
+export function openReadModel(target: ReadModelTarget): ReadModel {
   if (target.kind === 'sqlite' && target.path !== ':memory:') mkdirSync(dirname(target.path), { recursive: true })
   return new SqlReadModel(target)
 }

@@ -142,7 +142,7 @@ export class SqlReadModel implements ReadModel {
       query.userId ? db`user_id = ${query.userId}` : undefined,
       query.after ? db`(created_at, order_id) < (${query.after.createdAt}, ${query.after.orderId})` : undefined,
     ].filter((c) => c !== undefined)
-    const where = conditions.length === 0 ? db`` : conditions.reduce((all, c, i) => (i === 0 ? db`WHERE ${c}` : db`${all} AND ${c}`), db``)
+    const where = conditions.reduce((all, c, i) => (i === 0 ? db`WHERE ${c}` : db`${all} AND ${c}`), db``)
     const rows: OrderRow[] = await db`SELECT * FROM orders ${where} ORDER BY created_at DESC, order_id DESC LIMIT ${query.limit}`
     return rows.map(toView)
   }

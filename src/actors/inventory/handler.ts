@@ -1,4 +1,4 @@
-import { encodeEvent, decodeEvent } from '../../events/envelope.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { LineResult, ReserveLine, StockLevel } from '../../../schemas/inventory.ts'
 import { type TopicNames, topology } from '../../topology.ts'
@@ -72,7 +72,7 @@ function reserve(ctx: StepContext, request: ReserveLine, topics: TopicNames, sou
     status: decided.status === 'short' ? 'short' : 'reserved',
     available: decided.available,
   }
-  ctx.send({ topic: topics.lineResults, key: request.userId, ...encodeEvent(events.lineResult, result, source) })
+  ctx.send(eventRecord(topics.lineResults, events.lineResult, result, source))
 }
 
 function stockOf(ctx: StepContext, sku: string): StockLevel {

@@ -3,7 +3,7 @@ import { decodeEvent } from '../../events/envelope.ts'
 import { InvalidEventError } from '../../errors.ts'
 import type { TopicNames } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
-import { remember } from './handler.ts'
+import { RecentDeliveries } from './recent-deliveries.ts'
 import type { Sink } from './sinks/types.ts'
 
 /**
@@ -17,7 +17,7 @@ import type { Sink } from './sinks/types.ts'
  */
 export function deliveryHandler(topics: TopicNames, sinks: Sink[]): StepHandler {
   const byName = new Map(sinks.map((s) => [s.name, s]))
-  const delivered = new Set<string>()
+  const delivered = new RecentDeliveries()
   return {
     stores: {},
     concurrent: true,
@@ -30,7 +30,7 @@ export function deliveryHandler(topics: TopicNames, sinks: Sink[]): StepHandler 
       if (delivered.has(key)) return
       try {
         await sink.send(notification)
-        remember(delivered, key)
+        delivered.add(key)
       } catch (error) {
         ctx.deadLetter(error)
       }

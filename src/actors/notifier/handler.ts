@@ -1,10 +1,11 @@
-import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderStatus, OrderStatusChanged } from '../../../schemas/lifecycle.ts'
 import type { NotificationRequest, OutboundSinkName } from '../../../schemas/notification.ts'
 import { InvalidEventError } from '../../errors.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
+import { RecentDeliveries } from './recent-deliveries.ts'
 import type { Notification, Sink } from './sinks/types.ts'
 
 /**
@@ -17,11 +18,9 @@ import type { Notification, Sink } from './sinks/types.ts'
  *   the same transaction (exactly once), which the delivery dispatcher performs (see delivery.ts).
  */
 export function notifierHandler(topics: TopicNames, sinks: { console?: Sink; outbound: readonly OutboundSinkName[] }, source = 'shop/notifier'): StepHandler {
-  // Console lines this process wrote whose record may not be committed yet. When that commit
-  // fails and the batch is handled again (in this process, after a broker fault), the line is
-  // recorded again instead of repeated. Only a move of the partition to another process can still
-  // repeat one (at least once).
-  const delivered = new Set<string>()
+  // A console line written again after a failed commit is recorded, not repeated. Only a move of
+  // the partition to another process can still repeat one (at least once).
+  const delivered = new RecentDeliveries()
   return {
     stores: topology(topics).notifier.stores,
     async handle(record, ctx) {
@@ -29,28 +28,20 @@ export function notifierHandler(topics: TopicNames, sinks: { console?: Sink; out
       if (!notification) return
       for (const sink of sinks.outbound) {
         const request: NotificationRequest = { ...notification, sink }
-        ctx.send({ topic: topics.notificationRequests, key: notification.userId, ...encodeEvent(events.notificationRequest, request, source) })
+        ctx.send(eventRecord(topics.notificationRequests, events.notificationRequest, request, source))
       }
       if (!sinks.console) return
       const key = `${notification.id}/${sinks.console.name}`
       if (ctx.get('notified', key)) return
       try {
         if (!delivered.has(key)) await sinks.console.send(notification)
-        remember(delivered, key)
+        delivered.add(key)
         ctx.put('notified', key, { at: new Date().toISOString() })
       } catch (error) {
         ctx.deadLetter(error)
       }
     },
   }
-}
-
-/** Deliveries remembered at most: far more than a batch in flight holds. */
-export const rememberedDeliveries = 100_000
-
-export function remember(delivered: Set<string>, key: string): void {
-  delivered.add(key)
-  if (delivered.size > rememberedDeliveries) delivered.delete(delivered.values().next().value!)
 }
 
 /** What the customer is told at each status a customer cares about. */

@@ -1,10 +1,10 @@
-import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
-import { type EventType, events } from '../../../schemas/events.ts'
+import type { Static } from '@sinclair/typebox'
+import { events } from '../../../schemas/events.ts'
 import type { InventoryRequest, LineResult } from '../../../schemas/inventory.ts'
 import type { OrderStatus, OrderStatusChanged, PaymentRequest } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1 } from '../../../schemas/order.ts'
 import type { OrderFailed, OrderReserved } from '../../../schemas/outcome.ts'
-import type { Static } from '@sinclair/typebox'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { InvalidEventError } from '../../errors.ts'
 import type { ConsumedRecord } from '../../kafka/types.ts'
 import { type TopicNames, topology } from '../../topology.ts'
@@ -72,7 +72,7 @@ class Steps {
     this.#status(ctx, saga, { order: { items: order.items, total: order.total, createdAt: order.createdAt } })
     order.items.forEach((item, line) => {
       const request: InventoryRequest = { type: 'reserve', orderId: order.orderId, userId: order.userId, line, sku: item.sku, quantity: item.quantity }
-      this.#send(ctx, events.inventoryRequest, this.topics.inventoryRequests, item.sku, request)
+      ctx.send(eventRecord(this.topics.inventoryRequests, events.inventoryRequest, request, this.source))
     })
   }
 
@@ -95,15 +95,15 @@ class Steps {
     }
     if (lines.every((l) => l!.status === 'reserved')) {
       const reserved: OrderReserved = base
-      this.#send(ctx, events.orderReserved, this.topics.reserved, order.userId, reserved)
+      ctx.send(eventRecord(this.topics.reserved, events.orderReserved, reserved, this.source))
       this.#status(ctx, { ...next, status: 'reserved' })
       const charge: PaymentRequest = { type: 'charge', orderId: order.orderId, userId: order.userId, amount: order.total }
-      this.#send(ctx, events.paymentRequest, this.topics.paymentRequests, order.userId, charge)
+      ctx.send(eventRecord(this.topics.paymentRequests, events.paymentRequest, charge, this.source))
       return
     }
     const shortLines = order.items.flatMap((item, i) => (lines[i]!.status === 'short' ? [{ sku: item.sku, requested: item.quantity, available: lines[i]!.available }] : []))
     const failed: OrderFailed = { ...base, shortLines }
-    this.#send(ctx, events.orderFailed, this.topics.failed, order.userId, failed)
+    ctx.send(eventRecord(this.topics.failed, events.orderFailed, failed, this.source))
     this.#release(ctx, next)
     const reason = shortLines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')
     this.#status(ctx, { ...next, status: 'out_of_stock' }, { reason })
@@ -113,7 +113,7 @@ class Steps {
     const saga = this.#known(ctx, payment.orderId)
     if (saga.status === 'reserved') {
       this.#status(ctx, { ...saga, status: 'paid', charged: true })
-      this.#send(ctx, events.packRequest, this.topics.warehouseRequests, saga.order.userId, { orderId: saga.order.orderId, userId: saga.order.userId, items: saga.order.items })
+      ctx.send(eventRecord(this.topics.warehouseRequests, events.packRequest, { orderId: saga.order.orderId, userId: saga.order.userId, items: saga.order.items }, this.source))
       return
     }
     // Cancelled while the charge was in flight: give the money back.
@@ -140,7 +140,7 @@ class Steps {
     const saga = this.#known(ctx, packed.orderId)
     if (saga.status !== 'paid') return
     this.#status(ctx, { ...saga, status: 'packed' })
-    this.#send(ctx, events.shipRequest, this.topics.shippingRequests, saga.order.userId, { orderId: saga.order.orderId, userId: saga.order.userId })
+    ctx.send(eventRecord(this.topics.shippingRequests, events.shipRequest, { orderId: saga.order.orderId, userId: saga.order.userId }, this.source))
   }
 
   shipped(ctx: StepContext, shipped: Static<typeof events.orderShipped.schema>): void {
@@ -185,7 +185,7 @@ class Steps {
   #status(ctx: StepContext, saga: Saga, detail: Partial<OrderStatusChanged> = {}): void {
     ctx.put<Saga>('sagas', saga.order.orderId, saga)
     const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: new Date().toISOString(), ...detail }
-    this.#send(ctx, events.orderStatus, this.topics.orderStatus, saga.order.userId, change)
+    ctx.send(eventRecord(this.topics.orderStatus, events.orderStatus, change, this.source))
   }
 
   /** Compensation: every reserved line goes back to its SKU's stock, through its InventoryActor. */
@@ -193,17 +193,13 @@ class Steps {
     saga.order.items.forEach((item, line) => {
       if (saga.lines[line]?.status !== 'reserved') return
       const release: InventoryRequest = { type: 'release', orderId: saga.order.orderId, line, sku: item.sku }
-      this.#send(ctx, events.inventoryRequest, this.topics.inventoryRequests, item.sku, release)
+      ctx.send(eventRecord(this.topics.inventoryRequests, events.inventoryRequest, release, this.source))
     })
   }
 
   #refund(ctx: StepContext, saga: Saga): void {
     const refund: PaymentRequest = { type: 'refund', orderId: saga.order.orderId, userId: saga.order.userId, amount: saga.order.total }
-    this.#send(ctx, events.paymentRequest, this.topics.paymentRequests, saga.order.userId, refund)
-  }
-
-  #send<E extends EventType>(ctx: StepContext, event: E, topic: string, key: string, payload: Static<E['schema']>): void {
-    ctx.send({ topic, key, ...encodeEvent(event, payload, this.source) })
+    ctx.send(eventRecord(this.topics.paymentRequests, events.paymentRequest, refund, this.source))
   }
 }
 

@@ -1,6 +1,5 @@
-import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
-import type { PaymentFailed, PaymentProcessed, PaymentRefunded } from '../../../schemas/lifecycle.ts'
 import { DeliveryError } from '../../errors.ts'
 import { type RetryPolicy, withRetries } from '../../outbound/post-json.ts'
 import type { TopicNames } from '../../topology.ts'
@@ -24,18 +23,15 @@ export function paymentHandler(topics: TopicNames, provider: PaymentProvider, re
       const request = decodeEvent(events.paymentRequest, record)
       const call = { orderId: request.orderId, userId: request.userId, amount: request.amount, idempotencyKey: `${request.type}:${request.orderId}` }
       const answer = await withRetries(`payment ${call.idempotencyKey}`, retry, () => (request.type === 'charge' ? provider.charge(call) : provider.refund(call)))
-      const key = request.userId
+      const { orderId, userId, amount } = request
       if (request.type === 'refund') {
         // A refund of a charge the provider holds cannot be declined: if it is, people must look.
-        if (!answer.ok) throw new DeliveryError(`refund ${request.orderId} was declined: ${answer.reason}`)
-        const refunded: PaymentRefunded = { orderId: request.orderId, userId: request.userId, amount: request.amount, refundId: answer.id }
-        ctx.send({ topic: topics.paymentRefunded, key, ...encodeEvent(events.paymentRefunded, refunded, source) })
+        if (!answer.ok) throw new DeliveryError(`refund ${orderId} was declined: ${answer.reason}`)
+        ctx.send(eventRecord(topics.paymentRefunded, events.paymentRefunded, { orderId, userId, amount, refundId: answer.id }, source))
       } else if (answer.ok) {
-        const processed: PaymentProcessed = { orderId: request.orderId, userId: request.userId, amount: request.amount, paymentId: answer.id }
-        ctx.send({ topic: topics.paymentProcessed, key, ...encodeEvent(events.paymentProcessed, processed, source) })
+        ctx.send(eventRecord(topics.paymentProcessed, events.paymentProcessed, { orderId, userId, amount, paymentId: answer.id }, source))
       } else {
-        const failed: PaymentFailed = { orderId: request.orderId, userId: request.userId, amount: request.amount, reason: answer.reason }
-        ctx.send({ topic: topics.paymentFailed, key, ...encodeEvent(events.paymentFailed, failed, source) })
+        ctx.send(eventRecord(topics.paymentFailed, events.paymentFailed, { orderId, userId, amount, reason: answer.reason }, source))
       }
     },
   }

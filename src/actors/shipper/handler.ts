@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderShipped } from '../../../schemas/lifecycle.ts'
 import type { TopicNames } from '../../topology.ts'
@@ -23,7 +23,7 @@ export function shipperHandler(topics: TopicNames, source: string): StepHandler 
     handle(record, ctx) {
       const request = decodeEvent(events.shipRequest, record)
       const shipped: OrderShipped = { orderId: request.orderId, userId: request.userId, ...shipmentOf(request.orderId) }
-      ctx.send({ topic: topics.shipped, key: request.userId, ...encodeEvent(events.orderShipped, shipped, source) })
+      ctx.send(eventRecord(topics.shipped, events.orderShipped, shipped, source))
     },
   }
 }

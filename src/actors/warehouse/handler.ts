@@ -1,4 +1,4 @@
-import { decodeEvent, encodeEvent } from '../../events/envelope.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderPacked } from '../../../schemas/lifecycle.ts'
 import { sleep } from '../../time.ts'
@@ -18,7 +18,7 @@ export function warehouseHandler(topics: TopicNames, pickMs: number, source: str
       const request = decodeEvent(events.packRequest, record)
       await sleep(pickMs)
       const packed: OrderPacked = { orderId: request.orderId, userId: request.userId, packedAt: new Date().toISOString() }
-      ctx.send({ topic: topics.packed, key: request.userId, ...encodeEvent(events.orderPacked, packed, source) })
+      ctx.send(eventRecord(topics.packed, events.orderPacked, packed, source))
     },
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { encodeEvent } from '../../events/envelope.ts'
+import { eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { CancelRequest } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1, PlaceOrder } from '../../../schemas/order.ts'
@@ -102,7 +102,7 @@ export class OrderIntake {
     const request: CancelRequest = { orderId, userId, requestedAt: new Date().toISOString() }
     this.#inFlight++
     try {
-      await this.options.publisher.publish([{ topic: this.options.topics.cancelRequests, key: userId, ...encodeEvent(events.cancelRequest, request, 'shop/api') }], Date.now() + this.options.acceptTimeoutMs)
+      await this.options.publisher.publish([eventRecord(this.options.topics.cancelRequests, events.cancelRequest, request, 'shop/api')], Date.now() + this.options.acceptTimeoutMs)
     } finally {
       this.#inFlight--
     }
@@ -138,7 +138,7 @@ export class OrderIntake {
     const orderId = orderIdFor(order.userId, key)
     const accepted: Accepted = { orderId, status: 'pending' }
     const event: OrderCreatedV1 = { orderId, ...order, createdAt: new Date().toISOString() }
-    const records: ProduceRecord[] = [{ topic: this.options.topics.ordersCreated, key: order.userId, ...encodeEvent(events.orderCreated, event, 'shop/api') }]
+    const records: ProduceRecord[] = [eventRecord(this.options.topics.ordersCreated, events.orderCreated, event, 'shop/api')]
     const entry: IdempotencyEntry = { userId: order.userId, fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }
     records.push({ topic: this.options.topics.idempotencyKeys, key: remember.topicKey, value: JSON.stringify(entry) })
     this.#inFlight++

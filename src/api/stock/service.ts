@@ -1,4 +1,4 @@
-import { encodeEvent } from '../../events/envelope.ts'
+import { eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { InventoryRequest, StockLevel } from '../../../schemas/inventory.ts'
 import type { LogProducer } from '../../kafka/port.ts'
@@ -10,7 +10,7 @@ import type { TopicNames } from '../../topology.ts'
  */
 export async function requestStockLevel(producer: LogProducer, topics: TopicNames, sku: string, quantity: number, source: string): Promise<void> {
   const request: InventoryRequest = { type: 'set', sku, quantity }
-  await producer.send([{ topic: topics.inventoryRequests, key: sku, ...encodeEvent(events.inventoryRequest, request, source) }])
+  await producer.send([eventRecord(topics.inventoryRequests, events.inventoryRequest, request, source)])
 }
 
 /** The stock changelog value of a record, or undefined when it is not one. */

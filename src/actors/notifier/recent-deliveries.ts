@@ -1,0 +1,19 @@
+/**
+ * Deliveries this process made whose record may not be committed yet. When a commit fails and
+ * the batch is handled again in this process (after a broker fault), a delivery found here is not
+ * repeated. Bounded: the oldest are forgotten beyond `capacity`, far more than a batch in flight holds.
+ */
+export class RecentDeliveries {
+  readonly #keys = new Set<string>()
+
+  constructor(private readonly capacity = 100_000) {}
+
+  has(key: string): boolean {
+    return this.#keys.has(key)
+  }
+
+  add(key: string): void {
+    this.#keys.add(key)
+    if (this.#keys.size > this.capacity) this.#keys.delete(this.#keys.values().next().value!)
+  }
+}
