@@ -22,10 +22,15 @@ export interface LogContractOptions {
    * skipped, and the string says why the adapter cannot support it.
    */
   features: {
-    /** Stops and starts the broker (the clients must reconnect and keep every promise). */
-    restartBroker: (() => Promise<void>) | string
+    /**
+     * Acts on the broker: a clean restart (the clients must reconnect and keep every promise), or
+     * freezing and thawing it (connections stay open, nothing answers).
+     */
+    controlBroker: ((fault: BrokerFault) => Promise<void>) | string
   }
 }
+
+export type BrokerFault = 'restart' | 'pause' | 'resume'
 
 export function runLogContract({ name, create, patienceMs, features }: LogContractOptions): void {
   describe(`log port contract: ${name}`, () => {
@@ -454,7 +459,12 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       expect(offsets).toEqual(offsets.map((_, i) => 4n + BigInt(i)))
     })
 
-    test.skipIf(typeof features.restartBroker === 'string')(`the clients reconnect after a broker restart and keep their promises${typeof features.restartBroker === 'string' ? ` (skipped: ${features.restartBroker})` : ''}`, async () => {
+    /** A case that needs a broker to act on; skipped, saying why, for an adapter without one. */
+    const brokerCase = (name: string, body: () => Promise<void>, timeoutMs: number) =>
+      test.skipIf(typeof features.controlBroker === 'string')(`${name}${typeof features.controlBroker === 'string' ? ` (skipped: ${features.controlBroker})` : ''}`, body, timeoutMs)
+    const broker = features.controlBroker as (fault: BrokerFault) => Promise<void>
+
+    brokerCase('the clients reconnect after a broker restart and keep their promises', async () => {
       log = open()
       const t = await topic(1)
       const group = unique('group')
@@ -466,7 +476,7 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       await producer.send([{ topic: t, value: 'before' }])
       await eventually(() => expect(values(state.records)).toEqual(['before']), patienceMs)
       await consumer.commit(state.records)
-      await (features.restartBroker as () => Promise<void>)()
+      await broker('restart')
       const sent = await eventually(() => producer.send([{ topic: t, value: 'after' }]), patienceMs, 500)
       expect(sent[0].offset).toBe(1n)
       // The transaction coordinator may still be loading: begin() may reject, but only retryably.
@@ -496,6 +506,33 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
         expect(values(delivered)).toEqual(['after', 'in-transaction'])
       }, patienceMs)
       expect(await log.admin.committedOffsets(group)).toEqual([{ topic: t, partition: 0, offset: 1n }])
+    }, 120_000)
+
+    brokerCase('a transaction cut off by a frozen broker is settled by init(): none of its records lands, not even a send still queued in the client', async () => {
+      log = open()
+      const t = await topic(1)
+      const tx = log.transactionalProducer({ transactionalId: unique('tx') })
+      await tx.init()
+      const doomed = await tx.begin()
+      await doomed.send([{ topic: t, value: 'doomed-1', partition: 0 }])
+      await broker('pause')
+      let failure: unknown
+      try {
+        await doomed.send([{ topic: t, value: 'doomed-2', partition: 0 }]).catch((error) => (failure = error))
+      } finally {
+        await broker('resume')
+      }
+      expect(failure).toBeInstanceOf(ShopError)
+      expect((failure as ShopError).retryable).toBe(true)
+      // What a transactional actor does next: abort (which may fail too), settle, then retry.
+      await doomed.abort().catch(() => {})
+      await eventually(() => tx.init(), patienceMs, 500)
+      for (const value of ['retried-1', 'retried-2']) {
+        const transaction = await tx.begin()
+        await transaction.send([{ topic: t, value, partition: 0 }])
+        await transaction.commit()
+      }
+      expect(values(await readPartition(log, t))).toEqual(['retried-1', 'retried-2'])
     }, 120_000)
 
     test('ensureTopics is idempotent and rejects a partition-count mismatch', async () => {

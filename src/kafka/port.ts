@@ -52,6 +52,7 @@ export interface LogAdmin {
   /**
    * A group's committed offsets (the next offset it will read), per partition it has committed;
    * read from outside the group, as monitoring does. Consumer lag is `endOffsets - committed`.
+   * Offsets that a transaction is still committing are waited for, never read around.
    */
   committedOffsets(groupId: string): Promise<RecordPosition[]>
   deleteTopics(names: string[]): Promise<void>
@@ -69,7 +70,13 @@ export interface LogProducer {
 
 export interface TransactionalProducer {
   readonly transactionalId: string
-  /** Registers this instance as the owner of its transactional id (fencing older ones). Idempotent. */
+  /**
+   * Registers this instance as the owner of its transactional id, fencing older instances. Whatever
+   * transaction they, or this instance before a failure, left unfinished is settled when this
+   * resolves: aborted, or committed if its commit had reached the coordinator. None of its records
+   * can land later. Call it after a failed transaction, before reading what that transaction may
+   * have written. Idempotent while no transaction fails.
+   */
   init(): Promise<void>
   /** Starts a transaction; one at a time per producer. */
   begin(): Promise<Transaction>
@@ -87,7 +94,10 @@ export interface Transaction {
   sendOffsets(consumer: GroupConsumer, records: ConsumedRecord[]): Promise<void>
   /** Makes everything visible atomically. Rejects with FencedError when this producer is a zombie. */
   commit(): Promise<void>
-  /** Discards everything sent in this transaction. */
+  /**
+   * Discards everything sent in this transaction. Best effort when the broker is failing: the next
+   * `init()` settles the transaction either way.
+   */
   abort(): Promise<void>
 }
 

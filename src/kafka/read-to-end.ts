@@ -1,3 +1,4 @@
+import { LogError } from '../errors.ts'
 import type { Log } from './port.ts'
 import type { ConsumedRecord, TopicPartition } from './types.ts'
 
@@ -13,13 +14,16 @@ export async function readToEnd(
   onRecords: (records: ConsumedRecord[]) => unknown,
 ): Promise<bigint> {
   const end = (await log.admin.endOffsets(tp.topic))[tp.partition]
-  const reached = await readRange(log, tp, from, end, onRecords)
-  return reached > end ? reached : end
+  return readRange(log, tp, from, end, onRecords)
 }
+
+/** Reads that may come back empty before `until` is reached (a broker just restarted), each a long poll. */
+const stalledReads = { attempts: 20, waitMs: 500 }
 
 /**
  * Reads one partition's committed records with offsets in [from, until), in offset order (how a
- * projector fills a gap between its database's offset and the group's). Resolves with the offset reached.
+ * projector fills a gap between its database's offset and the group's). Resolves with `until` once
+ * every record below it was handed over; rejects, retryably, when the partition stops answering before.
  */
 export async function readRange(
   log: Log,
@@ -29,14 +33,23 @@ export async function readRange(
   onRecords: (records: ConsumedRecord[]) => unknown,
 ): Promise<bigint> {
   let offset = from
+  let stalled = 0
   while (offset < until) {
-    const [result] = await log.read([{ topic, partition, offset }])
+    // Every offset below `until` is stable, so a read that makes no progress is a broker not yet
+    // serving (restarted, leader moving): ask again, then fail. Stopping short would hand a
+    // restoring actor state with changes missing.
+    const [result] = await log.read([{ topic, partition, offset }], stalled > 0 ? { maxWaitMs: stalledReads.waitMs } : {})
     const records = result.records.filter((r) => r.offset < until)
     if (records.length > 0) await onRecords(records)
-    if (result.next === offset) break
-    offset = result.next
+    if (result.next > offset) {
+      offset = result.next
+      stalled = 0
+    } else if (++stalled >= stalledReads.attempts) {
+      throw new LogError(`reading ${topic}:${partition} stopped at offset ${offset}, before its end ${until}`, { retryable: true })
+    }
   }
-  return offset
+  // Records at or after `until` were read but not handed over: the next read starts at `until`.
+  return from > until ? from : until
 }
 
 /** Every committed record of a topic, all partitions, up to their ends when the call began. */

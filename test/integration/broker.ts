@@ -17,6 +17,3 @@ export const controlBroker: ((action: BrokerAction) => Promise<void>) | string =
         if ((await run.exited) !== 0) throw new Error(`kafka.sh ${action} failed: ${await new Response(run.stderr).text()}`)
       }
     : 'the test broker is not one scripts/kafka.sh runs on KAFKA_PORT (SHOP_TEST_BROKERS points elsewhere)'
-
-/** A clean stop and start of the test broker (the contract suite's broker-restart case). */
-export const restartBroker: (() => Promise<void>) | string = typeof controlBroker === 'string' ? controlBroker : () => (controlBroker as (a: BrokerAction) => Promise<void>)('restart')

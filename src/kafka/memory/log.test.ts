@@ -7,5 +7,5 @@ runLogContract({
   name: 'memory',
   create: () => new MemoryLog({ cluster }),
   patienceMs: 2_000,
-  features: { restartBroker: 'the memory log lives inside the process: there is no broker to restart' },
+  features: { controlBroker: 'the memory log lives inside the process: there is no broker to act on' },
 })

@@ -63,7 +63,7 @@ export class KafkaAdmin implements LogAdmin {
   }
 
   async committedOffsets(groupId: string): Promise<RecordPosition[]> {
-    const [group] = await call(`committed offsets of ${groupId}`, this.#ms, this.#admin.listConsumerGroupOffsets({ groups: [groupId] }))
+    const [group] = await call(`committed offsets of ${groupId}`, this.#ms, this.#admin.listConsumerGroupOffsets({ groups: [groupId], requireStable: true }))
     return (group?.topics ?? []).flatMap((topic) =>
       topic.partitions.filter((p) => p.committedOffset >= 0n).map((p) => ({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset })),
     )

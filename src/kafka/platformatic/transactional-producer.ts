@@ -108,10 +108,16 @@ export function transactionalProducer(
         },
         async abort() {
           if (tx.completed) return
-          await call('abort transaction', ms, tx.abort()).catch(async (error) => {
-            await cancel()
+          // A send that timed out here may still be queued in the client, which retries it: reused,
+          // the client would add it to the next transaction. So the client is replaced even after a
+          // clean abort, and the next init() bumps the epoch, which makes the broker refuse it.
+          try {
+            await call('abort transaction', ms, tx.abort())
+          } catch (error) {
             if (!(error instanceof FencedError)) throw error
-          })
+          } finally {
+            await cancel()
+          }
         },
       }
     },

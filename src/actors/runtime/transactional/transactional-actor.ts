@@ -88,6 +88,13 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     changes.commit()
   }
 
+  /** The records of `batch` at or after the group's committed offset of their partition. */
+  async function notCommitted(batch: ConsumedRecord[]): Promise<ConsumedRecord[]> {
+    const committed = await log.admin.committedOffsets(group)
+    const next = (record: ConsumedRecord) => committed.find((c) => c.topic === record.topic && c.partition === record.partition)?.offset ?? 0n
+    return batch.filter((record) => record.offset >= next(record))
+  }
+
   /** One record's outputs; its state changes are merged into `changes` only if it succeeds. */
   async function handleOne(record: ConsumedRecord, changes: Changes): Promise<ProduceRecord[]> {
     for (let attempt = 1; ; attempt++) {
@@ -122,10 +129,19 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       db = opened.db
     },
 
-    async receive(records) {
+    async receive(batch) {
       if (retired) return
+      let records = batch
       for (let attempt = 1; ; attempt++) {
         try {
+          if (attempt > 1) {
+            // The last attempt's transaction failed, and may yet have committed: settle it before
+            // reading the state it may have written, then leave out what it did commit.
+            await producer!.init()
+            await restore()
+            records = await notCommitted(records)
+            if (records.length === 0) return
+          }
           await step(records)
           return
         } catch (error) {
@@ -138,17 +154,14 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
             return
           }
           logger.warn({ event: 'actor:commit:retry', group, partition, attempt, err: error })
-          try {
-            // Only what a retry may cure is retried here; anything else gives the partition back at once.
-            if (attempt >= options.maxCommitAttempts || !(error instanceof ShopError && error.retryable)) throw error
-            await sleep(backoffDelay(commitRetry, attempt))
-            await restore()
-          } catch (fatal) {
-            // Never skip past an uncommitted batch: later offsets would commit over it.
+          // Only what a retry may cure is retried here; anything else gives the partition back at once.
+          // Never skip past an uncommitted batch: later offsets would commit over it.
+          if (attempt >= options.maxCommitAttempts || !(error instanceof ShopError && error.retryable)) {
             retired = true
-            options.onLost(fatal as Error)
+            options.onLost(error as Error)
             return
           }
+          await sleep(backoffDelay(commitRetry, attempt))
         }
       }
     },
