@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import type { Readiness } from '../api/health/readiness.ts'
 import { createHttpApp } from './app.ts'
+import { paths } from './openapi.ts'
+import { orderRoutes } from './orders/index.ts'
+import { stockRoutes } from './stock/index.ts'
 
 function app(readiness: Readiness[], draining = false) {
   return createHttpApp({ readiness: () => readiness, draining: () => draining })
@@ -42,3 +45,33 @@ describe('HTTP probes', () => {
     expect(await res.json()).toMatchObject({ status: 404, title: 'Not Found' })
   })
 })
+
+describe('OpenAPI', () => {
+  // Every feature route of the api role; the handlers are never called here.
+  const api = createHttpApp({ readiness: () => [], draining: () => false, features: [orderRoutes({} as never, {} as never, () => {}), stockRoutes({} as never)] })
+
+  test('/openapi.json documents every route the api serves and nothing else, each with a summary and its answers', async () => {
+    const own = new Set(['/openapi.json', '/docs'])
+    const served = api.routes.filter((r) => !own.has(r.path)).map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:([^/]+)/g, '{$1}')}`)
+    const res = await get(api, '/openapi.json')
+    expect(res.status).toBe(200)
+    const doc = (await res.json()) as { openapi: string; info: { title: string }; paths: Record<string, Record<string, { summary?: string; responses: Record<string, unknown> }>> }
+    expect(doc.openapi).toStartWith('3.1.')
+    expect(doc.info.title).toBe('shop')
+    const documented = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+    expect(documented.toSorted()).toEqual([...new Set(served)].toSorted())
+    expect(doc.paths).toEqual(JSON.parse(JSON.stringify(paths)))
+    for (const operation of Object.values(doc.paths).flatMap((methods) => Object.values(methods))) {
+      expect(operation.summary).toBeTruthy()
+      expect(Object.keys(operation.responses).length).toBeGreaterThan(0)
+    }
+  })
+
+  test('/docs renders the document', async () => {
+    const res = await get(api, '/docs')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toStartWith('text/html')
+    expect(await res.text()).toContain('openapi.json')
+  })
+})
+

@@ -2,6 +2,7 @@ import { type AnyElysia, Elysia } from 'elysia'
 import { MethodNotAllowedError, NotReadyError } from '../errors.ts'
 import type { Readiness } from '../api/health/readiness.ts'
 import { healthRoutes } from './health/index.ts'
+import { openapiRoutes } from './openapi.ts'
 import { problems } from './problem.ts'
 
 export interface HttpAppOptions {
@@ -12,7 +13,7 @@ export interface HttpAppOptions {
   features?: AnyElysia[]
 }
 
-/** The HTTP face of a process: probes for every process, feature routes per role. */
+/** The HTTP face of a process: probes and the OpenAPI document for every process, feature routes per role. */
 export function createHttpApp(options: HttpAppOptions) {
   let allowed: ((method: string, path: string) => string[] | undefined) | undefined
   const app = new Elysia()
@@ -28,7 +29,7 @@ export function createHttpApp(options: HttpAppOptions) {
     })
     .use(healthRoutes(() => [...options.readiness(), ...(options.draining() ? [{ ready: false as const, reason: 'shutting down' }] : [])]))
   for (const feature of options.features ?? []) app.use(feature)
-  return app
+  return app.use(openapiRoutes())
 }
 
 /**

@@ -1,5 +1,5 @@
+import type { HistoryEntry, OrderView } from '../../schemas/api.ts'
 import type { OrderStatus, OrderStatusChanged } from '../../schemas/lifecycle.ts'
-import type { OrderLine } from '../../schemas/order.ts'
 import type { TopicPartition } from '../kafka/types.ts'
 
 /** A record of `order.status` at `offset`; `change` is undefined for a record that could not be decoded (it only moves the offset). */
@@ -8,29 +8,8 @@ export interface ProjectedStep {
   change: OrderStatusChanged | undefined
 }
 
-/** One step of an order's history, as `GET /orders/{id}` shows it. */
-export interface HistoryEntry {
-  status: OrderStatus
-  at: string
-  reason?: string
-  note?: string
-  carrier?: string
-  trackingNumber?: string
-}
-
-/** An order as the read model holds it. */
-export interface OrderView {
-  orderId: string
-  userId: string
-  status: OrderStatus
-  total: number | null
-  items: OrderLine[]
-  createdAt: string
-  updatedAt: string
-  reason: string | null
-  carrier: string | null
-  trackingNumber: string | null
-}
+/** The read model's rows are the API's bodies: one vocabulary (schemas/api.ts). */
+export type { HistoryEntry, OrderView } from '../../schemas/api.ts'
 
 export interface OrderQuery {
   status?: OrderStatus

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { randomUUID } from 'node:crypto'
 import { Shop } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import { expectDocumented } from '../harness/openapi.ts'
 import { eventually } from '../harness/eventually.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
@@ -49,7 +50,10 @@ export async function startShop(options: PipelineCasesOptions, extraFlags: strin
       body: body === undefined ? undefined : JSON.stringify(body),
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     })
-    return { status: response.status, headers: response.headers, body: (await response.json()) as any }
+    const answer = { status: response.status, headers: response.headers, body: (await response.json()) as any }
+    // Every answer of every case is checked against the OpenAPI document.
+    expectDocumented(method, path, answer)
+    return answer
   }
   await eventually(() => expect(shop.readiness().every((r) => r.ready)).toBe(true), options.patienceMs)
   return { shop, log, call, notifications, topics: topicNames(prefix), prefix }

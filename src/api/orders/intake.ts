@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { eventRecord } from '../../events/envelope.ts'
+import type { OrderAccepted } from '../../../schemas/api.ts'
 import { events } from '../../../schemas/events.ts'
 import type { CancelRequest } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1, PlaceOrder } from '../../../schemas/order.ts'
@@ -10,11 +11,6 @@ import type { TopicNames } from '../../topology.ts'
 import { orderIdFor } from './identity.ts'
 import type { TransactionalPublisher } from './publisher.ts'
 
-export interface Accepted {
-  orderId: string
-  status: 'pending'
-}
-
 /**
  * What an idempotency key remembers: the body's fingerprint, the first answer, and when. Every
  * accepted order has one (a keyless request's generated key too): it is how every api process
@@ -24,7 +20,7 @@ export interface IdempotencyEntry {
   /** Absent in entries written before it was added. */
   userId?: string
   fingerprint: string
-  answer: Accepted
+  answer: OrderAccepted
   /** Milliseconds since the epoch when the key was first used; it expires a window later. */
   at: number
 }
@@ -58,7 +54,7 @@ export const idempotencyTopicKey = (userId: string, key: string) => JSON.stringi
  */
 export class OrderIntake {
   #inFlight = 0
-  readonly #pending = new Map<string, Promise<Accepted>>()
+  readonly #pending = new Map<string, Promise<OrderAccepted>>()
   /** Keys this process wrote, until the view has read them back. */
   readonly #recent = new Map<string, IdempotencyEntry>()
   /** orderId -> userId of the orders this process accepted, as long as `#recent` holds their keys. */
@@ -66,7 +62,7 @@ export class OrderIntake {
 
   constructor(private readonly options: OrderIntakeOptions) {}
 
-  async place(order: PlaceOrder, clientKey?: string): Promise<{ accepted: Accepted; replayed: boolean }> {
+  async place(order: PlaceOrder, clientKey?: string): Promise<{ accepted: OrderAccepted; replayed: boolean }> {
     checkMoney(order)
     this.#admit()
     const key = clientKey ?? randomUUID()
@@ -134,9 +130,9 @@ export class OrderIntake {
   }
 
   /** The order and, for a client's key, its entry, in one transaction. */
-  async #publish(order: PlaceOrder, key: string, remember: { topicKey: string; fingerprint: string }): Promise<Accepted> {
+  async #publish(order: PlaceOrder, key: string, remember: { topicKey: string; fingerprint: string }): Promise<OrderAccepted> {
     const orderId = orderIdFor(order.userId, key)
-    const accepted: Accepted = { orderId, status: 'pending' }
+    const accepted: OrderAccepted = { orderId, status: 'pending' }
     const event: OrderCreatedV1 = { orderId, ...order, createdAt: new Date().toISOString() }
     const records: ProduceRecord[] = [eventRecord(this.options.topics.ordersCreated, events.orderCreated, event, 'shop/api')]
     const entry: IdempotencyEntry = { userId: order.userId, fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }

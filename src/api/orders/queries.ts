@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import type { CancelAnswer, OrderDetails, OrderPage } from '../../../schemas/api.ts'
 import { OrderStatus, finalStatuses } from '../../../schemas/lifecycle.ts'
 import { compiledSchema } from '../../events/check.ts'
 import { BadRequestError, ConflictError, NotFoundError } from '../../errors.ts'
@@ -28,7 +29,7 @@ export class OrderQueries {
     private readonly intake: OrderIntake,
   ) {}
 
-  async get(orderId: string) {
+  async get(orderId: string): Promise<OrderDetails> {
     const found = await this.readModel().get(orderId)
     if (found) return { ...found.order, history: found.history }
     const accepted = this.intake.accepted(orderId)
@@ -36,7 +37,7 @@ export class OrderQueries {
     return { orderId, userId: accepted.userId, status: 'pending' as const, history: [] }
   }
 
-  async list(query: Record<string, string | undefined>) {
+  async list(query: Record<string, string | undefined>): Promise<OrderPage> {
     const params = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined))
     const check = compiledSchema(OrderListQuery)
     if (!check.Check(params)) {
@@ -56,7 +57,7 @@ export class OrderQueries {
    * otherwise the cancel goes to the OrderActor, which decides in the order's own sequence (an
    * order shipped meanwhile keeps its status, and the refusal is in its history).
    */
-  async cancel(orderId: string): Promise<{ orderId: string; status: string; cancel: 'requested' | 'done' }> {
+  async cancel(orderId: string): Promise<CancelAnswer> {
     const found = await this.readModel().get(orderId)
     const status = found?.order.status ?? 'pending'
     const userId = found?.order.userId ?? this.intake.accepted(orderId)?.userId

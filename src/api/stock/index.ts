@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { compiledSchema } from '../../events/check.ts'
 import { Elysia } from 'elysia'
+import type { StockAccepted } from '../../../schemas/api.ts'
 import { Sku, type StockLevel, StockUpdate } from '../../../schemas/inventory.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
 import type { LogProducer } from '../../kafka/port.ts'
@@ -33,7 +34,7 @@ export function stockRoutes({ producer, topics, view, ready }: StockRoutesOption
         const { quantity } = await readJson(request, StockUpdate)
         await requestStockLevel(producer, topics, params.sku, quantity, 'shop/api')
         set.status = 202
-        return { sku: params.sku, available: quantity, status: 'accepted' }
+        return { sku: params.sku, available: quantity, status: 'accepted' } satisfies StockAccepted
       },
       { parse: 'none', params: Type.Object({ sku: Type.String() }) },
     )
@@ -42,6 +43,6 @@ export function stockRoutes({ producer, topics, view, ready }: StockRoutesOption
       checkSku(params.sku)
       const level = view.get(params.sku)
       if (!level) throw new NotFoundError(`no stock recorded for SKU ${params.sku}`)
-      return { sku: params.sku, available: level.available, reserved: level.reserved }
+      return { sku: params.sku, available: level.available, reserved: level.reserved } satisfies StockLevel
     })
 }
