@@ -327,15 +327,19 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       log = open()
       const t = await topic(1)
       const id = unique('tx')
+      const committed = []
       for (const value of ['first-run', 'second-run']) {
         const producer = open().transactionalProducer({ transactionalId: id })
         await producer.init()
         const transaction = await producer.begin()
         await transaction.send([{ topic: t, value }])
-        await transaction.commit()
+        committed.push(...(await transaction.commit()))
         await producer.close()
       }
-      expect(values(await readPartition(log, t))).toEqual(['first-run', 'second-run'])
+      const read = await readPartition(log, t)
+      expect(values(read)).toEqual(['first-run', 'second-run'])
+      // commit() tells where its records landed.
+      expect(committed).toEqual(read.map(({ topic, partition, offset }) => ({ topic, partition, offset })))
     })
 
     test('committed offsets are stable: a transaction still committing offsets is waited for, never read around', async () => {

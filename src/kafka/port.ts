@@ -92,8 +92,11 @@ export interface Transaction {
    * were delivered, this call or `commit()` rejects with FencedError and nothing is committed.
    */
   sendOffsets(consumer: GroupConsumer, records: ConsumedRecord[]): Promise<void>
-  /** Makes everything visible atomically. Rejects with FencedError when this producer is a zombie. */
-  commit(): Promise<void>
+  /**
+   * Makes everything visible atomically, and resolves with the positions of the records sent, in
+   * the order sent. Rejects with FencedError when this producer is a zombie.
+   */
+  commit(): Promise<RecordPosition[]>
   /**
    * Discards everything sent in this transaction. Best effort when the broker is failing: the next
    * `init()` settles the transaction either way.

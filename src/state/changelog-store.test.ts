@@ -32,7 +32,7 @@ describe('changelog store', () => {
     fork.merge()
     expect(changes.records()).toEqual([{ ...changelog, key: 'a', value: '3' }])
     expect(store.get('a')).toBe(2)
-    changes.commit()
+    changes.commit(await log.producer().send(changes.records()))
     expect(store.get('a')).toBe(3)
   })
 
@@ -55,14 +55,30 @@ describe('changelog store', () => {
     await store.restore(log)
     const changes = new Changes(new Map([['s', store as ChangelogStore<unknown>]]))
     changes.put('s', 'a', 7)
-    await log.producer().send(changes.records())
-    changes.commit()
+    changes.commit(await log.producer().send(changes.records()))
     expect(store.get('a')).toBe(7)
     expect(cached('a')).toBeUndefined()
     const restarted = new ChangelogStore<number>(db, 's', changelog)
     expect(await restarted.restore(log)).toEqual({ fromCache: 0, replayed: 1 })
     expect(restarted.get('a')).toBe(7)
     expect(cached('a')).toBe('7')
+  })
+
+  test('each flush advances the checkpoint with the values: a restart after a flush replays nothing', async () => {
+    const log = await setup()
+    const db = new Database(':memory:')
+    const store = new ChangelogStore<number>(db, 's', changelog)
+    await store.restore(log)
+    for (let i = 0; i < 3; i++) {
+      const changes = new Changes(new Map([['s', store as ChangelogStore<unknown>]]))
+      changes.put('s', `k${i}`, i)
+      changes.put('s', 'hot', i)
+      changes.commit(await log.producer().send(changes.records()))
+    }
+    store.flush()
+    const restarted = new ChangelogStore<number>(db, 's', changelog)
+    expect(await restarted.restore(log)).toEqual({ fromCache: 4, replayed: 0 })
+    expect([restarted.get('k0'), restarted.get('k2'), restarted.get('hot')]).toEqual([0, 2, 2])
   })
 
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {

@@ -1,7 +1,7 @@
 import type { Database } from 'bun:sqlite'
 import type { Log } from '../kafka/port.ts'
 import { readToEnd } from '../kafka/read-to-end.ts'
-import type { ConsumedRecord, ProduceRecord, TopicPartition } from '../kafka/types.ts'
+import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
 
 /**
  * One partition of an actor's key-value state. The truth is a compacted changelog topic partition;
@@ -15,6 +15,8 @@ export class ChangelogStore<V> {
   /** Committed writes not yet in the cache: flushed at most once a second, so hot keys coalesce. */
   #dirty = new Map<string, V>()
   #flushedAt = performance.now()
+  /** The changelog offset memory has caught up to: the cache's checkpoint once `#dirty` is flushed. */
+  #next = 0n
 
   constructor(
     private readonly db: Database,
@@ -25,8 +27,11 @@ export class ChangelogStore<V> {
     db.run('CREATE TABLE IF NOT EXISTS checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
     // Prepared once: preparing per write was 7.5% of a loaded process's CPU (bench --profile).
     const insert = db.prepare<void, [string, string, string]>('INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)')
+    const checkpoint = db.prepare<void, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
+    // The values and the offset they reach are written together: a restart replays only what the cache lacks.
     this.#cache = db.transaction((changes: Map<string, V>) => {
       for (const [key, value] of changes) insert.run(this.name, key, JSON.stringify(value))
+      checkpoint.run(this.name, this.changelog.topic, this.#next.toString())
     })
   }
 
@@ -67,25 +72,27 @@ export class ChangelogStore<V> {
       }
       this.#write(changes)
     })
-    this.flush()
-    this.db.run('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)', [
-      this.name,
-      this.changelog.topic,
-      reached.toString(),
-    ])
+    this.#next = reached
+    this.#cache(this.#dirty)
+    this.#dirty = new Map()
+    this.#flushedAt = performance.now()
     return { fromCache, replayed }
   }
 
-  /** Applies committed changes to memory, and to the cache when a second has passed since the last flush. */
-  commit(changes: Map<string, V>): void {
+  /**
+   * Applies committed changes to memory, and to the cache when a second has passed since the last
+   * flush. `next` is the changelog offset after the transaction's last record of this store.
+   */
+  commit(changes: Map<string, V>, next: bigint): void {
     this.#write(changes)
+    if (next > this.#next) this.#next = next
     if (performance.now() - this.#flushedAt >= 1000) this.flush()
   }
 
   /**
-   * Writes the pending committed changes to the cache in one sqlite transaction. Writing each commit
-   * as it came cost a fifth of a loaded process's CPU (bench --profile), mostly rewriting the same
-   * keys. The cache may lag memory: it is never read past its checkpoint without replaying the changelog.
+   * Writes the pending committed changes to the cache, with the checkpoint they reach, in one sqlite
+   * transaction. Writing each commit as it came cost a fifth of a loaded process's CPU (bench
+   * --profile), mostly rewriting the same keys. The cache may lag memory, never its own checkpoint.
    */
   flush(): void {
     this.#flushedAt = performance.now()
@@ -152,9 +159,15 @@ export class Changes {
     )
   }
 
-  /** After the transaction committed: the writes reach memory and the cache. */
-  commit(): void {
-    for (const [store, writes] of this.#writes) this.#store(store).commit(writes)
+  /** After the transaction committed (`positions`: where its records landed): the writes reach memory and the cache. */
+  commit(positions: RecordPosition[]): void {
+    for (const [name, writes] of this.#writes) {
+      const store = this.#store(name)
+      const { topic, partition } = store.changelog
+      let last = -1n
+      for (const p of positions) if (p.topic === topic && p.partition === partition && p.offset > last) last = p.offset
+      store.commit(writes, last + 1n)
+    }
     this.#writes.clear()
   }
 

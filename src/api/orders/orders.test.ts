@@ -183,7 +183,7 @@ function stalledProducer() {
     init: async () => {},
     begin: async () => {
       await gate('begin')
-      return { send: () => gate('send'), sendOffsets: async () => {}, commit: () => gate('commit'), abort: async () => {} }
+      return { send: () => gate('send'), sendOffsets: async () => {}, commit: () => gate('commit').then(() => []), abort: async () => {} }
     },
     close: async () => {},
   }

@@ -79,12 +79,13 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
               throw new FencedError(`group ${group.id} moved to generation ${group.generation}; offsets of generation ${record.generation} refused`)
             }
           }
-          cluster.append(pending)
+          const positions = cluster.append(pending)
           for (const { group, record } of offsets) {
             const key = tpKey(record.topic, record.partition)
             const next = record.offset + 1n
             if ((group.committed.get(key) ?? -1n) < next) group.committed.set(key, next)
           }
+          return positions
         } finally {
           release()
         }

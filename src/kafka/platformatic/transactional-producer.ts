@@ -2,11 +2,11 @@ import { type Message, ProduceAcks, Producer } from '@platformatic/kafka'
 import { FencedError, LogError } from '../../errors.ts'
 import { chunked } from '../coalescer.ts'
 import type { Transaction, TransactionalProducer } from '../port.ts'
-import { lastPerPartition } from '../types.ts'
+import { type RecordPosition, lastPerPartition } from '../types.ts'
 import { call } from './call.ts'
 import { type KafkaConsumer, consumedOrigins } from './consumer.ts'
 import type { ClientBase } from './options.ts'
-import { type Placement, messageBytes } from './placement.ts'
+import { type Placement, messageBytes, positionsOf } from './placement.ts'
 import { type Bytes, serializers } from './serde.ts'
 
 /** A transactional producer (see port.ts); `track` registers its close with the log. */
@@ -71,6 +71,7 @@ export function transactionalProducer(
     async begin(): Promise<Transaction> {
       const tx = await beginOrReplace('begin transaction')
       initialized = true
+      const positions: RecordPosition[] = []
       const cancel = async () => {
         await call('cancel local transaction', ms, tx.cancel()).catch(() => {})
         await replace()
@@ -79,7 +80,8 @@ export function transactionalProducer(
         async send(records) {
           // A batch of large records could exceed the broker's message.max.bytes in one request.
           for (const messages of chunked(await placement.place(records), messageBytes, maxRequestBytes)) {
-            await call('transactional produce', ms, tx.send({ messages }))
+            const result = await call('transactional produce', ms, tx.send({ messages }))
+            positions.push(...positionsOf(messages, result.offsets ?? []))
           }
         },
         async sendOffsets(consumer, records) {
@@ -99,6 +101,7 @@ export function transactionalProducer(
         async commit() {
           try {
             await call('commit transaction', ms, tx.commit())
+            return positions
           } catch (error) {
             // The commit may have reached the coordinator: whether it happened is not known here,
             // so the client is replaced, never reused for an abort that could race the commit.

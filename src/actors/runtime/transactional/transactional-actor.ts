@@ -73,19 +73,20 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     outputs.push(...changes.records())
     const handled = performance.now()
     const transaction = await producer!.begin()
+    let positions
     try {
       if (outputs.length > 0) await transaction.send(outputs)
       const sent = performance.now()
       await transaction.sendOffsets(options.consumer(), records)
       const offsets = performance.now()
-      await transaction.commit()
+      positions = await transaction.commit()
       const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
       logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
     } catch (error) {
       await transaction.abort().catch(() => {})
       throw error
     }
-    changes.commit()
+    changes.commit(positions)
   }
 
   /** The records of `batch` at or after the group's committed offset of their partition. */
