@@ -5,8 +5,8 @@ export const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z
 
 /**
  * `inventory.requests` (key: sku). The InventoryActor owning the SKU's partition is the single
- * writer of its stock: reservations from orders, releases (compensation), and stock levels set by
- * operators all arrive here.
+ * writer of its stock: reservations from orders, releases (compensation), shipments (the reserved
+ * units leave the warehouse), and stock levels set by operators all arrive here.
  */
 export const ReserveLine = Type.Object({
   type: Type.Literal('reserve'),
@@ -16,8 +16,9 @@ export const ReserveLine = Type.Object({
   sku: Sku,
   quantity: Type.Integer({ minimum: 1 }),
 })
+/** `release` gives a reserved line's units back to `available`; `ship` takes them out of `reserved` for good. */
 export const ReleaseLine = Type.Object({
-  type: Type.Literal('release'),
+  type: Type.Union([Type.Literal('release'), Type.Literal('ship')]),
   orderId: Type.String({ minLength: 1 }),
   line: Type.Integer({ minimum: 0 }),
   sku: Sku,

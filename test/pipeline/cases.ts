@@ -183,7 +183,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
     const statusOf = async (s: Awaited<ReturnType<typeof startShop>>, orderId: string) => (await s.call('GET', `/orders/${orderId}`)).body
     const payload = (records: Array<{ value: Buffer }>) => records.map((r) => JSON.parse(r.value.toString()))
 
-    test('an order lives to shipped: GET /orders/{id} shows each step in order; the customer is told when it is reserved and shipped', async () => {
+    test('an order lives to shipped: GET /orders/{id} shows each step in order; the customer is told when it is reserved and shipped; the shipped units leave the stock', async () => {
       const s = await start(['--warehouse-pick-ms=10'])
       await setStock(s, 'SKU-L', 4)
       const placed = await s.call('POST', '/orders', { userId: 'lin', items: [{ sku: 'SKU-L', quantity: 2, unitPrice: 12.5 }], total: 25 })
@@ -198,6 +198,8 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await wait(() => expect(s.notifications.filter((n) => n.orderId === placed.body.orderId).map((n) => n.status)).toEqual(['reserved', 'shipped']))
       const processed = payload(await readTopic(s.log, s.topics.paymentProcessed))
       expect(processed).toEqual([expect.objectContaining({ orderId: placed.body.orderId, amount: 25 })])
+      // Reserved until shipped; then the 2 units are gone from the warehouse, not held for ever.
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-L')).body).toEqual({ sku: 'SKU-L', available: 2, reserved: 0 }))
     })
 
     test('a charge above --payment-limit is declined: payment_failed with the reason, the stock comes back, the customer is told', async () => {

@@ -8,7 +8,7 @@ import type { StepContext, StepHandler } from '../runtime/transactional/types.ts
 export interface Reservation {
   sku: string
   quantity: number
-  status: 'reserved' | 'short' | 'released'
+  status: 'reserved' | 'short' | 'released' | 'shipped'
   /** Available units right after the decision. */
   available: number
 }
@@ -19,8 +19,8 @@ const reservationKey = (orderId: string, line: number) => `${orderId}/${line}`
  * The InventoryActor of one `inventory.requests` partition: the single writer of the stock of the
  * SKUs that hash there. A line is reserved when enough units are available, else it is short;
  * either way the answer goes to `inventory.line-results`, keyed by user so that it reaches the
- * partition of its order. A release gives a reserved line's units back; a set replaces the
- * available level. A request seen before is answered as before and changes nothing.
+ * partition of its order. A release gives a reserved line's units back; a shipment takes them
+ * out of `reserved` (they left the warehouse); a set replaces the available level. A request seen before is answered as before and changes nothing.
  */
 export function inventoryHandler(topics: TopicNames, source: string): StepHandler {
   return {
@@ -33,14 +33,16 @@ export function inventoryHandler(topics: TopicNames, source: string): StepHandle
           return
         case 'reserve':
           return reserve(ctx, request, topics, source)
-        case 'release': {
+        case 'release':
+        case 'ship': {
           const key = reservationKey(request.orderId, request.line)
           const held = ctx.get<Reservation>('reservations', key)
           if (held?.status !== 'reserved') return
           const stock = stockOf(ctx, held.sku)
-          const after = { ...stock, available: stock.available + held.quantity, reserved: stock.reserved - held.quantity }
+          const back = request.type === 'release' ? held.quantity : 0
+          const after = { ...stock, available: stock.available + back, reserved: stock.reserved - held.quantity }
           ctx.put<StockLevel>('stock', held.sku, after)
-          ctx.put<Reservation>('reservations', key, { ...held, status: 'released', available: after.available })
+          ctx.put<Reservation>('reservations', key, { ...held, status: request.type === 'release' ? 'released' : 'shipped', available: after.available })
           return
         }
       }
@@ -68,7 +70,7 @@ function reserve(ctx: StepContext, request: ReserveLine, topics: TopicNames, sou
     line: request.line,
     sku: request.sku,
     quantity: request.quantity,
-    // A released line was reserved when it was decided; the order has its outcome already.
+    // A released or shipped line was reserved when it was decided; the order has its outcome already.
     status: decided.status === 'short' ? 'short' : 'reserved',
     available: decided.available,
   }

@@ -89,7 +89,7 @@ class Steps {
     const { order } = saga
     const base = { orderId: order.orderId, userId: order.userId, lines: order.items, total: order.total }
     if (saga.cancelRequested) {
-      this.#release(ctx, next)
+      this.#settleLines(ctx, next, 'release')
       this.#status(ctx, { ...next, status: 'cancelled' })
       return
     }
@@ -104,7 +104,7 @@ class Steps {
     const shortLines = order.items.flatMap((item, i) => (lines[i]!.status === 'short' ? [{ sku: item.sku, requested: item.quantity, available: lines[i]!.available }] : []))
     const failed: OrderFailed = { ...base, shortLines }
     ctx.send(eventRecord(this.topics.failed, events.orderFailed, failed, this.source))
-    this.#release(ctx, next)
+    this.#settleLines(ctx, next, 'release')
     const reason = shortLines.map((l) => `${l.sku} (requested ${l.requested}, available ${l.available})`).join(', ')
     this.#status(ctx, { ...next, status: 'out_of_stock' }, { reason })
   }
@@ -126,7 +126,7 @@ class Steps {
   declined(ctx: StepContext, failure: Static<typeof events.paymentFailed.schema>): void {
     const saga = this.#known(ctx, failure.orderId)
     if (saga.status !== 'reserved') return
-    this.#release(ctx, saga)
+    this.#settleLines(ctx, saga, 'release')
     this.#status(ctx, { ...saga, status: 'payment_failed' }, { reason: failure.reason })
   }
 
@@ -146,6 +146,7 @@ class Steps {
   shipped(ctx: StepContext, shipped: Static<typeof events.orderShipped.schema>): void {
     const saga = this.#known(ctx, shipped.orderId)
     if (saga.status !== 'packed') return
+    this.#settleLines(ctx, saga, 'ship')
     this.#status(ctx, { ...saga, status: 'shipped' }, { carrier: shipped.carrier, trackingNumber: shipped.trackingNumber })
   }
 
@@ -163,7 +164,7 @@ class Steps {
         return
       case 'reserved':
       case 'paid': {
-        this.#release(ctx, saga)
+        this.#settleLines(ctx, saga, 'release')
         if (saga.charged) this.#refund(ctx, saga)
         this.#status(ctx, { ...saga, status: 'cancelled' })
         return
@@ -188,12 +189,15 @@ class Steps {
     ctx.send(eventRecord(this.topics.orderStatus, events.orderStatus, change, this.source))
   }
 
-  /** Compensation: every reserved line goes back to its SKU's stock, through its InventoryActor. */
-  #release(ctx: StepContext, saga: Saga): void {
+  /**
+   * Tells each reserved line's InventoryActor that its units go back to the stock (`release`, the
+   * compensation) or left with the order (`ship`).
+   */
+  #settleLines(ctx: StepContext, saga: Saga, type: 'release' | 'ship'): void {
     saga.order.items.forEach((item, line) => {
       if (saga.lines[line]?.status !== 'reserved') return
-      const release: InventoryRequest = { type: 'release', orderId: saga.order.orderId, line, sku: item.sku }
-      ctx.send(eventRecord(this.topics.inventoryRequests, events.inventoryRequest, release, this.source))
+      const request: InventoryRequest = { type, orderId: saga.order.orderId, line, sku: item.sku }
+      ctx.send(eventRecord(this.topics.inventoryRequests, events.inventoryRequest, request, this.source))
     })
   }
 
