@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Sku, StockLevel, StockQuantity } from './inventory.ts'
 import { OrderStatus, OrderStatusChanged } from './lifecycle.ts'
 import { OrderLine } from './order.ts'
@@ -11,7 +11,7 @@ import { OrderLine } from './order.ts'
 
 const Id = Type.String({ minLength: 1 })
 const Timestamp = Type.String({ format: 'date-time' })
-const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Number>>(schema: T) => Type.Union([schema, Type.Null()])
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
 /** An RFC 9457 problem (`application/problem+json`): every error the API answers. */
 export const Problem = Type.Object(

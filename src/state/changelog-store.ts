@@ -17,6 +17,8 @@ export class ChangelogStore<V> {
   #flushedAt = performance.now()
   /** The changelog offset memory has caught up to: the cache's checkpoint once `#dirty` is flushed. */
   #next = 0n
+  /** The checkpoint the cache holds. */
+  #checkpointed = -1n
 
   constructor(
     private readonly db: Database,
@@ -73,9 +75,7 @@ export class ChangelogStore<V> {
       this.#write(changes)
     })
     this.#next = reached
-    this.#cache(this.#dirty)
-    this.#dirty = new Map()
-    this.#flushedAt = performance.now()
+    this.flush()
     return { fromCache, replayed }
   }
 
@@ -96,9 +96,10 @@ export class ChangelogStore<V> {
    */
   flush(): void {
     this.#flushedAt = performance.now()
-    if (this.#dirty.size === 0) return
+    if (this.#dirty.size === 0 && this.#checkpointed === this.#next) return
     this.#cache(this.#dirty)
     this.#dirty = new Map()
+    this.#checkpointed = this.#next
   }
 
   /** The changelog record of a change, pinned to this store's partition. */
