@@ -28,7 +28,7 @@ export function orderRecords(topic: string, bodies: () => string, count: number)
 /** Bytes of a record on the wire that a producer-perf record of the same size must match. */
 export function recordBytes(record: ProduceRecord): number {
   const headerBytes = Object.entries(record.headers ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
-  return Buffer.byteLength(record.value) + Buffer.byteLength(record.key ?? '') + headerBytes
+  return Buffer.byteLength(record.value ?? '') + Buffer.byteLength(record.key ?? '') + headerBytes
 }
 
 /**

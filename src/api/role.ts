@@ -36,7 +36,7 @@ export function apiRole(ctx: RoleContext): Role {
     log,
     logger,
     topic: topics.idempotencyKeys,
-    decode: (r) => JSON.parse(r.value.toString()) as IdempotencyEntry,
+    decode: (r) => (r.value === null ? undefined : (JSON.parse(r.value.toString()) as IdempotencyEntry)),
     expired: (entry) => Date.now() - entry.at >= config.idempotencyTtlMs,
     index: (entry) => entry.answer.orderId,
   })

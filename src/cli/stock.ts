@@ -36,7 +36,7 @@ export async function stockCommand(args: string[], config: Config): Promise<stri
     }
     let latest: { available: number; reserved: number } | undefined
     await readToEnd(log, { topic: topics.stock, partition: partitionForKey(sku, described.partitions) }, 0n, (records) => {
-      for (const record of records) if (record.key === sku) latest = stockLevelOf(record.value) ?? latest
+      for (const record of records) if (record.key === sku) latest = record.value === null ? undefined : (stockLevelOf(record.value) ?? latest)
     })
     if (!latest) throw new NotFoundError(`no stock recorded for SKU ${sku}`)
     return JSON.stringify({ sku, available: latest.available, reserved: latest.reserved })

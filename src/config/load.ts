@@ -74,6 +74,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (config.bus === 'kafka' && config.brokers.length === 0) {
     throw new ConfigError('required with --bus=kafka (or set SHOP_BROKERS)', '--brokers')
   }
+  if (config.dedupWindowMs < config.idempotencyTtlMs) {
+    // A retried POST within the key's lifetime republishes the same orderId; its saga must still be there to recognise it.
+    throw new ConfigError(`must be at least --idempotency-ttl-ms (${config.idempotencyTtlMs}); got ${config.dedupWindowMs}`, '--dedup-window-ms (SHOP_DEDUP_WINDOW_MS)')
+  }
   if (config.notify.includes('webhook')) {
     if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', '--webhook-url (SHOP_WEBHOOK_URL)')
     if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', '--webhook-secret (SHOP_WEBHOOK_SECRET)')

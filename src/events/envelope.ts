@@ -50,6 +50,7 @@ export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecor
   if (record.headers.ce_dataschemaversion !== String(event.version)) {
     throw new InvalidEventError(`${where}: ${event.type} version ${record.headers.ce_dataschemaversion} is not supported (reads ${event.version})`)
   }
+  if (record.value === null) throw new InvalidEventError(`${where}: a tombstone (null value) where a ${event.type} event was expected`)
   let payload: unknown
   try {
     payload = JSON.parse(record.value.toString())

@@ -11,7 +11,8 @@ export interface ProduceRecord {
   topic: string
   /** Records with the same key land on the same partition (Kafka's murmur2 partitioner). */
   key?: string
-  value: Uint8Array | string
+  /** null is a tombstone: on a compacted topic it deletes the key (an empty value does not). */
+  value: Uint8Array | string | null
   headers?: Headers
   /** Explicit partition; overrides the key's partition. */
   partition?: number
@@ -23,7 +24,8 @@ export interface RecordPosition extends TopicPartition {
 
 export interface ConsumedRecord extends RecordPosition {
   key: string | undefined
-  value: Buffer
+  /** null for a tombstone, distinct from an empty value. */
+  value: Buffer | null
   headers: Headers
   /** Milliseconds since the epoch, as stored with the record. */
   timestamp: number

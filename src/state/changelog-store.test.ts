@@ -81,6 +81,65 @@ describe('changelog store', () => {
     expect([restarted.get('k0'), restarted.get('k2'), restarted.get('hot')]).toEqual([0, 2, 2])
   })
 
+  test('a deletion is a tombstone on the changelog and a deleted row in the cache: no restore brings it back', async () => {
+    const log = await setup()
+    const db = new Database(':memory:')
+    const store = new ChangelogStore<number>(db, 's', changelog)
+    await store.restore(log)
+    const write = async (edit: (changes: Changes) => void) => {
+      const changes = new Changes(new Map([['s', store as ChangelogStore<unknown>]]))
+      edit(changes)
+      const records = changes.records()
+      changes.commit(await log.producer().send(records))
+      return records
+    }
+    await write((c) => (c.put('s', 'a', 1), c.put('s', 'b', 2)))
+    store.flush()
+    expect(await write((c) => c.put('s', 'a', undefined))).toEqual([{ ...changelog, key: 'a', value: null }])
+    expect([store.get('a'), store.size]).toEqual([undefined, 1])
+    store.flush()
+    const fromCache = new ChangelogStore<number>(db, 's', changelog)
+    expect(await fromCache.restore(log)).toEqual({ fromCache: 1, replayed: 0 })
+    expect([fromCache.get('a'), fromCache.get('b')]).toEqual([undefined, 2])
+    const fromChangelog = new ChangelogStore<number>(new Database(':memory:'), 's', changelog)
+    expect(await fromChangelog.restore(log)).toEqual({ fromCache: 0, replayed: 3 })
+    expect([fromChangelog.get('a'), fromChangelog.get('b'), fromChangelog.size]).toEqual([undefined, 2, 1])
+  })
+
+  test('sweep deletes the values done before the window, oldest first, at most `limit` per store; restore queues them again', async () => {
+    const log = await setup()
+    const db = new Database(':memory:')
+    const store = new ChangelogStore<{ doneAt?: number }>(db, 's', changelog)
+    await store.restore(log)
+    const stores = new Map([['s', store as ChangelogStore<unknown>]])
+    const first = new Changes(stores)
+    // Done out of order (as after a partition moved between clocks), one not done, one done later.
+    for (const [key, value] of [['c', { doneAt: 300 }], ['a', { doneAt: 100 }], ['open', {}], ['b', { doneAt: 200 }], ['late', { doneAt: 900 }]] as const) first.put('s', key, value)
+    first.commit(await log.producer().send(first.records()))
+
+    // A restore sorts the queue; an aborted sweep is undone by the restore that follows every abort.
+    const restored = new ChangelogStore<{ doneAt?: number }>(db, 's', changelog)
+    await restored.restore(log)
+    const aborted = new Changes(new Map([['s', restored as ChangelogStore<unknown>]]))
+    expect(aborted.sweep(500, 10)).toBe(3)
+    await restored.restore(log)
+
+    const sweep = new Changes(new Map([['s', restored as ChangelogStore<unknown>]]))
+    sweep.put('s', 'b', { doneAt: 600 }) // rewritten in this transaction as done later: kept
+    expect(sweep.sweep(500, 2)).toBe(1)
+    expect(sweep.records()).toEqual([
+      { ...changelog, key: 'b', value: JSON.stringify({ doneAt: 600 }) },
+      { ...changelog, key: 'a', value: null },
+    ])
+    sweep.commit(await log.producer().send(sweep.records()))
+    const next = new Changes(new Map([['s', restored as ChangelogStore<unknown>]]))
+    expect(next.sweep(500, 2)).toBe(1) // c; b (600) and late (900) are inside the window
+    expect(next.records()).toEqual([{ ...changelog, key: 'c', value: null }])
+    next.commit(await log.producer().send(next.records()))
+    expect([...['a', 'b', 'c', 'open', 'late'].map((k) => restored.get(k) !== undefined)]).toEqual([false, true, false, true, true])
+    expect(new Changes(new Map([['s', restored as ChangelogStore<unknown>]])).sweep(1_000, 10)).toBe(2)
+  })
+
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
     const db = new Database(':memory:')
     const old = await setup()

@@ -4,16 +4,31 @@ import { readToEnd } from '../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
 
 /**
+ * A value that may be forgotten: once `doneAt` (milliseconds since the epoch) is older than the
+ * deduplication window, the owning actor deletes it with a tombstone (see `Changes.sweep`).
+ */
+export interface Expiring {
+  doneAt?: number
+}
+
+const doneAt = (value: unknown): number | undefined => (value as Expiring | undefined)?.doneAt
+
+/**
  * One partition of an actor's key-value state. The truth is a compacted changelog topic partition;
  * this keeps the state in memory and caches it in bun:sqlite, tagged with the changelog offset it
  * has caught up to. Writes go through `Changes`: they become changelog records in the actor's
- * transaction and reach the cache only after it commits.
+ * transaction and reach the cache only after it commits. A deletion is a tombstone (a null value)
+ * on the changelog, which compaction later removes, and a deleted row in the cache: the state, the
+ * changelog and the restore time are bounded by what is live, not by history.
  */
 export class ChangelogStore<V> {
   readonly #values = new Map<string, V>()
-  readonly #cache: (changes: Map<string, V>) => void
-  /** Committed writes not yet in the cache: flushed at most once a second, so hot keys coalesce. */
-  #dirty = new Map<string, V>()
+  readonly #cache: (changes: Map<string, V | undefined>) => void
+  /** Committed writes (undefined: deleted) not yet in the cache: flushed at most once a second, so hot keys coalesce. */
+  #dirty = new Map<string, V | undefined>()
+  /** Keys of done values (`Expiring`) by `doneAt`, oldest first from `#doneHead`; checked against the value when taken. */
+  #done: Array<{ key: string; at: number }> = []
+  #doneHead = 0
   #flushedAt = performance.now()
   /** The changelog offset memory has caught up to: the cache's checkpoint once `#dirty` is flushed. */
   #next = 0n
@@ -29,10 +44,14 @@ export class ChangelogStore<V> {
     db.run('CREATE TABLE IF NOT EXISTS checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
     // Prepared once: preparing per write was 7.5% of a loaded process's CPU (bench --profile).
     const insert = db.prepare<void, [string, string, string]>('INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)')
+    const remove = db.prepare<void, [string, string]>('DELETE FROM kv WHERE store = ? AND key = ?')
     const checkpoint = db.prepare<void, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
     // The values and the offset they reach are written together: a restart replays only what the cache lacks.
-    this.#cache = db.transaction((changes: Map<string, V>) => {
-      for (const [key, value] of changes) insert.run(this.name, key, JSON.stringify(value))
+    this.#cache = db.transaction((changes: Map<string, V | undefined>) => {
+      for (const [key, value] of changes) {
+        if (value === undefined) remove.run(this.name, key)
+        else insert.run(this.name, key, JSON.stringify(value))
+      }
       checkpoint.run(this.name, this.changelog.topic, this.#next.toString())
     })
   }
@@ -53,6 +72,8 @@ export class ChangelogStore<V> {
   async restore(log: Log): Promise<{ fromCache: number; replayed: number }> {
     this.#values.clear()
     this.#dirty.clear()
+    this.#done = []
+    this.#doneHead = 0
     const end = (await log.admin.endOffsets(this.changelog.topic))[this.changelog.partition]
     const saved = this.db
       .query<{ topic: string; next_offset: string }, [string]>('SELECT topic, next_offset FROM checkpoint WHERE store = ?')
@@ -60,20 +81,23 @@ export class ChangelogStore<V> {
     let from = saved && saved.topic === this.changelog.topic ? BigInt(saved.next_offset) : 0n
     if (from > end) from = 0n
     if (from === 0n) this.db.run('DELETE FROM kv WHERE store = ?', [this.name])
+    const cached = new Map<string, V>()
     for (const row of this.db.query<{ key: string; value: string }, [string]>('SELECT key, value FROM kv WHERE store = ?').iterate(this.name)) {
-      this.#values.set(row.key, JSON.parse(row.value) as V)
+      cached.set(row.key, JSON.parse(row.value) as V)
     }
+    this.#write(cached, false)
     const fromCache = this.#values.size
     let replayed = 0
     const reached = await readToEnd(log, this.changelog, from, (records: ConsumedRecord[]) => {
-      const changes = new Map<string, V>()
+      const changes = new Map<string, V | undefined>()
       for (const record of records) {
         if (record.key === undefined) continue
-        changes.set(record.key, JSON.parse(record.value.toString()) as V)
+        changes.set(record.key, record.value === null ? undefined : (JSON.parse(record.value.toString()) as V))
         replayed++
       }
       this.#write(changes)
     })
+    this.#done.sort((a, b) => a.at - b.at)
     this.#next = reached
     this.flush()
     return { fromCache, replayed }
@@ -83,7 +107,7 @@ export class ChangelogStore<V> {
    * Applies committed changes to memory, and to the cache when a second has passed since the last
    * flush. `next` is the changelog offset after the transaction's last record of this store.
    */
-  commit(changes: Map<string, V>, next: bigint): void {
+  commit(changes: Map<string, V | undefined>, next: bigint): void {
     this.#write(changes)
     if (next > this.#next) this.#next = next
     if (performance.now() - this.#flushedAt >= 1000) this.flush()
@@ -102,23 +126,51 @@ export class ChangelogStore<V> {
     this.#checkpointed = this.#next
   }
 
-  /** The changelog record of a change, pinned to this store's partition. */
-  record(key: string, value: V): ProduceRecord {
-    return { ...this.changelog, key, value: JSON.stringify(value) }
+  /**
+   * Up to `limit` keys whose values were done at or before `before`, oldest first. They are taken
+   * off the queue: the caller deletes them, or, if its transaction fails, restores the store (which
+   * queues them again).
+   */
+  expired(before: number, limit: number): string[] {
+    const keys: string[] = []
+    while (this.#doneHead < this.#done.length && keys.length < limit) {
+      const { key, at } = this.#done[this.#doneHead]!
+      if (at > before) break
+      this.#doneHead++
+      // A key deleted, or written again since it was queued, is queued under its current value.
+      if (doneAt(this.#values.get(key)) === at) keys.push(key)
+    }
+    if (this.#doneHead > 1024 && this.#doneHead * 2 > this.#done.length) {
+      this.#done = this.#done.slice(this.#doneHead)
+      this.#doneHead = 0
+    }
+    return keys
   }
 
-  #write(changes: Map<string, V>): void {
-    if (changes.size === 0) return
+  /** The changelog record of a change (undefined: a deletion, written as a tombstone), pinned to this store's partition. */
+  record(key: string, value: V | undefined): ProduceRecord {
+    return { ...this.changelog, key, value: value === undefined ? null : JSON.stringify(value) }
+  }
+
+  /** Applies changes to memory; `dirty`: they are not in the cache yet. */
+  #write(changes: Map<string, V | undefined>, dirty = true): void {
     for (const [key, value] of changes) {
-      this.#values.set(key, value)
-      this.#dirty.set(key, value)
+      if (value === undefined) this.#values.delete(key)
+      else {
+        const at = doneAt(value)
+        // A value done before and written again with the same `doneAt` (a note added) is queued already.
+        if (at !== undefined && at !== doneAt(this.#values.get(key))) this.#done.push({ key, at })
+        this.#values.set(key, value)
+      }
+      if (dirty) this.#dirty.set(key, value)
     }
   }
 }
 
 /**
- * Uncommitted writes over a set of stores. Reads see these writes first; `fork()` stages one
- * record's writes, kept by `merge()` when the record succeeds and dropped otherwise.
+ * Uncommitted writes over a set of stores (a staged undefined is a deletion). Reads see these
+ * writes first; `fork()` stages one record's writes, kept by `merge()` when the record succeeds and
+ * dropped otherwise.
  */
 export class Changes {
   readonly #writes = new Map<string, Map<string, unknown>>()
@@ -135,11 +187,28 @@ export class Changes {
     return this.#store(store).get(key) as V | undefined
   }
 
-  put<V>(store: string, key: string, value: V): void {
+  put<V>(store: string, key: string, value: V | undefined): void {
     this.#store(store)
     let staged = this.#writes.get(store)
     if (!staged) this.#writes.set(store, (staged = new Map()))
     staged.set(key, value)
+  }
+
+  /**
+   * Stages the deletion of values done at or before `before` (at most `limit` per store), as this
+   * transaction sees them: a value it rewrites is deleted only if it stays that old. Returns how many.
+   */
+  sweep(before: number, limit: number): number {
+    let deleted = 0
+    for (const [name, store] of this.stores) {
+      for (const key of store.expired(before, limit)) {
+        const at = doneAt(this.get(name, key))
+        if (at === undefined || at > before) continue
+        this.put(name, key, undefined)
+        deleted++
+      }
+    }
+    return deleted
   }
 
   fork(): Changes {

@@ -7,7 +7,7 @@ import type { ConsumedRecord, TopicPartition } from '../../src/kafka/types.ts'
 export const unique = (what: string) => `test-${what}-${randomUUID().slice(0, 8)}`
 
 /** The values of records as strings. */
-export const values = (records: ConsumedRecord[]) => records.map((r) => r.value.toString())
+export const values = (records: ConsumedRecord[]) => records.map((r) => String(r.value))
 
 /**
  * A consumer listener that records what it is told: records, the current assignment and

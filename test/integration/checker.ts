@@ -31,7 +31,7 @@ export interface CheckOptions {
   idleWithinMs?: number
 }
 
-const parse = <T>(records: ConsumedRecord[]) => records.map((r) => JSON.parse(r.value.toString()) as T)
+const parse = <T>(records: ConsumedRecord[]) => records.map((r) => JSON.parse(String(r.value)) as T)
 const byPosition = (a: ConsumedRecord, b: ConsumedRecord) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)
 
 /**
@@ -118,7 +118,7 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
   const level = (sku: string) => model.stock.get(sku) ?? { sku, available: 0, reserved: 0 }
   for (const partition of new Set(requests.map((r) => r.partition))) {
     for (const record of requests.filter((r) => r.partition === partition).sort(byPosition)) {
-      const request = JSON.parse(record.value.toString()) as InventoryRequest
+      const request = JSON.parse(String(record.value)) as InventoryRequest
       if (request.type === 'set') model.stock.set(request.sku, { ...level(request.sku), available: request.quantity })
       else if (request.type === 'reserve') {
         const key = `${request.orderId}/${request.line}`
@@ -150,7 +150,7 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
     }
   }
   const reservations = new Map<string, Reservation>()
-  for (const record of await readTopic(log, topics.reservations)) reservations.set(record.key!, JSON.parse(record.value.toString()))
+  for (const record of await readTopic(log, topics.reservations)) reservations.set(record.key!, JSON.parse(String(record.value)))
   for (const order of confirmed) {
     order.items.forEach((_, line) => {
       const status = reservations.get(`${order.orderId}/${line}`)?.status
@@ -170,7 +170,7 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
   const printed = new Map<string, number>()
   for (const n of options.notifications()) printed.set(`${n.orderId}/${n.status}`, (printed.get(`${n.orderId}/${n.status}`) ?? 0) + 1)
   const committed = new Map<string, number>()
-  for (const record of await readTopic(log, topics.notified)) committed.set(record.key!, (committed.get(record.key!) ?? 0) + 1)
+  for (const record of await readTopic(log, topics.notified)) if (record.value !== null) committed.set(record.key!, (committed.get(record.key!) ?? 0) + 1)
   const expected = new Set([...confirmed.map((o) => `${o.orderId}/reserved`), ...failed.map((o) => `${o.orderId}/out_of_stock`)])
   for (const id of expected) {
     if (!printed.get(id)) problems.push(`${id} was never printed`)

@@ -122,7 +122,7 @@ test('a 550 (no such mailbox) is final: no retry, the request goes to shop.dlq w
   }, 5_000)
   expect(rcptAttempts).toEqual(['mia@customers.example'])
   expect(mails).toEqual([])
-  expect(JSON.parse(dead[0].value.toString())).toMatchObject({ orderId: placed.body.orderId, sink: 'smtp' })
+  expect(JSON.parse(String(dead[0].value))).toMatchObject({ orderId: placed.body.orderId, sink: 'smtp' })
   expect(dead[0].headers['shop.dlq.error']).toContain('550')
 })
 

@@ -3,9 +3,13 @@ import { events } from '../../../schemas/events.ts'
 import type { LineResult, ReserveLine, StockLevel } from '../../../schemas/inventory.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
+import type { Expiring } from '../../state/changelog-store.ts'
 
-/** A line's reservation, by `${orderId}/${line}`: makes reserve and release idempotent. */
-export interface Reservation {
+/**
+ * A line's reservation, by `${orderId}/${line}`: makes reserve and release idempotent. Once short,
+ * released or shipped it is done (`doneAt`), and deleted after the deduplication window.
+ */
+export interface Reservation extends Expiring {
   sku: string
   quantity: number
   status: 'reserved' | 'short' | 'released' | 'shipped'
@@ -42,7 +46,7 @@ export function inventoryHandler(topics: TopicNames, source: string): StepHandle
           const back = request.type === 'release' ? held.quantity : 0
           const after = { ...stock, available: stock.available + back, reserved: stock.reserved - held.quantity }
           ctx.put<StockLevel>('stock', held.sku, after)
-          ctx.put<Reservation>('reservations', key, { ...held, status: request.type === 'release' ? 'released' : 'shipped', available: after.available })
+          ctx.put<Reservation>('reservations', key, { ...held, status: request.type === 'release' ? 'released' : 'shipped', available: after.available, doneAt: Date.now() })
           return
         }
       }
@@ -60,7 +64,7 @@ function reserve(ctx: StepContext, request: ReserveLine, topics: TopicNames, sou
       ctx.put<StockLevel>('stock', request.sku, after)
       decided = { sku: request.sku, quantity: request.quantity, status: 'reserved', available: after.available }
     } else {
-      decided = { sku: request.sku, quantity: request.quantity, status: 'short', available: stock.available }
+      decided = { sku: request.sku, quantity: request.quantity, status: 'short', available: stock.available, doneAt: Date.now() }
     }
     ctx.put('reservations', key, decided)
   }

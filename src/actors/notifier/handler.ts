@@ -5,6 +5,7 @@ import type { NotificationRequest, OutboundSinkName } from '../../../schemas/not
 import { InvalidEventError } from '../../errors.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
+import type { Expiring } from '../../state/changelog-store.ts'
 import { RecentDeliveries } from './recent-deliveries.ts'
 import type { Notification, Sink } from './sinks/types.ts'
 
@@ -36,7 +37,8 @@ export function notifierHandler(topics: TopicNames, sinks: { console?: Sink; out
       try {
         if (!delivered.has(key)) await sinks.console.send(notification)
         delivered.add(key)
-        ctx.put('notified', key, { at: new Date().toISOString() })
+        // A mark is done at once: it is kept for the deduplication window against redelivery.
+        ctx.put<Expiring>('notified', key, { doneAt: Date.now() })
       } catch (error) {
         ctx.deadLetter(error)
       }

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox'
 import { events } from '../../../schemas/events.ts'
 import type { InventoryRequest, LineResult } from '../../../schemas/inventory.ts'
-import type { OrderStatus, OrderStatusChanged, PaymentRequest } from '../../../schemas/lifecycle.ts'
+import { type OrderStatus, type OrderStatusChanged, type PaymentRequest, finalStatuses } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1 } from '../../../schemas/order.ts'
 import type { OrderFailed, OrderReserved } from '../../../schemas/outcome.ts'
 import { decodeEvent, eventRecord } from '../../events/envelope.ts'
@@ -9,9 +9,13 @@ import { InvalidEventError } from '../../errors.ts'
 import type { ConsumedRecord } from '../../kafka/types.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
+import type { Expiring } from '../../state/changelog-store.ts'
 
-/** An order's saga state, by orderId. Kept after the order is final, so that a redelivered order is ignored. */
-export interface Saga {
+/**
+ * An order's saga state, by orderId. Kept for the deduplication window after the order is final
+ * (`doneAt`), so that a retried order and late results are recognised; then deleted.
+ */
+export interface Saga extends Expiring {
   order: OrderCreatedV1
   lines: Array<Pick<LineResult, 'status' | 'available'> | null>
   status: OrderStatus
@@ -182,9 +186,10 @@ class Steps {
     return saga
   }
 
-  /** Records the saga and writes the step to `order.status`. */
+  /** Records the saga (done when its status is final) and writes the step to `order.status`. */
   #status(ctx: StepContext, saga: Saga, detail: Partial<OrderStatusChanged> = {}): void {
-    ctx.put<Saga>('sagas', saga.order.orderId, saga)
+    const done = saga.doneAt === undefined && finalStatuses.has(saga.status) ? { doneAt: Date.now() } : {}
+    ctx.put<Saga>('sagas', saga.order.orderId, { ...saga, ...done })
     const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: new Date().toISOString(), ...detail }
     ctx.send(eventRecord(this.topics.orderStatus, events.orderStatus, change, this.source))
   }

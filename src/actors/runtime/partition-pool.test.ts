@@ -22,7 +22,7 @@ describe('PartitionPool', () => {
         create: (partition) => ({
           receive(records: ConsumedRecord[]) {
             const key = `${member}/${partition}`
-            for (const r of records) seen.set(key, [...(seen.get(key) ?? []), { topic: r.topic, partition: r.partition, value: r.value.toString() }])
+            for (const r of records) seen.set(key, [...(seen.get(key) ?? []), { topic: r.topic, partition: r.partition, value: String(r.value) }])
           },
         }),
       })

@@ -14,7 +14,8 @@ export async function requestStockLevel(producer: LogProducer, topics: TopicName
 }
 
 /** The stock changelog value of a record, or undefined when it is not one. */
-export function stockLevelOf(value: Buffer): StockLevel | undefined {
+export function stockLevelOf(value: Buffer | null): StockLevel | undefined {
+  if (value === null) return undefined
   try {
     const level = JSON.parse(value.toString()) as StockLevel
     return typeof level.available === 'number' ? level : undefined

@@ -6,7 +6,7 @@ import type { MemoryConsumer } from './consumer.ts'
 
 export interface StoredRecord {
   key: string | undefined
-  value: Buffer
+  value: Buffer | null
   headers: Headers
   timestamp: number
 }
@@ -115,7 +115,7 @@ export class MemoryCluster {
       const log = this.topic(record.topic)[partition]
       log.push({
         key: record.key,
-        value: Buffer.from(record.value),
+        value: record.value === null ? null : Buffer.from(record.value),
         headers: { ...record.headers },
         timestamp: now,
       })

@@ -129,7 +129,8 @@ export class KafkaConsumer implements GroupConsumer {
       partition: message.partition,
       offset: message.offset,
       key: message.key ?? undefined,
-      value: message.value,
+      // The client hands a null value (a tombstone) over as undefined.
+      value: message.value ?? null,
       headers: Object.fromEntries(message.headers),
       timestamp: Number(message.timestamp),
       generation: origin.generationId,

@@ -7,14 +7,14 @@ import type { Bytes } from './serde.ts'
 export interface PlacedMessage {
   topic: string
   key: string | undefined
-  value: Bytes
+  value: Bytes | undefined
   headers: Record<string, string> | undefined
   partition: number
 }
 
 /** A record's payload bytes (value, key, headers), the measure of request sizes. */
 export function messageBytes(m: PlacedMessage): number {
-  let bytes = m.value.length + (m.key?.length ?? 0) + 16
+  let bytes = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 16
   for (const key in m.headers) bytes += key.length + (m.headers[key]?.length ?? 0)
   return bytes
 }
@@ -39,7 +39,8 @@ export class Placement {
       return {
         topic: record.topic,
         key: record.key,
-        value: Buffer.from(record.value),
+        // The client writes an absent value as Kafka's null (length -1): a tombstone.
+        value: record.value === null ? undefined : Buffer.from(record.value),
         headers: record.headers,
         partition: choosePartition(record, count, this.#spread),
       }

@@ -136,7 +136,7 @@ function committedRecords(topic: string, raw: RawPartition, start: bigint): Read
         partition: raw.partitionIndex,
         offset,
         key: record.key?.toString(),
-        value: record.value ?? Buffer.alloc(0),
+        value: record.value,
         headers,
         timestamp: Number(batch.firstTimestamp) + Number(record.timestampDelta),
         generation: -1,

@@ -29,6 +29,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         maxCommitAttempts: 3,
         onLost: member.fail,
         fencedGraceMs: 2 * ctx.config.sessionTimeoutMs,
+        dedupWindowMs: ctx.config.dedupWindowMs,
       }),
   })
 }

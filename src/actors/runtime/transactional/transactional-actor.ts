@@ -33,7 +33,12 @@ export interface TransactionalActorOptions {
    * fence came from a zombie and rejoining (so that a partition never stays with a retired actor).
    */
   fencedGraceMs: number
+  /** How long a done state value (`Expiring`) is kept before the actor deletes it. */
+  dedupWindowMs: number
 }
+
+/** Deletions per store per transaction at most, so that a backlog of expired state never makes one huge transaction. */
+const sweepLimit = 1_000
 
 /** Waits between attempts of a batch whose commit failed: 100 ms, then doubling. */
 const commitRetry = { minMs: 100, maxMs: 5_000, factor: 2 }
@@ -70,6 +75,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     } else {
       for (const record of records) outputs.push(...(await handleOne(record, changes)))
     }
+    const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
     const handled = performance.now()
     const transaction = await producer!.begin()
@@ -81,7 +87,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       const offsets = performance.now()
       positions = await transaction.commit()
       const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
+      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
     } catch (error) {
       await transaction.abort().catch(() => {})
       throw error
