@@ -97,7 +97,9 @@ export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | '
   const settings = (key: keyof TopicNames): Record<string, string> | undefined => {
     // Idempotency keys expire: the broker deletes them a window later (and views ignore them sooner).
     if (key === 'idempotencyKeys') return { 'cleanup.policy': 'compact,delete', 'retention.ms': String(config.idempotencyTtlMs) }
-    return compacted.has(key) ? { 'cleanup.policy': 'compact' } : undefined
+    // The active segment rolls hourly so the cleaner can compact it: a changelog read without a cache
+    // (a new host) then replays the live state and recent tombstones, not a segment of history.
+    return compacted.has(key) ? { 'cleanup.policy': 'compact', 'segment.ms': '3600000' } : undefined
   }
   return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({ name: names[key], partitions: config.partitions, ...(settings(key) ? { config: settings(key) } : {}) }))
 }

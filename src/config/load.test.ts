@@ -34,6 +34,7 @@ describe('loadConfig', () => {
     ['an unknown flag', ['--colour=blue'], {}, /Unknown option '--colour'/],
     ['an unknown profile', ['--profile=staging'], {}, /--profile.*must be dev or prod/],
     ['zero partitions', ['--partitions=0'], {}, /--partitions/],
+    ['a dedup window shorter than the idempotency TTL', ['--dedup-window-ms=60000'], {}, /--dedup-window-ms \(SHOP_DEDUP_WINDOW_MS\): must be at least --idempotency-ttl-ms \(86400000\); got 60000/],
   ]
   test.each(bad)('rejects %s with a ConfigError naming it', (_what, argv, env, message) => {
     let error: unknown

@@ -202,6 +202,50 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await wait(async () => expect((await s.call('GET', '/stock/SKU-L')).body).toEqual({ sku: 'SKU-L', available: 2, reserved: 0 }))
     })
 
+    test('a finished order\'s actor state is deleted once --dedup-window-ms has passed (tombstones on its changelogs); newer state stays; the read model keeps the order', async () => {
+      const s = await start(['--dedup-window-ms=1000', '--idempotency-ttl-ms=1000', '--warehouse-pick-ms=1'])
+      await setStock(s, 'SKU-W', 5)
+      const place = async () => (await s.call('POST', '/orders', { userId: 'wen', items: [{ sku: 'SKU-W', quantity: 1, unitPrice: 4 }], total: 4 })).body.orderId as string
+      const shipped = async (orderId: string) => {
+        await wait(async () => expect((await statusOf(s, orderId)).status).toBe('shipped'))
+        await wait(() => expect(s.notifications.filter((n) => n.orderId === orderId).map((n) => n.status)).toEqual(['reserved', 'shipped']))
+      }
+      // Each store's latest value (null: deleted) by key, read to the end of its changelog.
+      const latest = async (topic: string) => new Map((await readTopic(s.log, topic)).map((r) => [r.key!, r.value === null ? null : JSON.parse(String(r.value))]))
+      const keysOf = (orderId: string) => ({
+        sagas: [orderId],
+        reservations: [`${orderId}/0`],
+        notified: [`${orderId}/reserved/console`, `${orderId}/shipped/console`],
+      })
+      const changelogs = { sagas: s.topics.orderSagas, reservations: s.topics.reservations, notified: s.topics.notified }
+
+      const first = await place()
+      await shipped(first)
+      let doneAt = 0
+      for (const [store, keys] of Object.entries(keysOf(first)) as Array<[keyof typeof changelogs, string[]]>) {
+        const values = await latest(changelogs[store])
+        for (const key of keys) doneAt = Math.max(doneAt, values.get(key).doneAt)
+      }
+      // The window is a rule of time: wait until it has passed for all of the first order's state.
+      await Bun.sleep(Math.max(0, doneAt + 1_000 - Date.now() + 50))
+      // The next order of the same user and SKU reaches the same partitions; their transactions sweep.
+      const second = await place()
+      await shipped(second)
+
+      for (const [store, keys] of Object.entries(keysOf(first)) as Array<[keyof typeof changelogs, string[]]>) {
+        const values = await latest(changelogs[store])
+        for (const key of keys) expect([store, key, values.get(key)]).toEqual([store, key, null])
+      }
+      // The second order's state was done after the sweeps began: its saga, reservation and last mark stay.
+      const sagas = await latest(s.topics.orderSagas)
+      expect(sagas.get(second)).toMatchObject({ status: 'shipped', doneAt: expect.any(Number) })
+      expect((await latest(s.topics.reservations)).get(`${second}/0`)).toMatchObject({ status: 'shipped' })
+      expect((await latest(s.topics.notified)).get(`${second}/shipped/console`)).toEqual({ doneAt: expect.any(Number) })
+      // Stock is never forgotten, and the read model (the customer's view) keeps the finished order.
+      expect((await s.call('GET', '/stock/SKU-W')).body).toEqual({ sku: 'SKU-W', available: 3, reserved: 0 })
+      expect((await statusOf(s, first)).history.map((h: { status: string }) => h.status)).toEqual(['pending', 'reserved', 'paid', 'packed', 'shipped'])
+    })
+
     test('a charge above --payment-limit is declined: payment_failed with the reason, the stock comes back, the customer is told', async () => {
       const s = await start(['--payment-limit=100'])
       await setStock(s, 'SKU-P', 5)

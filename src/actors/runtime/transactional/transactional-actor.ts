@@ -47,7 +47,8 @@ const commitRetry = { minMs: 100, maxMs: 5_000, factor: 2 }
  * The partition actor of a transactional role (order, inventory, notifier). Each message is a batch
  * of records of its partition; each batch is one Kafka transaction holding the outputs, the
  * changelog records of the state changes, and the input offsets. On start it fences the previous
- * owner of its transactional id, then restores its stores from their changelogs.
+ * owner of its transactional id, then restores its stores from their changelogs. Each transaction
+ * also deletes the state values done (`Expiring`) more than `dedupWindowMs` ago.
  */
 export function transactionalActor(options: TransactionalActorOptions): Behavior<ConsumedRecord[]> {
   const { log, logger, handler, group, partition } = options
