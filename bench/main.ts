@@ -5,6 +5,7 @@
  */
 import { latency } from './latency.ts'
 import { UsageError, benchHelp, parseBenchArgs } from './options.ts'
+import { soak } from './soak.ts'
 import { throughput } from './throughput.ts'
 
 const started = performance.now()
@@ -23,7 +24,8 @@ if (parsed.help) {
   process.exit(0)
 }
 try {
-  const { files } = parsed.name === 'throughput' ? await throughput(parsed.options, say) : await latency(parsed.options, say)
+  const benches = { throughput, latency, soak }
+  const { files } = await benches[parsed.name](parsed.options, say)
   process.stdout.write(await Bun.file(files[1]).text())
   say(`wrote ${files.join(' and ')}`)
   process.exit(0)

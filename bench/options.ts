@@ -35,6 +35,10 @@ const knobs = [
   { name: 'fractions', kind: 'string', default: '0.25,0.5,0.75', help: 'latency: arrival rates as fractions of --rate' },
   { name: 'duration-s', kind: 'int', default: 20, quick: 5, min: 1, help: 'latency: seconds of arrivals per rate' },
   { name: 'max-in-flight', kind: 'int', default: 5_000, min: 1, help: 'latency: requests in flight at most; an arrival beyond it is counted as dropped, not delayed' },
+  { name: 'soak-orders', kind: 'int', default: 100_000, quick: 4_000, min: 10, help: 'soak: orders driven after the warm-up, in --soak-chunks equal parts' },
+  { name: 'soak-chunks', kind: 'int', default: 10, min: 5, max: 100, help: 'soak: parts of the soak; memory is read after each, the stateful process restarts after the second and the last' },
+  { name: 'soak-window-ms', kind: 'int', default: 5_000, min: 1_000, help: "soak: shop's --dedup-window-ms (and --idempotency-ttl-ms): how long a finished order's state is kept" },
+  { name: 'soak-deploy', kind: 'string', default: 'api;order,inventory,notifier;payment,warehouse,shipper,projector', help: 'soak: the processes, as --deploy; every order lives to its end, so its state can go' },
   { name: 'quick', kind: 'bool', default: false, help: 'a smoke run of under a minute: the smaller values above (quick: ...)' },
 ] as const satisfies readonly Knob[]
 
@@ -48,7 +52,7 @@ const camel = (name: string) => name.replace(/-(\w)/g, (_, c: string) => c.toUpp
 /** A bad command line: main prints it with a pointer to --help and exits 2. */
 export class UsageError extends Error {}
 
-export const benchNames = ['throughput', 'latency'] as const
+export const benchNames = ['throughput', 'latency', 'soak'] as const
 export type BenchName = (typeof benchNames)[number]
 
 export function parseBenchArgs(argv: string[]): { help: true } | { help: false; name: BenchName; options: BenchOptions } {
@@ -103,11 +107,13 @@ export function benchHelp(): string {
     return `  ${flag.padEnd(24)} ${k.help}${defaults}`
   })
   return [
-    'usage: bun bench <throughput|latency> [options]',
+    'usage: bun bench <throughput|latency|soak> [options]',
     '',
     '  throughput  closed-loop orders over HTTP through shop on Kafka (and on the memory bus), beside raw Kafka,',
     '              the log layer alone and a bare Elysia endpoint measured in the same run',
     '  latency     open-loop orders at fixed arrival rates (fractions of the throughput found before)',
+    '  soak        --soak-orders orders through every role on Kafka: memory after each part, and the',
+    '              restore time of a restart early and at the end, to show state bounded by the window',
     '',
     'options:',
     ...rows,

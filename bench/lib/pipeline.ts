@@ -9,6 +9,8 @@ export interface Member {
   name: string
   roles: string
   shop: ShopProcess
+  /** Starts the process again, with the same flags and data directory. */
+  restart: () => Promise<ShopProcess>
 }
 
 export interface PipelineSpec {
@@ -21,6 +23,8 @@ export interface PipelineSpec {
   profileDir?: string
   /** Each stdout line of the process that runs the notifier. */
   onNotifierLine: (line: string) => void
+  /** More shop flags for every process (the soak's --dedup-window-ms). */
+  extraFlags?: string[]
 }
 
 const allRoles = 'api,order,inventory,notifier,aggregator'
@@ -44,32 +48,8 @@ export class Pipeline {
     try {
       for (const roles of groups) {
         const name = `${spec.bus}:${roles}`
-        const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined }
-        if (spec.profileDir) {
-          const dir = join(spec.profileDir, fileName(name))
-          mkdirSync(dir, { recursive: true })
-          env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${dir}`
-        }
-        const shop = await ShopProcess.spawn(
-          [
-            `--bus=${spec.bus}`,
-            ...(spec.bus === 'kafka' ? [`--brokers=${spec.brokers.join(',')}`, `--topic-prefix=${spec.prefix}`] : []),
-            `--roles=${roles}`,
-            '--http-port=0',
-            `--partitions=${spec.options.partitions}`,
-            `--batch-max-records=${spec.options.batchMaxRecords}`,
-            `--batch-linger-ms=${spec.options.batchLingerMs}`,
-            `--data-dir=${mkdtempSync(join(tmpdir(), 'shop-bench-'))}`,
-            `--log-level=${spec.options.logLevel}`,
-          ],
-          {
-            command: [spec.binary],
-            cwd: tmpdir(),
-            env,
-            onStdout: roles.split(',').includes('notifier') ? spec.onNotifierLine : undefined,
-          },
-        )
-        members.push({ name, roles, shop })
+        const dataDir = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+        members.push({ name, roles, shop: await spawn(spec, name, roles, dataDir), restart: () => spawn(spec, name, roles, dataDir) })
       }
       await Promise.all(members.map((m) => m.shop.ready(120_000)))
     } catch (error) {
@@ -78,6 +58,17 @@ export class Pipeline {
     }
     const api = members.find((m) => m.roles.split(',').includes('api'))!
     return new Pipeline(members, api.shop.url)
+  }
+
+  /**
+   * Stops one process (SIGTERM: it drains and exits) and starts it again on the same data
+   * directory, as an operator restarts a host; resolves when it is ready.
+   */
+  async restart(member: Member): Promise<void> {
+    member.shop.kill('SIGTERM')
+    await member.shop.exited
+    member.shop = await member.restart()
+    await member.shop.ready(120_000)
   }
 
   /**
@@ -92,6 +83,35 @@ export class Pipeline {
     mkdirSync(logDir, { recursive: true })
     for (const m of this.members) writeFileSync(join(logDir, `${fileName(m.name)}.log`), `${m.shop.stderr.join('\n')}\n`)
   }
+}
+
+function spawn(spec: PipelineSpec, name: string, roles: string, dataDir: string): Promise<ShopProcess> {
+  const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined }
+  if (spec.profileDir) {
+    const dir = join(spec.profileDir, fileName(name))
+    mkdirSync(dir, { recursive: true })
+    env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${dir}`
+  }
+  return ShopProcess.spawn(
+    [
+      `--bus=${spec.bus}`,
+      ...(spec.bus === 'kafka' ? [`--brokers=${spec.brokers.join(',')}`, `--topic-prefix=${spec.prefix}`] : []),
+      `--roles=${roles}`,
+      '--http-port=0',
+      `--partitions=${spec.options.partitions}`,
+      `--batch-max-records=${spec.options.batchMaxRecords}`,
+      `--batch-linger-ms=${spec.options.batchLingerMs}`,
+      `--data-dir=${dataDir}`,
+      `--log-level=${spec.options.logLevel}`,
+      ...(spec.extraFlags ?? []),
+    ],
+    {
+      command: [spec.binary],
+      cwd: tmpdir(),
+      env,
+      onStdout: roles.split(',').includes('notifier') ? spec.onNotifierLine : undefined,
+    },
+  )
 }
 
 /** The hottest functions (self time) of each profile Bun wrote under `dir`, as Markdown table rows. */

@@ -98,6 +98,30 @@ export const LatencyResult = Type.Object(
 )
 export type LatencyResult = Static<typeof LatencyResult>
 
+const Restore = Type.Object(
+  { process: Type.String(), actors: Count, wallMs: Ms, slowestMs: Ms, entries: Count, replayed: Count, ordersBefore: Count },
+  { additionalProperties: false },
+)
+
+export const SoakResult = Type.Object(
+  {
+    bench: Type.Literal('soak'),
+    startedAt: Type.String(),
+    machine: Machine,
+    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    /** After each part: orders so far (warm-up included), that part's pace, and each process's RSS once it drained. */
+    parts: Type.Array(
+      Type.Object({ orders: Count, completedPerSecond: Count, missing: Count, rssMb: Type.Record(Type.String(), Ms) }, { additionalProperties: false }),
+      { minItems: 1 },
+    ),
+    /** The stateful process restarted after the second part (the baseline) and after the last. */
+    restores: Type.Object({ early: Restore, end: Restore }, { additionalProperties: false }),
+    ratios: Type.Array(Ratio),
+  },
+  { additionalProperties: false },
+)
+export type SoakResult = Static<typeof SoakResult>
+
 const n = (v: number) => v.toLocaleString('en-US')
 const ms = (p: Static<typeof Percentiles>) => `${p.p50} / ${p.p95} / ${p.p99} / ${p.max}`
 const table = (head: string[], rows: Array<Array<string | number>>) =>
@@ -176,6 +200,30 @@ export function latencyMarkdown(r: LatencyResult): string {
       ['load', 'rate/s', ...pipelineHead.slice(1)],
       r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, Math.round(s.rate), ...pipelineRow('', s.pipeline).slice(1)]),
     ),
+    '',
+  ].join('\n')
+}
+
+export function soakMarkdown(r: SoakResult): string {
+  const processes = Object.keys(r.parts[0]!.rssMb)
+  const restore = (label: string, x: Static<typeof Restore>) => [label, n(x.ordersBefore), x.actors, n(x.entries), n(x.replayed), n(x.slowestMs), n(x.wallMs)]
+  return [
+    `# shop soak, ${r.startedAt}`,
+    '',
+    `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
+      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+    '',
+    '## Ratios (measured in this run)',
+    '',
+    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    '',
+    '## Memory after each part (RSS MB once the part drained)',
+    '',
+    table(['orders so far', 'completed/s', 'missing', ...processes], r.parts.map((p) => [n(p.orders), n(p.completedPerSecond), p.missing, ...processes.map((name) => p.rssMb[name] ?? '-')])),
+    '',
+    '## Restarts of the stateful process',
+    '',
+    table(['restart', 'orders before', 'partition actors', 'entries restored', 'changelog records replayed', 'slowest actor ms', 'SIGTERM to restored ms'], [restore('early (baseline)', r.restores.early), restore('end', r.restores.end)]),
     '',
   ].join('\n')
 }

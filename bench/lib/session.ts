@@ -7,7 +7,8 @@ import type { BenchOptions } from '../options.ts'
 import type { Broker } from './environment.ts'
 import { Completions, closedLoop, type LoadResult, type LoadTarget, type OrderMix, orderBodies, stockPlan } from './load.ts'
 import { setStock } from '../../test/harness/stock.ts'
-import { Pipeline, hotFunctions } from './pipeline.ts'
+import { type Member, Pipeline, hotFunctions } from './pipeline.ts'
+import { eventually } from '../../test/harness/eventually.ts'
 import type { PipelineFigures } from './report.ts'
 import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
@@ -37,6 +38,20 @@ export function figures(load: LoadResult, completions?: Completions, logAppends?
   }
 }
 
+/** A process restarted on its data directory: what its partition actors restored, and how long it took. */
+export interface Restore {
+  process: string
+  actors: number
+  /** From SIGTERM to every stateful partition actor restored. */
+  wallMs: number
+  /** The slowest partition actor's restore (cache load and changelog catch-up). */
+  slowestMs: number
+  /** State entries held after the restore, over every partition. */
+  entries: number
+  /** Changelog records read past the cache's checkpoint. */
+  replayed: number
+}
+
 export interface Measured {
   pipeline: PipelineFigures
   processes: ProcessUsage[]
@@ -56,6 +71,7 @@ export class Session {
     readonly pipeline: Pipeline,
     private readonly options: BenchOptions,
     private readonly say: Say,
+    /** Sampled for CPU and memory; a restarted member's pid is updated. */
     private readonly processes: Array<{ name: string; pid: number }>,
     private readonly lagLog: KafkaLog | undefined,
     private readonly lagGroups: Array<{ group: string; topics: string[] }>,
@@ -66,7 +82,15 @@ export class Session {
     this.bodies = orderBodies(mixOf(options))
   }
 
-  static async start(bus: 'kafka' | 'memory', binary: string, broker: Broker | undefined, options: BenchOptions, say: Say, stockFor: number): Promise<Session> {
+  static async start(
+    bus: 'kafka' | 'memory',
+    binary: string,
+    broker: Broker | undefined,
+    options: BenchOptions,
+    say: Say,
+    stockFor: number,
+    extraFlags: string[] = [],
+  ): Promise<Session> {
     const prefix = `bench-${randomUUID().slice(0, 8)}.`
     const profileDir = options.profile ? join(options.out, 'profiles', bus) : undefined
     if (profileDir) rmSync(profileDir, { recursive: true, force: true })
@@ -80,6 +104,7 @@ export class Session {
       options,
       profileDir,
       onNotifierLine: (line) => session?.completions.line(line),
+      extraFlags,
     })
     const processes = pipeline.members.map((m) => ({ name: m.name, pid: m.shop.proc.pid }))
     if (bus === 'kafka' && broker?.pid) processes.push({ name: 'kafka broker', pid: broker.pid })
@@ -140,6 +165,34 @@ export class Session {
       return { pipeline: figures(result, completions, appends), processes, lag }
     } finally {
       clearInterval(timer)
+    }
+  }
+
+  /**
+   * Restarts the process of `member` on its data directory and waits until every partition actor
+   * with state on it has restored (`actor:restored`). Returns the restores: the slowest, and the
+   * entries and replayed changelog records summed over the partitions.
+   */
+  async restart(member: Member): Promise<Restore> {
+    const roles = topology(topicNames(''))
+    const stateful = member.roles.split(',').filter((r) => r in roles && Object.keys(roles[r as keyof typeof roles].stores).length > 0)
+    const expected = stateful.length * this.options.partitions
+    const started = performance.now()
+    await this.pipeline.restart(member)
+    const restores = await eventually(() => {
+      const lines = member.shop.stderr.flatMap((line) => (line.includes('"actor:restored"') ? [JSON.parse(line) as { ms: number; entries: number; replayed: number }] : []))
+      if (lines.length < expected) throw new Error(`${member.name}: ${lines.length} of ${expected} partition actors restored`)
+      return lines
+    }, 120_000, 50)
+    const process = this.processes.find((p) => p.name === member.name)
+    if (process) process.pid = member.shop.proc.pid
+    return {
+      process: member.name,
+      actors: restores.length,
+      wallMs: Math.round(performance.now() - started),
+      slowestMs: Math.max(...restores.map((r) => r.ms)),
+      entries: restores.reduce((n, r) => n + r.entries, 0),
+      replayed: restores.reduce((n, r) => n + r.replayed, 0),
     }
   }
 

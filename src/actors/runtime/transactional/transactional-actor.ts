@@ -60,11 +60,17 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   let retired = false
   let fencedTimer: Timer | undefined
 
-  async function restore(): Promise<void> {
+  /** Reloads every store; returns the entries it holds and how many changelog records it replayed. */
+  async function restore(): Promise<{ entries: number; replayed: number }> {
+    let entries = 0
+    let replayed = 0
     for (const store of stores.values()) {
-      const { fromCache, replayed } = await store.restore(log)
-      logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, fromCache, replayed })
+      const restored = await store.restore(log)
+      logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, ...restored })
+      entries += store.size
+      replayed += restored.replayed
     }
+    return { entries, replayed }
   }
 
   async function step(records: ConsumedRecord[]): Promise<void> {
@@ -130,11 +136,14 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     async preStart() {
       producer = log.transactionalProducer({ transactionalId })
       await producer.init()
+      const started = performance.now()
       const opened = await withCache(options.dbPath, logger, async (cache) => {
         stores = new Map(Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(cache, name, { topic, partition })]))
-        await restore()
+        return restore()
       })
       db = opened.db
+      // What a start costs: bounded by the live state (see Changes.sweep), not by history.
+      if (stores.size > 0) logger.info({ event: 'actor:restored', group, partition, ms: Math.round(performance.now() - started), ...opened.result })
     },
 
     async receive(batch) {
