@@ -11,7 +11,8 @@ const memoryBasePart = 4
 /**
  * `bun bench soak`: does state stop growing? Every role runs on Kafka with a short
  * --dedup-window-ms, so each finished order's state is deleted a window later. The soak drives
- * --soak-orders orders in parts and reads each process's RSS after each; the stateful process is
+ * --soak-orders orders in parts and, once every order of a part has ended (every group caught
+ * up), reads each process's RSS; the stateful process is
  * restarted after the second part (the baseline) and after the last, and its partition actors
  * report what they restored and how long it took. Flat memory and an equal restore, with five
  * times the history behind the second, are the claim; the ratios say how close.
@@ -37,7 +38,8 @@ export async function soak(options: BenchOptions, say: Say): Promise<{ result: S
       for (let part = 1; part <= options.soakChunks; part++) {
         const measured = await session.measure(`soak ${part}/${options.soakChunks}`, (target, live) => closedLoop(target, perPart, options.concurrency, live))
         orders += measured.pipeline.accepted
-        const rssMb = Object.fromEntries(measured.processes.filter((p) => p.name.startsWith('kafka:')).map((p) => [p.name, p.rssEndMb]))
+        await session.settle()
+        const rssMb = session.rss()
         parts.push({ orders, completedPerSecond: measured.pipeline.completedPerSecond, missing: measured.pipeline.missing, rssMb })
         say(`soak ${part}/${options.soakChunks}: ${orders} orders so far; RSS MB ${JSON.stringify(rssMb)}`)
         if (part === 2) {

@@ -109,7 +109,7 @@ export const SoakResult = Type.Object(
     startedAt: Type.String(),
     machine: Machine,
     options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
-    /** After each part: orders so far (warm-up included), that part's pace, and each process's RSS once it drained. */
+    /** After each part: orders so far (warm-up included), that part's pace, and each process's RSS once every group caught up. */
     parts: Type.Array(
       Type.Object({ orders: Count, completedPerSecond: Count, missing: Count, rssMb: Type.Record(Type.String(), Ms) }, { additionalProperties: false }),
       { minItems: 1 },
@@ -217,7 +217,7 @@ export function soakMarkdown(r: SoakResult): string {
     '',
     table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
     '',
-    '## Memory after each part (RSS MB once the part drained)',
+    '## Memory after each part (RSS MB once every order of the part ended)',
     '',
     table(['orders so far', 'completed/s', 'missing', ...processes], r.parts.map((p) => [n(p.orders), n(p.completedPerSecond), p.missing, ...processes.map((name) => p.rssMb[name] ?? '-')])),
     '',

@@ -28,7 +28,7 @@ function cpuTicks(pid: number): number | undefined {
   }
 }
 
-function rssMb(pid: number): number | undefined {
+export function rssMb(pid: number): number | undefined {
   try {
     const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
     return kb ? Number(kb) / 1024 : undefined

@@ -10,7 +10,7 @@ import { setStock } from '../../test/harness/stock.ts'
 import { type Member, Pipeline, hotFunctions } from './pipeline.ts'
 import { eventually } from '../../test/harness/eventually.ts'
 import type { PipelineFigures } from './report.ts'
-import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage } from './sampler.ts'
+import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
 
 /** Prints one progress line (to stderr, with the time since the bench started). */
@@ -166,6 +166,30 @@ export class Session {
     } finally {
       clearInterval(timer)
     }
+  }
+
+  /**
+   * Waits until every group has caught up (Kafka only): its lag, at most the transaction marker
+   * after each partition's last record, holds still for a second. Orders go on living after their
+   * first notification (payment, packing, shipping); this waits for the end of their lives.
+   */
+  async settle(ms = 300_000): Promise<void> {
+    if (!this.lagLog) return
+    const sampler = new LagSampler(this.lagLog, this.lagGroups)
+    await eventually(async () => {
+      const first = new Map(await sampler.sample())
+      await Bun.sleep(1_000)
+      const second = await sampler.sample()
+      for (const { group, topics } of this.lagGroups) {
+        const lag = second.get(group) ?? 0
+        if (lag > topics.length * this.options.partitions || lag !== first.get(group)) throw new Error(`${group} is ${lag} behind after ${ms} ms`)
+      }
+    }, ms, 100)
+  }
+
+  /** The RSS of each shop process now, MB. */
+  rss(): Record<string, number> {
+    return Object.fromEntries(this.pipeline.members.map((m) => [m.name, round(rssMb(m.shop.proc.pid) ?? 0)]))
   }
 
   /**

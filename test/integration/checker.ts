@@ -2,7 +2,9 @@ import type { Reservation } from '../../src/actors/inventory/handler.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import type { ConsumedRecord } from '../../src/kafka/types.ts'
-import { type TopicNames, groupName, topicNames, topology } from '../../src/topology.ts'
+import { type GroupName, type TopicNames, groupName, topicNames, topology } from '../../src/topology.ts'
+import { toldStatuses } from '../../src/actors/notifier/handler.ts'
+import { finalStatuses, type OrderStatusChanged } from '../../schemas/lifecycle.ts'
 import type { OrderCreatedV1 } from '../../schemas/order.ts'
 import type { InventoryRequest, StockLevel } from '../../schemas/inventory.ts'
 import { eventually } from '../harness/eventually.ts'
@@ -29,7 +31,20 @@ export interface CheckOptions {
   notifications: () => Array<{ orderId: string; status: string }>
   /** How long the pipeline may take to become idle. */
   idleWithinMs?: number
+  /** The consuming groups deployed, whose lag must reach zero (default: order, inventory, notifier). */
+  groups?: GroupName[]
+  /** Every order ran its whole life (payment, warehouse, shipper, projector deployed): check it. */
+  lifecycle?: LifecycleCheck
 }
+
+export interface LifecycleCheck {
+  /** What the payment provider performed, by idempotency key (`charge:<orderId>`, `refund:<orderId>`): amount. */
+  performed: ReadonlyMap<string, number>
+  /** An api process whose read model the projector fills. */
+  apiUrl: string
+}
+
+const coreGroups: readonly GroupName[] = ['order', 'inventory', 'notifier']
 
 const parse = <T>(records: ConsumedRecord[]) => records.map((r) => JSON.parse(String(r.value)) as T)
 const byPosition = (a: ConsumedRecord, b: ConsumedRecord) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)
@@ -39,10 +54,10 @@ const byPosition = (a: ConsumedRecord, b: ConsumedRecord) => (a.offset < b.offse
  * idle. Counted by reading from the committed offset (end minus committed would count the
  * transaction markers after a partition's last record, which no consumer ever commits past).
  */
-async function lag(log: Log, prefix: string): Promise<Map<string, number>> {
+async function lag(log: Log, prefix: string, groups: readonly GroupName[]): Promise<Map<string, number>> {
   const t = topicNames(prefix)
   const result = new Map<string, number>()
-  for (const role of ['order', 'inventory', 'notifier'] as const) {
+  for (const role of groups) {
     const committed = await log.admin.committedOffsets(groupName(prefix, role))
     let behind = 0
     for (const topic of topology(t)[role].reads) {
@@ -58,11 +73,11 @@ async function lag(log: Log, prefix: string): Promise<Map<string, number>> {
 }
 
 /** Waits until every group's lag is zero at two reads a second apart (nothing in flight between them). */
-export async function waitUntilIdle(log: Log, prefix: string, ms: number): Promise<void> {
+export async function waitUntilIdle(log: Log, prefix: string, ms: number, groups: readonly GroupName[] = coreGroups): Promise<void> {
   await eventually(async () => {
-    const first = await lag(log, prefix)
+    const first = await lag(log, prefix, groups)
     await Bun.sleep(1_000)
-    const second = await lag(log, prefix)
+    const second = await lag(log, prefix, groups)
     const busy = [...first, ...second].filter(([, n]) => n > 0)
     if (busy.length > 0) throw new Error(`pipeline not idle within ${ms} ms: ${busy.map(([g, n]) => `${g} ${n}`).join(', ')}`)
   }, ms, 500)
@@ -79,12 +94,14 @@ export async function waitUntilIdle(log: Log, prefix: string, ms: number): Promi
  *    (set, reserve when enough is available, release, ship) gives exactly the levels and
  *    reservations the changelogs hold; no level was ever negative; every line of a confirmed
  *    order is reserved or shipped, and no line of a failed order is still held;
- * 4. each outcome was notified at least once on the console, and recorded as notified exactly
- *    once; repeats are counted (the test decides how many its scenario allows);
- * 5. nothing went to the dead-letter topic.
+ * 4. each status the customer is told of (on order.status, without a note) was notified at least
+ *    once on the console, and recorded as notified exactly once; repeats are counted (the test
+ *    decides how many its scenario allows);
+ * 5. nothing went to the dead-letter topic;
+ * 6. with `lifecycle`, see `checkLifecycle`.
  */
 export async function checkInvariants(log: Log, options: CheckOptions): Promise<CheckReport> {
-  await waitUntilIdle(log, options.prefix, options.idleWithinMs ?? 120_000)
+  await waitUntilIdle(log, options.prefix, options.idleWithinMs ?? 120_000, options.groups)
   const topics: TopicNames = topicNames(options.prefix)
   const problems: string[] = []
 
@@ -150,7 +167,10 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
     }
   }
   const reservations = new Map<string, Reservation>()
-  for (const record of await readTopic(log, topics.reservations)) reservations.set(record.key!, JSON.parse(String(record.value)))
+  for (const record of await readTopic(log, topics.reservations)) {
+    if (record.value === null) reservations.delete(record.key!)
+    else reservations.set(record.key!, JSON.parse(String(record.value)))
+  }
   for (const order of confirmed) {
     order.items.forEach((_, line) => {
       const status = reservations.get(`${order.orderId}/${line}`)?.status
@@ -171,15 +191,76 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
   for (const n of options.notifications()) printed.set(`${n.orderId}/${n.status}`, (printed.get(`${n.orderId}/${n.status}`) ?? 0) + 1)
   const committed = new Map<string, number>()
   for (const record of await readTopic(log, topics.notified)) if (record.value !== null) committed.set(record.key!, (committed.get(record.key!) ?? 0) + 1)
-  const expected = new Set([...confirmed.map((o) => `${o.orderId}/reserved`), ...failed.map((o) => `${o.orderId}/out_of_stock`)])
+  const statuses = parse<OrderStatusChanged>(await readTopic(log, topics.orderStatus))
+  const expected = new Set(statuses.filter((s) => s.note === undefined && toldStatuses.has(s.status)).map((s) => `${s.orderId}/${s.status}`))
   for (const id of expected) {
     if (!printed.get(id)) problems.push(`${id} was never printed`)
     if (committed.get(`${id}/console`) !== 1) problems.push(`${id} is recorded ${committed.get(`${id}/console`) ?? 0} times as notified`)
   }
-  for (const id of printed.keys()) if (!expected.has(id)) problems.push(`notification ${id} for no outcome`)
+  for (const id of printed.keys()) if (!expected.has(id)) problems.push(`notification ${id} for no status change`)
   const repeatedNotifications = [...printed.values()].reduce((n, count) => n + count - 1, 0)
+
+  if (options.lifecycle) problems.push(...(await checkLifecycle(log, topics, [...orders.values()], statuses, reservations, options.lifecycle)))
 
   const dead = await readTopic(log, topics.deadLetter)
   if (dead.length > 0) problems.push(`${dead.length} records in the dead-letter topic: ${dead[0].headers['shop.dlq.error']}`)
   return { orders: orders.size, confirmed: confirmed.length, failed: failed.length, republished, repeatedNotifications, problems }
+}
+
+/**
+ * An order's whole life, once the pipeline is idle:
+ * - every order reached exactly one final status, as the last of its statuses, and no status twice;
+ * - the provider's records: an order is charged (`charge:<id>` performed) exactly when it has one
+ *   payment.processed; a shipped order is charged and not refunded; a cancelled one is refunded
+ *   if charged; a declined or out-of-stock one was never charged; a refund only of a charge, at
+ *   the charged amount;
+ * - stock: no line is still held; each reserved line was shipped or released with its order's end;
+ * - the read model (through the api's GET /orders/{id}) holds each order's last status and its
+ *   whole history, as on order.status.
+ */
+async function checkLifecycle(
+  log: Log,
+  topics: TopicNames,
+  orders: OrderCreatedV1[],
+  statuses: OrderStatusChanged[],
+  reservations: Map<string, Reservation>,
+  check: LifecycleCheck,
+): Promise<string[]> {
+  const problems: string[] = []
+  const history = new Map<string, OrderStatusChanged[]>()
+  for (const s of statuses) history.set(s.orderId, [...(history.get(s.orderId) ?? []), s])
+  const processed = new Map<string, number>()
+  for (const p of parse<{ orderId: string }>(await readTopic(log, topics.paymentProcessed))) processed.set(p.orderId, (processed.get(p.orderId) ?? 0) + 1)
+  for (const order of orders) {
+    const id = order.orderId
+    const steps = (history.get(id) ?? []).filter((s) => s.note === undefined).map((s) => s.status)
+    const final = steps.filter((s) => finalStatuses.has(s))
+    if (final.length !== 1 || steps.at(-1) !== final[0]) problems.push(`order ${id} went ${steps.join(' > ')}: not exactly one final status, last`)
+    if (new Set(steps).size !== steps.length) problems.push(`order ${id} went ${steps.join(' > ')}: a status twice`)
+    const charged = check.performed.get(`charge:${id}`)
+    const refunded = check.performed.get(`refund:${id}`)
+    if ((charged !== undefined ? 1 : 0) !== (processed.get(id) ?? 0)) problems.push(`order ${id}: the provider charged ${charged ?? 'nothing'}, payment.processed says so ${processed.get(id) ?? 0} times`)
+    if (charged !== undefined && charged !== order.total) problems.push(`order ${id} was charged ${charged}, its total is ${order.total}`)
+    if (refunded !== undefined && refunded !== charged) problems.push(`order ${id} was refunded ${refunded} of a charge of ${charged ?? 'nothing'}`)
+    const end = final[0]
+    if (end === 'shipped' && (charged === undefined || refunded !== undefined)) problems.push(`shipped order ${id}: charged ${charged ?? 'nothing'}, refunded ${refunded ?? 'nothing'}`)
+    if (end === 'cancelled' && charged !== undefined && refunded === undefined) problems.push(`cancelled order ${id} was charged and never refunded`)
+    if ((end === 'payment_failed' || end === 'out_of_stock') && charged !== undefined) problems.push(`${end} order ${id} was charged`)
+    order.items.forEach((_, line) => {
+      const held = reservations.get(`${id}/${line}`)?.status
+      if (held === 'reserved') problems.push(`order ${id} ended ${end} and still holds line ${line}`)
+      if (held === 'shipped' && end !== 'shipped') problems.push(`order ${id} ended ${end}, yet line ${line} shipped`)
+    })
+  }
+  for (const order of orders) {
+    const response = await fetch(`${check.apiUrl}/orders/${order.orderId}`)
+    const view = (await response.json()) as { status: string; history: Array<{ status: string; note?: string }> }
+    const topic = history.get(order.orderId) ?? []
+    const seen = view.history?.map((h) => `${h.status}${h.note ? ` (${h.note})` : ''}`) ?? []
+    const expected = topic.map((h) => `${h.status}${h.note ? ` (${h.note})` : ''}`)
+    if (response.status !== 200 || view.status !== topic.filter((s) => s.note === undefined).at(-1)?.status || JSON.stringify(seen) !== JSON.stringify(expected)) {
+      problems.push(`the read model shows ${order.orderId} ${response.status} ${view.status}: ${seen.join(' > ')}; order.status has ${expected.join(' > ')}`)
+    }
+  }
+  return problems
 }

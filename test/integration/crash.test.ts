@@ -6,8 +6,34 @@ import { eventually } from '../harness/eventually.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock } from './load.ts'
 import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'
+import { httpReceiver } from '../harness/receiver.ts'
+import { random } from '../harness/random.ts'
+import { readTopic } from '../../src/kafka/read-to-end.ts'
+import { topicNames } from '../../src/topology.ts'
+import { finalStatuses as final } from '../../schemas/lifecycle.ts'
 
 const { log, spawn } = deployment('crash')
+
+/**
+ * Kills one of `workers` with SIGKILL per round, alternately, once it has printed notifications
+ * since its start (work in flight), and starts it again on its state directory. Returns the exit codes.
+ */
+async function killRounds(workers: ShopProcess[], restart: (i: number) => Promise<ShopProcess>, rounds: number): Promise<number[]> {
+  const kills: number[] = []
+  for (let round = 0; round < rounds; round++) {
+    const i = round % workers.length
+    const printedBefore = workers[i].notifications().length
+    await eventually(() => expect(workers[i].notifications().length).toBeGreaterThanOrEqual(printedBefore + 20), 30_000)
+    workers[i].kill('SIGKILL')
+    kills.push(await workers[i].exited)
+    workers[i] = await restart(i)
+    await workers[i].ready()
+  }
+  const printed = () => workers.reduce((n, w) => n + w.notifications().length, 0)
+  const before = printed()
+  await eventually(() => expect(printed()).toBeGreaterThanOrEqual(before + 20), 30_000)
+  return kills
+}
 
 test('kill -9 of the processes running order, inventory and notifier while orders flow: every invariant holds afterwards', async () => {
   const prefix = newPrefix()
@@ -28,19 +54,7 @@ test('kill -9 of the processes running order, inventory and notifier while order
   let killing = true
   const load = placeOrders(() => front.url, { orders: 100_000, users: 200, skus: Object.keys(stock), concurrency: 4, pauseMs: 10, stop: () => !killing })
 
-  // Each round kills one worker once it has printed notifications since its start (work in flight).
-  const kills: number[] = []
-  for (let round = 0; round < 4; round++) {
-    const i = round % 2
-    const printedBefore = workers[i].notifications().length
-    await eventually(() => expect(workers[i].notifications().length).toBeGreaterThanOrEqual(printedBefore + 20), 30_000)
-    workers[i].kill('SIGKILL')
-    kills.push(await workers[i].exited)
-    workers[i] = await startWorker(i)
-    await workers[i].ready()
-  }
-  const before = workers[0].notifications().length + workers[1].notifications().length
-  await eventually(() => expect(workers[0].notifications().length + workers[1].notifications().length).toBeGreaterThanOrEqual(before + 20), 30_000)
+  const kills = await killRounds(workers, startWorker, 4)
   killing = false
   const result = await load
   expect(kills).toEqual([137, 137, 137, 137])
@@ -60,3 +74,96 @@ test('kill -9 of the processes running order, inventory and notifier while order
   for (const p of [front, ...workers]) p.kill('SIGTERM')
   expect(await Promise.all([front, ...workers].map((p) => p.exited))).toEqual([0, 0, 0])
 }, 300_000)
+
+/**
+ * A payment provider for the lifecycle test: performs each idempotency key once (a repeat answers
+ * as the first call did), declines charges above 4.00 with 402, and takes up to 20 ms per call so
+ * that calls are in flight when a process is killed.
+ */
+const performed = new Map<string, number>()
+const provider = httpReceiver(async (request) => {
+  const key = request.headers.get('idempotency-key') ?? ''
+  const { amount } = (await request.json()) as { amount: number }
+  await Bun.sleep(Math.floor(Math.random() * 20))
+  if (key.startsWith('charge:') && amount > 4) return Response.json({ reason: 'card_declined' }, { status: 402 })
+  if (!performed.has(key)) performed.set(key, amount)
+  return Response.json({ id: `pay_${key}` })
+})
+
+test('kill -9 of the processes running payment, notifier and the rest of an order\'s life, with cancels, while orders flow: each order ends once, is charged at most once as the provider records it, and the read model equals the topics', async () => {
+  const prefix = newPrefix()
+  const life = [`--payment-provider=http`, `--payment-url=${provider.url}`, '--payment-backoff-ms=20', '--payment-attempts=30', '--warehouse-pick-ms=5']
+  // The api and the projector share a process (and so the sqlite read model the checker reads through GET /orders/{id}).
+  const front = await spawn(deploymentFlags(prefix, 'api,projector'))
+  const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'shop-state-')))
+  const everyWorker: ShopProcess[] = []
+  const startWorker = async (i: number) => {
+    const worker = await spawn(deploymentFlags(prefix, 'order,inventory,payment,warehouse,shipper,notifier', life, dirs[i]))
+    everyWorker.push(worker)
+    return worker
+  }
+  const workers = [await startWorker(0), await startWorker(1)]
+  await Promise.all([front.ready(), ...workers.map((w) => w.ready())])
+
+  const stock = { 'SKU-1': 600, 'SKU-2': 400, 'SKU-3': 200, 'SKU-4': 100, 'SKU-5': 30 }
+  await setStock(front.url, stock)
+  let killing = true
+  const accepted: string[] = []
+  const load = placeOrders(() => front.url, { orders: 100_000, users: 200, skus: Object.keys(stock), concurrency: 4, pauseMs: 10, stop: () => !killing, onAccepted: (id) => accepted.push(id) })
+  // Customers cancel some orders at whatever step they are.
+  const next = random(7)
+  const cancels = { accepted: 0, refused: 0, other: [] as string[] }
+  const cancelling = (async () => {
+    while (killing) {
+      await Bun.sleep(100)
+      const id = accepted[Math.floor(next() * accepted.length)]
+      if (!id) continue
+      const answer = await fetch(`${front.url}/orders/${id}/cancel`, { method: 'POST' })
+      if (answer.status === 202) cancels.accepted++
+      else if (answer.status === 409) cancels.refused++
+      else cancels.other.push(`${answer.status} ${await answer.text()}`)
+    }
+  })()
+
+  const kills = await killRounds(workers, startWorker, 4)
+  killing = false
+  const [result] = await Promise.all([load, cancelling])
+  expect(kills).toEqual([137, 137, 137, 137])
+  expect(result.unexpected).toEqual([])
+  expect(result.refused).toEqual([])
+  expect(result.unknown).toEqual([])
+  expect(cancels.other).toEqual([])
+  expect(cancels.accepted).toBeGreaterThan(0)
+
+  const report = await checkInvariants(log, {
+    prefix,
+    load: result,
+    notifications: () => everyWorker.flatMap((w) => w.notifications()),
+    groups: ['order', 'inventory', 'payment', 'warehouse', 'shipper', 'notifier', 'delivery', 'projector'],
+    lifecycle: { performed, apiUrl: front.url },
+    idleWithinMs: 180_000,
+  })
+  expect(report.problems).toEqual([])
+  expect(report.orders).toBe(result.accepted.length)
+  const ends = await finalStatuses(prefix)
+  // The run covered every end of an order's life.
+  for (const end of ['shipped', 'out_of_stock', 'payment_failed', 'cancelled']) expect([end, (ends.get(end) ?? 0) > 0]).toEqual([end, true])
+  console.log(
+    `lifecycle crash test: ${report.orders} orders across 4 kill -9 (${[...ends].map(([s, n]) => `${n} ${s}`).join(', ')}); ` +
+      `${cancels.accepted} cancels taken, ${cancels.refused} refused; ${[...performed.keys()].filter((k) => k.startsWith('charge:')).length} charges and ` +
+      `${[...performed.keys()].filter((k) => k.startsWith('refund:')).length} refunds performed; ${report.repeatedNotifications} notifications printed again`,
+  )
+
+  for (const p of [front, ...workers]) p.kill('SIGTERM')
+  expect(await Promise.all([front, ...workers].map((p) => p.exited))).toEqual([0, 0, 0])
+}, 420_000)
+
+/** How many orders of the run ended in each final status. */
+async function finalStatuses(prefix: string): Promise<Map<string, number>> {
+  const ends = new Map<string, number>()
+  for (const record of await readTopic(log, topicNames(prefix).orderStatus)) {
+    const change = JSON.parse(String(record.value)) as { status: string; note?: string }
+    if (change.note === undefined && final.has(change.status as never)) ends.set(change.status, (ends.get(change.status) ?? 0) + 1)
+  }
+  return ends
+}

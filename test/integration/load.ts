@@ -16,6 +16,8 @@ export interface LoadOptions {
   stop?: () => boolean
   /** How long a request may take before the client gives up on it (default 10 s). */
   timeoutMs?: number
+  /** Called with each order answered 202, as it is answered. */
+  onAccepted?: (orderId: string) => void
 }
 
 /**
@@ -76,8 +78,10 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
         continue
       }
       const answer = parseAnswer(text)
-      if (response.status === 202 && answer.orderId === orderId) result.accepted.push(orderId)
-      else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') result.unknown.push(orderId)
+      if (response.status === 202 && answer.orderId === orderId) {
+        result.accepted.push(orderId)
+        options.onAccepted?.(orderId)
+      }      else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') result.unknown.push(orderId)
       else if (response.status === 503 && (answer.type === 'urn:shop:error:SHOP_UNAVAILABLE' || answer.type === 'urn:shop:error:SHOP_NOT_READY')) result.refused.push(orderId)
       else result.unexpected.push(`${response.status} ${answer.type ?? text.slice(0, 200)}`)
       if (response.status !== 202) await Bun.sleep(20)

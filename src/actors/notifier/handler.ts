@@ -55,6 +55,9 @@ const messages: Partial<Record<OrderStatus, (change: OrderStatusChanged) => stri
   cancelled: () => 'Order cancelled; any payment is refunded.',
 }
 
+/** The statuses the customer is told of (a status change with a note is not told again). */
+export const toldStatuses: ReadonlySet<OrderStatus> = new Set(Object.keys(messages) as OrderStatus[])
+
 /** The notification of a status change, or undefined when the customer is not told of it. */
 function toNotification(topic: string, topics: TopicNames, record: Parameters<StepHandler['handle']>[0]): Notification | undefined {
   if (topic !== topics.orderStatus) throw new InvalidEventError(`the notifier does not read ${topic}`)
