@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compiledSchema } from '../src/events/check.ts'
 import { repo } from '../test/harness/shop-process.ts'
-import { LatencyResult, ThroughputResult } from './lib/report.ts'
+import { LatencyResult, SoakResult, ThroughputResult } from './lib/report.ts'
+import { testBrokers } from '../test/integration/broker.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
 function bench(args: string[]) {
@@ -54,4 +55,22 @@ describe('bun bench', () => {
     expect(steps.steps.map((s) => s.fraction)).toEqual([0.25, 0.5, 0.75])
     for (const step of steps.steps) expect(step.pipeline.completed).toBe(step.pipeline.accepted)
   }, 120_000)
+
+  test('soak --quick on the test broker: every part completes, both restarts restore every stateful actor, and state follows the window, not the history', () => {
+    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+    const run = bench(['soak', '--quick', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(readFileSync(join(out, 'soak.json'), 'utf8')) as SoakResult
+    expectValid(SoakResult, result)
+    expect(result.parts).toHaveLength(10)
+    for (const part of result.parts) expect(part.missing).toBe(0)
+    expect(result.parts.at(-1)!.orders).toBe(4200)
+    const { early, end } = result.restores
+    // The order, inventory and notifier groups have state: 3 x 6 partitions, each restored at both restarts.
+    expect([early.actors, end.actors]).toEqual([18, 18])
+    expect([early.ordersBefore, end.ordersBefore]).toEqual([1000, 4200])
+    // Over four times the history; state kept only for the orders of the last window (without
+    // the sweep the end restart would hold every order's saga, reservations and marks).
+    expect(end.entries).toBeLessThan(2 * early.entries)
+  }, 240_000)
 })

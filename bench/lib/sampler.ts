@@ -125,6 +125,23 @@ export class LagSampler {
     return Number(lag)
   }
 
+  /**
+   * Records (not offsets: transaction markers are not records) after the group's committed offsets,
+   * as far as one read reaches: 0 when the group has caught up.
+   */
+  async unread(group: string, topics: string[]): Promise<number> {
+    const committed = new Map((await this.log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
+    const behind = []
+    for (const topic of topics) {
+      for (const [partition, end] of (await this.log.admin.endOffsets(topic)).entries()) {
+        const offset = committed.get(tpKey(topic, partition)) ?? 0n
+        if (offset < end) behind.push({ topic, partition, offset })
+      }
+    }
+    if (behind.length === 0) return 0
+    return (await this.log.read(behind)).reduce((n, r) => n + r.records.length, 0)
+  }
+
   /** Current lag per group. */
   async sample(): Promise<Map<string, number>> {
     for (const { group, topics } of this.groups) {

@@ -169,22 +169,19 @@ export class Session {
   }
 
   /**
-   * Waits until every group has caught up (Kafka only): its lag, at most the transaction marker
-   * after each partition's last record, holds still for a second. Orders go on living after their
-   * first notification (payment, packing, shipping); this waits for the end of their lives.
+   * Waits until every group has caught up (Kafka only): no record after its committed offsets.
+   * Orders go on living after their first notification (payment, packing, shipping); this waits
+   * for the end of their lives.
    */
   async settle(ms = 300_000): Promise<void> {
     if (!this.lagLog) return
     const sampler = new LagSampler(this.lagLog, this.lagGroups)
     await eventually(async () => {
-      const first = new Map(await sampler.sample())
-      await Bun.sleep(1_000)
-      const second = await sampler.sample()
       for (const { group, topics } of this.lagGroups) {
-        const lag = second.get(group) ?? 0
-        if (lag > topics.length * this.options.partitions || lag !== first.get(group)) throw new Error(`${group} is ${lag} behind after ${ms} ms`)
+        const unread = await sampler.unread(group, topics)
+        if (unread > 0) throw new Error(`${group} has ${unread} records to read after ${ms} ms`)
       }
-    }, ms, 100)
+    }, ms, 500)
   }
 
   /** The RSS of each shop process now, MB. */
