@@ -61,6 +61,10 @@ export class KafkaConsumer implements GroupConsumer {
       protocols: [{ name: 'range', version: 1 }],
       partitionAssigner: rangePartitionAssigner as never,
     })
+    // A failed rejoin after a heartbeat error is emitted on the client itself, not on the stream;
+    // unheard, it would be an uncaught error that ends the process (seen as a closing connection
+    // during shutdown). It fails the listener like any consumer error (a no-op once closed).
+    this.client.on('error', (error: Error) => this.#fail(error))
     // A pending transaction of a crashed owner settles within its transaction timeout (the request
     // timeout) or at once when the partition's next owner fences it: retry for that long.
     this.client.stableAdmin = new Admin({
