@@ -25,6 +25,8 @@ export const OrderStatusChanged = Type.Object({
   /** ISO 8601 time the step was taken. */
   at: Type.String({ minLength: 1 }),
   order: Type.Optional(Type.Object({ items: Type.Array(OrderLine), total: Amount, createdAt: Type.String() })),
+  /** When the order was accepted (its `createdAt`): end-to-end latency is measured from it. */
+  placedAt: Type.Optional(Type.String()),
   /** Why an order failed or a request was refused (`limit_exceeded`, `SKU-1 (requested 2, available 1)`, ...). */
   reason: Type.Optional(Type.String()),
   carrier: Type.Optional(Type.String()),

@@ -10,6 +10,8 @@ export const Notification = Type.Object({
   userId: Id,
   status: OrderStatus,
   message: Type.String(),
+  /** When the order was accepted. */
+  placedAt: Type.Optional(Type.String()),
 })
 export type Notification = Static<typeof Notification>
 

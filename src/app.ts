@@ -14,6 +14,8 @@ import type { Readiness } from './api/health/readiness.ts'
 import type { Role } from './actors/runtime/role.ts'
 import { backoffDelay, sleep, withDeadline } from './time.ts'
 import { topicNames, topicSpecs } from './topology.ts'
+import { Metrics } from './observability/metrics.ts'
+import { LagExporter, lagGroups } from './observability/lag.ts'
 
 export interface ShopOptions {
   config: Config
@@ -37,6 +39,8 @@ export class Shop {
     private readonly http: ReturnType<typeof createHttpApp>,
     private readonly logger: Logger,
     private readonly state: { draining: boolean; connected: boolean },
+    readonly metrics: Metrics,
+    private readonly lag: LagExporter,
     private readonly closeReadModel: () => Promise<void> | undefined,
   ) {}
 
@@ -45,16 +49,27 @@ export class Shop {
     if (config.bus === 'kafka' && config.roles.some((r) => statefulRoles.has(r))) checkDataDir(config.dataDir)
     const log = options.log ?? createLog(config, logger)
     const topics = topicNames(config.topicPrefix)
+    const metrics = new Metrics()
     const supervisor = createActorSystem(options.onEscalate)
-    supervisor.events.onEvent('actor:restart', (e) =>
-      logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error }),
-    )
-    supervisor.events.onEvent('supervisor:escalate', (e) => logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error }))
+    supervisor.events.onEvent('actor:restart', (e) => {
+      // The actor's kind: its name without the partition.
+      metrics.actorRestarts.inc({ actor: e.actor.replace(/-\d+$/, '') })
+      logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error })
+    })
+    supervisor.events.onEvent('supervisor:escalate', (e) => {
+      metrics.escalations.inc({ supervisor: e.supervisor })
+      logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error })
+    })
     let readModel: ReadModel | undefined
     const readModelOf = () => (readModel ??= openReadModel(readModelTarget(config, log.kind)))
-    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, readModel: readModelOf, write: options.write }))
+    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, metrics, readModel: readModelOf, write: options.write }))
     const state = { draining: false, connected: false }
+    metrics.onScrape(() => {
+      for (const role of roles) metrics.roleReady.set({ role: role.name }, role.readiness().ready ? 1 : 0)
+    })
+    const lag = new LagExporter({ log, metrics, groups: lagGroups(config), logger, everyMs: config.lagSampleMs })
     const http = createHttpApp({
+      metrics,
       readiness: () => [
         ...(state.connected ? [] : [{ ready: false as const, reason: 'waiting for the broker' }]),
         ...roles.map((r) => r.readiness()),
@@ -64,12 +79,13 @@ export class Shop {
     })
     // Probes answer from the start (alive, not ready) while the broker is waited for.
     http.listen({ port: config.httpPort, hostname: config.httpHost })
-    const shop = new Shop(config, log, roles, http, logger, state, () => readModel?.close())
+    const shop = new Shop(config, log, roles, http, logger, state, metrics, lag, () => readModel?.close())
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
     state.connected = true
     for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
+    lag.start()
     logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url }, 'shop started')
     return shop
   }
@@ -92,6 +108,7 @@ export class Shop {
     this.logger.info({ event: 'shop:stop:begin' }, 'stopping')
     await withDeadline(
       (async () => {
+        await this.lag.stop()
         for (const role of [...this.roles].reverse()) await role.stop()
         await this.log.close()
         await this.closeReadModel()

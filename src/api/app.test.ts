@@ -1,12 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import type { Readiness } from '../api/health/readiness.ts'
 import { createHttpApp } from './app.ts'
+import { Metrics } from '../observability/metrics.ts'
 import { paths } from './openapi.ts'
 import { orderRoutes } from './orders/index.ts'
 import { stockRoutes } from './stock/index.ts'
 
 function app(readiness: Readiness[], draining = false) {
-  return createHttpApp({ readiness: () => readiness, draining: () => draining })
+  return createHttpApp({ readiness: () => readiness, draining: () => draining, metrics: new Metrics() })
 }
 const get = (a: ReturnType<typeof app>, path: string) => a.handle(new Request(`http://shop${path}`))
 
@@ -48,7 +49,7 @@ describe('HTTP probes', () => {
 
 describe('OpenAPI', () => {
   // Every feature route of the api role; the handlers are never called here.
-  const api = createHttpApp({ readiness: () => [], draining: () => false, features: [orderRoutes({} as never, {} as never, () => {}), stockRoutes({} as never)] })
+  const api = createHttpApp({ readiness: () => [], draining: () => false, metrics: new Metrics(), features: [orderRoutes({} as never, {} as never, () => {}), stockRoutes({} as never)] })
 
   test('/openapi.json documents every route the api serves and nothing else, each with a summary and its answers', async () => {
     const own = new Set(['/openapi.json', '/docs'])

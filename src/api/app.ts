@@ -4,32 +4,56 @@ import type { Readiness } from '../api/health/readiness.ts'
 import { healthRoutes } from './health/index.ts'
 import { openapiRoutes } from './openapi.ts'
 import { problems } from './problem.ts'
+import type { Metrics } from '../observability/metrics.ts'
 
 export interface HttpAppOptions {
   readiness: () => Readiness[]
+  /** The process's metrics: served at /metrics, and every request is counted and timed. */
+  metrics: Metrics
   /** True once shutdown began: every route but the probes answers 503. */
   draining: () => boolean
   /** Feature routes of the roles this process runs. */
   features?: AnyElysia[]
 }
 
-/** The HTTP face of a process: probes and the OpenAPI document for every process, feature routes per role. */
+/** Paths that answer while the process drains: the probes and the metrics. */
+const alwaysServed = new Set(['/healthz', '/readyz', '/metrics'])
+
+/** The HTTP face of a process: probes, metrics and the OpenAPI document for every process, feature routes per role. */
 export function createHttpApp(options: HttpAppOptions) {
+  const { metrics } = options
   let allowed: ((method: string, path: string) => string[] | undefined) | undefined
+  const started = new WeakMap<Request, number>()
   const app = new Elysia()
     .use(problems)
     .onRequest(({ request }) => {
+      started.set(request, performance.now())
       const path = new URL(request.url).pathname
       allowed ??= methodsByPath(app.routes)
       const allow = allowed(request.method, path)
       if (allow) throw new MethodNotAllowedError(request.method, allow)
       if (!options.draining()) return
-      if (path === '/healthz' || path === '/readyz') return
+      if (alwaysServed.has(path)) return
       throw new NotReadyError('shutting down')
     })
+    .onAfterResponse({ as: 'global' }, ({ request, route, set, responseValue }) => {
+      const from = started.get(request)
+      if (from === undefined) return
+      // The route pattern, not the path (/orders/:orderId), so that ids never become label values.
+      const labels = { method: request.method, route: route || 'unmatched', status: String(statusOf(responseValue, set.status)) }
+      metrics.httpRequests.inc(labels)
+      metrics.httpDuration.observe(labels, (performance.now() - from) / 1000)
+    })
     .use(healthRoutes(() => [...options.readiness(), ...(options.draining() ? [{ ready: false as const, reason: 'shutting down' }] : [])]))
+    .get('/metrics', async () => new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType } }))
   for (const feature of options.features ?? []) app.use(feature)
   return app.use(openapiRoutes())
+}
+
+/** The status sent: a Response's own (probes), else what the handler or the problems plugin set. */
+function statusOf(response: unknown, set: number | string | undefined): number {
+  if (response instanceof Response) return response.status
+  return typeof set === 'number' ? set : 200
 }
 
 /**

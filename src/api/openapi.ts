@@ -114,6 +114,13 @@ export const paths = {
       responses: { 200: json(Ready, 'every actor runs and every role is ready'), 503: problem('not ready; `reasons` lists why', retryAfter) },
     },
   },
+  '/metrics': {
+    get: {
+      tags: ['probes'],
+      summary: 'Prometheus metrics',
+      responses: { 200: { description: 'the process\'s metrics in the Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  },
 }
 
 /** `GET /openapi.json` (the document) and `GET /docs` (Elysia's rendering of it, Scalar in the browser). */

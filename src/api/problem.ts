@@ -33,7 +33,14 @@ const titles: Record<number, string> = {
  * `application/problem+json`. ShopErrors carry their status; anything else is a 500 without
  * internals in the body.
  */
-export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'global' }, ({ code, error }) => {
+export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'global' }, (context) => {
+  const response = problemOf(context.code, context.error)
+  // Recorded for what runs after the response (the HTTP metrics), which does not see it otherwise.
+  context.set.status = response.status
+  return response
+})
+
+function problemOf(code: string | number, error: unknown): Response {
   if (error instanceof ShopError && error.status === 500) {
     // A failure of shop or of the broker: no message leaves (it may name hosts and ports). What
     // a retry may cure (timeouts, an unreachable broker) is a 503 the client can retry.
@@ -52,4 +59,4 @@ export const problems = new Elysia({ name: 'shop:problems' }).onError({ as: 'glo
   // validation errors never arise; what is left is an unknown route or an unexpected failure.
   if (code === 'NOT_FOUND') return problemResponse({ type: 'about:blank', title: titles[404], status: 404 })
   return problemResponse({ type: 'about:blank', title: titles[500], status: 500 })
-})
+}

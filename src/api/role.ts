@@ -50,6 +50,7 @@ export function apiRole(ctx: RoleContext): Role {
     idempotencyTtlMs: config.idempotencyTtlMs,
     backlog: () => backlog,
     maxBacklog: config.maxOrderBacklog,
+    metrics: ctx.metrics,
   })
   let started = false
   let stopping = false

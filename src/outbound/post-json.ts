@@ -17,6 +17,8 @@ export interface PostAnswer {
 export interface RetryPolicy {
   attempts: number
   backoffMs: number
+  /** Called before each attempt after the first (metrics). */
+  onRetry?: () => void
 }
 
 export const retryBackoff = (policy: RetryPolicy): Backoff => ({ minMs: policy.backoffMs, maxMs: 60_000, factor: 2 })
@@ -31,10 +33,13 @@ export const isTransient = (error: unknown): boolean => error instanceof ShopErr
 export async function withRetries<T>(what: string, policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
   const failures: string[] = []
   try {
-    return await retrying(policy.attempts, retryBackoff(policy), () => call().catch((error) => {
-      if (isTransient(error)) failures.push((error as Error).message)
-      throw error
-    }), isTransient)
+    return await retrying(policy.attempts, retryBackoff(policy), (attempt) => {
+      if (attempt > 1) policy.onRetry?.()
+      return call().catch((error) => {
+        if (isTransient(error)) failures.push((error as Error).message)
+        throw error
+      })
+    }, isTransient)
   } catch (error) {
     if (!isTransient(error)) throw error
     throw new DeliveryError(`${what}: ${failures.length} attempt(s) failed: ${failures.join('; ')}`, { cause: error })

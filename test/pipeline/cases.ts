@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { Shop } from '../../src/app.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { expectDocumented } from '../harness/openapi.ts'
+import { scrape, total } from '../harness/metrics.ts'
 import { eventually } from '../harness/eventually.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
@@ -332,6 +333,59 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
         const answer = await s.call('GET', `/orders?${bad}`)
         expect([bad, answer.status, answer.headers.get('content-type')]).toEqual([bad, 400, 'application/problem+json'])
       }
+    })
+
+    test('GET /metrics counts what happened, exactly: orders, statuses, latencies, records and transactions per group, dead letters, notifications, HTTP answers; the lag gauges equal the group\'s committed offsets', async () => {
+      const s = await start(['--warehouse-pick-ms=1', '--lag-sample-ms=200'])
+      await setStock(s, 'SKU-M', 3)
+      const order = (userId: string, quantity: number) => ({ userId, items: [{ sku: 'SKU-M', quantity, unitPrice: 2 }], total: 2 * quantity })
+      const shipped = [] as string[]
+      for (const user of ['mia', 'max', 'mo']) shipped.push((await s.call('POST', '/orders', order(user, 1), { 'idempotency-key': `k-${user}` })).body.orderId)
+      // A replay (answered again, not published), a bad body, an order beyond the stock, a poison record.
+      expect((await s.call('POST', '/orders', order('mia', 1), { 'idempotency-key': 'k-mia' })).status).toBe(202)
+      expect((await s.call('POST', '/orders', { userId: 'mia' })).status).toBe(400)
+      const short = (await s.call('POST', '/orders', order('mel', 1))).body.orderId
+      await s.log.producer().send([{ topic: s.topics.ordersCreated, key: 'mia', value: 'not json', headers: { ce_type: 'shop.order.created', ce_dataschemaversion: '1' } }])
+      await wait(async () => expect(await Promise.all([...shipped, short].map(async (id) => (await statusOf(s, id)).status))).toEqual(['shipped', 'shipped', 'shipped', 'out_of_stock']))
+      await wait(() => expect(s.notifications).toHaveLength(7))
+
+      // Every record of the order group's topics, read back: what shop_actor_records_total must count.
+      const orderReads = [s.topics.ordersCreated, s.topics.lineResults, s.topics.paymentProcessed, s.topics.packed, s.topics.shipped]
+      const read = await Promise.all(orderReads.map((topic) => readTopic(s.log, topic)))
+      expect(read.map((records) => records.length)).toEqual([5, 4, 3, 3, 3])
+      const committed = await s.log.admin.committedOffsets(`${s.prefix}shop-order`)
+      const ends = await s.log.admin.endOffsets(s.topics.ordersCreated)
+      await wait(async () => {
+        const m = await scrape(s.shop.url)
+        // The api role reports every group: the order group's offsets on orders.created, as the broker has them.
+        for (const c of committed.filter((c) => c.topic === s.topics.ordersCreated)) {
+          const labels = { consumergroup: `${s.prefix}shop-order`, topic: c.topic, partition: String(c.partition) }
+          expect([c.partition, total(m, 'kafka_consumergroup_current_offset', labels), total(m, 'kafka_consumergroup_lag', labels)]).toEqual([c.partition, Number(c.offset), Number(ends[c.partition] - c.offset)])
+        }
+      })
+      const m = await scrape(s.shop.url)
+      const count = (name: string, labels: Record<string, string> = {}) => total(m, name, labels)
+      expect(count('shop_orders_accepted_total')).toBe(4)
+      expect([202, 400].map((status) => count('shop_http_requests_total', { method: 'POST', route: '/orders', status: String(status) }))).toEqual([5, 1])
+      expect(count('shop_http_request_duration_seconds_count', { route: '/orders', method: 'POST' })).toBe(6)
+      expect(count('shop_http_requests_total', { route: '/orders/:id', method: 'GET', status: '200' })).toBeGreaterThan(0)
+      const statuses = ['pending', 'reserved', 'paid', 'packed', 'shipped', 'out_of_stock', 'payment_failed', 'cancelled']
+      expect(statuses.map((status) => count('shop_order_status_changes_total', { status }))).toEqual([4, 3, 3, 3, 3, 1, 0, 0])
+      expect([count('shop_order_outcome_latency_seconds_count', { outcome: 'reserved' }), count('shop_order_outcome_latency_seconds_count', { outcome: 'failed' })]).toEqual([3, 1])
+      expect(count('shop_notification_deliveries_total', { sink: 'console', result: 'delivered' })).toBe(7)
+      expect(count('shop_order_notification_latency_seconds_count', { sink: 'console', status: 'shipped' })).toBe(3)
+      expect(count('shop_dead_letters_total', { group: 'order', origin_topic: s.topics.ordersCreated })).toBe(1)
+      expect(count('shop_dead_letters_total')).toBe(1)
+      expect(count('shop_actor_records_total', { group: 'order' })).toBe(18)
+      expect(count('shop_actor_batch_records_sum', { group: 'order' })).toBe(18)
+      expect(count('shop_transactions_total', { group: 'order', result: 'committed' })).toBe(count('shop_actor_batch_records_count', { group: 'order' }))
+      expect(count('shop_transaction_duration_seconds_count', { group: 'order' })).toBe(count('shop_actor_batch_records_count', { group: 'order' }))
+      expect(count('shop_transactions_total', { result: 'aborted' })).toBe(0)
+      expect(count('shop_actor_records_total', { group: 'inventory' })).toBe((await readTopic(s.log, s.topics.inventoryRequests)).length)
+      expect(count('shop_payment_requests_total', { kind: 'charge', result: 'performed' })).toBe(3)
+      expect(count('shop_actor_restarts_total')).toBe(0)
+      expect(['api', 'order', 'inventory', 'notifier'].map((role) => count('shop_role_ready', { role }))).toEqual([1, 1, 1, 1])
+      expect(count('process_resident_memory_bytes')).toBeGreaterThan(0)
     })
   })
 }

@@ -25,6 +25,7 @@ function attempt(store: Map<string, unknown>) {
     deadLetter: (error) => {
       throw error
     },
+    afterCommit: () => {},
   }
   return { ctx, staged }
 }

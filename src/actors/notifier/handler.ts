@@ -65,5 +65,6 @@ function toNotification(topic: string, topics: TopicNames, record: Parameters<St
   // A note (a refund, a refused cancel) keeps the status the customer was already told of.
   const message = change.note === undefined ? messages[change.status] : undefined
   if (!message) return undefined
-  return { id: `${change.orderId}/${change.status}`, orderId: change.orderId, userId: change.userId, status: change.status, message: message(change) }
+  const { orderId, userId, status, placedAt } = change
+  return { id: `${orderId}/${status}`, orderId, userId, status, message: message(change), ...(placedAt === undefined ? {} : { placedAt }) }
 }

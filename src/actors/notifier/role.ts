@@ -8,6 +8,7 @@ import { consoleSink } from './sinks/console.ts'
 import { smtpSink } from './sinks/smtp.ts'
 import type { Sink } from './sinks/types.ts'
 import { webhookSink } from './sinks/webhook.ts'
+import { type Metrics, secondsSince } from '../../observability/metrics.ts'
 
 /**
  * `--roles=notifier`: a Notifier per partition of `order.status`, deciding what customers are
@@ -16,19 +17,39 @@ import { webhookSink } from './sinks/webhook.ts'
  */
 export const notifierRole: RoleFactory = (ctx) => {
   const outbound = ctx.config.notify.filter((name): name is OutboundSinkName => name !== 'console')
-  const console = ctx.config.notify.includes('console') ? consoleSink(ctx.write) : undefined
+  const console = ctx.config.notify.includes('console') ? measured(consoleSink(ctx.write), ctx.metrics) : undefined
   const notifier = transactionalRole(ctx, 'notifier', notifierHandler(ctx.topics, { console, outbound }))
   if (outbound.length === 0) return notifier
-  const sinks = outbound.map((name) => outboundSink(name, ctx.config))
+  const onRetry = (sink: string) => () => ctx.metrics.deliveryRetries.inc({ sink })
+  const sinks = outbound.map((name) => measured(outboundSink(name, ctx.config, onRetry(name)), ctx.metrics))
   const delivery = transactionalRole(ctx, 'delivery', deliveryHandler(ctx.topics, sinks))
   return compositeRole('notifier', [notifier, delivery], async () => {
     for (const sink of sinks) await sink.close?.()
   })
 }
 
-function outboundSink(name: OutboundSinkName, config: Config): Sink {
+/** Counts each delivery and its failures, and times it from the order's acceptance. */
+function measured(sink: Sink, metrics: Metrics): Sink {
+  return {
+    name: sink.name,
+    async send(notification) {
+      try {
+        await sink.send(notification)
+      } catch (error) {
+        metrics.deliveries.inc({ sink: sink.name, result: 'failed' })
+        throw error
+      }
+      metrics.deliveries.inc({ sink: sink.name, result: 'delivered' })
+      if (notification.placedAt) metrics.notificationLatency.observe({ sink: sink.name, status: notification.status }, secondsSince(notification.placedAt))
+    },
+    close: sink.close?.bind(sink),
+  }
+}
+
+function outboundSink(name: OutboundSinkName, config: Config, onRetry: () => void): Sink {
   if (name === 'webhook') {
     return webhookSink({
+      onRetry,
       url: config.webhookUrl,
       secret: config.webhookSecret,
       attempts: config.webhookAttempts,
@@ -37,6 +58,7 @@ function outboundSink(name: OutboundSinkName, config: Config): Sink {
     })
   }
   return smtpSink({
+    onRetry,
     host: config.smtpHost,
     port: config.smtpPort,
     tls: config.smtpTls,

@@ -10,6 +10,7 @@ import type { ConsumedRecord } from '../../kafka/types.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
 import type { Expiring } from '../../state/changelog-store.ts'
+import { type Metrics, secondsSince } from '../../observability/metrics.ts'
 
 /**
  * An order's saga state, by orderId. Kept for the deduplication window after the order is final
@@ -34,8 +35,8 @@ export interface Saga extends Expiring {
  * Every step is written to `order.status`. Compensation: a short line, a declined payment or a
  * cancel releases the reserved lines; a cancel after the charge refunds it.
  */
-export function orderHandler(topics: TopicNames, source: string): StepHandler {
-  const step = new Steps(topics, source)
+export function orderHandler(topics: TopicNames, source: string, metrics: Metrics): StepHandler {
+  const step = new Steps(topics, source, metrics)
   const readers: Record<string, (record: ConsumedRecord, ctx: StepContext) => void> = {
     [topics.ordersCreated]: (r, ctx) => step.start(ctx, decodeEvent(events.orderCreated, r)),
     [topics.lineResults]: (r, ctx) => step.join(ctx, decodeEvent(events.lineResult, r)),
@@ -60,6 +61,7 @@ class Steps {
   constructor(
     private readonly topics: TopicNames,
     private readonly source: string,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -190,8 +192,15 @@ class Steps {
   #status(ctx: StepContext, saga: Saga, detail: Partial<OrderStatusChanged> = {}): void {
     const done = saga.doneAt === undefined && finalStatuses.has(saga.status) ? { doneAt: Date.now() } : {}
     ctx.put<Saga>('sagas', saga.order.orderId, { ...saga, ...done })
-    const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: new Date().toISOString(), ...detail }
+    const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: new Date().toISOString(), placedAt: saga.order.createdAt, ...detail }
     ctx.send(eventRecord(this.topics.orderStatus, events.orderStatus, change, this.source))
+    if (detail.note !== undefined) return
+    const { status } = saga
+    ctx.afterCommit(() => {
+      this.metrics.orderStatuses.inc({ status })
+      const outcome = status === 'reserved' ? 'reserved' : status === 'out_of_stock' ? 'failed' : undefined
+      if (outcome) this.metrics.outcomeLatency.observe({ outcome }, secondsSince(saga.order.createdAt))
+    })
   }
 
   /**

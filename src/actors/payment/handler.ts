@@ -5,6 +5,7 @@ import { type RetryPolicy, withRetries } from '../../outbound/post-json.ts'
 import type { TopicNames } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
 import type { PaymentProvider } from './providers/types.ts'
+import type { Metrics } from '../../observability/metrics.ts'
 
 /**
  * The payment dispatcher of one partition of `payment.requests`: the outbox of charges and
@@ -15,14 +16,18 @@ import type { PaymentProvider } from './providers/types.ts'
  * provider performs once: the order is charged at most once, and exactly one answer is published.
  * Requests of a batch are performed side by side; transient failures are retried under `retry`.
  */
-export function paymentHandler(topics: TopicNames, provider: PaymentProvider, retry: RetryPolicy, source: string): StepHandler {
+export function paymentHandler(topics: TopicNames, provider: PaymentProvider, retry: RetryPolicy, source: string, metrics: Metrics): StepHandler {
   return {
     stores: {},
     concurrent: true,
     async handle(record, ctx) {
       const request = decodeEvent(events.paymentRequest, record)
       const call = { orderId: request.orderId, userId: request.userId, amount: request.amount, idempotencyKey: `${request.type}:${request.orderId}` }
-      const answer = await withRetries(`payment ${call.idempotencyKey}`, retry, () => (request.type === 'charge' ? provider.charge(call) : provider.refund(call)))
+      const answer = await withRetries(`payment ${call.idempotencyKey}`, retry, () => (request.type === 'charge' ? provider.charge(call) : provider.refund(call))).catch((error) => {
+        metrics.paymentCalls.inc({ kind: request.type, result: 'failed' })
+        throw error
+      })
+      metrics.paymentCalls.inc({ kind: request.type, result: answer.ok ? 'performed' : 'declined' })
       const { orderId, userId, amount } = request
       if (request.type === 'refund') {
         // A refund of a charge the provider holds cannot be declined: if it is, people must look.

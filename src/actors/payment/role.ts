@@ -8,7 +8,7 @@ import type { PaymentProvider } from './providers/types.ts'
 
 /** `--roles=payment`: a payment dispatcher per partition of payment.requests, calling `--payment-provider`. */
 export const paymentRole: RoleFactory = (ctx) =>
-  transactionalRole(ctx, 'payment', paymentHandler(ctx.topics, paymentProvider(ctx.config), { attempts: ctx.config.paymentAttempts, backoffMs: ctx.config.paymentBackoffMs }, 'shop/payment'))
+  transactionalRole(ctx, 'payment', paymentHandler(ctx.topics, paymentProvider(ctx.config), { attempts: ctx.config.paymentAttempts, backoffMs: ctx.config.paymentBackoffMs, onRetry: () => ctx.metrics.paymentRetries.inc() }, 'shop/payment', ctx.metrics))
 
 export function paymentProvider(config: Config): PaymentProvider {
   if (config.paymentProvider === 'http') return httpProvider({ url: config.paymentUrl, timeoutMs: config.paymentTimeoutMs })

@@ -6,6 +6,7 @@ import type { Logger } from '../../log.ts'
 import type { ReadModel } from '../../read-model/types.ts'
 import type { GroupName, TopicNames } from '../../topology.ts'
 import type { Supervisor } from './supervisor.ts'
+import type { Metrics } from '../../observability/metrics.ts'
 
 /** What a role gets from the process that hosts it. */
 export interface RoleContext {
@@ -14,6 +15,8 @@ export interface RoleContext {
   logger: Logger
   supervisor: Supervisor
   topics: TopicNames
+  /** The process's Prometheus metrics. */
+  metrics: Metrics
   /** The process's read model, opened on first use and shared by its roles (projector, api). */
   readModel: () => ReadModel
   /** Where the console sink writes (stdout unless a test captures it). */

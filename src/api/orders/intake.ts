@@ -9,6 +9,7 @@ import type { ProduceRecord } from '../../kafka/types.ts'
 import type { TopicView } from '../../state/topic-view.ts'
 import type { TopicNames } from '../../topology.ts'
 import { orderIdFor } from './identity.ts'
+import type { Metrics } from '../../observability/metrics.ts'
 import type { TransactionalPublisher } from './publisher.ts'
 
 /**
@@ -39,6 +40,7 @@ export interface OrderIntakeOptions {
   /** Orders not yet taken by the order group; null while unknown. Beyond `maxBacklog`, 503. */
   backlog: () => number | null
   maxBacklog: number
+  metrics: Metrics
 }
 
 /** The record key of an idempotency entry: keys are scoped per user. */
@@ -60,7 +62,16 @@ export class OrderIntake {
   /** orderId -> userId of the orders this process accepted, as long as `#recent` holds their keys. */
   readonly #recentOrders = new Map<string, string>()
 
-  constructor(private readonly options: OrderIntakeOptions) {}
+  constructor(private readonly options: OrderIntakeOptions) {
+    const { metrics } = options
+    metrics.producerInFlightLimit.set(options.maxInFlight)
+    metrics.orderBacklogLimit.set(options.maxBacklog)
+    metrics.onScrape(() => {
+      metrics.producerInFlight.set(this.#inFlight)
+      const backlog = options.backlog()
+      if (backlog !== null) metrics.orderBacklog.set(backlog)
+    })
+  }
 
   async place(order: PlaceOrder, clientKey?: string): Promise<{ accepted: OrderAccepted; replayed: boolean }> {
     checkMoney(order)
@@ -81,7 +92,9 @@ export class OrderIntake {
     const publishing = this.#publish(order, key, { topicKey, fingerprint })
     this.#pending.set(topicKey, publishing)
     try {
-      return { accepted: await publishing, replayed: false }
+      const accepted = await publishing
+      this.options.metrics.ordersAccepted.inc()
+      return { accepted, replayed: false }
     } finally {
       this.#pending.delete(topicKey)
     }
@@ -121,10 +134,12 @@ export class OrderIntake {
   /** Refuses at once what the process should not take: too many orders waiting, or a pipeline too far behind. */
   #admit(): void {
     if (this.#inFlight >= this.options.maxInFlight) {
+      this.options.metrics.ordersRefused.inc({ reason: 'in_flight' })
       throw new NotReadyError(`${this.#inFlight} orders are waiting for the broker; retry shortly`)
     }
     const backlog = this.options.backlog()
     if (backlog !== null && backlog > this.options.maxBacklog) {
+      this.options.metrics.ordersRefused.inc({ reason: 'backlog' })
       throw new NotReadyError(`${backlog} orders are waiting to be processed (limit ${this.options.maxBacklog}); retry shortly`)
     }
   }

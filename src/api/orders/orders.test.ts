@@ -1,3 +1,5 @@
+import { parseMetrics, total } from '../../../test/harness/metrics.ts'
+import { Metrics } from '../../observability/metrics.ts'
 import { connect } from 'node:net'
 import { OrderQueries } from './queries.ts'
 import { SqlReadModel } from '../../read-model/sql.ts'
@@ -196,6 +198,7 @@ async function intakeApp(producer: TransactionalProducer, options: { maxInFlight
   await log.admin.ensureTopics([{ name: topics.idempotencyKeys, partitions: 1 }])
   const keys = new TopicView<IdempotencyEntry>({ log, logger: createLogger('silent'), topic: topics.idempotencyKeys, decode: () => undefined })
   const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500 })
+  const metrics = new Metrics()
   const intake = new OrderIntake({
     publisher,
     topics,
@@ -205,25 +208,33 @@ async function intakeApp(producer: TransactionalProducer, options: { maxInFlight
     idempotencyTtlMs: 60_000,
     backlog: () => options.backlog ?? null,
     maxBacklog: 10,
+    metrics,
   })
   const readModel = new SqlReadModel({ kind: 'sqlite', path: ':memory:' })
   const app = new Elysia().use(problems).use(orderRoutes(intake, new OrderQueries(() => readModel, intake), () => {}))
   const post = (headers: Record<string, string> = {}) =>
     app.handle(new Request('http://localhost/orders', { method: 'POST', body: JSON.stringify(good), headers: { 'content-type': json, ...headers } }))
-  return { post, publisher }
+  return { post, publisher, metrics }
 }
 
 describe('POST /orders when the broker is slow or away', () => {
   test('beyond --producer-max-in-flight unacknowledged orders the API answers 503 with Retry-After', async () => {
     const { producer, waiting, release } = stalledProducer()
-    const { post } = await intakeApp(producer, { maxInFlight: 2 })
+    const { post, metrics } = await intakeApp(producer, { maxInFlight: 2 })
     const held = [post(), post()]
     await eventually(() => expect(waiting.begin).toHaveLength(1), 2_000)
     const refused = await post()
     expect(refused.status).toBe(503)
     expect(refused.headers.get('retry-after')).toBe('1')
+    // What an operator sees of it: the backlog full, one refusal, nothing accepted yet.
+    const during = parseMetrics(await metrics.text())
+    expect([total(during, 'shop_producer_in_flight'), total(during, 'shop_producer_in_flight_limit')]).toEqual([2, 2])
+    expect(total(during, 'shop_orders_refused_total', { reason: 'in_flight' })).toBe(1)
+    expect(total(during, 'shop_orders_accepted_total')).toBe(0)
     release()
     expect((await Promise.all(held)).map((r) => r.status)).toEqual([202, 202])
+    const after = parseMetrics(await metrics.text())
+    expect([total(after, 'shop_producer_in_flight'), total(after, 'shop_orders_accepted_total'), total(after, 'shop_orders_refused_total')]).toEqual([0, 2, 1])
   })
 
   test('a transaction that cannot commit by the deadline is aborted: 503 SHOP_UNAVAILABLE with the orderId and the key to retry with; later orders are refused at once while it settles', async () => {
@@ -278,10 +289,13 @@ describe('POST /orders when the broker is slow or away', () => {
 
   test('a pipeline backlog beyond --max-order-backlog answers 503 before anything is published', async () => {
     const { producer, waiting } = stalledProducer()
-    const { post } = await intakeApp(producer, { backlog: 11 })
+    const { post, metrics } = await intakeApp(producer, { backlog: 11 })
     const response = await post()
     expect(response.status).toBe(503)
     expect(((await response.json()) as { detail: string }).detail).toContain('11 orders are waiting to be processed')
     expect(waiting.begin).toHaveLength(0)
+    const samples = parseMetrics(await metrics.text())
+    expect([total(samples, 'shop_order_backlog'), total(samples, 'shop_order_backlog_limit')]).toEqual([11, 10])
+    expect(total(samples, 'shop_orders_refused_total', { reason: 'backlog' })).toBe(1)
   })
 })

@@ -1,15 +1,11 @@
 import { createHmac } from 'node:crypto'
 import { DeliveryError } from '../../../errors.ts'
-import { postJson, withRetries } from '../../../outbound/post-json.ts'
+import { type RetryPolicy, postJson, withRetries } from '../../../outbound/post-json.ts'
 import type { Notification, Sink } from './types.ts'
 
-export interface WebhookOptions {
+export interface WebhookOptions extends RetryPolicy {
   url: string
   secret: string
-  /** Delivery attempts before giving up. */
-  attempts: number
-  /** Wait before the second attempt; doubled for each further one. */
-  backoffMs: number
   timeoutMs: number
 }
 

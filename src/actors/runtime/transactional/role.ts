@@ -20,6 +20,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         log: ctx.log,
         logger: ctx.logger,
         group,
+        groupKind: name,
         partition,
         consumer: member.consumer,
         handler,
@@ -30,6 +31,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         onLost: member.fail,
         fencedGraceMs: 2 * ctx.config.sessionTimeoutMs,
         dedupWindowMs: ctx.config.dedupWindowMs,
+        metrics: ctx.metrics,
       }),
   })
 }

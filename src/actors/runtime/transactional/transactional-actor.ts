@@ -9,12 +9,15 @@ import { backoffDelay, sleep } from '../../../time.ts'
 import type { Behavior } from '../types.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import type { StepContext, StepHandler } from './types.ts'
+import type { Metrics } from '../../../observability/metrics.ts'
 
 export interface TransactionalActorOptions {
   log: Log
   logger: Logger
   /** The consumer group; with the partition it names the transactional id. */
   group: string
+  /** The group's role (or `delivery`): the metrics' `group` label, the same whatever the topic prefix. */
+  groupKind: string
   partition: number
   /** The group member that delivered the records (their offsets join each transaction). */
   consumer: () => GroupConsumer
@@ -35,6 +38,7 @@ export interface TransactionalActorOptions {
   fencedGraceMs: number
   /** How long a done state value (`Expiring`) is kept before the actor deletes it. */
   dedupWindowMs: number
+  metrics: Metrics
 }
 
 /** Deletions per store per transaction at most, so that a backlog of expired state never makes one huge transaction. */
@@ -51,7 +55,8 @@ const commitRetry = { minMs: 100, maxMs: 5_000, factor: 2 }
  * also deletes the state values done (`Expiring`) more than `dedupWindowMs` ago.
  */
 export function transactionalActor(options: TransactionalActorOptions): Behavior<ConsumedRecord[]> {
-  const { log, logger, handler, group, partition } = options
+  const { log, logger, handler, group, partition, metrics } = options
+  const kind = options.groupKind
   const transactionalId = `${group}-${partition}`
   let producer: TransactionalProducer | undefined
   let db: Database | undefined
@@ -77,10 +82,16 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     const started = performance.now()
     const changes = new Changes(stores)
     const outputs: ProduceRecord[] = []
+    const effects: Array<() => void> = []
+    const handled1 = async (record: ConsumedRecord) => {
+      const one = await handleOne(record, changes)
+      effects.push(...one.effects)
+      return one.outputs
+    }
     if (handler.concurrent) {
-      for (const produced of await Promise.all(records.map((record) => handleOne(record, changes)))) outputs.push(...produced)
+      for (const produced of await Promise.all(records.map(handled1))) outputs.push(...produced)
     } else {
-      for (const record of records) outputs.push(...(await handleOne(record, changes)))
+      for (const record of records) outputs.push(...(await handled1(record)))
     }
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
@@ -96,10 +107,25 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
       logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
     } catch (error) {
+      metrics.transactions.inc({ group: kind, result: 'aborted' })
       await transaction.abort().catch(() => {})
       throw error
     }
     changes.commit(positions)
+    counted(records, outputs, handled)
+    for (const effect of effects) effect()
+  }
+
+  /** The metrics of a committed batch. */
+  function counted(records: ConsumedRecord[], outputs: ProduceRecord[], begun: number): void {
+    const labels = { group: kind }
+    metrics.transactions.inc({ ...labels, result: 'committed' })
+    metrics.transactionDuration.observe(labels, (performance.now() - begun) / 1000)
+    metrics.records.inc(labels, records.length)
+    metrics.batchRecords.observe(labels, records.length)
+    for (const output of outputs) {
+      if (output.topic === options.deadLetterTopic) metrics.deadLetters.inc({ ...labels, origin_topic: output.headers?.['shop.dlq.topic'] ?? 'unknown' })
+    }
   }
 
   /** The records of `batch` at or after the group's committed offset of their partition. */
@@ -109,25 +135,30 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     return batch.filter((record) => record.offset >= next(record))
   }
 
-  /** One record's outputs; its state changes are merged into `changes` only if it succeeds. */
-  async function handleOne(record: ConsumedRecord, changes: Changes): Promise<ProduceRecord[]> {
+  /**
+   * One record's outputs and after-commit effects; its state changes are merged into `changes`
+   * only if it succeeds.
+   */
+  async function handleOne(record: ConsumedRecord, changes: Changes): Promise<{ outputs: ProduceRecord[]; effects: Array<() => void> }> {
     for (let attempt = 1; ; attempt++) {
       const fork = changes.fork()
       const outputs: ProduceRecord[] = []
+      const effects: Array<() => void> = []
       const ctx: StepContext = {
         send: (r) => outputs.push(r),
         get: (store, key) => fork.get(store, key),
         put: (store, key, value) => fork.put(store, key, value),
         deadLetter: (error) => outputs.push(deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)),
+        afterCommit: (effect) => effects.push(effect),
       }
       try {
         await handler.handle(record, ctx)
         fork.merge()
-        return outputs
+        return { outputs, effects }
       } catch (error) {
         const final = (error instanceof ShopError && !error.retryable) || attempt >= options.maxRecordAttempts
         logger.warn({ event: final ? 'actor:record:dead-letter' : 'actor:record:retry', group, partition, topic: record.topic, offset: String(record.offset), attempt, err: error })
-        if (final) return [deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)]
+        if (final) return { outputs: [deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)], effects: [] }
       }
     }
   }

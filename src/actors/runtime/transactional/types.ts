@@ -9,6 +9,8 @@ export interface StepContext {
   put<V>(store: string, key: string, value: V): void
   /** Sends the record being handled to the dead-letter topic with `error`, and carries on. */
   deadLetter(error: unknown): void
+  /** Runs `effect` once the step's transaction committed (metrics); never for an aborted attempt. */
+  afterCommit(effect: () => void): void
 }
 
 /**

@@ -1,0 +1,96 @@
+import type { Config } from '../config/options.ts'
+import type { Log } from '../kafka/port.ts'
+import { tpKey } from '../kafka/types.ts'
+import type { Logger } from '../log.ts'
+import { sleep } from '../time.ts'
+import { type GroupName, groupName, topicNames, topology } from '../topology.ts'
+import type { Metrics } from './metrics.ts'
+
+export interface LaggingGroup {
+  group: string
+  topics: string[]
+}
+
+/**
+ * The consumer groups a process reports the lag of. A process running the api reports every group
+ * of the deployment, as kafka_exporter would: the lag of a role must stay visible when every
+ * process running it is down (that is when it matters). Other processes report their own roles'.
+ * Several processes may report one group; dashboards and alerts take the `max` per partition.
+ */
+export function lagGroups(config: Pick<Config, 'roles' | 'topicPrefix'>): LaggingGroup[] {
+  const groups = topology(topicNames(config.topicPrefix))
+  const names = (Object.keys(groups) as GroupName[]).filter((name) => {
+    if (name === 'api') return false
+    if (config.roles.includes('api')) return true
+    return config.roles.includes(name as never) || (name === 'delivery' && config.roles.includes('notifier'))
+  })
+  return names.map((name) => ({ group: groupName(config.topicPrefix, name), topics: groups[name].reads }))
+}
+
+export interface LagExporterOptions {
+  log: Log
+  metrics: Metrics
+  groups: LaggingGroup[]
+  logger: Logger
+  everyMs: number
+}
+
+/** A failed sample is logged at most this often (the broker away fails every sample). */
+const warnEveryMs = 60_000
+
+/**
+ * Samples consumer lag into `kafka_consumergroup_lag` and `kafka_consumergroup_current_offset`
+ * every `everyMs`: for each partition a group has committed on, the last stable offset (what a
+ * read_committed consumer can reach) minus the committed offset. Transaction markers take offsets,
+ * so a caught-up partition written by transactions reads 1 (the marker after its last record).
+ */
+export class LagExporter {
+  #stopped = Promise.withResolvers<void>()
+  #running: Promise<void> | undefined
+  #stopping = false
+  #lastWarnAt = -Infinity
+
+  constructor(private readonly options: LagExporterOptions) {}
+
+  start(): void {
+    if (this.options.groups.length === 0) return
+    this.#running = (async () => {
+      while (!this.#stopping) {
+        await this.sample().catch((error) => this.#failed(error))
+        await Promise.race([sleep(this.options.everyMs), this.#stopped.promise])
+      }
+    })()
+  }
+
+  /** One sample of every group; rejects when the broker cannot be asked. */
+  async sample(): Promise<void> {
+    const { log, metrics } = this.options
+    const ends = new Map<string, bigint[]>()
+    const endsOf = async (topic: string) => ends.get(topic) ?? ends.set(topic, await log.admin.endOffsets(topic)).get(topic)!
+    for (const { group, topics } of this.options.groups) {
+      const committed = new Map((await log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
+      for (const topic of topics) {
+        for (const [partition, end] of (await endsOf(topic)).entries()) {
+          const offset = committed.get(tpKey(topic, partition))
+          if (offset === undefined) continue
+          const labels = { consumergroup: group, topic, partition: String(partition) }
+          metrics.consumerOffset.set(labels, Number(offset))
+          metrics.consumerLag.set(labels, Math.max(0, Number(end - offset)))
+        }
+      }
+    }
+  }
+
+  #failed(error: unknown): void {
+    this.options.metrics.lagSampleErrors.inc()
+    if (performance.now() - this.#lastWarnAt < warnEveryMs) return
+    this.#lastWarnAt = performance.now()
+    this.options.logger.warn({ event: 'metrics:lag:failed', err: error }, 'consumer lag could not be sampled; the lag gauges keep their last values')
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true
+    this.#stopped.resolve()
+    await this.#running
+  }
+}
