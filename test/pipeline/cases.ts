@@ -301,6 +301,23 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect((await s.call('GET', '/orders/no-such-order')).status).toBe(404)
     }, 60_000)
 
+    test('a cancel read before its order (they travel on two topics) waits for it: the order is cancelled, its stock released, nothing dead-lettered', async () => {
+      const s = await start(['--warehouse-pick-ms=10'])
+      await setStock(s, 'SKU-V', 5)
+      const producer = s.log.producer()
+      const order = { orderId: 'order-overtaken', userId: 'vic', items: [{ sku: 'SKU-V', quantity: 2, unitPrice: 1 }], total: 2, createdAt: new Date().toISOString() }
+      const [cancel] = await producer.send([{ topic: s.topics.cancelRequests, key: 'vic', ...encodeEvent(events.cancelRequest, { orderId: order.orderId, userId: 'vic', requestedAt: new Date().toISOString() }, 'test') }])
+      // The order group has taken the cancel (committed past it) before the order is published.
+      await wait(async () => expect((await s.log.admin.committedOffsets(`${s.prefix}shop-order`)).find((c) => c.topic === s.topics.cancelRequests && c.partition === cancel.partition)?.offset).toBe(cancel.offset + 1n))
+      await producer.send([{ topic: s.topics.ordersCreated, key: 'vic', ...encodeEvent(events.orderCreated, order, 'test') }])
+      await wait(async () => expect((await statusOf(s, order.orderId)).status).toBe('cancelled'))
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-V')).body).toEqual({ sku: 'SKU-V', available: 5, reserved: 0 }))
+      await wait(() => expect(told(s, 'cancelled').map((n) => n.orderId)).toEqual([order.orderId]))
+      expect(told(s, 'reserved')).toEqual([])
+      expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
+      expect(await readTopic(s.log, s.topics.paymentRequests)).toEqual([])
+    })
+
     test('an out-of-stock order never reaches payment', async () => {
       const s = await start()
       await setStock(s, 'SKU-O', 1)

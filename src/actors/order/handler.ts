@@ -74,7 +74,10 @@ class Steps {
       if (sameOrder(seen.order, order)) return
       throw new InvalidEventError(`order ${order.orderId} was placed before with another body; this one is not placed`)
     }
-    const saga: Saga = { order, lines: order.items.map(() => null), status: 'pending' }
+    // A cancel that overtook its order (see `cancel`) is taken now, as a cancel while pending.
+    const early = ctx.get<Expiring>('sagas', earlyCancelKey(order.orderId))
+    if (early) ctx.put('sagas', earlyCancelKey(order.orderId), undefined)
+    const saga: Saga = { order, lines: order.items.map(() => null), status: 'pending', ...(early ? { cancelRequested: true } : {}) }
     this.#status(ctx, saga, { order: { items: order.items, total: order.total, createdAt: order.createdAt } })
     order.items.forEach((item, line) => {
       const request: InventoryRequest = { type: 'reserve', orderId: order.orderId, userId: order.userId, line, sku: item.sku, quantity: item.quantity }
@@ -163,7 +166,13 @@ class Steps {
    */
   cancel(ctx: StepContext, request: Static<typeof events.cancelRequest.schema>): void {
     const saga = sagaOf(ctx, request.orderId)
-    if (!saga) throw new InvalidEventError(`cancel of unknown order ${request.orderId}`)
+    if (!saga) {
+      // The api publishes a cancel only for an order it knows was accepted, but the two travel on
+      // two topics: after a rebalance or a restart the cancel may be read first. It waits for its
+      // order (for the deduplication window; an order that never comes leaves nothing behind).
+      ctx.put<Expiring>('sagas', earlyCancelKey(request.orderId), { doneAt: Date.now() })
+      return
+    }
     switch (saga.status) {
       case 'pending':
         if (!saga.cancelRequested) ctx.put<Saga>('sagas', request.orderId, { ...saga, cancelRequested: true })
@@ -220,6 +229,9 @@ class Steps {
     ctx.send(eventRecord(this.topics.paymentRequests, events.paymentRequest, refund, this.source))
   }
 }
+
+/** Where a cancel that arrived before its order waits, in the saga store. */
+const earlyCancelKey = (orderId: string) => `cancel-before-order:${orderId}`
 
 /** The saga of `orderId`; sagas written before statuses existed carry `outcome` instead. */
 function sagaOf(ctx: StepContext, orderId: string): Saga | undefined {
