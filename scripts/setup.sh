@@ -2,6 +2,7 @@
 # Installs what shop needs on a fresh machine; safe to run again (it skips what is there).
 #   scripts/setup.sh          npm packages (Bun itself is one: node_modules/.bin/bun)
 #   scripts/setup.sh --kafka  also Java and Maven (Debian packages) for the local Kafka broker
+#   scripts/setup.sh --prometheus  also Prometheus and promtool (Debian), for the alert and dashboard tests
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,9 +31,15 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || [ package-lock.json -n
   touch "$stamp"
 fi
 
-if [ "${1:-}" = "--kafka" ]; then
-  missing=()
-  command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
-  command -v mvn >/dev/null || missing+=(maven)
-  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-fi
+missing=()
+for option in "$@"; do
+  case "$option" in
+    --kafka)
+      command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+      command -v mvn >/dev/null || missing+=(maven) ;;
+    --prometheus)
+      command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) ;;
+    *) say "unknown option $option"; exit 2 ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"

@@ -57,7 +57,7 @@ export class Shop {
       logger.warn({ event: 'actor:restart', actor: e.actor, attempt: e.attempt, delayMs: e.delayMs, err: e.error })
     })
     supervisor.events.onEvent('supervisor:escalate', (e) => {
-      metrics.escalations.inc({ supervisor: e.supervisor })
+      metrics.escalations.inc()
       logger.error({ event: 'supervisor:escalate', supervisor: e.supervisor, err: e.error })
     })
     let readModel: ReadModel | undefined

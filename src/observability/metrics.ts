@@ -35,8 +35,8 @@ export class Metrics {
   readonly transactionDuration = this.#histogram('shop_transaction_duration_seconds', 'From begin to commit of a batch transaction (handling excluded).', ['group'], latencyBuckets)
   readonly deadLetters = this.#counter('shop_dead_letters_total', 'Records sent to the dead-letter topic in committed transactions, by group and origin topic.', ['group', 'origin_topic'])
 
-  readonly actorRestarts = this.#counter('shop_actor_restarts_total', 'Actors restarted by their supervisor after a failure, by actor kind.', ['actor'])
-  readonly escalations = this.#counter('shop_supervisor_escalations_total', 'Failures a supervisor could not handle and passed up (at the top, the process exits).', ['supervisor'])
+  readonly actorRestarts = this.#counter('shop_actor_restarts_total', 'Actors restarted by their supervisor after a failure, by kind: a role\'s partition actors (`order`) or its group member (`order-member`).', ['actor'])
+  readonly escalations = this.#counter('shop_supervisor_escalations_total', 'Failures a supervisor could not handle and passed up (at the top, the process exits 70).')
 
   readonly deliveries = this.#counter('shop_notification_deliveries_total', 'Notifications handed to a sink, by sink and result (delivered, failed: dead-lettered).', ['sink', 'result'])
   readonly deliveryRetries = this.#counter('shop_notification_retries_total', 'Notification calls that failed transiently and were tried again, by sink.', ['sink'])
@@ -50,6 +50,7 @@ export class Metrics {
   readonly lagSampleErrors = this.#counter('shop_lag_sample_errors_total', 'Consumer lag samples that failed (the broker away); the lag gauges keep their last values.')
 
   constructor() {
+    this.escalations.inc(0)
     // process_cpu_seconds_total, process_resident_memory_bytes, heap and GC figures: the standard names.
     collectDefaultMetrics({ register: this.registry })
   }
@@ -69,6 +70,16 @@ export class Metrics {
 
   get contentType(): string {
     return this.registry.contentType
+  }
+
+  /**
+   * Exports the series of a group's actors at 0 before anything happened, so that `rate()` and the
+   * alerts see a first increase (a labelled series appears only once it is set).
+   */
+  initGroup(group: string, reads: string[]): void {
+    for (const result of ['committed', 'aborted']) this.transactions.inc({ group, result }, 0)
+    this.records.inc({ group }, 0)
+    for (const origin_topic of reads) this.deadLetters.inc({ group, origin_topic }, 0)
   }
 
   #counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {

@@ -30,6 +30,7 @@ export const notifierRole: RoleFactory = (ctx) => {
 
 /** Counts each delivery and its failures, and times it from the order's acceptance. */
 function measured(sink: Sink, metrics: Metrics): Sink {
+  for (const result of ['delivered', 'failed']) metrics.deliveries.inc({ sink: sink.name, result }, 0)
   return {
     name: sink.name,
     async send(notification) {

@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox'
 import { events } from '../../../schemas/events.ts'
 import type { InventoryRequest, LineResult } from '../../../schemas/inventory.ts'
-import { type OrderStatus, type OrderStatusChanged, type PaymentRequest, finalStatuses } from '../../../schemas/lifecycle.ts'
+import { type OrderStatus, type OrderStatusChanged, type PaymentRequest, finalStatuses, orderStatuses } from '../../../schemas/lifecycle.ts'
 import type { OrderCreatedV1 } from '../../../schemas/order.ts'
 import type { OrderFailed, OrderReserved } from '../../../schemas/outcome.ts'
 import { decodeEvent, eventRecord } from '../../events/envelope.ts'
@@ -36,6 +36,7 @@ export interface Saga extends Expiring {
  * cancel releases the reserved lines; a cancel after the charge refunds it.
  */
 export function orderHandler(topics: TopicNames, source: string, metrics: Metrics): StepHandler {
+  for (const status of orderStatuses) metrics.orderStatuses.inc({ status }, 0)
   const step = new Steps(topics, source, metrics)
   const readers: Record<string, (record: ConsumedRecord, ctx: StepContext) => void> = {
     [topics.ordersCreated]: (r, ctx) => step.start(ctx, decodeEvent(events.orderCreated, r)),

@@ -43,6 +43,8 @@ export class ConsumerRole implements Role {
   ) {
     this.name = options.name
     this.#supervisor = ctx.supervisor.child(options.name)
+    // Exported at 0 from the start: the partition actors (`order`) and the group member (`order-member`).
+    for (const actor of [this.name, `${this.name}-member`]) ctx.metrics.actorRestarts.inc({ actor }, 0)
   }
 
   /** Resolves once the member first joined its group, or once it failed or stopped trying. */

@@ -66,6 +66,7 @@ export class OrderIntake {
     const { metrics } = options
     metrics.producerInFlightLimit.set(options.maxInFlight)
     metrics.orderBacklogLimit.set(options.maxBacklog)
+    for (const reason of ['in_flight', 'backlog']) metrics.ordersRefused.inc({ reason }, 0)
     metrics.onScrape(() => {
       metrics.producerInFlight.set(this.#inFlight)
       const backlog = options.backlog()

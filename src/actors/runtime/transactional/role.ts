@@ -12,9 +12,11 @@ import type { StepHandler } from './types.ts'
  */
 export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'api'>, handler: StepHandler): Role {
   const group = groupName(ctx.config.topicPrefix, name)
+  const reads = topology(ctx.topics)[name].reads
+  ctx.metrics.initGroup(name, reads)
   return new ConsumerRole(ctx, {
     name,
-    topics: topology(ctx.topics)[name].reads,
+    topics: reads,
     partitionActor: (partition, _generation, member) =>
       transactionalActor({
         log: ctx.log,
