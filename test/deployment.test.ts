@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { roleNames } from '../src/config/options.ts'
 import { loadConfig } from '../src/config/load.ts'
@@ -8,8 +9,9 @@ import { loadConfig } from '../src/config/load.ts'
  * checks what can be checked: it parses, and every shop service's command line and environment
  * is a configuration shop accepts.
  */
-const compose = Bun.YAML.parse(await Bun.file(resolve(import.meta.dir, '../compose.yaml')).text()) as {
-  services: Record<string, { build?: string; command?: string[]; environment?: Record<string, string> }>
+const root = resolve(import.meta.dir, '..')
+const compose = Bun.YAML.parse(await Bun.file(resolve(root, 'compose.yaml')).text()) as {
+  services: Record<string, { build?: string; command?: string[]; environment?: Record<string, string>; volumes?: string[] }>
 }
 
 describe('compose.yaml', () => {
@@ -24,6 +26,18 @@ describe('compose.yaml', () => {
     const readModels = shopServices.map(([, s]) => loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).config.readModel)
     expect(new Set(readModels)).toEqual(new Set(['postgres://shop:shop@postgres:5432/shop']))
     expect(compose.services.postgres).toBeDefined()
+  })
+
+  test('Prometheus mounts the alert rules the promtool tests check and scrapes every shop service; Grafana gets the tested dashboard', () => {
+    const mounts = (name: string) => (compose.services[name].volumes ?? []).map((v) => v.split(':').slice(0, 2).join(':'))
+    expect(mounts('prometheus')).toEqual(['./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml', './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml'])
+    const prometheus = Bun.YAML.parse(readFileSync(resolve(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }> }
+    expect(prometheus.rule_files).toEqual(['/etc/prometheus/alerts.yml'])
+    const scraped = prometheus.scrape_configs.flatMap((c) => c.dns_sd_configs.flatMap((d) => d.names.map((n) => `${n}:${d.port}`)))
+    const served = shopServices.map(([name, s]) => `${name}:${loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).config.httpPort}`)
+    expect(scraped.sort()).toEqual(served.sort())
+    expect(mounts('grafana')).toEqual(['./deploy/grafana/provisioning:/etc/grafana/provisioning', './deploy/grafana/dashboards:/var/lib/grafana/dashboards'])
+    expect(existsSync(resolve(root, 'deploy/grafana/dashboards/shop.json'))).toBe(true)
   })
 
   test.each(Object.keys(compose.services).filter((n) => compose.services[n].build === '.'))(
