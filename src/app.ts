@@ -39,7 +39,7 @@ export class Shop {
     private readonly http: ReturnType<typeof createHttpApp>,
     private readonly logger: Logger,
     private readonly state: { draining: boolean; connected: boolean },
-    readonly metrics: Metrics,
+    private readonly metrics: Metrics,
     private readonly lag: LagExporter,
     private readonly closeReadModel: () => Promise<void> | undefined,
   ) {}

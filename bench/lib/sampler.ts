@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Log } from '../../src/kafka/port.ts'
-import { tpKey } from '../../src/kafka/types.ts'
+import { partitionLag } from '../../src/observability/lag.ts'
 import { round } from './stats.ts'
 
 const TICKS_PER_SECOND = 100 // Linux USER_HZ
@@ -114,15 +114,8 @@ export class LagSampler {
   ) {}
 
   async lag(group: string, topics: string[]): Promise<number> {
-    const committed = new Map((await this.log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
-    let lag = 0n
-    for (const topic of topics) {
-      const ends = await this.log.admin.endOffsets(topic)
-      ends.forEach((end, partition) => {
-        lag += end - (committed.get(tpKey(topic, partition)) ?? 0n)
-      })
-    }
-    return Number(lag)
+    const partitions = await partitionLag(this.log, group, topics)
+    return Number(partitions.reduce((lag, p) => lag + p.end - (p.committed ?? 0n), 0n))
   }
 
   /**
@@ -130,14 +123,9 @@ export class LagSampler {
    * as far as one read reaches: 0 when the group has caught up.
    */
   async unread(group: string, topics: string[]): Promise<number> {
-    const committed = new Map((await this.log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
-    const behind = []
-    for (const topic of topics) {
-      for (const [partition, end] of (await this.log.admin.endOffsets(topic)).entries()) {
-        const offset = committed.get(tpKey(topic, partition)) ?? 0n
-        if (offset < end) behind.push({ topic, partition, offset })
-      }
-    }
+    const behind = (await partitionLag(this.log, group, topics))
+      .filter((p) => (p.committed ?? 0n) < p.end)
+      .map((p) => ({ topic: p.topic, partition: p.partition, offset: p.committed ?? 0n }))
     if (behind.length === 0) return 0
     return (await this.log.read(behind)).reduce((n, r) => n + r.records.length, 0)
   }

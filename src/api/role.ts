@@ -12,6 +12,7 @@ import type { Log } from '../kafka/port.ts'
 import { TopicView } from '../state/topic-view.ts'
 import { sleep } from '../time.ts'
 import { groupName } from '../topology.ts'
+import { partitionLag } from '../observability/lag.ts'
 import type { Role, RoleContext } from '../actors/runtime/role.ts'
 
 /** How often the api samples the order group's backlog (admission control). */
@@ -99,8 +100,7 @@ export function apiRole(ctx: RoleContext): Role {
 
 /** Records of `topic` the group has not committed past, over the partitions it has committed; null before its first commit. */
 async function orderBacklog(log: Log, topic: string, group: string): Promise<number | null> {
-  const [ends, committed] = await Promise.all([log.admin.endOffsets(topic), log.admin.committedOffsets(group)])
-  const mine = committed.filter((c) => c.topic === topic)
+  const mine = (await partitionLag(log, group, [topic])).filter((p) => p.committed !== undefined)
   if (mine.length === 0) return null
-  return mine.reduce((sum, c) => sum + Math.max(0, Number((ends[c.partition] ?? 0n) - c.offset)), 0)
+  return mine.reduce((sum, p) => sum + Math.max(0, Number(p.end - p.committed!)), 0)
 }

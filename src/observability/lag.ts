@@ -27,6 +27,25 @@ export function lagGroups(config: Pick<Config, 'roles' | 'topicPrefix'>): Laggin
   return names.map((name) => ({ group: groupName(config.topicPrefix, name), topics: groups[name].reads }))
 }
 
+/** Where a consumer group stands on one partition: its committed offset (none before its first commit) and the end. */
+export interface PartitionLag {
+  topic: string
+  partition: number
+  /** The last stable offset (read_committed end). */
+  end: bigint
+  committed: bigint | undefined
+}
+
+/** Every partition of `topics` with the group's committed offset and the partition's end. */
+export async function partitionLag(log: Log, group: string, topics: string[], endsOf = (topic: string) => log.admin.endOffsets(topic)): Promise<PartitionLag[]> {
+  const committed = new Map((await log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
+  const result: PartitionLag[] = []
+  for (const topic of topics) {
+    for (const [partition, end] of (await endsOf(topic)).entries()) result.push({ topic, partition, end, committed: committed.get(tpKey(topic, partition)) })
+  }
+  return result
+}
+
 export interface LagExporterOptions {
   log: Log
   metrics: Metrics
@@ -68,15 +87,11 @@ export class LagExporter {
     const ends = new Map<string, bigint[]>()
     const endsOf = async (topic: string) => ends.get(topic) ?? ends.set(topic, await log.admin.endOffsets(topic)).get(topic)!
     for (const { group, topics } of this.options.groups) {
-      const committed = new Map((await log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
-      for (const topic of topics) {
-        for (const [partition, end] of (await endsOf(topic)).entries()) {
-          const offset = committed.get(tpKey(topic, partition))
-          if (offset === undefined) continue
-          const labels = { consumergroup: group, topic, partition: String(partition) }
-          metrics.consumerOffset.set(labels, Number(offset))
-          metrics.consumerLag.set(labels, Math.max(0, Number(end - offset)))
-        }
+      for (const { topic, partition, end, committed } of await partitionLag(log, group, topics, endsOf)) {
+        if (committed === undefined) continue
+        const labels = { consumergroup: group, topic, partition: String(partition) }
+        metrics.consumerOffset.set(labels, Number(committed))
+        metrics.consumerLag.set(labels, Math.max(0, Number(end - committed)))
       }
     }
   }

@@ -35,18 +35,25 @@ async function killRounds(workers: ShopProcess[], restart: (i: number) => Promis
   return kills
 }
 
-test('kill -9 of the processes running order, inventory and notifier while orders flow: every invariant holds afterwards', async () => {
-  const prefix = newPrefix()
-  const front = await spawn(deploymentFlags(prefix, 'api'))
-  // Two workers, each restarted on its own state directory (its sqlite caches survive the kill).
+/**
+ * Two worker processes running `roles`, each (re)started by `start(i)` on its own state directory
+ * (its sqlite caches survive a kill); `everyWorker` holds every process started, killed ones too.
+ */
+async function twoWorkers(prefix: string, roles: string, extra: string[] = []) {
   const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'shop-state-')))
   const everyWorker: ShopProcess[] = []
-  const startWorker = async (i: number) => {
-    const worker = await spawn(deploymentFlags(prefix, 'order,inventory,notifier', [], dirs[i]))
+  const start = async (i: number) => {
+    const worker = await spawn(deploymentFlags(prefix, roles, extra, dirs[i]))
     everyWorker.push(worker)
     return worker
   }
-  const workers = [await startWorker(0), await startWorker(1)]
+  return { workers: [await start(0), await start(1)], start, everyWorker }
+}
+
+test('kill -9 of the processes running order, inventory and notifier while orders flow: every invariant holds afterwards', async () => {
+  const prefix = newPrefix()
+  const front = await spawn(deploymentFlags(prefix, 'api'))
+  const { workers, start: startWorker, everyWorker } = await twoWorkers(prefix, 'order,inventory,notifier')
   await Promise.all([front.ready(), ...workers.map((w) => w.ready())])
 
   const stock = { 'SKU-1': 2000, 'SKU-2': 1500, 'SKU-3': 1000, 'SKU-4': 500, 'SKU-5': 100 }
@@ -95,14 +102,7 @@ test('kill -9 of the processes running payment, notifier and the rest of an orde
   const life = [`--payment-provider=http`, `--payment-url=${provider.url}`, '--payment-backoff-ms=20', '--payment-attempts=30', '--warehouse-pick-ms=5']
   // The api and the projector share a process (and so the sqlite read model the checker reads through GET /orders/{id}).
   const front = await spawn(deploymentFlags(prefix, 'api,projector'))
-  const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'shop-state-')))
-  const everyWorker: ShopProcess[] = []
-  const startWorker = async (i: number) => {
-    const worker = await spawn(deploymentFlags(prefix, 'order,inventory,payment,warehouse,shipper,notifier', life, dirs[i]))
-    everyWorker.push(worker)
-    return worker
-  }
-  const workers = [await startWorker(0), await startWorker(1)]
+  const { workers, start: startWorker, everyWorker } = await twoWorkers(prefix, 'order,inventory,payment,warehouse,shipper,notifier', life)
   await Promise.all([front.ready(), ...workers.map((w) => w.ready())])
 
   const stock = { 'SKU-1': 2000, 'SKU-2': 2000, 'SKU-3': 1500, 'SKU-4': 1000, 'SKU-5': 30 }

@@ -41,6 +41,12 @@ export interface TransactionalActorOptions {
   metrics: Metrics
 }
 
+/** What handling one record gave: its outputs, and what runs once the batch committed. */
+interface Handled {
+  outputs: ProduceRecord[]
+  effects: Array<() => void>
+}
+
 /** Deletions per store per transaction at most, so that a backlog of expired state never makes one huge transaction. */
 const sweepLimit = 1_000
 
@@ -83,16 +89,12 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     const changes = new Changes(stores)
     const outputs: ProduceRecord[] = []
     const effects: Array<() => void> = []
-    const handled1 = async (record: ConsumedRecord) => {
-      const one = await handleOne(record, changes)
+    const take = (one: Handled) => {
+      outputs.push(...one.outputs)
       effects.push(...one.effects)
-      return one.outputs
     }
-    if (handler.concurrent) {
-      for (const produced of await Promise.all(records.map(handled1))) outputs.push(...produced)
-    } else {
-      for (const record of records) outputs.push(...(await handled1(record)))
-    }
+    if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes)))).forEach(take)
+    else for (const record of records) take(await handleOne(record, changes))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
     const handled = performance.now()
@@ -139,7 +141,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
    * One record's outputs and after-commit effects; its state changes are merged into `changes`
    * only if it succeeds.
    */
-  async function handleOne(record: ConsumedRecord, changes: Changes): Promise<{ outputs: ProduceRecord[]; effects: Array<() => void> }> {
+  async function handleOne(record: ConsumedRecord, changes: Changes): Promise<Handled> {
     for (let attempt = 1; ; attempt++) {
       const fork = changes.fork()
       const outputs: ProduceRecord[] = []
