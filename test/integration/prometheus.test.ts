@@ -55,9 +55,10 @@ test('the provisioned dashboard is the one deploy/grafana/dashboard.ts makes', (
   expect(readFileSync(join(repo, 'deploy/grafana/dashboards/shop.json'), 'utf8')).toBe(dashboardJson())
 })
 
-test('Prometheus scraping a shop on Kafka under load: every dashboard query and every series the alerts read return data; promtool finds nothing to say of the shop_ families; stopping the order role fires ShopOrdersStalled', async () => {
+test('Prometheus scraping a shop on Kafka under load: every dashboard query and every series the alerts read return data; promtool finds nothing to say of the shop_ families; stopping the order role fires ShopOrdersStalled, and the backlog then passing its limit fires ShopApiRefusingOrders', async () => {
   const prefix = newPrefix()
-  const front = await spawn(deploymentFlags(prefix, 'api', ['--lag-sample-ms=1000']))
+  const maxBacklog = 500
+  const front = await spawn(deploymentFlags(prefix, 'api', ['--lag-sample-ms=1000', `--max-order-backlog=${maxBacklog}`]))
   const worker = await spawn(deploymentFlags(prefix, 'order,inventory,payment,warehouse,shipper,notifier', ['--warehouse-pick-ms=1', '--lag-sample-ms=1000']))
   await Promise.all([front.ready(), worker.ready()])
   prometheus = await startPrometheus([front.url, worker.url].map((u) => new URL(u).host), quickened(readFileSync(alerts, 'utf8')))
@@ -77,16 +78,6 @@ test('Prometheus scraping a shop on Kafka under load: every dashboard query and 
   for (const { panel, expr } of panelQueries()) {
     await eventually(async () => expect([panel, expr, (await query(expr)).length > 0]).toEqual([panel, expr, true]), 30_000, 500)
   }
-  const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; query: string; health: string }> }> } }
-  const loaded = rules.data.groups.flatMap((g) => g.rules)
-  expect(loaded.map((r) => r.name).sort()).toEqual([...readFileSync(alerts, 'utf8').matchAll(/alert: (\w+)/g)].map((m) => m[1]).sort())
-  for (const rule of loaded) {
-    expect([rule.name, rule.health]).toEqual([rule.name, 'ok'])
-    for (const selector of selectors(rule.query)) {
-      await eventually(async () => expect([rule.name, selector, (await query(`count(${selector})`)).length]).toEqual([rule.name, selector, 1]), 30_000, 500)
-    }
-  }
-
   // promtool's lint of a real scrape of each process: nothing about shop's own families.
   for (const url of [front.url, worker.url]) {
     const linted = Bun.spawnSync(['promtool', 'check', 'metrics'], { stdin: Buffer.from(await (await fetch(`${url}/metrics`)).text()) })
@@ -94,16 +85,46 @@ test('Prometheus scraping a shop on Kafka under load: every dashboard query and 
     expect(complaints).toEqual([])
   }
 
-  // No process runs the order role any more; orders keep coming through the api.
+  // No process runs the order role any more; orders keep coming through the api, slowly enough
+  // that the backlog stays under its limit while the stall alert becomes due.
   worker.kill('SIGTERM')
   expect(await worker.exited).toBe(0)
-  const firing = async () => (await query('ALERTS{alertname="ShopOrdersStalled",alertstate="firing"}')).map((a) => a.metric.consumergroup)
-  expect(await firing()).toEqual([])
+  const firing = async (alert: string, label: string) => (await query(`ALERTS{alertname="${alert}",alertstate="firing"}`)).map((a) => a.metric[label])
+  expect(await firing('ShopOrdersStalled', 'consumergroup')).toEqual([])
   let placing = true
-  const more = placeOrders(() => front.url, { orders: 10_000, users: 50, skus: ['SKU-1'], concurrency: 1, pauseMs: 50, stop: () => !placing })
-  await eventually(async () => expect(await firing()).toEqual([`${prefix}shop-order`]), 90_000, 1_000)
+  const slow = placeOrders(() => front.url, { orders: 10_000, users: 50, skus: ['SKU-1'], concurrency: 1, pauseMs: 250, stop: () => !placing })
+  await eventually(async () => expect(await firing('ShopOrdersStalled', 'consumergroup')).toEqual([`${prefix}shop-order`]), 90_000, 1_000)
   placing = false
+  const stalled = await slow
+  expect([stalled.unexpected, stalled.refused]).toEqual([[], []])
+
+  // Now faster, until the api refuses (503: the backlog passed --max-order-backlog): the 5xx the
+  // ratio alert reads, and ShopApiRefusingOrders firing for that reason.
+  let refusing = 0
+  const fast = placeOrders(() => front.url, { orders: 10 * maxBacklog, users: 50, skus: ['SKU-1'], concurrency: 8, stop: () => refusing > 20 })
+  await eventually(async () => {
+    refusing = Number((await query('sum(shop_orders_refused_total{reason="backlog"})'))[0]?.value[1] ?? 0)
+    expect(refusing).toBeGreaterThan(20)
+  }, 60_000, 500)
+  const full = await fast
+  expect(full.unexpected).toEqual([])
+  expect(full.refused.length).toBeGreaterThan(0)
+  let trickle = true
+  const more = placeOrders(() => front.url, { orders: 10_000, users: 50, skus: ['SKU-1'], concurrency: 1, pauseMs: 250, stop: () => !trickle })
+  await eventually(async () => expect(await firing('ShopApiRefusingOrders', 'reason')).toEqual(['backlog']), 60_000, 1_000)
+
+  // Every series each alert reads was scraped during the run (the worker's before it stopped, the 5xx answers since).
+  const rules = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; query: string; health: string }> }> } }
+  const loaded = rules.data.groups.flatMap((g) => g.rules)
+  expect(loaded.map((r) => r.name).sort()).toEqual([...readFileSync(alerts, 'utf8').matchAll(/alert: (\w+)/g)].map((m) => m[1]).sort())
+  for (const rule of loaded) {
+    expect([rule.name, rule.health]).toEqual([rule.name, 'ok'])
+    for (const selector of selectors(rule.query)) {
+      await eventually(async () => expect([rule.name, selector, (await query(`count(last_over_time(${selector}[10m]))`)).length]).toEqual([rule.name, selector, 1]), 30_000, 500)
+    }
+  }
+  trickle = false
   expect((await more).unexpected).toEqual([])
   front.kill('SIGTERM')
   expect(await front.exited).toBe(0)
-}, 240_000)
+}, 300_000)
