@@ -16,6 +16,7 @@ import { backoffDelay, sleep, withDeadline } from './time.ts'
 import { topicNames, topicSpecs } from './topology.ts'
 import { Metrics } from './observability/metrics.ts'
 import { LagExporter, lagGroups } from './observability/lag.ts'
+import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
 
 export interface ShopOptions {
   config: Config
@@ -26,7 +27,12 @@ export interface ShopOptions {
   log?: Log
   /** Where the console sink writes; stdout by default. */
   write?: (line: string) => void
+  /** Exports traces (OTEL_* variables); off when absent. */
+  tracing?: TracingSettings
 }
+
+/** How long a stop waits for the last spans to be exported (a collector that is down must not hold the exit). */
+const traceFlushMs = 3_000
 
 /**
  * One shop process: its log client, its roles' actor trees, its HTTP server. The composition root.
@@ -42,6 +48,7 @@ export class Shop {
     private readonly metrics: Metrics,
     private readonly lag: LagExporter,
     private readonly closeReadModel: () => Promise<void> | undefined,
+    private readonly tracing: Tracing | undefined,
   ) {}
 
   static async start(options: ShopOptions): Promise<Shop> {
@@ -50,6 +57,7 @@ export class Shop {
     const log = options.log ?? createLog(config, logger)
     const topics = topicNames(config.topicPrefix)
     const metrics = new Metrics()
+    const tracing = options.tracing ? startTracing(options.tracing, { metrics, logger, roles: config.roles }) : undefined
     const supervisor = createActorSystem(options.onEscalate)
     supervisor.events.onEvent('actor:restart', (e) => {
       // The actor's kind: its name without the partition.
@@ -79,7 +87,7 @@ export class Shop {
     })
     // Probes answer from the start (alive, not ready) while the broker is waited for.
     http.listen({ port: config.httpPort, hostname: config.httpHost })
-    const shop = new Shop(config, log, roles, http, logger, state, metrics, lag, () => readModel?.close())
+    const shop = new Shop(config, log, roles, http, logger, state, metrics, lag, () => readModel?.close(), tracing)
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
@@ -117,6 +125,7 @@ export class Shop {
       deadlineMs,
       'graceful shutdown',
     )
+    await this.tracing?.shutdown(traceFlushMs)
     this.logger.info({ event: 'shop:stop:end' }, 'stopped')
   }
 }

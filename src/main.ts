@@ -55,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
     shop = await Shop.start({
       config,
       logger,
+      tracing: invocation.tracing,
       onEscalate: (error) => {
         logger.fatal({ event: 'shop:escalated', err: error }, 'a supervisor gave up; exiting so the orchestrator restarts the process')
         process.exit(EXIT.escalated)

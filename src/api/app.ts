@@ -5,6 +5,7 @@ import { healthRoutes } from './health/index.ts'
 import { openapiRoutes } from './openapi.ts'
 import { problems } from './problem.ts'
 import type { Metrics } from '../observability/metrics.ts'
+import { type Span, endSpan, serverSpan, within } from '../observability/tracing.ts'
 
 export interface HttpAppOptions {
   readiness: () => Readiness[]
@@ -24,7 +25,15 @@ export function createHttpApp(options: HttpAppOptions) {
   const { metrics } = options
   let allowed: ((method: string, path: string) => string[] | undefined) | undefined
   const started = new WeakMap<Request, number>()
+  const spans = new WeakMap<Request, Span>()
   const app = new Elysia()
+    // Each request runs in its SERVER span (a child of the caller's traceparent), so the spans
+    // and log lines of its handling belong to it; it is named and ended once answered.
+    .wrap((handle, request) => (...args: unknown[]) => {
+      const span = serverSpan(request)
+      spans.set(request, span)
+      return within(span, () => handle(...args))
+    })
     .use(problems)
     .onRequest(({ request }) => {
       started.set(request, performance.now())
@@ -43,6 +52,11 @@ export function createHttpApp(options: HttpAppOptions) {
       const labels = { method: request.method, route: route || 'unmatched', status: String(statusOf(responseValue, set.status)) }
       metrics.httpRequests.inc(labels)
       metrics.httpDuration.observe(labels, (performance.now() - from) / 1000)
+      const span = spans.get(request)
+      if (!span) return
+      if (route) span.updateName(`${request.method} ${route}`).setAttribute('http.route', route)
+      span.setAttribute('http.response.status_code', Number(labels.status))
+      endSpan(span, Number(labels.status) >= 500 ? new Error(`HTTP ${labels.status}`) : undefined)
     })
     .use(healthRoutes(() => [...options.readiness(), ...(options.draining() ? [{ ready: false as const, reason: 'shutting down' }] : [])]))
     .get('/metrics', async () => new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType } }))

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError } from '../errors.ts'
 import { type Config, ConfigSchema, type OptionSpec, optionSpecs, profiles } from './options.ts'
 import { validate } from './validate.ts'
+import { type TracingSettings, tracingSettings, tracingVariables } from '../observability/tracing.ts'
 
 export interface Invocation {
   /** `run` (default), or a subcommand with its arguments. */
@@ -9,6 +10,8 @@ export interface Invocation {
   help: boolean
   version: boolean
   config: Config
+  /** From the standard OTEL_* variables; undefined: tracing off. */
+  tracing: TracingSettings | undefined
 }
 
 function convert(spec: OptionSpec, raw: string, source: string): unknown {
@@ -94,6 +97,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     help: flags.help === true,
     version: flags.version === true,
     config,
+    tracing: tracingSettings(env),
   }
 }
 
@@ -123,6 +127,9 @@ export function helpText(version: string): string {
     '',
     'Options (flags override SHOP_* environment variables, which override the profile defaults):',
     ...rows,
+    '',
+    'Tracing (OpenTelemetry\'s standard variables; spans go over OTLP/HTTP):',
+    ...tracingVariables.map(([name, help]) => `  ${name.padEnd(37)} ${help}`),
     '',
     'Exit codes: 0 clean stop, 1 stop deadline missed or command failed (unknown SKU, broker or database error), 2 bad command line or config, 70 supervisor escalation.',
   ].join('\n')

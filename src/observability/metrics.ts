@@ -47,6 +47,8 @@ export class Metrics {
 
   readonly consumerLag = this.#gauge('kafka_consumergroup_lag', 'Last stable offset minus the committed offset (a transaction marker counts as an offset).', ['consumergroup', 'topic', 'partition'])
   readonly consumerOffset = this.#gauge('kafka_consumergroup_current_offset', 'The committed offset of a consumer group on a partition.', ['consumergroup', 'topic', 'partition'])
+  readonly traceSpans = this.#counter('shop_trace_spans_total', 'Finished spans handed to the OTLP exporter, by result (exported, failed: the collector did not take them). Absent while tracing is off.', ['result'])
+
   readonly lagSampleErrors = this.#counter('shop_lag_sample_errors_total', 'Consumer lag samples that failed (the broker away); the lag gauges keep their last values.')
 
   constructor() {

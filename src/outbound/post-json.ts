@@ -1,5 +1,6 @@
 import { DeliveryError, ShopError } from '../errors.ts'
 import { type Backoff, retrying } from '../time.ts'
+import { SpanKind, SpanStatusCode, injectContext, inSpan } from '../observability/tracing.ts'
 
 export interface PostOptions {
   headers?: Record<string, string>
@@ -52,22 +53,32 @@ export async function withRetries<T>(what: string, policy: RetryPolicy, call: ()
  * answer is returned for the caller to judge. Messages leave the URL to the caller (withRetries names it). The caller's headers should carry an idempotency key:
  * a call that timed out may have been performed.
  */
-export async function postJson(url: string, body: unknown, options: PostOptions): Promise<PostAnswer> {
-  let response: Response
-  let text: string
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: { 'content-type': 'application/json', ...options.headers },
-      signal: AbortSignal.timeout(options.timeoutMs),
-    })
-    text = await response.text()
-  } catch (error) {
-    throw new DeliveryError((error as Error).message, { retryable: true, cause: error })
-  }
-  if (response.status === 429 || response.status >= 500) throw new DeliveryError(`HTTP ${response.status}`, { retryable: true })
-  return { status: response.status, body: parseJson(text) }
+export function postJson(url: string, body: unknown, options: PostOptions): Promise<PostAnswer> {
+  const target = new URL(url)
+  const attributes = { 'http.request.method': 'POST', 'server.address': target.hostname, 'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80), 'url.full': `${target.origin}${target.pathname}` }
+  // A CLIENT span per call (each retry its own), whose traceparent the receiver may continue.
+  return inSpan('POST', SpanKind.CLIENT, attributes, async (span) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers }
+    injectContext(headers)
+    let response: Response
+    let text: string
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        headers,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      })
+      text = await response.text()
+    } catch (error) {
+      throw new DeliveryError((error as Error).message, { retryable: true, cause: error })
+    }
+    span.setAttribute('http.response.status_code', response.status)
+    // A 4xx answer is the caller's failure: an error for a CLIENT span (semantic conventions).
+    if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.status}` })
+    if (response.status === 429 || response.status >= 500) throw new DeliveryError(`HTTP ${response.status}`, { retryable: true })
+    return { status: response.status, body: parseJson(text) }
+  })
 }
 
 function parseJson(text: string): unknown {

@@ -9,6 +9,7 @@ import { smtpSink } from './sinks/smtp.ts'
 import type { Sink } from './sinks/types.ts'
 import { webhookSink } from './sinks/webhook.ts'
 import { type Metrics, secondsSince } from '../../observability/metrics.ts'
+import { SpanKind, inSpan } from '../../observability/tracing.ts'
 
 /**
  * `--roles=notifier`: a Notifier per partition of `order.status`, deciding what customers are
@@ -28,14 +29,15 @@ export const notifierRole: RoleFactory = (ctx) => {
   })
 }
 
-/** Counts each delivery and its failures, and times it from the order's acceptance. */
+/** Counts each delivery and its failures, times it from the order's acceptance, and traces it (`notify {sink}`, its calls as children). */
 function measured(sink: Sink, metrics: Metrics): Sink {
   for (const result of ['delivered', 'failed']) metrics.deliveries.inc({ sink: sink.name, result }, 0)
   return {
     name: sink.name,
     async send(notification) {
       try {
-        await sink.send(notification)
+        const attributes = { 'shop.order.id': notification.orderId, 'shop.notification.id': notification.id, 'shop.notification.sink': sink.name }
+        await inSpan(`notify ${sink.name}`, SpanKind.INTERNAL, attributes, () => sink.send(notification))
       } catch (error) {
         metrics.deliveries.inc({ sink: sink.name, result: 'failed' })
         throw error

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { eventRecord } from '../../events/envelope.ts'
+import { annotate, sendSpans, sent } from '../../observability/tracing.ts'
 import type { OrderAccepted } from '../../../schemas/api.ts'
 import { events } from '../../../schemas/events.ts'
 import type { CancelRequest } from '../../../schemas/lifecycle.ts'
@@ -110,9 +111,24 @@ export class OrderIntake {
   async requestCancel(orderId: string, userId: string): Promise<void> {
     this.#admit()
     const request: CancelRequest = { orderId, userId, requestedAt: new Date().toISOString() }
+    annotate({ 'shop.order.id': orderId })
+    await this.#send([eventRecord(this.options.topics.cancelRequests, events.cancelRequest, request, 'shop/api')], 1)
+  }
+
+  /**
+   * Publishes `records` in one transaction within --accept-timeout-ms, counted in flight; the
+   * first `traced` of them are the events the request's trace goes on with (their send spans'
+   * traceparent travels in their headers).
+   */
+  async #send(records: ProduceRecord[], traced: number): Promise<void> {
+    const sending = sendSpans(records.slice(0, traced))
     this.#inFlight++
     try {
-      await this.options.publisher.publish([eventRecord(this.options.topics.cancelRequests, events.cancelRequest, request, 'shop/api')], Date.now() + this.options.acceptTimeoutMs)
+      await this.options.publisher.publish(records, Date.now() + this.options.acceptTimeoutMs)
+      sent(sending, undefined)
+    } catch (error) {
+      sent(sending, undefined, error)
+      throw error
     } finally {
       this.#inFlight--
     }
@@ -153,15 +169,14 @@ export class OrderIntake {
     const records: ProduceRecord[] = [eventRecord(this.options.topics.ordersCreated, events.orderCreated, event, 'shop/api')]
     const entry: IdempotencyEntry = { userId: order.userId, fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }
     records.push({ topic: this.options.topics.idempotencyKeys, key: remember.topicKey, value: JSON.stringify(entry) })
-    this.#inFlight++
+    annotate({ 'shop.order.id': orderId })
     try {
-      await this.options.publisher.publish(records, Date.now() + this.options.acceptTimeoutMs)
+      // The order event goes on with the trace; the idempotency entry is bookkeeping.
+      await this.#send(records, 1)
     } catch (error) {
       // The client learns which order this was and the key that makes a retry land once.
       if (error instanceof ShopError) throw withRetryIdentity(error, orderId, key)
       throw error
-    } finally {
-      this.#inFlight--
     }
     this.#recent.set(remember.topicKey, entry)
     this.#recentOrders.set(orderId, order.userId)

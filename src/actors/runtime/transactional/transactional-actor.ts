@@ -10,6 +10,7 @@ import type { Behavior } from '../types.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import type { StepContext, StepHandler } from './types.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
+import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, within } from '../../../observability/tracing.ts'
 
 export interface TransactionalActorOptions {
   log: Log
@@ -41,9 +42,10 @@ export interface TransactionalActorOptions {
   metrics: Metrics
 }
 
-/** What handling one record gave: its outputs, and what runs once the batch committed. */
+/** What handling one record gave: its outputs (with their send spans, in order), and what runs once the batch committed. */
 interface Handled {
   outputs: ProduceRecord[]
+  sends: Span[]
   effects: Array<() => void>
 }
 
@@ -84,17 +86,31 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     return { entries, replayed }
   }
 
+  /** One batch in one transaction, traced as a `process` span linking to every record's trace. */
   async function step(records: ConsumedRecord[]): Promise<void> {
+    const span = batchSpan(records, group)
+    try {
+      await within(span, () => stepIn(records, span))
+      endSpan(span)
+    } catch (error) {
+      endSpan(span, error)
+      throw error
+    }
+  }
+
+  async function stepIn(records: ConsumedRecord[], batch: Span): Promise<void> {
     const started = performance.now()
     const changes = new Changes(stores)
     const outputs: ProduceRecord[] = []
+    const sends: Span[] = []
     const effects: Array<() => void> = []
     const take = (one: Handled) => {
       outputs.push(...one.outputs)
+      sends.push(...one.sends)
       effects.push(...one.effects)
     }
-    if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes)))).forEach(take)
-    else for (const record of records) take(await handleOne(record, changes))
+    if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch)))).forEach(take)
+    else for (const record of records) take(await handleOne(record, changes, batch))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
     const handled = performance.now()
@@ -110,9 +126,12 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
     } catch (error) {
       metrics.transactions.inc({ group: kind, result: 'aborted' })
+      sent(sends, undefined, error)
       await transaction.abort().catch(() => {})
       throw error
     }
+    // The handled records' outputs come first in the transaction: their positions, in order.
+    sent(sends, positions)
     changes.commit(positions)
     counted(records, outputs, handled)
     for (const effect of effects) effect()
@@ -139,9 +158,21 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
   /**
    * One record's outputs and after-commit effects; its state changes are merged into `changes`
-   * only if it succeeds.
+   * only if it succeeds. Traced as the record's own `process` span, in its order's trace; the
+   * outputs' send spans are its children.
    */
-  async function handleOne(record: ConsumedRecord, changes: Changes): Promise<Handled> {
+  async function handleOne(record: ConsumedRecord, changes: Changes, batch: Span): Promise<Handled> {
+    const span = recordSpan(record, group, batch)
+    return within(span, async () => {
+      const { failure, ...one } = await attempts(record, changes)
+      const sends = sendSpans(one.outputs)
+      endSpan(span, failure)
+      return { ...one, sends }
+    })
+  }
+
+  /** Handles `record` until it succeeds or is dead-lettered (`failure` then says why). */
+  async function attempts(record: ConsumedRecord, changes: Changes): Promise<Omit<Handled, 'sends'> & { failure?: unknown }> {
     for (let attempt = 1; ; attempt++) {
       const fork = changes.fork()
       const outputs: ProduceRecord[] = []
@@ -160,7 +191,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       } catch (error) {
         const final = (error instanceof ShopError && !error.retryable) || attempt >= options.maxRecordAttempts
         logger.warn({ event: final ? 'actor:record:dead-letter' : 'actor:record:retry', group, partition, topic: record.topic, offset: String(record.offset), attempt, err: error })
-        if (final) return { outputs: [deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)], effects: [] }
+        if (final) return { outputs: [deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)], effects: [], failure: error }
       }
     }
   }
