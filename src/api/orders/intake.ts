@@ -124,8 +124,7 @@ export class OrderIntake {
     const sending = sendSpans(records.slice(0, traced))
     this.#inFlight++
     try {
-      await this.options.publisher.publish(records, Date.now() + this.options.acceptTimeoutMs)
-      sent(sending, undefined)
+      sent(sending, await this.options.publisher.publish(records, Date.now() + this.options.acceptTimeoutMs))
     } catch (error) {
       sent(sending, undefined, error)
       throw error

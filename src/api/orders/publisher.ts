@@ -1,13 +1,14 @@
 import { OutcomeUnknownError, UnavailableError } from '../../errors.ts'
 import type { TransactionalProducer } from '../../kafka/port.ts'
-import type { ProduceRecord } from '../../kafka/types.ts'
+import type { ProduceRecord, RecordPosition } from '../../kafka/types.ts'
 import type { Logger } from '../../log.ts'
 
 interface Waiting {
   records: ProduceRecord[]
   /** Date.now() by which the caller must have its answer. */
   deadline: number
-  resolve: () => void
+  /** With the positions of its records, in order, once committed. */
+  resolve: (positions: RecordPosition[]) => void
   reject: (error: Error) => void
   /** Refuses the caller at its deadline while it is still queued (a transaction may hang for long). */
   timer: Timer
@@ -56,11 +57,11 @@ export class TransactionalPublisher {
     return this.options.producer.close()
   }
 
-  publish(records: ProduceRecord[], deadline: number): Promise<void> {
+  publish(records: ProduceRecord[], deadline: number): Promise<RecordPosition[]> {
     if (!this.#available && this.#busy) {
       return Promise.reject(new UnavailableError('the broker is not reachable; nothing was published'))
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RecordPosition[]>((resolve, reject) => {
       const waiting: Waiting = { records, deadline, resolve, reject, timer: setTimeout(() => this.#expire(waiting), Math.max(0, deadline - Date.now())) }
       this.#queue.push(waiting)
       if (!this.#busy) void this.#drain()
@@ -110,7 +111,7 @@ export class TransactionalPublisher {
         await transaction.send(batch.flatMap((w) => w.records))
         if (expired) throw new UnavailableError('deadline passed before the commit')
         committing = true
-        await transaction.commit()
+        return await transaction.commit()
       } catch (error) {
         if (!committing) await transaction.abort().catch(() => {})
         throw error
@@ -118,14 +119,16 @@ export class TransactionalPublisher {
     })()
     let timer: Timer | undefined
     const timeout = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), Math.max(0, deadline - Date.now()))))
-    const settle = (error: Error | undefined) => {
-      for (const w of batch) error ? w.reject(error) : w.resolve()
+    const settle = (error: Error) => {
+      for (const w of batch) w.reject(error)
     }
     try {
-      const first = await Promise.race([work.then(() => 'committed' as const), timeout])
-      if (first === 'committed') {
+      const first = await Promise.race([work, timeout])
+      if (first !== 'expired') {
         this.#available = true
-        return settle(undefined)
+        let at = 0
+        for (const w of batch) w.resolve(first.slice(at, (at += w.records.length)))
+        return
       }
       expired = true
       this.#available = false
