@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compiledSchema } from '../src/events/check.ts'
 import { repo } from '../test/harness/shop-process.ts'
-import { LatencyResult, SoakResult, ThroughputResult } from './lib/report.ts'
+import { LatencyResult, SoakResult, ThroughputResult, TracingResult } from './lib/report.ts'
 import { testBrokers } from '../test/integration/broker.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
@@ -73,4 +73,23 @@ describe('bun bench', () => {
     // the sweep the end restart would hold every order's saga, reservations and marks).
     expect(end.entries).toBeLessThan(2 * early.entries)
   }, 240_000)
+
+  test('tracing --quick on the memory bus: four runs complete every order; only the traced ones export spans, far more at 100% than at 1%', () => {
+    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+    const run = bench(['tracing', '--quick', '--bus=memory', `--out=${out}`])
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(readFileSync(join(out, 'tracing.json'), 'utf8')) as TracingResult
+    expectValid(TracingResult, result)
+    expect(result.runs.map((r) => [r.label, r.pipeline.completed, r.pipeline.missing])).toEqual([
+      ['off', 1500, 0],
+      ['1%', 1500, 0],
+      ['100%', 1500, 0],
+      ['off again', 1500, 0],
+    ])
+    const [off, some, all, again] = result.runs
+    expect([off.exports, again.exports]).toEqual([0, 0])
+    expect(some.exportedKb).toBeGreaterThan(0)
+    expect(all.exportedKb).toBeGreaterThan(10 * some.exportedKb)
+    expect(result.ratios.map((r) => r.name)).toEqual(['off again / off (the noise)', 'tracing 1% / off', 'tracing 100% / off'])
+  }, 180_000)
 })

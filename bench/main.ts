@@ -7,6 +7,7 @@ import { latency } from './latency.ts'
 import { UsageError, benchHelp, parseBenchArgs } from './options.ts'
 import { soak } from './soak.ts'
 import { throughput } from './throughput.ts'
+import { tracing } from './tracing.ts'
 
 const started = performance.now()
 const say = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`)
@@ -24,7 +25,7 @@ if (parsed.help) {
   process.exit(0)
 }
 try {
-  const benches = { throughput, latency, soak }
+  const benches = { throughput, latency, soak, tracing }
   const { files } = await benches[parsed.name](parsed.options, say)
   process.stdout.write(await Bun.file(files[1]).text())
   say(`wrote ${files.join(' and ')}`)

@@ -52,7 +52,7 @@ const camel = (name: string) => name.replace(/-(\w)/g, (_, c: string) => c.toUpp
 /** A bad command line: main prints it with a pointer to --help and exits 2. */
 export class UsageError extends Error {}
 
-export const benchNames = ['throughput', 'latency', 'soak'] as const
+export const benchNames = ['throughput', 'latency', 'soak', 'tracing'] as const
 export type BenchName = (typeof benchNames)[number]
 
 export function parseBenchArgs(argv: string[]): { help: true } | { help: false; name: BenchName; options: BenchOptions } {
@@ -107,13 +107,15 @@ export function benchHelp(): string {
     return `  ${flag.padEnd(24)} ${k.help}${defaults}`
   })
   return [
-    'usage: bun bench <throughput|latency|soak> [options]',
+    'usage: bun bench <throughput|latency|soak|tracing> [options]',
     '',
     '  throughput  closed-loop orders over HTTP through shop on Kafka (and on the memory bus), beside raw Kafka,',
     '              the log layer alone and a bare Elysia endpoint measured in the same run',
     '  latency     open-loop orders at fixed arrival rates (fractions of the throughput found before)',
     '  soak        --soak-orders orders through every role on Kafka: memory after each part, and the',
     '              restore time of a restart early and at the end, to show state bounded by the window',
+    '  tracing     the throughput load on the first --bus with tracing off, sampling 1%, sampling 100%,',
+    '              and off again (OTLP to a collector in the bench process): what traces cost',
     '',
     'options:',
     ...rows,

@@ -40,6 +40,12 @@ describe('compose.yaml', () => {
     expect(existsSync(resolve(root, 'deploy/grafana/dashboards/shop.json'))).toBe(true)
   })
 
+  test('every shop service sends its traces to the compose Jaeger, under its own service name', () => {
+    const tracing = shopServices.map(([name, s]) => [name, loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).tracing])
+    expect(tracing).toEqual(shopServices.map(([name]) => [name, expect.objectContaining({ url: 'http://jaeger:4318/v1/traces', protocol: 'http/protobuf', serviceName: `shop-${name}` })]))
+    expect(compose.services.jaeger).toBeDefined()
+  })
+
   test.each(Object.keys(compose.services).filter((n) => compose.services[n].build === '.'))(
     'service %s has a valid shop configuration on the kafka bus',
     (name) => {

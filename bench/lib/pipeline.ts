@@ -25,6 +25,8 @@ export interface PipelineSpec {
   onNotifierLine: (line: string) => void
   /** More shop flags for every process (the soak's --dedup-window-ms). */
   extraFlags?: string[]
+  /** More environment for every process (the tracing bench's OTEL_* variables). */
+  extraEnv?: Record<string, string>
 }
 
 const allRoles = 'api,order,inventory,notifier,aggregator'
@@ -86,7 +88,7 @@ export class Pipeline {
 }
 
 function spawn(spec: PipelineSpec, name: string, roles: string, dataDir: string): Promise<ShopProcess> {
-  const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined }
+  const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined, ...spec.extraEnv }
   if (spec.profileDir) {
     const dir = join(spec.profileDir, fileName(name))
     mkdirSync(dir, { recursive: true })

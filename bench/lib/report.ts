@@ -98,6 +98,33 @@ export const LatencyResult = Type.Object(
 )
 export type LatencyResult = Static<typeof LatencyResult>
 
+export const TracingResult = Type.Object(
+  {
+    bench: Type.Literal('tracing'),
+    startedAt: Type.String(),
+    machine: Machine,
+    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    bus: Bus,
+    runs: Type.Array(
+      Type.Object(
+        {
+          label: Type.Union([Type.Literal('off'), Type.Literal('1%'), Type.Literal('100%'), Type.Literal('off again')]),
+          pipeline: PipelineFigures,
+          processes: Type.Array(ProcessUsage),
+          /** OTLP exports the bench's collector received during the run (start, warm-up and stop included), and their size. */
+          exports: Count,
+          exportedKb: Ms,
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 4, maxItems: 4 },
+    ),
+    ratios: Type.Array(Ratio),
+  },
+  { additionalProperties: false },
+)
+export type TracingResult = Static<typeof TracingResult>
+
 const Restore = Type.Object(
   { process: Type.String(), actors: Count, wallMs: Ms, slowestMs: Ms, entries: Count, replayed: Count, ordersBefore: Count },
   { additionalProperties: false },
@@ -224,6 +251,28 @@ export function soakMarkdown(r: SoakResult): string {
     '## Restarts of the stateful process',
     '',
     table(['restart', 'orders before', 'partition actors', 'entries restored', 'changelog records replayed', 'slowest actor ms', 'SIGTERM to restored ms'], [restore('early (baseline)', r.restores.early), restore('end', r.restores.end)]),
+    '',
+  ].join('\n')
+}
+
+export function tracingMarkdown(r: TracingResult): string {
+  return [
+    `# shop tracing cost, ${r.startedAt}`,
+    '',
+    `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}; bus ${r.bus}. ` +
+      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}. Each run starts the deployment afresh; spans go over OTLP/HTTP protobuf to a collector in the bench process.`,
+    '',
+    '## Ratios (measured in this run)',
+    '',
+    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    '',
+    '## Pipeline',
+    '',
+    table([...pipelineHead, 'OTLP exports', 'exported KiB'], r.runs.map((run) => [...pipelineRow(`tracing ${run.label}`, run.pipeline), n(run.exports), n(run.exportedKb)])),
+    '',
+    '## Processes during the measured load (CPU in % of one core)',
+    '',
+    table(['tracing', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'], r.runs.flatMap((run) => run.processes.map((p) => [run.label, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb]))),
     '',
   ].join('\n')
 }

@@ -90,6 +90,7 @@ export class Session {
     say: Say,
     stockFor: number,
     extraFlags: string[] = [],
+    extraEnv: Record<string, string> = {},
   ): Promise<Session> {
     const prefix = `bench-${randomUUID().slice(0, 8)}.`
     const profileDir = options.profile ? join(options.out, 'profiles', bus) : undefined
@@ -105,6 +106,7 @@ export class Session {
       profileDir,
       onNotifierLine: (line) => session?.completions.line(line),
       extraFlags,
+      extraEnv,
     })
     const processes = pipeline.members.map((m) => ({ name: m.name, pid: m.shop.proc.pid }))
     if (bus === 'kafka' && broker?.pid) processes.push({ name: 'kafka broker', pid: broker.pid })
