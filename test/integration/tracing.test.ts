@@ -110,7 +110,7 @@ async function checkOneOrderTrace(api: ShopProcess, workers: ShopProcess[], pref
     const spans = byId()
     const path: ReceivedSpan[] = []
     for (let span = spans.get(callSpanId); span; span = spans.get(span.parentSpanId)) path.push(span)
-    expect(path.map((s) => [s.kind, s.name])).toEqual(shippedChain)
+    expect(path.map((s) => [s.kind, s.name])).toEqual(shippedChain.map(([kind, name]) => [kind, name.replace(/^(send|process) /, `$1 ${prefix}`)]))
     return path
   }, 30_000, 100)
 
@@ -120,7 +120,7 @@ async function checkOneOrderTrace(api: ShopProcess, workers: ShopProcess[], pref
   expect(server.service).toBe(services.api)
   expect(server.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.route': '/orders', 'http.response.status_code': 202, 'shop.order.id': orderId })
   for (const span of chain.filter((s) => s.kind === 'consumer')) {
-    const topic = span.name.slice('process '.length)
+    const topic = span.name.slice(`process ${prefix}`.length)
     expect([span.name, span.service, span.attributes]).toEqual([
       span.name,
       services.worker,
