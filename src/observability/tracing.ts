@@ -270,15 +270,9 @@ export function sent(spans: Span[], positions: Array<{ partition: number; offset
 export function batchSpan(records: ConsumedRecord[], group: string): Span {
   const topics = [...new Set(records.map((r) => r.topic))]
   const topic = topics.length === 1 ? topics[0] : undefined
-  const links: Link[] = []
-  for (const record of records) {
-    const creation = trace.getSpanContext(extractContext(record.headers))
-    if (creation && isSpanContextValid(creation)) links.push({ context: creation })
-  }
-  return tracer().startSpan(topic ? `process ${topic}` : 'process', {
+  const span = tracer().startSpan(topic ? `process ${topic}` : 'process', {
     kind: SpanKind.CONSUMER,
     root: true,
-    links,
     attributes: {
       ...messaging('process', topic),
       'messaging.consumer.group.name': group,
@@ -286,6 +280,14 @@ export function batchSpan(records: ConsumedRecord[], group: string): Span {
       ...(topic === undefined ? {} : { 'messaging.destination.partition.id': String(records[0].partition) }),
     },
   })
+  // Links are added once the span is known to be sampled: an unsampled batch costs no header parsing.
+  if (!span.isRecording()) return span
+  const links: Link[] = []
+  for (const record of records) {
+    const creation = trace.getSpanContext(extractContext(record.headers))
+    if (creation && isSpanContextValid(creation)) links.push({ context: creation })
+  }
+  return span.addLinks(links)
 }
 
 /**
