@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BenchOptions } from './options.ts'
-import { type Broker, kafkaBroker, machine, shopBinary } from './lib/environment.ts'
+import { benchEnvironment, machine } from './lib/environment.ts'
 import { openLoop } from './lib/load.ts'
 import { type LatencyResult, latencyMarkdown, type ThroughputResult, writeResult } from './lib/report.ts'
 import { type Say, Session } from './lib/session.ts'
@@ -27,13 +27,7 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
   const base = baseRate(options, bus)
   const fractions = options.fractions.split(',').map(Number)
   const startedAt = new Date().toISOString()
-  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
-  const binary = shopBinary(options)
-  let broker: Broker | undefined
-  if (bus === 'kafka') {
-    say(options.brokers ? `using Kafka at ${options.brokers}` : 'starting the local Kafka broker (scripts/kafka.sh, port 29092)')
-    broker = kafkaBroker(options)
-  }
+  const { binary, broker } = benchEnvironment(options, say, bus === 'kafka')
   try {
     const orders = fractions.reduce((n, f) => n + Math.ceil(base.rate * f * options.durationS), options.warmup)
     const session = await Session.start(bus, binary, broker, options, say, orders)

@@ -1,5 +1,5 @@
 import type { BenchOptions } from './options.ts'
-import { type Broker, kafkaBroker, machine, shopBinary } from './lib/environment.ts'
+import { benchEnvironment, machine } from './lib/environment.ts'
 import { closedLoop } from './lib/load.ts'
 import { type Ratio, type SoakResult, soakMarkdown, writeResult } from './lib/report.ts'
 import { type Restore, type Say, Session } from './lib/session.ts'
@@ -19,10 +19,9 @@ const memoryBasePart = 4
  */
 export async function soak(options: BenchOptions, say: Say): Promise<{ result: SoakResult; files: string[] }> {
   const startedAt = new Date().toISOString()
-  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
-  const binary = shopBinary(options)
-  say(options.brokers ? `using Kafka at ${options.brokers}` : 'starting the local Kafka broker (scripts/kafka.sh, port 29092)')
-  const broker: Broker = kafkaBroker(options)
+  const environment = benchEnvironment(options, say, true)
+  const { binary } = environment
+  const broker = environment.broker!
   try {
     const window = `${options.soakWindowMs}`
     const flags = [`--dedup-window-ms=${window}`, `--idempotency-ttl-ms=${window}`, '--warehouse-pick-ms=10']

@@ -4,7 +4,7 @@ import { MemoryLog } from '../src/kafka/memory/index.ts'
 import type { Log } from '../src/kafka/port.ts'
 import type { BenchOptions } from './options.ts'
 import { bareElysia, logProduce, logTransform, orderRecords, rawKafka, type Rate, recordBytes } from './lib/baselines.ts'
-import { type Broker, kafkaBroker, machine, shopBinary } from './lib/environment.ts'
+import { benchEnvironment, machine } from './lib/environment.ts'
 import { closedLoop, orderBodies } from './lib/load.ts'
 import { type Ratio, type ThroughputResult, throughputMarkdown, writeResult } from './lib/report.ts'
 import { type Say, Session, figures, mixOf } from './lib/session.ts'
@@ -19,13 +19,7 @@ type Run = ThroughputResult['runs'][number]
 export async function throughput(options: BenchOptions, say: Say): Promise<{ result: ThroughputResult; files: string[] }> {
   const buses = [...new Set(options.bus.split(','))] as Array<'kafka' | 'memory'>
   const startedAt = new Date().toISOString()
-  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
-  const binary = shopBinary(options)
-  let broker: Broker | undefined
-  if (buses.includes('kafka')) {
-    say(options.brokers ? `using Kafka at ${options.brokers}` : 'starting the local Kafka broker (scripts/kafka.sh, port 29092)')
-    broker = kafkaBroker(options)
-  }
+  const { binary, broker } = benchEnvironment(options, say, buses.includes('kafka'))
   try {
     const sample = orderRecords('orders.created', orderBodies(mixOf(options)), 200)
     const bytes = Math.round(sample.reduce((n, r) => n + recordBytes(r), 0) / sample.length)

@@ -1,5 +1,5 @@
 import type { BenchOptions } from './options.ts'
-import { type Broker, kafkaBroker, machine, shopBinary } from './lib/environment.ts'
+import { benchEnvironment, machine } from './lib/environment.ts'
 import { closedLoop } from './lib/load.ts'
 import { type Ratio, type TracingResult, tracingMarkdown, writeResult } from './lib/report.ts'
 import { type Say, Session } from './lib/session.ts'
@@ -24,13 +24,7 @@ const settings: Array<{ label: Run['label']; env: (collector: string) => Record<
 export async function tracing(options: BenchOptions, say: Say): Promise<{ result: TracingResult; files: string[] }> {
   const bus = options.bus.split(',')[0] as 'kafka' | 'memory'
   const startedAt = new Date().toISOString()
-  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
-  const binary = shopBinary(options)
-  let broker: Broker | undefined
-  if (bus === 'kafka') {
-    say(options.brokers ? `using Kafka at ${options.brokers}` : 'starting the local Kafka broker (scripts/kafka.sh, port 29092)')
-    broker = kafkaBroker(options)
-  }
+  const { binary, broker } = benchEnvironment(options, say, bus === 'kafka')
   const received = { exports: 0, bytes: 0 }
   const collector = Bun.serve({
     port: 0,

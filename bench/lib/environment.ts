@@ -60,3 +60,15 @@ export function kafkaBroker(options: BenchOptions): Broker {
     },
   }
 }
+
+/**
+ * What every bench starts from, saying so: the shop binary, and the broker when `kafka` (--brokers,
+ * or the local one on port 29092). The caller stops the broker.
+ */
+export function benchEnvironment(options: BenchOptions, say: (line: string) => void, kafka: boolean): { binary: string; broker: Broker | undefined } {
+  say(`building the shop binary${options.shop ? ' (skipped: --shop given)' : ''}`)
+  const binary = shopBinary(options)
+  if (!kafka) return { binary, broker: undefined }
+  say(options.brokers ? `using Kafka at ${options.brokers}` : `starting the local Kafka broker (scripts/kafka.sh, port ${BENCH_KAFKA_PORT})`)
+  return { binary, broker: kafkaBroker(options) }
+}

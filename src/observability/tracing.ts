@@ -203,8 +203,11 @@ export function endSpan(span: Span, error?: unknown): void {
 }
 
 /** Runs `fn` in a new span that ends when it settles (failed when it rejects). */
-export async function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
-  const span = tracer().startSpan(name, { kind, attributes })
+export const inSpan = <T>(name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> =>
+  spanning(tracer().startSpan(name, { kind, attributes }), fn)
+
+/** Runs `fn` with `span` active and ends `span` when it settles (failed when it rejects). */
+export async function spanning<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
     const result = await within(span, () => fn(span))
     endSpan(span)
@@ -248,8 +251,11 @@ export function sendSpans(records: ProduceRecord[]): Span[] {
         ...(record.headers?.ce_id ? { 'messaging.message.id': record.headers.ce_id } : {}),
       },
     })
-    record.headers = { ...record.headers }
-    injectContext(record.headers, trace.setSpan(context.active(), span))
+    // Tracing off (and no context to pass on): the record is left as it is.
+    if (isSpanContextValid(span.spanContext())) {
+      record.headers = { ...record.headers }
+      injectContext(record.headers, trace.setSpan(context.active(), span))
+    }
     return span
   })
 }

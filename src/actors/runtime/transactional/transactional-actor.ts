@@ -10,7 +10,7 @@ import type { Behavior } from '../types.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import type { StepContext, StepHandler } from './types.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
-import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, within } from '../../../observability/tracing.ts'
+import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, within } from '../../../observability/tracing.ts'
 
 export interface TransactionalActorOptions {
   log: Log
@@ -87,15 +87,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   }
 
   /** One batch in one transaction, traced as a `process` span linking to every record's trace. */
-  async function step(records: ConsumedRecord[]): Promise<void> {
-    const span = batchSpan(records, group)
-    try {
-      await within(span, () => stepIn(records, span))
-      endSpan(span)
-    } catch (error) {
-      endSpan(span, error)
-      throw error
-    }
+  function step(records: ConsumedRecord[]): Promise<void> {
+    return spanning(batchSpan(records, group), (span) => stepIn(records, span))
   }
 
   async function stepIn(records: ConsumedRecord[], batch: Span): Promise<void> {
