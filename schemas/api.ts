@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Sku, StockLevel, StockQuantity } from './inventory.ts'
 import { OrderStatus, OrderStatusChanged } from './lifecycle.ts'
 import { OrderLine } from './order.ts'
+import { OrderRateWindow } from './rate.ts'
 
 /**
  * The bodies the HTTP API answers with. The routes' return types are these schemas' types, and the
@@ -65,6 +66,10 @@ export type OrderDetails = Static<typeof OrderDetails>
 /** `GET /orders`: newest first; `next` is the cursor of the following page, null on the last. */
 export const OrderPage = Type.Object({ orders: Type.Array(OrderView), next: Nullable(Type.String()) })
 export type OrderPage = Static<typeof OrderPage>
+
+/** `GET /analytics/order-rate`: the windows starting in [from, to), oldest first, as `metrics.order.rate` holds them. */
+export const OrderRatePage = Type.Object({ from: Type.String(), to: Type.String(), windows: Type.Array(OrderRateWindow) })
+export type OrderRatePage = Static<typeof OrderRatePage>
 
 /** `POST /orders/{id}/cancel`: 202 `requested` (the OrderActor decides), or 200 `done` (it already is cancelled). */
 export const CancelAnswer = Type.Object({ orderId: Id, status: OrderStatus, cancel: Type.Union([Type.Literal('requested'), Type.Literal('done')]) })

@@ -3,6 +3,7 @@ import { InventoryRequest, LineResult } from './inventory.ts'
 import { NotificationRequest } from './notification.ts'
 import { OrderCreatedV1 } from './order.ts'
 import { OrderFailed, OrderReserved } from './outcome.ts'
+import { OrderRateWindow, StreamTimeTick, WindowPartial } from './rate.ts'
 import {
   CancelRequest,
   OrderPacked,
@@ -37,6 +38,9 @@ export const events = {
   orderShipped: { type: 'shop.order.shipped', version: 1, schema: OrderShipped, keyField: 'userId' },
   cancelRequest: { type: 'shop.order.cancel-request', version: 1, schema: CancelRequest, keyField: 'userId' },
   notificationRequest: { type: 'shop.notification.request', version: 1, schema: NotificationRequest, keyField: 'userId' },
+  windowPartial: { type: 'shop.aggregator.partial', version: 1, schema: WindowPartial, keyField: 'windowStart' },
+  streamTimeTick: { type: 'shop.aggregator.tick', version: 1, schema: StreamTimeTick, keyField: 'source' },
+  orderRate: { type: 'shop.metrics.order-rate', version: 1, schema: OrderRateWindow, keyField: 'windowStart' },
 } as const satisfies Record<string, EventType>
 
 export interface EventType {

@@ -31,6 +31,11 @@ export function topicNames(prefix: string) {
     reservations: `${prefix}shop-inventory-reservations-changelog`,
     notified: `${prefix}shop-notifier-notified-changelog`,
     idempotencyKeys: `${prefix}shop-api-idempotency-changelog`,
+    aggregatorOrders: `${prefix}shop-aggregator-orders-changelog`,
+    aggregatorWindows: `${prefix}shop-aggregator-windows-changelog`,
+    // The aggregator's repartition topic: per-record partial counts keyed by window (and stream
+    // time ticks to every partition), so that each window has one owner that sums them.
+    aggregatorPartials: `${prefix}shop-aggregator-partials-repartition`,
   }
 }
 export type TopicNames = ReturnType<typeof topicNames>
@@ -56,6 +61,10 @@ export type TopicNames = ReturnType<typeof topicNames>
  *            of the webhook and smtp sinks); its delivery group reads notification.requests and
  *            delivers them
  * projector  reads order.status into the read model (SQL; offsets in the same database transaction)
+ * aggregator reads orders.created, inventory.reserved | inventory.failed; counts each order in its
+ *            minute (event time) and writes partial counts keyed by window to its repartition
+ *            topic; its `aggregator-windows` group sums them per window and writes
+ *            metrics.order.rate (compacted, key window start)
  * every consuming role dead-letters to shop.dlq
  * ```
  */
@@ -74,18 +83,19 @@ export function topology(t: TopicNames) {
     notifier: { reads: [t.orderStatus], writes: [t.notificationRequests, t.deadLetter], stores: { notified: t.notified } },
     delivery: { reads: [t.notificationRequests], writes: [t.deadLetter], stores: {} },
     projector: { reads: [t.orderStatus], writes: [], stores: {} },
-    // A placeholder until the RateAggregator lands: it reads and commits, and writes nothing yet.
-    aggregator: { reads: [t.ordersCreated], writes: [], stores: {} },
+    aggregator: { reads: [t.ordersCreated, t.reserved, t.failed], writes: [t.aggregatorPartials, t.deadLetter], stores: { orders: t.aggregatorOrders } },
+    'aggregator-windows': { reads: [t.aggregatorPartials], writes: [t.orderRate, t.deadLetter], stores: { windows: t.aggregatorWindows } },
   } satisfies Record<GroupName, { reads: string[]; writes: string[]; stores: Record<string, string> }>
 }
 
 /**
- * The consumer groups: one per consuming role, and `delivery`, the notifier role's second group
- * (its outbox dispatcher, apart so that a slow receiver never holds up the deciding Notifier).
+ * The consumer groups: one per consuming role, `delivery`, the notifier role's second group (its
+ * outbox dispatcher, apart so that a slow receiver never holds up the deciding Notifier), and
+ * `aggregator-windows`, the aggregator's second stage (the owner of each window).
  */
-export type GroupName = RoleName | 'delivery'
+export type GroupName = RoleName | 'delivery' | 'aggregator-windows'
 
-const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys'])
+const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys', 'aggregatorOrders', 'aggregatorWindows', 'orderRate'])
 
 /**
  * Every topic gets the same partition count. That keeps co-partitioned topics aligned: the

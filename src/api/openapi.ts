@@ -1,11 +1,12 @@
 import { openapi } from '@elysiajs/openapi'
 import type { TSchema } from '@sinclair/typebox'
-import { Alive, CancelAnswer, OrderAccepted, OrderDetails, OrderPage, Problem, Ready, StockAccepted, StockLevel } from '../../schemas/api.ts'
+import { Alive, CancelAnswer, OrderAccepted, OrderDetails, OrderPage, OrderRatePage, Problem, Ready, StockAccepted, StockLevel } from '../../schemas/api.ts'
 import { Sku, StockUpdate } from '../../schemas/inventory.ts'
 import { PlaceOrder } from '../../schemas/order.ts'
 import packageJson from '../../package.json' with { type: 'json' }
 import { maxBodyBytes } from './body.ts'
 import { OrderListQuery } from './orders/queries.ts'
+import { OrderRateQuery } from './analytics/index.ts'
 
 /**
  * The OpenAPI 3.1 document of the HTTP API, built from the TypeBox schemas that check requests
@@ -104,6 +105,16 @@ export const paths = {
       responses: { 200: json(StockLevel, 'the stock changelog as this process has read it'), 400: problem('not a SKU'), 404: problem('no stock recorded for the SKU') },
     },
   },
+  '/analytics/order-rate': {
+    get: {
+      tags: ['analytics'],
+      summary: 'Orders per minute',
+      description:
+        'The tumbling one-minute windows of `metrics.order.rate` (by the orders\' own time) starting in [from, to), oldest first: orders, confirmed, failed, revenue of the confirmed, late records, and whether the window is final.',
+      parameters: Object.entries(OrderRateQuery.properties).map(([name, schema]) => ({ name, in: 'query', required: false, schema })),
+      responses: { 200: json(OrderRatePage, 'the windows'), 400: problem('`from` or `to` is not a time, `from` is after `to`, or the range is longer than 7 days'), 503: unavailable },
+    },
+  },
   '/healthz': {
     get: { tags: ['probes'], summary: 'Liveness', responses: { 200: json(Alive, 'the process is alive and serving') } },
   },
@@ -137,6 +148,7 @@ export const openapiRoutes = () =>
       tags: [
         { name: 'orders', description: 'placing, following and cancelling orders (api role)' },
         { name: 'stock', description: 'stock levels (api role)' },
+        { name: 'analytics', description: 'orders per minute, from the aggregator (api role)' },
         { name: 'probes', description: 'every process' },
       ],
       paths: paths as never,

@@ -6,6 +6,7 @@ import { orderRoutes } from './orders/index.ts'
 import { OrderQueries } from './orders/queries.ts'
 import { TransactionalPublisher } from './orders/publisher.ts'
 import { stockRoutes } from './stock/index.ts'
+import { analyticsRoutes, orderRateView } from './analytics/index.ts'
 import { stockLevelOf } from './stock/service.ts'
 import { NotReadyError } from '../errors.ts'
 import type { Log } from '../kafka/port.ts'
@@ -19,9 +20,10 @@ import type { Role, RoleContext } from '../actors/runtime/role.ts'
 const backlogEveryMs = 2_000
 
 /**
- * The api role: order intake and stock endpoints. It reads two compacted topics into views (every
- * api process holds all of both): the stock changelog for `GET /stock`, and the idempotency keys
- * that every api process writes. Orders are published in transactions of this process's own
+ * The api role: order intake, stock and analytics endpoints. It reads three compacted topics into
+ * views (every api process holds all of each): the stock changelog for `GET /stock`, the
+ * idempotency keys that every api process writes, and `metrics.order.rate` for
+ * `GET /analytics/order-rate`. Orders are published in transactions of this process's own
  * transactional id (a fresh one per process).
  */
 export function apiRole(ctx: RoleContext): Role {
@@ -32,6 +34,7 @@ export function apiRole(ctx: RoleContext): Role {
     logger,
     maxBatchRecords: config.batchMaxRecords,
   })
+  const orderRate = orderRateView(log, logger, topics.orderRate)
   const stock = new TopicView<StockLevel>({ log, logger, topic: topics.stock, decode: (r) => stockLevelOf(r.value) })
   const keys = new TopicView<IdempotencyEntry>({
     log,
@@ -59,7 +62,7 @@ export function apiRole(ctx: RoleContext): Role {
   const stopped = Promise.withResolvers<void>()
   const readiness = () => {
     if (stopping) return { ready: false as const, reason: 'api: stopping' }
-    if (!started || !stock.caughtUp || !keys.caughtUp) return { ready: false as const, reason: 'api: catching up with the stock and idempotency topics' }
+    if (!started || !stock.caughtUp || !keys.caughtUp || !orderRate.caughtUp) return { ready: false as const, reason: 'api: catching up with the stock, idempotency and order-rate topics' }
     if (!publisher.available) return { ready: false as const, reason: 'api: the broker is not reachable' }
     return { ready: true as const }
   }
@@ -71,13 +74,14 @@ export function apiRole(ctx: RoleContext): Role {
   }
   return {
     name: 'api',
-    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready)).use(stockRoutes({ producer, topics, view: stock, ready })),
+    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready)).use(stockRoutes({ producer, topics, view: stock, ready }))
+      .use(analyticsRoutes(orderRate, ready)),
     async start() {
       try {
-        await Promise.all([stock.start(), keys.start(), publisher.init()])
+        await Promise.all([stock.start(), keys.start(), orderRate.start(), publisher.init()])
       } catch (error) {
         // Start may be tried again once the broker is back: leave nothing half-started.
-        await Promise.all([stock.stop(), keys.stop()])
+        await Promise.all([stock.stop(), keys.stop(), orderRate.stop()])
         throw error
       }
       started = true
@@ -92,7 +96,7 @@ export function apiRole(ctx: RoleContext): Role {
     async stop() {
       stopping = true
       stopped.resolve()
-      await Promise.all([stock.stop(), keys.stop(), sampling])
+      await Promise.all([stock.stop(), keys.stop(), orderRate.stop(), sampling])
       await Promise.all([producer.close(), publisher.close()])
     },
   }

@@ -57,6 +57,7 @@ export const ConfigSchema = Type.Object(
     paymentTimeoutMs: Type.Integer({ minimum: 100 }),
     warehousePickMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
     readModel: Type.String({ pattern: '^((sqlite:.+)|(postgres(ql)?://.+))?$' }),
+    aggregatorGraceMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
   },
   { additionalProperties: false },
 )
@@ -121,6 +122,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'paymentTimeoutMs', flag: 'payment-timeout-ms', env: 'SHOP_PAYMENT_TIMEOUT_MS', kind: 'integer', help: 'deadline of one call to the payment provider (default 5000)' },
   { key: 'warehousePickMs', flag: 'warehouse-pick-ms', env: 'SHOP_WAREHOUSE_PICK_MS', kind: 'integer', help: 'simulated pick-and-pack time per order; orders are picked side by side (default 200)' },
   { key: 'readModel', flag: 'read-model', env: 'SHOP_READ_MODEL', kind: 'string', help: 'where the projector writes and GET /orders reads: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (default sqlite:<data-dir>/read-model.sqlite; in memory on the memory bus)' },
+  { key: 'aggregatorGraceMs', flag: 'aggregator-grace-ms', env: 'SHOP_AGGREGATOR_GRACE_MS', kind: 'integer', help: 'how long past its end, in event time, an orders-per-minute window takes records before it is final; later ones are counted as late (default 10000)' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
 ]
 
@@ -168,6 +170,7 @@ const common = {
   paymentTimeoutMs: 5000,
   warehousePickMs: 200,
   readModel: '',
+  aggregatorGraceMs: 10_000,
 }
 
 /** Defaults per profile; flags and SHOP_* variables override them. */

@@ -1,4 +1,4 @@
-import type { Config } from '../config/options.ts'
+import type { Config, RoleName } from '../config/options.ts'
 import type { Log } from '../kafka/port.ts'
 import { tpKey } from '../kafka/types.ts'
 import type { Logger } from '../log.ts'
@@ -22,10 +22,13 @@ export function lagGroups(config: Pick<Config, 'roles' | 'topicPrefix'>): Laggin
   const names = (Object.keys(groups) as GroupName[]).filter((name) => {
     if (name === 'api') return false
     if (config.roles.includes('api')) return true
-    return config.roles.includes(name as never) || (name === 'delivery' && config.roles.includes('notifier'))
+    return config.roles.includes(name as never) || secondGroups[name] !== undefined && config.roles.includes(secondGroups[name])
   })
   return names.map((name) => ({ group: groupName(config.topicPrefix, name), topics: groups[name].reads }))
 }
+
+/** The groups a role runs beside its own. */
+const secondGroups: Partial<Record<GroupName, RoleName>> = { delivery: 'notifier', 'aggregator-windows': 'aggregator' }
 
 /** Where a consumer group stands on one partition: its committed offset (none before its first commit) and the end. */
 export interface PartitionLag {

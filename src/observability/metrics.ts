@@ -33,6 +33,7 @@ export class Metrics {
   readonly batchRecords = this.#histogram('shop_actor_batch_records', 'Records per committed batch, by consumer group.', ['group'], batchBuckets)
   readonly transactions = this.#counter('shop_transactions_total', 'Batch transactions of the partition actors, by group and result (committed, aborted).', ['group', 'result'])
   readonly transactionDuration = this.#histogram('shop_transaction_duration_seconds', 'From begin to commit of a batch transaction (handling excluded).', ['group'], latencyBuckets)
+  readonly lateRecords = this.#counter('shop_aggregator_late_records_total', 'Records (orders and outcomes) that reached their orders-per-minute window after it was final: counted in the window\'s `late`, not in its counts.', [])
   readonly deadLetters = this.#counter('shop_dead_letters_total', 'Records sent to the dead-letter topic in committed transactions, by group and origin topic.', ['group', 'origin_topic'])
 
   readonly actorRestarts = this.#counter('shop_actor_restarts_total', 'Actors restarted by their supervisor after a failure, by kind: a role\'s partition actors (`order`) or its group member (`order-member`).', ['actor'])

@@ -51,6 +51,11 @@ export class TopicView<V> {
     return undefined
   }
 
+  /** Every value that has not expired. */
+  *values(): IterableIterator<V> {
+    for (const value of this.#values.values()) if (!this.options.expired?.(value)) yield value
+  }
+
   /** Values held (expired ones are dropped by the next sweep). */
   get size(): number {
     return this.#values.size

@@ -132,17 +132,16 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await producer.send([{ topic: s.topics.ordersCreated, key: 'eve', value: '{"not":"an order"', headers: { ce_type: 'shop.order.created', ce_dataschemaversion: '1' } }])
       const placed = await s.call('POST', '/orders', { userId: 'eve', items: [{ sku: 'SKU-E', quantity: 1, unitPrice: 1 }], total: 1 })
       await wait(() => expect(told(s, 'reserved').map((n) => n.orderId)).toEqual([placed.body.orderId]))
-      const dead = await readTopic(s.log, s.topics.deadLetter)
-      expect(dead).toHaveLength(1)
-      expect(String(dead[0].value)).toBe('{"not":"an order"')
-      expect(dead[0].key).toBe('eve')
-      expect(dead[0].headers).toMatchObject({
-        'shop.dlq.topic': s.topics.ordersCreated,
-        'shop.dlq.offset': '0',
-        'shop.dlq.group': `${s.prefix}shop-order`,
-        'shop.dlq.error.code': 'SHOP_INVALID_EVENT',
-      })
-      expect(dead[0].headers['shop.dlq.error']).toContain('not JSON')
+      // Each group that reads orders.created dead-letters it once: the OrderActor and the aggregator.
+      await wait(async () => expect(await readTopic(s.log, s.topics.deadLetter)).toHaveLength(2))
+      const dead = (await readTopic(s.log, s.topics.deadLetter)).sort((a, b) => a.headers['shop.dlq.group'].localeCompare(b.headers['shop.dlq.group']))
+      expect(dead.map((d) => d.headers['shop.dlq.group'])).toEqual([`${s.prefix}shop-aggregator`, `${s.prefix}shop-order`])
+      for (const d of dead) {
+        expect(String(d.value)).toBe('{"not":"an order"')
+        expect(d.key).toBe('eve')
+        expect(d.headers).toMatchObject({ 'shop.dlq.topic': s.topics.ordersCreated, 'shop.dlq.offset': '0', 'shop.dlq.error.code': 'SHOP_INVALID_EVENT' })
+        expect(d.headers['shop.dlq.error']).toContain('not JSON')
+      }
     })
 
     test('an order published twice under one Idempotency-Key (a retry through any api process) is processed once', async () => {
@@ -172,11 +171,13 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await producer.send([{ topic: s.topics.ordersCreated, key: 'not-gus', ...encodeEvent(events.orderCreated, order, 'test') }])
       const setOther = { type: 'set' as const, sku: 'SKU-G', quantity: 99 }
       await producer.send([{ topic: s.topics.inventoryRequests, key: 'SKU-OTHER', ...encodeEvent(events.inventoryRequest, setOther, 'test') }])
-      await wait(async () => expect(await readTopic(s.log, s.topics.deadLetter)).toHaveLength(2))
+      // The order is refused by both groups that read orders.created (order, aggregator); the request by the inventory.
+      await wait(async () => expect(await readTopic(s.log, s.topics.deadLetter)).toHaveLength(3))
       const dead = await readTopic(s.log, s.topics.deadLetter)
-      const errorOf = (topic: string) => dead.find((d) => d.headers['shop.dlq.topic'] === topic)?.headers['shop.dlq.error']
-      expect(errorOf(s.topics.ordersCreated)).toContain('keyed "not-gus", but its userId is "gus"')
-      expect(errorOf(s.topics.inventoryRequests)).toContain('keyed "SKU-OTHER", but its sku is "SKU-G"')
+      const errorOf = (topic: string, group: string) => dead.find((d) => d.headers['shop.dlq.topic'] === topic && d.headers['shop.dlq.group'] === `${s.prefix}shop-${group}`)?.headers['shop.dlq.error']
+      expect(errorOf(s.topics.ordersCreated, 'order')).toContain('keyed "not-gus", but its userId is "gus"')
+      expect(errorOf(s.topics.ordersCreated, 'aggregator')).toContain('keyed "not-gus", but its userId is "gus"')
+      expect(errorOf(s.topics.inventoryRequests, 'inventory')).toContain('keyed "SKU-OTHER", but its sku is "SKU-G"')
       expect((await s.call('GET', '/stock/SKU-G')).body).toEqual({ sku: 'SKU-G', available: 5, reserved: 0 })
       expect(await readTopic(s.log, s.topics.inventoryRequests).then((r) => r.filter((x) => String(x.value).includes('order-keyed-wrong')))).toEqual([])
     })
@@ -380,6 +381,8 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
           expect([c.partition, total(m, 'kafka_consumergroup_current_offset', labels), total(m, 'kafka_consumergroup_lag', labels)]).toEqual([c.partition, Number(c.offset), Number(ends[c.partition] - c.offset)])
         }
       })
+      // The aggregator dead-letters the bad order too, in its own time.
+      await wait(async () => expect(total(await scrape(s.shop.url), 'shop_dead_letters_total', { group: 'aggregator' })).toBe(1))
       const m = await scrape(s.shop.url)
       const count = (name: string, labels: Record<string, string> = {}) => total(m, name, labels)
       expect(count('shop_orders_accepted_total')).toBe(4)
@@ -392,7 +395,8 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(count('shop_notification_deliveries_total', { sink: 'console', result: 'delivered' })).toBe(7)
       expect(count('shop_order_notification_latency_seconds_count', { sink: 'console', status: 'shipped' })).toBe(3)
       expect(count('shop_dead_letters_total', { group: 'order', origin_topic: s.topics.ordersCreated })).toBe(1)
-      expect(count('shop_dead_letters_total')).toBe(1)
+      expect(count('shop_dead_letters_total', { group: 'aggregator', origin_topic: s.topics.ordersCreated })).toBe(1)
+      expect(count('shop_dead_letters_total')).toBe(2)
       expect(count('shop_actor_records_total', { group: 'order' })).toBe(18)
       expect(count('shop_actor_batch_records_sum', { group: 'order' })).toBe(18)
       expect(count('shop_transactions_total', { group: 'order', result: 'committed' })).toBe(count('shop_actor_batch_records_count', { group: 'order' }))

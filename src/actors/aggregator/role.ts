@@ -1,17 +1,16 @@
-import { topology } from '../../topology.ts'
-import { ConsumerRole } from '../runtime/consumer-role.ts'
-import type { RoleFactory } from '../runtime/role.ts'
+import { type RoleFactory, compositeRole } from '../runtime/role.ts'
+import { transactionalRole } from '../runtime/transactional/role.ts'
+import { windowOwnerHandler } from './owner.ts'
+import { partialsHandler } from './partials.ts'
 
 /**
- * `--roles=aggregator`, still a placeholder for the RateAggregator: it joins its group on its real
- * topic with an actor per partition that commits what it read (at-least-once), so that its group's
- * lag stays a true figure.
+ * `--roles=aggregator`, the RateAggregator: orders per minute by event time, exactly once, in two
+ * groups as Kafka Streams runs a `groupBy` with a repartition topic. The `aggregator` group counts
+ * each record of its partition into partial counts keyed by window; the `aggregator-windows` group
+ * owns each window, sums the partials and writes `metrics.order.rate`.
  */
 export const aggregatorRole: RoleFactory = (ctx) =>
-  new ConsumerRole(ctx, {
-    name: 'aggregator',
-    topics: topology(ctx.topics).aggregator.reads,
-    partitionActor: (_partition, _generation, member) => ({
-      receive: (records) => member.consumer().commit(records).catch((error) => member.fail(error)),
-    }),
-  })
+  compositeRole('aggregator', [
+    transactionalRole(ctx, 'aggregator', partialsHandler(ctx.topics, ctx.config.partitions)),
+    transactionalRole(ctx, 'aggregator-windows', windowOwnerHandler({ topics: ctx.topics, graceMs: ctx.config.aggregatorGraceMs, metrics: ctx.metrics, logger: ctx.logger })),
+  ])

@@ -1,0 +1,59 @@
+import { type Static, Type } from '@sinclair/typebox'
+
+const Instant = (description: string) => Type.String({ minLength: 1, description })
+const Count = Type.Integer({ minimum: 0 })
+/** Money summed in integer cents (a sum of doubles drifts; a sum of cents does not). */
+const Cents = Type.Integer({ minimum: 0 })
+
+/**
+ * `metrics.order.rate` (compacted, key: windowStart): one tumbling minute of orders by event time
+ * (the order's `createdAt`). Rewritten while the window is open, then once with `final: true`
+ * when stream time passes its end plus the grace period; again only if a late record arrives
+ * (`late` grows, the counts never change once final).
+ */
+export const OrderRateWindow = Type.Object(
+  {
+    windowStart: Instant('ISO 8601 UTC, inclusive; the record key'),
+    windowEnd: Instant('ISO 8601 UTC, exclusive'),
+    orders: Count,
+    confirmed: Type.Integer({ minimum: 0, description: 'orders whose stock was reserved (inventory.reserved)' }),
+    failed: Type.Integer({ minimum: 0, description: 'orders refused for stock (inventory.failed)' }),
+    revenue: Type.Number({ minimum: 0, description: 'sum of the confirmed orders\' totals, 2 decimals' }),
+    late: Type.Integer({ minimum: 0, description: 'records of this window that arrived after it was final: counted here, not in the counts' }),
+    final: Type.Boolean({ description: 'true once the window is closed: its counts no longer change' }),
+  },
+  { additionalProperties: false },
+)
+export type OrderRateWindow = Static<typeof OrderRateWindow>
+
+/**
+ * The aggregator's repartition topic (key: windowStart): what one record of one source partition
+ * adds to a window. Each source partition writes these for the windows of its own records; the
+ * window's owner (the partition its key hashes to) sums them.
+ */
+export const WindowPartial = Type.Object(
+  {
+    windowStart: Instant('ISO 8601 UTC'),
+    eventTime: Type.Integer({ minimum: 0, description: 'the order\'s createdAt, milliseconds since the epoch' }),
+    orders: Count,
+    confirmed: Count,
+    failed: Count,
+    revenueCents: Cents,
+  },
+  { additionalProperties: false },
+)
+export type WindowPartial = Static<typeof WindowPartial>
+
+/**
+ * The aggregator's repartition topic, to every partition (key: the source partition): how far the
+ * source partition's stream time (the largest order time it has read) has come, so that each
+ * window owner can close windows whose own partitions are quiet.
+ */
+export const StreamTimeTick = Type.Object(
+  {
+    source: Type.String({ minLength: 1, description: 'the source partition, as the record key' }),
+    streamTime: Type.Integer({ minimum: 0, description: 'milliseconds since the epoch' }),
+  },
+  { additionalProperties: false },
+)
+export type StreamTimeTick = Static<typeof StreamTimeTick>

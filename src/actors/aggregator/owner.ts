@@ -1,0 +1,117 @@
+import { events } from '../../../schemas/events.ts'
+import type { OrderRateWindow, WindowPartial } from '../../../schemas/rate.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
+import { InvalidEventError } from '../../errors.ts'
+import type { Logger } from '../../log.ts'
+import type { Metrics } from '../../observability/metrics.ts'
+import type { Expiring } from '../../state/changelog-store.ts'
+import { type TopicNames, topology } from '../../topology.ts'
+import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
+import { windowKey, windowMs } from './windows.ts'
+
+/** A window's sums. Kept for the deduplication window once final, so that late records are counted against it. */
+interface WindowState extends Expiring {
+  orders: number
+  confirmed: number
+  failed: number
+  revenueCents: number
+  late: number
+  final: boolean
+}
+
+const store = 'windows'
+const streamTimeKey = '~stream-time'
+/** The starts of the windows this partition owns that are not final yet. */
+const openKey = '~open'
+
+export interface WindowOwnerOptions {
+  topics: TopicNames
+  /** How long past its end, in event time, a window takes records (`--aggregator-grace-ms`). */
+  graceMs: number
+  metrics: Metrics
+  logger: Logger
+  source?: string
+}
+
+/**
+ * The aggregator's second stage, one actor per partition of the repartition topic: the single
+ * owner of each window whose key hashes to its partition. It sums the partial counts of every
+ * source partition into the window and writes the window to `metrics.order.rate` as it changes.
+ * Its stream time is the largest event time it has heard of (from partials and from every source
+ * partition's ticks); once that passes a window's end plus the grace period, the window is
+ * written a last time with `final: true`. A partial for a final window is late: it is counted in
+ * the window's `late` (and `shop_aggregator_late_records_total`) and logged, never added.
+ */
+export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
+  const { topics, graceMs, metrics, logger } = options
+  const source = options.source ?? 'shop/aggregator'
+  metrics.lateRecords.inc(0)
+
+  const publish = (ctx: StepContext, start: number, state: WindowState) => {
+    const window: OrderRateWindow = {
+      windowStart: windowKey(start),
+      windowEnd: windowKey(start + windowMs),
+      orders: state.orders,
+      confirmed: state.confirmed,
+      failed: state.failed,
+      revenue: state.revenueCents / 100,
+      late: state.late,
+      final: state.final,
+    }
+    ctx.send(eventRecord(topics.orderRate, events.orderRate, window, source))
+  }
+  const closes = (start: number) => start + windowMs + graceMs
+
+  const add = (ctx: StepContext, p: WindowPartial) => {
+    const start = Date.parse(p.windowStart)
+    if (!Number.isFinite(start) || start % windowMs !== 0) throw new InvalidEventError(`windowStart ${JSON.stringify(p.windowStart)} is not the start of a minute`)
+    const now = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
+    const state = ctx.get<WindowState>(store, p.windowStart)
+    if (state?.final || closes(start) <= now) {
+      if (state) {
+        const counted = { ...state, late: state.late + 1 }
+        ctx.put(store, p.windowStart, counted)
+        publish(ctx, start, counted)
+      }
+      ctx.afterCommit(() => {
+        metrics.lateRecords.inc()
+        logger.warn({ event: 'aggregator:late', window: p.windowStart, eventTime: new Date(p.eventTime).toISOString(), streamTime: new Date(now).toISOString(), graceMs, partial: p }, 'a record reached its window after the window was final')
+      })
+      return
+    }
+    const was = state ?? { orders: 0, confirmed: 0, failed: 0, revenueCents: 0, late: 0, final: false }
+    const next: WindowState = { ...was, orders: was.orders + p.orders, confirmed: was.confirmed + p.confirmed, failed: was.failed + p.failed, revenueCents: was.revenueCents + p.revenueCents }
+    ctx.put(store, p.windowStart, next)
+    if (!state) ctx.put(store, openKey, { starts: [...openStarts(ctx), start] })
+    publish(ctx, start, next)
+    advance(ctx, p.eventTime)
+  }
+
+  /** Moves stream time to `at` (if later) and finalises the windows it closes. */
+  const advance = (ctx: StepContext, at: number) => {
+    const now = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
+    if (at <= now) return
+    ctx.put(store, streamTimeKey, { at })
+    const open = openStarts(ctx)
+    const closing = open.filter((start) => closes(start) <= at)
+    if (closing.length === 0) return
+    for (const start of closing.sort((a, b) => a - b)) {
+      const state = ctx.get<WindowState>(store, windowKey(start))!
+      const final: WindowState = { ...state, final: true, doneAt: Date.now() }
+      ctx.put(store, windowKey(start), final)
+      publish(ctx, start, final)
+    }
+    ctx.put(store, openKey, { starts: open.filter((start) => closes(start) > at) })
+  }
+
+  return {
+    stores: topology(topics)['aggregator-windows'].stores,
+    handle(record, ctx) {
+      if (record.topic !== topics.aggregatorPartials) throw new InvalidEventError(`the window owner does not read ${record.topic}`)
+      if (record.headers.ce_type === events.streamTimeTick.type) return advance(ctx, decodeEvent(events.streamTimeTick, record).streamTime)
+      add(ctx, decodeEvent(events.windowPartial, record))
+    },
+  }
+}
+
+const openStarts = (ctx: StepContext): number[] => ctx.get<{ starts: number[] }>(store, openKey)?.starts ?? []

@@ -1,0 +1,105 @@
+import { events } from '../../../schemas/events.ts'
+import type { WindowPartial } from '../../../schemas/rate.ts'
+import { decodeEvent, eventRecord } from '../../events/envelope.ts'
+import { InvalidEventError } from '../../errors.ts'
+import type { Expiring } from '../../state/changelog-store.ts'
+import { type TopicNames, topology } from '../../topology.ts'
+import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
+import { toCents, windowKey, windowOf } from './windows.ts'
+
+/** An order the aggregator counted: its event time and total, and its outcome once counted. */
+interface CountedOrder extends Expiring {
+  at: number
+  totalCents: number
+  outcome?: Outcome
+}
+
+/** An outcome read before its order (two topics of one partition are not read in a fixed order). */
+interface EarlyOutcome extends Expiring {
+  outcome: Outcome
+  totalCents: number
+}
+
+type Outcome = 'confirmed' | 'failed'
+
+/** Stream time is sent to every window owner each time it enters a new second of event time. */
+const tickMs = 1_000
+
+const orderKey = (orderId: string) => `order:${orderId}`
+const earlyKey = (orderId: string) => `outcome-before-order:${orderId}`
+const streamTimeKey = '~stream-time'
+const store = 'orders'
+
+/**
+ * The aggregator's first stage, one actor per partition of the user-keyed topics: it counts each
+ * order once (a retried order, published again, is recognised by its orderId) in the minute of
+ * its `createdAt`, and each outcome in its order's minute, writing a partial count per record to
+ * the repartition topic, keyed by window. It also tells every window owner how far its stream
+ * time (the largest order time of its partition) has come, so that windows close even on owners
+ * that receive nothing else. State and outputs commit with the offsets: a partial is written
+ * exactly once.
+ */
+export function partialsHandler(topics: TopicNames, partitions: number, source = 'shop/aggregator'): StepHandler {
+  const partial = (ctx: StepContext, at: number, counts: Pick<WindowPartial, 'orders' | 'confirmed' | 'failed' | 'revenueCents'>) => {
+    const payload: WindowPartial = { windowStart: windowKey(windowOf(at)), eventTime: at, ...counts }
+    ctx.send(eventRecord(topics.aggregatorPartials, events.windowPartial, payload, source))
+  }
+  const outcomeCounts = (outcome: Outcome, totalCents: number) =>
+    outcome === 'confirmed' ? { orders: 0, confirmed: 1, failed: 0, revenueCents: totalCents } : { orders: 0, confirmed: 0, failed: 1, revenueCents: 0 }
+
+  const order = (ctx: StepContext, partition: number, o: { orderId: string; createdAt: string; total: number }) => {
+    if (ctx.get(store, orderKey(o.orderId))) return
+    const at = Date.parse(o.createdAt)
+    if (!Number.isFinite(at)) throw new InvalidEventError(`order ${o.orderId}: createdAt ${JSON.stringify(o.createdAt)} is not a time`)
+    const counted: CountedOrder = { at, totalCents: toCents(o.total) }
+    partial(ctx, at, { orders: 1, confirmed: 0, failed: 0, revenueCents: 0 })
+    const early = ctx.get<EarlyOutcome>(store, earlyKey(o.orderId))
+    if (early) {
+      ctx.put(store, earlyKey(o.orderId), undefined)
+      partial(ctx, at, outcomeCounts(early.outcome, counted.totalCents))
+      Object.assign(counted, { outcome: early.outcome, doneAt: Date.now() })
+    }
+    ctx.put(store, orderKey(o.orderId), counted)
+    advance(ctx, partition, at)
+  }
+
+  const outcome = (ctx: StepContext, orderId: string, outcome: Outcome, total: number) => {
+    const counted = ctx.get<CountedOrder>(store, orderKey(orderId))
+    if (!counted) {
+      // Kept for the deduplication window; an order that never comes leaves nothing behind.
+      if (!ctx.get(store, earlyKey(orderId))) ctx.put<EarlyOutcome>(store, earlyKey(orderId), { outcome, totalCents: toCents(total), doneAt: Date.now() })
+      return
+    }
+    if (counted.outcome) return
+    partial(ctx, counted.at, outcomeCounts(outcome, counted.totalCents))
+    // Done: kept for the deduplication window, so that the order published again is still recognised.
+    ctx.put<CountedOrder>(store, orderKey(orderId), { ...counted, outcome, doneAt: Date.now() })
+  }
+
+  const advance = (ctx: StepContext, partition: number, at: number) => {
+    const was = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
+    if (at <= was) return
+    ctx.put(store, streamTimeKey, { at })
+    if (Math.floor(at / tickMs) === Math.floor(was / tickMs)) return
+    for (let owner = 0; owner < partitions; owner++) {
+      const tick = { source: String(partition), streamTime: at }
+      ctx.send({ ...eventRecord(topics.aggregatorPartials, events.streamTimeTick, tick, source), partition: owner })
+    }
+  }
+
+  return {
+    stores: topology(topics).aggregator.stores,
+    handle(record, ctx) {
+      if (record.topic === topics.ordersCreated) return order(ctx, record.partition, decodeEvent(events.orderCreated, record))
+      if (record.topic === topics.reserved) {
+        const reserved = decodeEvent(events.orderReserved, record)
+        return outcome(ctx, reserved.orderId, 'confirmed', reserved.total)
+      }
+      if (record.topic === topics.failed) {
+        const failed = decodeEvent(events.orderFailed, record)
+        return outcome(ctx, failed.orderId, 'failed', failed.total)
+      }
+      throw new InvalidEventError(`the aggregator does not read ${record.topic}`)
+    },
+  }
+}
