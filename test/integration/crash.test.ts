@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventually } from '../harness/eventually.ts'
-import { checkInvariants } from './checker.ts'
+import { checkInvariants, waitUntilIdle } from './checker.ts'
 import { placeOrders, setStock } from './load.ts'
 import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'
 import { httpReceiver } from '../harness/receiver.ts'
@@ -170,3 +170,77 @@ async function finalStatuses(prefix: string): Promise<Map<string, number>> {
   }
   return ends
 }
+
+/** Orders per minute as the topics say, computed here without the aggregator: each order once, by its createdAt. */
+async function windowsFromTopics(prefix: string) {
+  const t = topicNames(prefix)
+  const payloads = async (topic: string) => (await readTopic(log, topic)).map((r) => JSON.parse(String(r.value)))
+  const placed = new Map<string, { at: number; total: number }>()
+  for (const o of await payloads(t.ordersCreated)) if (!placed.has(o.orderId)) placed.set(o.orderId, { at: Date.parse(o.createdAt), total: o.total })
+  const windows = new Map<string, { orders: number; confirmed: number; failed: number; revenueCents: number }>()
+  const windowOf = (orderId: string) => {
+    const start = new Date(Math.floor(placed.get(orderId)!.at / 60_000) * 60_000).toISOString()
+    if (!windows.has(start)) windows.set(start, { orders: 0, confirmed: 0, failed: 0, revenueCents: 0 })
+    return windows.get(start)!
+  }
+  for (const id of placed.keys()) windowOf(id).orders++
+  for (const r of await payloads(t.reserved)) {
+    windowOf(r.orderId).confirmed++
+    windowOf(r.orderId).revenueCents += Math.round(r.total * 100)
+  }
+  for (const f of await payloads(t.failed)) windowOf(f.orderId).failed++
+  const counts = new Map([...windows].map(([start, w]) => [start, { orders: w.orders, confirmed: w.confirmed, failed: w.failed, revenue: w.revenueCents / 100 }]))
+  return { counts, placed: new Set(placed.keys()) }
+}
+
+test('kill -9 of the aggregator processes while orders flow: every window holds exactly the counts the topics give, and closed windows are final', async () => {
+  const prefix = newPrefix()
+  const t = topicNames(prefix)
+  // Stream time is the largest order time read from any partition: a partition whose actor was
+  // killed catches up some seconds (the session timeout, 4 s here, and a restore) behind the others,
+  // so the grace period must be longer than that for its records to be on time (see README).
+  const grace = ['--aggregator-grace-ms=20000']
+  const front = await spawn(deploymentFlags(prefix, 'api,order,inventory'))
+  const { workers, start } = await twoWorkers(prefix, 'aggregator', grace)
+  await Promise.all([front.ready(), ...workers.map((w) => w.ready())])
+  await setStock(front.url, { 'SKU-1': 3000, 'SKU-2': 200 })
+  let loading = true
+  const load = placeOrders(() => front.url, { orders: 100_000, users: 200, skus: ['SKU-1', 'SKU-2'], concurrency: 4, pauseMs: 10, stop: () => !loading })
+
+  // Each round kills one aggregator once windows were written since it started (work in flight).
+  const written = async () => (await log.admin.endOffsets(t.orderRate)).reduce((sum, end) => sum + end, 0n)
+  const kills: number[] = []
+  for (let round = 0; round < 4; round++) {
+    const i = round % 2
+    const before = await written()
+    await eventually(async () => expect(await written()).toBeGreaterThan(before + 50n), 60_000)
+    workers[i].kill('SIGKILL')
+    kills.push(await workers[i].exited)
+    workers[i] = await start(i)
+    await workers[i].ready()
+  }
+  // Orders keep coming until a window has closed (stream time past a minute's end and the grace).
+  const rate = async () => new Map((await readTopic(log, t.orderRate)).map((r) => [r.key!, JSON.parse(String(r.value))]))
+  await eventually(async () => expect([...(await rate()).values()].some((w) => w.final)).toBe(true), 120_000, 500)
+  loading = false
+  const result = await load
+  expect(kills).toEqual([137, 137, 137, 137])
+  expect(result.unexpected).toEqual([])
+  await waitUntilIdle(log, prefix, 120_000, ['order', 'inventory', 'aggregator', 'aggregator-windows'])
+
+  const { counts: expected, placed } = await windowsFromTopics(prefix)
+  expect(result.accepted.filter((id) => !placed.has(id))).toEqual([])
+  const windows = await rate()
+  expect([...windows.keys()].sort()).toEqual([...expected.keys()].sort())
+  const last = [...expected.keys()].sort().at(-1)!
+  for (const [start, w] of windows) {
+    const { orders, confirmed, failed, revenue, late, final } = w
+    expect({ start, orders, confirmed, failed, revenue, late }).toEqual({ start, ...expected.get(start)!, late: 0 })
+    if (start !== last) expect({ start, final }).toEqual({ start, final: true })
+  }
+  expect(await readTopic(log, t.deadLetter)).toEqual([])
+  const orders = placed.size
+  console.log(`aggregator crash test: ${orders} orders in ${expected.size} windows across 4 kill -9`)
+  for (const p of [front, ...workers]) p.kill('SIGTERM')
+  expect(await Promise.all([front, ...workers].map((p) => p.exited))).toEqual([0, 0, 0])
+}, 420_000)
