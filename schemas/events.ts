@@ -1,9 +1,9 @@
 import type { TSchema } from '@sinclair/typebox'
 import { InventoryRequest, LineResult } from './inventory.ts'
 import { NotificationRequest } from './notification.ts'
-import { OrderCreatedV1 } from './order.ts'
+import { OrderCreatedV1, OrderCreatedV2, defaultCurrency } from './order.ts'
 import { OrderFailed, OrderReserved } from './outcome.ts'
-import { OrderRateWindow, StreamTimeTick, WindowPartial } from './rate.ts'
+import { OrderRateWindow, WindowPartial } from './rate.ts'
 import {
   CancelRequest,
   OrderPacked,
@@ -19,10 +19,18 @@ import {
 
 /**
  * Every event shop writes, by CloudEvents type and version. The type and version travel in the
- * record's headers (`ce_type`, `ce_dataschemaversion`); readers check them and the payload before use.
+ * record's headers (`ce_type`, `ce_dataschemaversion`), the schema's registry id in the value's
+ * first bytes (src/registry/); readers check them and the payload before use, and read every
+ * version still listed (`older`) as the current one.
  */
 export const events = {
-  orderCreated: { type: 'shop.order.created', version: 1, schema: OrderCreatedV1, keyField: 'userId' },
+  orderCreated: {
+    type: 'shop.order.created',
+    version: 2,
+    schema: OrderCreatedV2,
+    keyField: 'userId',
+    older: { 1: { schema: OrderCreatedV1, upgrade: (v1: object) => ({ ...v1, currency: defaultCurrency }) } },
+  },
   inventoryRequest: { type: 'shop.inventory.request', version: 1, schema: InventoryRequest, keyField: 'sku' },
   lineResult: { type: 'shop.inventory.line-result', version: 1, schema: LineResult, keyField: 'userId' },
   orderReserved: { type: 'shop.inventory.reserved', version: 1, schema: OrderReserved, keyField: 'userId' },
@@ -39,7 +47,6 @@ export const events = {
   cancelRequest: { type: 'shop.order.cancel-request', version: 1, schema: CancelRequest, keyField: 'userId' },
   notificationRequest: { type: 'shop.notification.request', version: 1, schema: NotificationRequest, keyField: 'userId' },
   windowPartial: { type: 'shop.aggregator.partial', version: 1, schema: WindowPartial, keyField: 'windowStart' },
-  streamTimeTick: { type: 'shop.aggregator.tick', version: 1, schema: StreamTimeTick, keyField: 'source' },
   orderRate: { type: 'shop.metrics.order-rate', version: 1, schema: OrderRateWindow, keyField: 'windowStart' },
 } as const satisfies Record<string, EventType>
 
@@ -52,4 +59,14 @@ export interface EventType {
    * decides which single writer owns the entity, so a record keyed otherwise is refused.
    */
   keyField: string
+  /**
+   * Earlier versions readers still read (a topic holds records of every version written to it),
+   * each with how its payload becomes one of the current version.
+   */
+  older?: Record<number, { schema: TSchema; upgrade: (payload: object) => object }>
+}
+
+/** The schema of `event` at `version`, if readers know it. */
+export function schemaAt(event: EventType, version: number): TSchema | undefined {
+  return version === event.version ? event.schema : event.older?.[version]?.schema
 }

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { OrderLine } from './order.ts'
+import { Currency, OrderLine } from './order.ts'
 
 /**
  * An order's statuses: the one vocabulary of the API, the read model and the notifications.
@@ -24,7 +24,7 @@ export const OrderStatusChanged = Type.Object({
   status: OrderStatus,
   /** ISO 8601 time the step was taken. */
   at: Type.String({ minLength: 1 }),
-  order: Type.Optional(Type.Object({ items: Type.Array(OrderLine), total: Amount, createdAt: Type.String() })),
+  order: Type.Optional(Type.Object({ items: Type.Array(OrderLine), total: Amount, currency: Type.Optional(Currency), createdAt: Type.String() })),
   /** When the order was accepted (its `createdAt`): end-to-end latency is measured from it. */
   placedAt: Type.Optional(Type.String()),
   /** Why an order failed or a request was refused (`limit_exceeded`, `SKU-1 (requested 2, available 1)`, ...). */

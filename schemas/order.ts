@@ -20,6 +20,14 @@ export const Text = (options: { maxLength: number }) =>
   })
 const UserId = Text({ maxLength: 128 })
 
+/**
+ * ISO 4217 code of the currency the order's prices and total are in. Version 2 of the order event
+ * adds it: a shop that sells in more than one market cannot sum or charge a total without it.
+ * Orders written before (version 1) were all in the shop's one currency, EUR, the default.
+ */
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, e.g. EUR, USD, GBP' })
+export const defaultCurrency = 'EUR'
+
 export const OrderLine = Type.Object(
   {
     sku: Sku,
@@ -36,17 +44,26 @@ export const PlaceOrder = Type.Object(
     userId: UserId,
     items: Type.Array(OrderLine, { minItems: 1, maxItems: 100 }),
     total: Total,
+    currency: Type.Optional({ ...Currency, description: `${Currency.description} (default ${defaultCurrency})` }),
   },
   { additionalProperties: false },
 )
 export type PlaceOrder = Static<typeof PlaceOrder>
 
-/** `orders.created`, version 1 (key: userId). */
-export const OrderCreatedV1 = Type.Object({
+
+const orderFields = {
   orderId: Type.String({ minLength: 1 }),
   userId: UserId,
   items: Type.Array(OrderLine, { minItems: 1, maxItems: 100 }),
   total: Total,
   createdAt: Type.String({ minLength: 1, description: 'ISO 8601 time the API accepted the order' }),
-})
+}
+
+/** `orders.created`, version 1 (key: userId). */
+export const OrderCreatedV1 = Type.Object(orderFields, { additionalProperties: false })
 export type OrderCreatedV1 = Static<typeof OrderCreatedV1>
+
+/** `orders.created`, version 2 (key: userId): version 1 and the currency (BACKWARD compatible: it has a default). */
+export const OrderCreatedV2 = Type.Object({ ...orderFields, currency: Type.Optional({ ...Currency, default: defaultCurrency }) }, { additionalProperties: false })
+/** An order as every reader sees it, whichever version it was written in: the currency filled. */
+export type OrderCreated = Static<typeof OrderCreatedV1> & { currency: string }

@@ -18,7 +18,7 @@ export const OrderRateWindow = Type.Object(
     orders: Count,
     confirmed: Type.Integer({ minimum: 0, description: 'orders whose stock was reserved (inventory.reserved)' }),
     failed: Type.Integer({ minimum: 0, description: 'orders refused for stock (inventory.failed)' }),
-    revenue: Type.Number({ minimum: 0, description: 'sum of the confirmed orders\' totals, 2 decimals' }),
+    revenue: Type.Record(Type.String({ pattern: '^[A-Z]{3}$' }), Type.Number({ minimum: 0 }), { description: 'sum of the confirmed orders\' totals by currency (ISO 4217), 2 decimals' }),
     late: Type.Integer({ minimum: 0, description: 'records of this window that arrived after it was final: counted here, not in the counts' }),
     final: Type.Boolean({ description: 'true once the window is closed: its counts no longer change' }),
   },
@@ -27,33 +27,23 @@ export const OrderRateWindow = Type.Object(
 export type OrderRateWindow = Static<typeof OrderRateWindow>
 
 /**
- * The aggregator's repartition topic (key: windowStart): what one record of one source partition
- * adds to a window. Each source partition writes these for the windows of its own records; the
- * window's owner (the partition its key hashes to) sums them.
+ * The aggregator's repartition topic (key: windowStart). A `count` is what one record of one source
+ * partition adds to a window, sent to the window's owner (the partition its key hashes to), which
+ * sums them. A `tick` goes to every partition: how far the source partition's stream time (the
+ * largest order time it has read, `eventTime`) has come, so that each owner can close windows even
+ * when its own windows get nothing more; its windowStart is the window of that time.
  */
 export const WindowPartial = Type.Object(
   {
+    kind: Type.Union([Type.Literal('count'), Type.Literal('tick')]),
     windowStart: Instant('ISO 8601 UTC'),
-    eventTime: Type.Integer({ minimum: 0, description: 'the order\'s createdAt, milliseconds since the epoch' }),
+    eventTime: Type.Integer({ minimum: 0, description: 'the order\'s createdAt (count) or the source partition\'s stream time (tick), milliseconds since the epoch' }),
     orders: Count,
     confirmed: Count,
     failed: Count,
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'of revenueCents' }),
     revenueCents: Cents,
   },
   { additionalProperties: false },
 )
 export type WindowPartial = Static<typeof WindowPartial>
-
-/**
- * The aggregator's repartition topic, to every partition (key: the source partition): how far the
- * source partition's stream time (the largest order time it has read) has come, so that each
- * window owner can close windows whose own partitions are quiet.
- */
-export const StreamTimeTick = Type.Object(
-  {
-    source: Type.String({ minLength: 1, description: 'the source partition, as the record key' }),
-    streamTime: Type.Integer({ minimum: 0, description: 'milliseconds since the epoch' }),
-  },
-  { additionalProperties: false },
-)
-export type StreamTimeTick = Static<typeof StreamTimeTick>

@@ -21,6 +21,7 @@ describe('a shop process on the in-memory log', () => {
     const cluster = new MemoryCluster()
     const { shop, escalations } = await start(cluster, 'api,order,inventory,notifier,aggregator')
     expect([...cluster.topics.keys()].sort()).toEqual([
+      '_schemas',
       'inventory.failed',
       'inventory.line-results',
       'inventory.requests',
@@ -37,6 +38,9 @@ describe('a shop process on the in-memory log', () => {
       'payment.refunded',
       'payment.requests',
       'shipping.requests',
+      'shop-aggregator-orders-changelog',
+      'shop-aggregator-partials-repartition',
+      'shop-aggregator-windows-changelog',
       'shop-api-idempotency-changelog',
       'shop-inventory-reservations-changelog',
       'shop-inventory-stock-changelog',
@@ -45,6 +49,7 @@ describe('a shop process on the in-memory log', () => {
       'shop.dlq',
       'warehouse.requests',
     ])
+    expect(cluster.topics.get('_schemas')!.length).toBe(1)
     const ready = await fetch(`${shop.url}/readyz`)
     expect(ready.status).toBe(200)
     expect(partitionsOf(shop, 'inventory')).toEqual([0, 1, 2, 3])

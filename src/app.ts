@@ -13,7 +13,10 @@ import { roles as roleFactories } from './roles.ts'
 import type { Readiness } from './api/health/readiness.ts'
 import type { Role } from './actors/runtime/role.ts'
 import { backoffDelay, sleep, withDeadline } from './time.ts'
-import { topicNames, topicSpecs } from './topology.ts'
+import { eventTopics, groupName, topicNames, topicSpecs } from './topology.ts'
+import { HttpSchemaRegistry } from './registry/http-client.ts'
+import { EventSerde, serdeLog } from './registry/serde.ts'
+import { SchemaStore } from './registry/store.ts'
 import { Metrics } from './observability/metrics.ts'
 import { LagExporter, lagGroups } from './observability/lag.ts'
 import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
@@ -49,13 +52,18 @@ export class Shop {
     private readonly lag: LagExporter,
     private readonly closeReadModel: () => Promise<void> | undefined,
     private readonly tracing: Tracing | undefined,
+    private readonly closeRegistry: () => Promise<void>,
   ) {}
 
   static async start(options: ShopOptions): Promise<Shop> {
     const { config, logger } = options
     if (config.bus === 'kafka' && config.roles.some((r) => statefulRoles.has(r))) checkDataDir(config.dataDir)
-    const log = options.log ?? createLog(config, logger)
+    const bus = options.log ?? createLog(config, logger)
     const topics = topicNames(config.topicPrefix)
+    // Shop's own registry storage, on the bus; the client is an external registry when one is set.
+    const schemaStore = new SchemaStore({ log: bus, logger, topic: topics.schemas, writerId: `${groupName(config.topicPrefix, 'registry')}-writer` })
+    const serde = new EventSerde(config.schemaRegistryUrl ? new HttpSchemaRegistry(config.schemaRegistryUrl) : schemaStore)
+    const log = serdeLog(bus, serde)
     const metrics = new Metrics()
     const tracing = options.tracing ? startTracing(options.tracing, { metrics, logger, roles: config.roles }) : undefined
     const supervisor = createActorSystem(options.onEscalate)
@@ -70,7 +78,7 @@ export class Shop {
     })
     let readModel: ReadModel | undefined
     const readModelOf = () => (readModel ??= openReadModel(readModelTarget(config, log.kind)))
-    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, metrics, readModel: readModelOf, write: options.write }))
+    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, metrics, readModel: readModelOf, write: options.write, schemaStore }))
     const state = { draining: false, connected: false }
     metrics.onScrape(() => {
       for (const role of roles) metrics.roleReady.set({ role: role.name }, role.readiness().ready ? 1 : 0)
@@ -87,11 +95,17 @@ export class Shop {
     })
     // Probes answer from the start (alive, not ready) while the broker is waited for.
     http.listen({ port: config.httpPort, hostname: config.httpHost })
-    const shop = new Shop(config, log, roles, http, logger, state, metrics, lag, () => readModel?.close(), tracing)
+    const closeRegistry = async () => {
+      await serde.client.close()
+      await schemaStore.close()
+    }
+    const shop = new Shop(config, log, roles, http, logger, state, metrics, lag, () => readModel?.close(), tracing, closeRegistry)
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
     state.connected = true
+    // Before anything is written: an incompatible schema change stops the start here (IncompatibleSchemaError).
+    await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
     for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
     lag.start()
     logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url }, 'shop started')
@@ -118,6 +132,7 @@ export class Shop {
       (async () => {
         await this.lag.stop()
         for (const role of [...this.roles].reverse()) await role.stop()
+        await this.closeRegistry()
         await this.log.close()
         await this.closeReadModel()
         await this.http.stop()

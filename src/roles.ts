@@ -8,6 +8,7 @@ import { shipperRole } from './actors/shipper/role.ts'
 import { warehouseRole } from './actors/warehouse/role.ts'
 import type { RoleFactory } from './actors/runtime/role.ts'
 import { apiRole } from './api/role.ts'
+import { registryRole } from './registry/role.ts'
 import type { RoleName } from './config/options.ts'
 
 /** The roles a process can run (`--roles`), each wired in its own folder; what they read and write is in topology.ts. */
@@ -21,4 +22,5 @@ export const roles: Record<RoleName, RoleFactory> = {
   notifier: notifierRole,
   projector: projectorRole,
   aggregator: aggregatorRole,
+  registry: registryRole,
 }

@@ -1,5 +1,6 @@
 import type { Config, RoleName } from './config/options.ts'
 import type { TopicSpec } from './kafka/types.ts'
+import { type EventType, events } from '../schemas/events.ts'
 
 /** Every topic shop uses, named once. A prefix lets several deployments (or tests) share a cluster. */
 export function topicNames(prefix: string) {
@@ -22,6 +23,8 @@ export function topicNames(prefix: string) {
     shippingRequests: `${prefix}shipping.requests`,
     shipped: `${prefix}order.shipped`,
     notificationRequests: `${prefix}notification.requests`,
+    // The schema registry's storage (Confluent's layout): one compacted partition.
+    schemas: `${prefix}_schemas`,
     orderRate: `${prefix}metrics.order.rate`,
     deadLetter: `${prefix}shop.dlq`,
     // Compacted changelogs: the truth behind each actor's bun:sqlite state (partition p holds the
@@ -65,6 +68,8 @@ export type TopicNames = ReturnType<typeof topicNames>
  *            minute (event time) and writes partial counts keyed by window to its repartition
  *            topic; its `aggregator-windows` group sums them per window and writes
  *            metrics.order.rate (compacted, key window start)
+ * registry   serves the schema registry's REST API at /registry over _schemas (every process
+ *            reads and writes _schemas itself when no --schema-registry-url is set)
  * every consuming role dead-letters to shop.dlq
  * ```
  */
@@ -84,6 +89,8 @@ export function topology(t: TopicNames) {
     delivery: { reads: [t.notificationRequests], writes: [t.deadLetter], stores: {} },
     projector: { reads: [t.orderStatus], writes: [], stores: {} },
     aggregator: { reads: [t.ordersCreated, t.reserved, t.failed], writes: [t.aggregatorPartials, t.deadLetter], stores: { orders: t.aggregatorOrders } },
+    // Not a consumer group: the schema registry's REST API over the _schemas topic.
+    registry: { reads: [t.schemas], writes: [t.schemas], stores: {} },
     'aggregator-windows': { reads: [t.aggregatorPartials], writes: [t.orderRate, t.deadLetter], stores: { windows: t.aggregatorWindows } },
   } satisfies Record<GroupName, { reads: string[]; writes: string[]; stores: Record<string, string> }>
 }
@@ -95,7 +102,7 @@ export function topology(t: TopicNames) {
  */
 export type GroupName = RoleName | 'delivery' | 'aggregator-windows'
 
-const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys', 'aggregatorOrders', 'aggregatorWindows', 'orderRate'])
+const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys', 'aggregatorOrders', 'aggregatorWindows', 'orderRate', 'schemas'])
 
 /**
  * Every topic gets the same partition count. That keeps co-partitioned topics aligned: the
@@ -111,7 +118,37 @@ export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | '
     // (a new host) then replays the live state and recent tombstones, not a segment of history.
     return compacted.has(key) ? { 'cleanup.policy': 'compact', 'segment.ms': '3600000' } : undefined
   }
-  return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({ name: names[key], partitions: config.partitions, ...(settings(key) ? { config: settings(key) } : {}) }))
+  // The registry's writes are ordered by one partition, whatever --partitions says.
+  const partitions = (key: keyof TopicNames) => (key === 'schemas' ? 1 : config.partitions)
+  return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({ name: names[key], partitions: partitions(key), ...(settings(key) ? { config: settings(key) } : {}) }))
+}
+
+/**
+ * The event each event topic carries, one per topic: its values' schema subject is `<topic>-value`
+ * (Confluent's TopicNameStrategy). Changelogs, the idempotency keys and the dead-letter topic carry
+ * no events of their own (state, bookkeeping, and records as they were).
+ */
+export function eventTopics(t: TopicNames): Array<[topic: string, event: EventType]> {
+  return [
+    [t.ordersCreated, events.orderCreated],
+    [t.inventoryRequests, events.inventoryRequest],
+    [t.lineResults, events.lineResult],
+    [t.reserved, events.orderReserved],
+    [t.failed, events.orderFailed],
+    [t.orderStatus, events.orderStatus],
+    [t.cancelRequests, events.cancelRequest],
+    [t.paymentRequests, events.paymentRequest],
+    [t.paymentProcessed, events.paymentProcessed],
+    [t.paymentFailed, events.paymentFailed],
+    [t.paymentRefunded, events.paymentRefunded],
+    [t.warehouseRequests, events.packRequest],
+    [t.packed, events.orderPacked],
+    [t.shippingRequests, events.shipRequest],
+    [t.shipped, events.orderShipped],
+    [t.notificationRequests, events.notificationRequest],
+    [t.aggregatorPartials, events.windowPartial],
+    [t.orderRate, events.orderRate],
+  ]
 }
 
 /** The consumer group of a consuming role (also the prefix of its transactional ids). */

@@ -11,10 +11,10 @@ export const maxBodyBytes = 64 * 1024
  * malformed JSON (400), and a body the schema rejects (400, every field at fault named by its JSON
  * pointer). Routes that use it declare `parse: 'none'` so that Elysia leaves the body unread.
  */
-export async function readJson<S extends TSchema>(request: Request, schema: S): Promise<Static<S>> {
+export async function readJson<S extends TSchema>(request: Request, schema: S, contentTypes: readonly string[] = ['application/json']): Promise<Static<S>> {
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
-  if (type !== 'application/json') {
-    throw new UnsupportedMediaTypeError(`expected Content-Type application/json; got ${type ? JSON.stringify(type) : 'none'}`)
+  if (!contentTypes.includes(type)) {
+    throw new UnsupportedMediaTypeError(`expected Content-Type ${contentTypes.join(' or ')}; got ${type ? JSON.stringify(type) : 'none'}`)
   }
   const declared = Number(request.headers.get('content-length') ?? 0)
   if (declared > maxBodyBytes) throw tooLarge()

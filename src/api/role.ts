@@ -54,6 +54,7 @@ export function apiRole(ctx: RoleContext): Role {
     idempotencyTtlMs: config.idempotencyTtlMs,
     backlog: () => backlog,
     maxBacklog: config.maxOrderBacklog,
+    orderSchemaVersion: config.orderSchemaVersion,
     metrics: ctx.metrics,
   })
   let started = false

@@ -3,26 +3,37 @@ import { randomUUID } from 'node:crypto'
 import { InvalidEventError } from '../errors.ts'
 import type { ConsumedRecord, Headers, ProduceRecord } from '../kafka/types.ts'
 import { compiledSchema } from './check.ts'
-import type { EventType } from '../../schemas/events.ts'
+import { type EventType, schemaAt } from '../../schemas/events.ts'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * Set by the log's serde on a record whose value it could not resolve (an unknown schema id, a
+ * schema no reader knows): decodeEvent refuses the record with it, so it is dead-lettered.
+ */
+export const schemaErrorHeader = 'shop.schema.error'
 
 /**
  * A record of `event` for `topic`, keyed by the payload's `keyField`: the key that decodeEvent
  * checks, so a record built here always lands in the partition of the entity it is about.
  */
-export function eventRecord<E extends EventType>(topic: string, event: E, payload: Static<E['schema']>, source: string): ProduceRecord {
-  return { topic, key: String((payload as Record<string, unknown>)[event.keyField]), ...encodeEvent(event, payload, source) }
+export function eventRecord<E extends EventType>(topic: string, event: E, payload: Static<E['schema']>, source: string, options: { version?: number } = {}): ProduceRecord {
+  return { topic, key: String((payload as Record<string, unknown>)[event.keyField]), ...encodeEvent(event, payload, source, {}, options.version) }
 }
 
 /**
  * The common envelope, in the CloudEvents Kafka binding's binary mode: attributes in `ce_*`
- * headers, the payload as JSON in the value.
+ * headers, the payload as JSON in the value (which the log's serde prefixes with the schema's
+ * registry id, see src/registry/serde.ts). `version` writes an older version the readers still
+ * read (a rolling upgrade); the payload must then be of that version.
  */
 export function encodeEvent<E extends EventType>(
   event: E,
   payload: Static<E['schema']>,
   source: string,
   extra: Headers = {},
+  version = event.version,
 ): { value: string; headers: Headers } {
+  if (!schemaAt(event, version)) throw new InvalidEventError(`${event.type} has no version ${version}`)
   return {
     value: JSON.stringify(payload),
     headers: {
@@ -31,7 +42,7 @@ export function encodeEvent<E extends EventType>(
       ce_type: event.type,
       ce_source: source,
       ce_time: new Date().toISOString(),
-      ce_dataschemaversion: String(event.version),
+      ce_dataschemaversion: String(version),
       'content-type': 'application/json',
       ...extra,
     },
@@ -47,17 +58,22 @@ export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecor
   if (record.headers.ce_type !== event.type) {
     throw new InvalidEventError(`${where}: expected a ${event.type} event, got ce_type ${JSON.stringify(record.headers.ce_type)}`)
   }
-  if (record.headers.ce_dataschemaversion !== String(event.version)) {
-    throw new InvalidEventError(`${where}: ${event.type} version ${record.headers.ce_dataschemaversion} is not supported (reads ${event.version})`)
+  const schemaError = record.headers[schemaErrorHeader]
+  if (schemaError !== undefined) throw new InvalidEventError(`${where}: ${schemaError}`)
+  const version = Number(record.headers.ce_dataschemaversion)
+  const schema = schemaAt(event, version)
+  if (!schema) {
+    const known = [event.version, ...Object.keys(event.older ?? {})].join(', ')
+    throw new InvalidEventError(`${where}: ${event.type} version ${record.headers.ce_dataschemaversion} is not supported (reads ${known})`)
   }
   if (record.value === null) throw new InvalidEventError(`${where}: a tombstone (null value) where a ${event.type} event was expected`)
   let payload: unknown
   try {
-    payload = JSON.parse(record.value.toString())
+    payload = JSON.parse(jsonOf(record.value))
   } catch {
     throw new InvalidEventError(`${where}: the value is not JSON`)
   }
-  const check = compiledSchema(event.schema)
+  const check = compiledSchema(schema)
   if (!check.Check(payload)) {
     const first = check.Errors(payload).First()
     throw new InvalidEventError(`${where}: ${first?.path || '/'} ${first?.message}`)
@@ -66,5 +82,16 @@ export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecor
   if (record.key !== owner) {
     throw new InvalidEventError(`${where}: keyed ${JSON.stringify(record.key ?? null)}, but its ${event.keyField} is ${JSON.stringify(owner)}`)
   }
-  return payload as Static<E['schema']>
+  // Every reader sees the current version: an older one upgraded, defaults filled.
+  const current = version === event.version ? payload : event.older![version].upgrade(payload as object)
+  return Value.Default(event.schema, current) as Static<E['schema']>
+}
+
+/**
+ * The JSON text of an event record's value: after the schema registry's wire-format header (magic
+ * byte 0, 4-byte schema id) when it has one, the whole value when it has not (records written
+ * before the registry, or by a producer without one).
+ */
+export function jsonOf(value: Buffer): string {
+  return value.length >= 5 && value[0] === 0 ? value.toString('utf8', 5) : value.toString()
 }

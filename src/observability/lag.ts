@@ -20,7 +20,7 @@ export interface LaggingGroup {
 export function lagGroups(config: Pick<Config, 'roles' | 'topicPrefix'>): LaggingGroup[] {
   const groups = topology(topicNames(config.topicPrefix))
   const names = (Object.keys(groups) as GroupName[]).filter((name) => {
-    if (name === 'api') return false
+    if (name === 'api' || name === 'registry') return false
     if (config.roles.includes('api')) return true
     return config.roles.includes(name as never) || secondGroups[name] !== undefined && config.roles.includes(secondGroups[name])
   })

@@ -1,4 +1,5 @@
 import type { Reservation } from '../../src/actors/inventory/handler.ts'
+import { jsonOf } from '../../src/events/envelope.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import type { ConsumedRecord } from '../../src/kafka/types.ts'
@@ -46,7 +47,7 @@ export interface LifecycleCheck {
 
 const coreGroups: readonly GroupName[] = ['order', 'inventory', 'notifier']
 
-const parse = <T>(records: ConsumedRecord[]) => records.map((r) => JSON.parse(String(r.value)) as T)
+const parse = <T>(records: ConsumedRecord[]) => records.map((r) => JSON.parse(jsonOf(r.value!)) as T)
 const byPosition = (a: ConsumedRecord, b: ConsumedRecord) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)
 
 /**
@@ -140,7 +141,7 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
   const level = (sku: string) => model.stock.get(sku) ?? { sku, available: 0, reserved: 0 }
   for (const partition of new Set(requests.map((r) => r.partition))) {
     for (const record of requests.filter((r) => r.partition === partition).sort(byPosition)) {
-      const request = JSON.parse(String(record.value)) as InventoryRequest
+      const request = JSON.parse(jsonOf(record.value!)) as InventoryRequest
       if (request.type === 'set') model.stock.set(request.sku, { ...level(request.sku), available: request.quantity })
       else if (request.type === 'reserve') {
         const key = `${request.orderId}/${request.line}`
@@ -174,7 +175,7 @@ export async function checkInvariants(log: Log, options: CheckOptions): Promise<
   const reservations = new Map<string, Reservation>()
   for (const record of await readTopic(log, topics.reservations)) {
     if (record.value === null) reservations.delete(record.key!)
-    else reservations.set(record.key!, JSON.parse(String(record.value)))
+    else reservations.set(record.key!, JSON.parse(jsonOf(record.value!)))
   }
   for (const order of confirmed) {
     order.items.forEach((_, line) => {

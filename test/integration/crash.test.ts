@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { jsonOf } from '../../src/events/envelope.ts'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -165,7 +166,7 @@ test('kill -9 of the processes running payment, notifier and the rest of an orde
 async function finalStatuses(prefix: string): Promise<Map<string, number>> {
   const ends = new Map<string, number>()
   for (const record of await readTopic(log, topicNames(prefix).orderStatus)) {
-    const change = JSON.parse(String(record.value)) as { status: string; note?: string }
+    const change = JSON.parse(jsonOf(record.value!)) as { status: string; note?: string }
     if (change.note === undefined && final.has(change.status as never)) ends.set(change.status, (ends.get(change.status) ?? 0) + 1)
   }
   return ends
@@ -174,7 +175,7 @@ async function finalStatuses(prefix: string): Promise<Map<string, number>> {
 /** Orders per minute as the topics say, computed here without the aggregator: each order once, by its createdAt. */
 async function windowsFromTopics(prefix: string) {
   const t = topicNames(prefix)
-  const payloads = async (topic: string) => (await readTopic(log, topic)).map((r) => JSON.parse(String(r.value)))
+  const payloads = async (topic: string) => (await readTopic(log, topic)).map((r) => JSON.parse(jsonOf(r.value!)))
   const placed = new Map<string, { at: number; total: number }>()
   for (const o of await payloads(t.ordersCreated)) if (!placed.has(o.orderId)) placed.set(o.orderId, { at: Date.parse(o.createdAt), total: o.total })
   const windows = new Map<string, { orders: number; confirmed: number; failed: number; revenueCents: number }>()
@@ -220,7 +221,7 @@ test('kill -9 of the aggregator processes while orders flow: every window holds 
     await workers[i].ready()
   }
   // Orders keep coming until a window has closed (stream time past a minute's end and the grace).
-  const rate = async () => new Map((await readTopic(log, t.orderRate)).map((r) => [r.key!, JSON.parse(String(r.value))]))
+  const rate = async () => new Map((await readTopic(log, t.orderRate)).map((r) => [r.key!, JSON.parse(jsonOf(r.value!))]))
   await eventually(async () => expect([...(await rate()).values()].some((w) => w.final)).toBe(true), 120_000, 500)
   loading = false
   const result = await load

@@ -1,28 +1,35 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { events } from '../../schemas/events.ts'
-import type { OrderCreatedV1 } from '../../schemas/order.ts'
-import { eventRecord } from '../../src/events/envelope.ts'
+import type { OrderCreated } from '../../schemas/order.ts'
+import { eventRecord, jsonOf } from '../../src/events/envelope.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { eventually } from '../harness/eventually.ts'
 import { scrape, total } from '../harness/metrics.ts'
 import { type PipelineCasesOptions, startShop } from './cases.ts'
 
-/** An order of one line, 1 unit of `sku`, placed at `createdAt` by one of 24 users (so over every partition). */
-function order(n: number, createdAt: string, sku: string): OrderCreatedV1 {
+/**
+ * An order of one line, 1 unit of `sku`, placed at `createdAt` by one of 24 users (so over every
+ * partition); every third is written in version 1 of the event (EUR, no currency field), the
+ * others in version 2, in EUR or USD.
+ */
+function order(n: number, createdAt: string, sku: string): OrderCreated {
   const price = 10 + n / 100
-  return { orderId: `rate-${n}`, userId: `user-${n % 24}`, items: [{ sku, quantity: 1, unitPrice: price }], total: price, createdAt }
+  return { orderId: `rate-${n}`, userId: `user-${n % 24}`, items: [{ sku, quantity: 1, unitPrice: price }], total: price, createdAt, currency: n % 3 === 2 ? 'USD' : 'EUR' }
 }
+const v1 = (o: OrderCreated) => Number(o.orderId.split('-')[1]) % 3 === 0
 
 const minute = (m: number, s: number) => `2026-01-01T10:0${m}:${String(s).padStart(2, '0')}.000Z`
 
 /** What a window must hold: the orders counted in it, by outcome. */
-function expected(orders: OrderCreatedV1[], confirmedSku: string) {
+function expected(orders: OrderCreated[], confirmedSku: string) {
   const confirmed = orders.filter((o) => o.items[0].sku === confirmedSku)
+  const cents: Record<string, number> = {}
+  for (const o of confirmed) cents[o.currency] = (cents[o.currency] ?? 0) + Math.round(o.total * 100)
   return {
     orders: orders.length,
     confirmed: confirmed.length,
     failed: orders.length - confirmed.length,
-    revenue: confirmed.reduce((sum, o) => sum + Math.round(o.total * 100), 0) / 100,
+    revenue: Object.fromEntries(Object.entries(cents).map(([currency, c]) => [currency, c / 100])),
   }
 }
 
@@ -45,14 +52,22 @@ export function runAggregatorCases(options: PipelineCasesOptions): void {
         expect((await s.call('PUT', `/stock/${sku}`, { quantity })).status).toBe(202)
         await wait(async () => expect((await s.call('GET', `/stock/${sku}`)).body.available).toBe(quantity))
       }
-      const producer = s.log.producer()
-      const publish = (orders: OrderCreatedV1[]) => producer.send(orders.map((o) => eventRecord(s.topics.ordersCreated, events.orderCreated, o, 'test')))
+      // Written as an api process writes them, through the shop's own log (its schema ids), v1 and v2 interleaved.
+      const producer = s.shop.log.producer()
+      const publish = (orders: OrderCreated[]) =>
+        producer.send(
+          orders.map((o) => {
+            if (!v1(o)) return eventRecord(s.topics.ordersCreated, events.orderCreated, o, 'test')
+            const { currency: _, ...older } = o
+            return eventRecord(s.topics.ordersCreated, events.orderCreated, older, 'test', { version: 1 })
+          }),
+        )
       const rate = async () => {
         const answer = await s.call('GET', `/analytics/order-rate?from=${minute(0, 0)}&to=${minute(3, 0)}`)
         expect(answer.status).toBe(200)
         return new Map<string, Record<string, unknown>>(answer.body.windows.map((w: { windowStart: string }) => [w.windowStart, w]))
       }
-      const window = (m: number, orders: OrderCreatedV1[], rest: { late: number; final: boolean }) => ({
+      const window = (m: number, orders: OrderCreated[], rest: { late: number; final: boolean }) => ({
         windowStart: minute(m, 0),
         windowEnd: m === 2 ? '2026-01-01T10:03:00.000Z' : minute(m + 1, 0),
         ...expected(orders, 'SKU-IN'),
@@ -99,13 +114,19 @@ export function runAggregatorCases(options: PipelineCasesOptions): void {
       expect(w.get(minute(2, 0))).toEqual(window(2, [...c2, ...d], { late: 0, final: false }))
       expect(total(await scrape(s.shop.url), 'shop_aggregator_late_records_total')).toBe(2)
       // The late order itself went through the pipeline like any other.
-      await wait(async () => expect((await readTopic(s.log, s.topics.reserved)).map((r) => JSON.parse(String(r.value)).orderId)).toContain(late.orderId))
+      await wait(async () => expect((await readTopic(s.log, s.topics.reserved)).map((r) => JSON.parse(jsonOf(r.value!)).orderId)).toContain(late.orderId))
       // The orders did spread over every partition, and nothing was dead-lettered.
       const partitions = new Set((await readTopic(s.log, s.topics.ordersCreated)).map((r) => r.partition))
       expect(partitions.size).toBe(3)
+      // Each record is in the registry's wire format, under the schema id of its version.
+      const created = await readTopic(s.log, s.topics.ordersCreated)
+      expect(created.filter((r) => r.value![0] !== 0)).toEqual([])
+      const idOf = new Map(created.map((r) => [r.headers.ce_dataschemaversion, r.value!.readUInt32BE(1)]))
+      expect([...idOf.keys()].sort()).toEqual(['1', '2'])
+      expect(idOf.get('1')).not.toBe(idOf.get('2'))
       expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
       // The compacted topic holds the same, keyed by window start.
-      const latest = new Map((await readTopic(s.log, s.topics.orderRate)).map((r) => [r.key, JSON.parse(String(r.value))]))
+      const latest = new Map((await readTopic(s.log, s.topics.orderRate)).map((r) => [r.key, JSON.parse(jsonOf(r.value!))]))
       expect(latest).toEqual(w)
     })
 

@@ -10,7 +10,7 @@ import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { createLogger } from '../../src/log.ts'
 import { topicNames } from '../../src/topology.ts'
 import { orderIdFor } from '../../src/api/orders/identity.ts'
-import { encodeEvent } from '../../src/events/envelope.ts'
+import { encodeEvent, jsonOf } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { OrderStatus } from '../../schemas/lifecycle.ts'
 
@@ -94,7 +94,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await wait(() => expect(told(s, 'reserved')).toEqual([expect.objectContaining({ event: 'notification', orderId: placed.body.orderId, userId: 'ada', status: 'reserved' })]))
       await wait(async () => expect((await s.call('GET', '/stock/SKU-A')).body).toEqual({ sku: 'SKU-A', available: 7, reserved: 3 }))
       const reserved = await readTopic(s.log, s.topics.reserved)
-      expect(reserved.map((r) => JSON.parse(String(r.value)).orderId)).toEqual([placed.body.orderId])
+      expect(reserved.map((r) => JSON.parse(jsonOf(r.value!)).orderId)).toEqual([placed.body.orderId])
       expect(reserved[0].key).toBe('ada')
       expect(reserved[0].headers.ce_type).toBe('shop.inventory.reserved')
       expect(await readTopic(s.log, s.topics.failed)).toEqual([])
@@ -107,7 +107,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(placed.status).toBe(202)
       await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, status: 'out_of_stock' })]))
       expect(s.notifications[0].message).toContain('SKU-B (requested 2, available 1)')
-      const failed = (await readTopic(s.log, s.topics.failed)).map((r) => JSON.parse(String(r.value)))
+      const failed = (await readTopic(s.log, s.topics.failed)).map((r) => JSON.parse(jsonOf(r.value!)))
       expect(failed).toEqual([expect.objectContaining({ orderId: placed.body.orderId, shortLines: [{ sku: 'SKU-B', requested: 2, available: 1 }] })])
       expect((await s.call('GET', '/stock/SKU-B')).body).toEqual({ sku: 'SKU-B', available: 1, reserved: 0 })
     })
@@ -121,7 +121,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await wait(() => expect(s.notifications).toEqual([expect.objectContaining({ orderId: placed.body.orderId, status: 'out_of_stock' })]))
       await wait(async () => expect((await s.call('GET', '/stock/SKU-C')).body).toEqual({ sku: 'SKU-C', available: 5, reserved: 0 }))
       expect((await s.call('GET', '/stock/SKU-D')).body).toEqual({ sku: 'SKU-D', available: 1, reserved: 0 })
-      const requests = (await readTopic(s.log, s.topics.inventoryRequests)).map((r) => JSON.parse(String(r.value)))
+      const requests = (await readTopic(s.log, s.topics.inventoryRequests)).map((r) => JSON.parse(jsonOf(r.value!)))
       expect(requests.filter((r) => r.type === 'release')).toEqual([{ type: 'release', orderId: placed.body.orderId, line: 0, sku: 'SKU-C' }])
     })
 
@@ -157,7 +157,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await wait(() => expect(told(s, 'reserved').map((n) => n.orderId).sort()).toEqual([placed.body.orderId, placedAfter.body.orderId].sort()))
       await wait(async () => expect((await s.call('GET', '/stock/SKU-F')).body).toEqual({ sku: 'SKU-F', available: 8, reserved: 2 }))
       const end = await s.log.admin.endOffsets(s.topics.reserved)
-      const reserved = (await readTopic(s.log, s.topics.reserved)).map((r) => JSON.parse(String(r.value)).orderId)
+      const reserved = (await readTopic(s.log, s.topics.reserved)).map((r) => JSON.parse(jsonOf(r.value!)).orderId)
       expect(reserved.sort()).toEqual([placed.body.orderId, placedAfter.body.orderId].sort())
       expect(end.reduce((a, b) => a + b, 0n)).toBeGreaterThanOrEqual(2n)
       expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
@@ -183,7 +183,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
     })
 
     const statusOf = async (s: Awaited<ReturnType<typeof startShop>>, orderId: string) => (await s.call('GET', `/orders/${orderId}`)).body
-    const payload = (records: Array<{ value: Buffer | null }>) => records.map((r) => JSON.parse(String(r.value)))
+    const payload = (records: Array<{ value: Buffer | null }>) => records.map((r) => JSON.parse(jsonOf(r.value!)))
 
     test('an order lives to shipped: GET /orders/{id} shows each step in order; the customer is told when it is reserved and shipped; the shipped units leave the stock', async () => {
       const s = await start(['--warehouse-pick-ms=10'])
@@ -213,7 +213,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
         await wait(() => expect(s.notifications.filter((n) => n.orderId === orderId).map((n) => n.status)).toEqual(['reserved', 'shipped']))
       }
       // Each store's latest value (null: deleted) by key, read to the end of its changelog.
-      const latest = async (topic: string) => new Map((await readTopic(s.log, topic)).map((r) => [r.key!, r.value === null ? null : JSON.parse(String(r.value))]))
+      const latest = async (topic: string) => new Map((await readTopic(s.log, topic)).map((r) => [r.key!, r.value === null ? null : JSON.parse(jsonOf(r.value!))]))
       const keysOf = (orderId: string) => ({
         sagas: [orderId],
         reservations: [`${orderId}/0`],

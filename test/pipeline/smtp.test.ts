@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test'
+import { jsonOf } from '../../src/events/envelope.ts'
 import { SMTPServer } from 'smtp-server'
 import { MemoryLog } from '../../src/kafka/memory/index.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
@@ -122,7 +123,7 @@ test('a 550 (no such mailbox) is final: no retry, the request goes to shop.dlq w
   }, 5_000)
   expect(rcptAttempts).toEqual(['mia@customers.example'])
   expect(mails).toEqual([])
-  expect(JSON.parse(String(dead[0].value))).toMatchObject({ orderId: placed.body.orderId, sink: 'smtp' })
+  expect(JSON.parse(jsonOf(dead[0].value!))).toMatchObject({ orderId: placed.body.orderId, sink: 'smtp' })
   expect(dead[0].headers['shop.dlq.error']).toContain('550')
 })
 

@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from 'bun:test'
+import { jsonOf } from '../../src/events/envelope.ts'
 import { createHmac } from 'node:crypto'
 import { MemoryLog } from '../../src/kafka/memory/index.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
@@ -60,7 +61,7 @@ test('the webhook sink signs its body, and retries after 500s until the receiver
   const placed = await s.call('POST', '/orders', { userId: 'wes', items: [{ sku: 'SKU-W', quantity: 1, unitPrice: 9.99 }], total: 9.99 })
   // The notifier commits one request to the outbox; once the delivery group has committed past
   // it, its delivery is over: nothing more can come.
-  await eventually(async () => expect((await readTopic(s.log, s.topics.notificationRequests)).map((r) => JSON.parse(String(r.value)).sink)).toEqual(['webhook']), 5_000)
+  await eventually(async () => expect((await readTopic(s.log, s.topics.notificationRequests)).map((r) => JSON.parse(jsonOf(r.value!)).sink)).toEqual(['webhook']), 5_000)
   const [end] = await s.log.admin.endOffsets(s.topics.notificationRequests).then((ends) => ends.filter((e) => e > 0n))
   await eventually(async () => {
     const committed = await s.log.admin.committedOffsets(`${s.prefix}shop-delivery`)
@@ -84,7 +85,7 @@ test('after the attempt limit the notification goes to shop.dlq with the error; 
   const dead = await deadLetters(s)
   expect(received.map((r) => r.status)).toEqual([500, 500, 500])
   expect(dead).toHaveLength(1)
-  expect(JSON.parse(String(dead[0].value))).toMatchObject({ orderId: placed.body.orderId, status: 'out_of_stock', sink: 'webhook' })
+  expect(JSON.parse(jsonOf(dead[0].value!))).toMatchObject({ orderId: placed.body.orderId, status: 'out_of_stock', sink: 'webhook' })
   expect(dead[0].headers).toMatchObject({
     'shop.dlq.topic': s.topics.notificationRequests,
     'shop.dlq.group': `${s.prefix}shop-delivery`,

@@ -14,7 +14,8 @@ interface WindowState extends Expiring {
   orders: number
   confirmed: number
   failed: number
-  revenueCents: number
+  /** By currency. */
+  revenueCents: Record<string, number>
   late: number
   final: boolean
 }
@@ -54,7 +55,7 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
       orders: state.orders,
       confirmed: state.confirmed,
       failed: state.failed,
-      revenue: state.revenueCents / 100,
+      revenue: Object.fromEntries(Object.entries(state.revenueCents).map(([currency, cents]) => [currency, cents / 100])),
       late: state.late,
       final: state.final,
     }
@@ -79,8 +80,9 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
       })
       return
     }
-    const was = state ?? { orders: 0, confirmed: 0, failed: 0, revenueCents: 0, late: 0, final: false }
-    const next: WindowState = { ...was, orders: was.orders + p.orders, confirmed: was.confirmed + p.confirmed, failed: was.failed + p.failed, revenueCents: was.revenueCents + p.revenueCents }
+    const was: WindowState = state ?? { orders: 0, confirmed: 0, failed: 0, revenueCents: {}, late: 0, final: false }
+    const revenueCents = p.revenueCents === 0 ? was.revenueCents : { ...was.revenueCents, [p.currency]: (was.revenueCents[p.currency] ?? 0) + p.revenueCents }
+    const next: WindowState = { ...was, orders: was.orders + p.orders, confirmed: was.confirmed + p.confirmed, failed: was.failed + p.failed, revenueCents }
     ctx.put(store, p.windowStart, next)
     if (!state) ctx.put(store, openKey, { starts: [...openStarts(ctx), start] })
     publish(ctx, start, next)
@@ -108,8 +110,9 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
     stores: topology(topics)['aggregator-windows'].stores,
     handle(record, ctx) {
       if (record.topic !== topics.aggregatorPartials) throw new InvalidEventError(`the window owner does not read ${record.topic}`)
-      if (record.headers.ce_type === events.streamTimeTick.type) return advance(ctx, decodeEvent(events.streamTimeTick, record).streamTime)
-      add(ctx, decodeEvent(events.windowPartial, record))
+      const partial = decodeEvent(events.windowPartial, record)
+      if (partial.kind === 'tick') return advance(ctx, partial.eventTime)
+      add(ctx, partial)
     },
   }
 }

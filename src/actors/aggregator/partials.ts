@@ -1,5 +1,6 @@
 import { events } from '../../../schemas/events.ts'
 import type { WindowPartial } from '../../../schemas/rate.ts'
+import { type OrderCreated, defaultCurrency } from '../../../schemas/order.ts'
 import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { InvalidEventError } from '../../errors.ts'
 import type { Expiring } from '../../state/changelog-store.ts'
@@ -10,6 +11,7 @@ import { toCents, windowKey, windowOf } from './windows.ts'
 /** An order the aggregator counted: its event time and total, and its outcome once counted. */
 interface CountedOrder extends Expiring {
   at: number
+  currency: string
   totalCents: number
   outcome?: Outcome
 }
@@ -33,34 +35,35 @@ const store = 'orders'
 /**
  * The aggregator's first stage, one actor per partition of the user-keyed topics: it counts each
  * order once (a retried order, published again, is recognised by its orderId) in the minute of
- * its `createdAt`, and each outcome in its order's minute, writing a partial count per record to
+ * its `createdAt` (in either version of the order event), and each outcome in its order's minute, writing a partial count per record to
  * the repartition topic, keyed by window. It also tells every window owner how far its stream
  * time (the largest order time of its partition) has come, so that windows close even on owners
  * that receive nothing else. State and outputs commit with the offsets: a partial is written
  * exactly once.
  */
 export function partialsHandler(topics: TopicNames, partitions: number, source = 'shop/aggregator'): StepHandler {
-  const partial = (ctx: StepContext, at: number, counts: Pick<WindowPartial, 'orders' | 'confirmed' | 'failed' | 'revenueCents'>) => {
-    const payload: WindowPartial = { windowStart: windowKey(windowOf(at)), eventTime: at, ...counts }
+  type Counts = Pick<WindowPartial, 'orders' | 'confirmed' | 'failed' | 'revenueCents'>
+  const partial = (ctx: StepContext, order: CountedOrder, counts: Counts) => {
+    const payload: WindowPartial = { kind: 'count', windowStart: windowKey(windowOf(order.at)), eventTime: order.at, currency: order.currency, ...counts }
     ctx.send(eventRecord(topics.aggregatorPartials, events.windowPartial, payload, source))
   }
-  const outcomeCounts = (outcome: Outcome, totalCents: number) =>
+  const outcomeCounts = (outcome: Outcome, totalCents: number): Counts =>
     outcome === 'confirmed' ? { orders: 0, confirmed: 1, failed: 0, revenueCents: totalCents } : { orders: 0, confirmed: 0, failed: 1, revenueCents: 0 }
 
-  const order = (ctx: StepContext, partition: number, o: { orderId: string; createdAt: string; total: number }) => {
+  const order = (ctx: StepContext, o: OrderCreated) => {
     if (ctx.get(store, orderKey(o.orderId))) return
     const at = Date.parse(o.createdAt)
     if (!Number.isFinite(at)) throw new InvalidEventError(`order ${o.orderId}: createdAt ${JSON.stringify(o.createdAt)} is not a time`)
-    const counted: CountedOrder = { at, totalCents: toCents(o.total) }
-    partial(ctx, at, { orders: 1, confirmed: 0, failed: 0, revenueCents: 0 })
+    const counted: CountedOrder = { at, currency: o.currency, totalCents: toCents(o.total) }
+    partial(ctx, counted, { orders: 1, confirmed: 0, failed: 0, revenueCents: 0 })
     const early = ctx.get<EarlyOutcome>(store, earlyKey(o.orderId))
     if (early) {
       ctx.put(store, earlyKey(o.orderId), undefined)
-      partial(ctx, at, outcomeCounts(early.outcome, counted.totalCents))
+      partial(ctx, counted, outcomeCounts(early.outcome, counted.totalCents))
       Object.assign(counted, { outcome: early.outcome, doneAt: Date.now() })
     }
     ctx.put(store, orderKey(o.orderId), counted)
-    advance(ctx, partition, at)
+    advance(ctx, at)
   }
 
   const outcome = (ctx: StepContext, orderId: string, outcome: Outcome, total: number) => {
@@ -71,26 +74,26 @@ export function partialsHandler(topics: TopicNames, partitions: number, source =
       return
     }
     if (counted.outcome) return
-    partial(ctx, counted.at, outcomeCounts(outcome, counted.totalCents))
+    partial(ctx, counted, outcomeCounts(outcome, counted.totalCents))
     // Done: kept for the deduplication window, so that the order published again is still recognised.
     ctx.put<CountedOrder>(store, orderKey(orderId), { ...counted, outcome, doneAt: Date.now() })
   }
 
-  const advance = (ctx: StepContext, partition: number, at: number) => {
+  const advance = (ctx: StepContext, at: number) => {
     const was = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
     if (at <= was) return
     ctx.put(store, streamTimeKey, { at })
     if (Math.floor(at / tickMs) === Math.floor(was / tickMs)) return
     for (let owner = 0; owner < partitions; owner++) {
-      const tick = { source: String(partition), streamTime: at }
-      ctx.send({ ...eventRecord(topics.aggregatorPartials, events.streamTimeTick, tick, source), partition: owner })
+      const tick: WindowPartial = { kind: 'tick', windowStart: windowKey(windowOf(at)), eventTime: at, orders: 0, confirmed: 0, failed: 0, currency: defaultCurrency, revenueCents: 0 }
+      ctx.send({ ...eventRecord(topics.aggregatorPartials, events.windowPartial, tick, source), partition: owner })
     }
   }
 
   return {
     stores: topology(topics).aggregator.stores,
     handle(record, ctx) {
-      if (record.topic === topics.ordersCreated) return order(ctx, record.partition, decodeEvent(events.orderCreated, record))
+      if (record.topic === topics.ordersCreated) return order(ctx, decodeEvent(events.orderCreated, record) as OrderCreated)
       if (record.topic === topics.reserved) {
         const reserved = decodeEvent(events.orderReserved, record)
         return outcome(ctx, reserved.orderId, 'confirmed', reserved.total)

@@ -2,7 +2,7 @@ import type { Static } from '@sinclair/typebox'
 import { events } from '../../../schemas/events.ts'
 import type { InventoryRequest, LineResult } from '../../../schemas/inventory.ts'
 import { type OrderStatus, type OrderStatusChanged, type PaymentRequest, finalStatuses, orderStatuses } from '../../../schemas/lifecycle.ts'
-import type { OrderCreatedV1 } from '../../../schemas/order.ts'
+import type { OrderCreated } from '../../../schemas/order.ts'
 import type { OrderFailed, OrderReserved } from '../../../schemas/outcome.ts'
 import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { InvalidEventError } from '../../errors.ts'
@@ -17,7 +17,8 @@ import { type Metrics, secondsSince } from '../../observability/metrics.ts'
  * (`doneAt`), so that a retried order and late results are recognised; then deleted.
  */
 export interface Saga extends Expiring {
-  order: OrderCreatedV1
+  /** As read, in either version; sagas written before version 2 have no currency (EUR). */
+  order: OrderCreated
   lines: Array<Pick<LineResult, 'status' | 'available'> | null>
   status: OrderStatus
   /** A cancel arrived while lines were still being reserved: the order is cancelled once they are settled. */
@@ -39,7 +40,7 @@ export function orderHandler(topics: TopicNames, source: string, metrics: Metric
   for (const status of orderStatuses) metrics.orderStatuses.inc({ status }, 0)
   const step = new Steps(topics, source, metrics)
   const readers: Record<string, (record: ConsumedRecord, ctx: StepContext) => void> = {
-    [topics.ordersCreated]: (r, ctx) => step.start(ctx, decodeEvent(events.orderCreated, r)),
+    [topics.ordersCreated]: (r, ctx) => step.start(ctx, decodeEvent(events.orderCreated, r) as OrderCreated),
     [topics.lineResults]: (r, ctx) => step.join(ctx, decodeEvent(events.lineResult, r)),
     [topics.paymentProcessed]: (r, ctx) => step.paid(ctx, decodeEvent(events.paymentProcessed, r)),
     [topics.paymentFailed]: (r, ctx) => step.declined(ctx, decodeEvent(events.paymentFailed, r)),
@@ -69,7 +70,7 @@ class Steps {
    * A new order, unless its orderId was seen: the OrderActor of the user's partition is where a
    * retried order (the same Idempotency-Key, published again by any api process) is recognised.
    */
-  start(ctx: StepContext, order: OrderCreatedV1): void {
+  start(ctx: StepContext, order: OrderCreated): void {
     const seen = sagaOf(ctx, order.orderId)
     if (seen) {
       if (sameOrder(seen.order, order)) return
@@ -79,7 +80,7 @@ class Steps {
     const early = ctx.get<Expiring>('sagas', earlyCancelKey(order.orderId))
     if (early) ctx.put('sagas', earlyCancelKey(order.orderId), undefined)
     const saga: Saga = { order, lines: order.items.map(() => null), status: 'pending', ...(early ? { cancelRequested: true } : {}) }
-    this.#status(ctx, saga, { order: { items: order.items, total: order.total, createdAt: order.createdAt } })
+    this.#status(ctx, saga, { order: { items: order.items, total: order.total, currency: order.currency, createdAt: order.createdAt } })
     order.items.forEach((item, line) => {
       const request: InventoryRequest = { type: 'reserve', orderId: order.orderId, userId: order.userId, line, sku: item.sku, quantity: item.quantity }
       ctx.send(eventRecord(this.topics.inventoryRequests, events.inventoryRequest, request, this.source))
@@ -242,6 +243,6 @@ function sagaOf(ctx: StepContext, orderId: string): Saga | undefined {
 }
 
 /** The same order placed again (a retry), whatever the time it was published. */
-function sameOrder(a: OrderCreatedV1, b: OrderCreatedV1): boolean {
-  return a.userId === b.userId && a.total === b.total && JSON.stringify(a.items) === JSON.stringify(b.items)
+function sameOrder(a: OrderCreated, b: OrderCreated): boolean {
+  return a.userId === b.userId && a.total === b.total && (a.currency ?? 'EUR') === b.currency && JSON.stringify(a.items) === JSON.stringify(b.items)
 }

@@ -7,6 +7,7 @@ import type { ReadModel } from '../../read-model/types.ts'
 import type { GroupName, TopicNames } from '../../topology.ts'
 import type { Supervisor } from './supervisor.ts'
 import type { Metrics } from '../../observability/metrics.ts'
+import type { SchemaStore } from '../../registry/store.ts'
 
 /** What a role gets from the process that hosts it. */
 export interface RoleContext {
@@ -15,6 +16,8 @@ export interface RoleContext {
   logger: Logger
   supervisor: Supervisor
   topics: TopicNames
+  /** Shop's schema registry storage (the `_schemas` topic), served by the registry role. */
+  schemaStore: SchemaStore
   /** The process's Prometheus metrics. */
   metrics: Metrics
   /** The process's read model, opened on first use and shared by its roles (projector, api). */

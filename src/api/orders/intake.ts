@@ -4,7 +4,7 @@ import { annotate, sendSpans, sent } from '../../observability/tracing.ts'
 import type { OrderAccepted } from '../../../schemas/api.ts'
 import { events } from '../../../schemas/events.ts'
 import type { CancelRequest } from '../../../schemas/lifecycle.ts'
-import type { OrderCreatedV1, PlaceOrder } from '../../../schemas/order.ts'
+import { type OrderCreatedV1, type PlaceOrder, defaultCurrency } from '../../../schemas/order.ts'
 import { BadRequestError, ConflictError, type FieldError, NotReadyError, ShopError } from '../../errors.ts'
 import type { ProduceRecord } from '../../kafka/types.ts'
 import type { TopicView } from '../../state/topic-view.ts'
@@ -41,6 +41,8 @@ export interface OrderIntakeOptions {
   /** Orders not yet taken by the order group; null while unknown. Beyond `maxBacklog`, 503. */
   backlog: () => number | null
   maxBacklog: number
+  /** The version of the order event written (`--order-schema-version`). */
+  orderSchemaVersion: 1 | 2
   metrics: Metrics
 }
 
@@ -160,12 +162,28 @@ export class OrderIntake {
     }
   }
 
+  /**
+   * The order event in the version this process writes (`--order-schema-version`): 2 with the
+   * currency, or 1 during a rolling upgrade, while some reader may not read 2 yet. Version 1 has no
+   * currency, so it can only carry an order in EUR (what every version-1 order was).
+   */
+  #orderRecord(orderId: string, order: PlaceOrder): ProduceRecord {
+    const createdAt = new Date().toISOString()
+    const topic = this.options.topics.ordersCreated
+    const currency = order.currency ?? defaultCurrency
+    if (this.options.orderSchemaVersion === 2) return eventRecord(topic, events.orderCreated, { orderId, ...order, currency, createdAt }, 'shop/api')
+    if (currency !== defaultCurrency) {
+      throw new BadRequestError(`this api writes orders in version 1 of the order event (--order-schema-version=1), which has no currency: only ${defaultCurrency} orders are taken`, [{ path: '/currency', message: `Expected ${defaultCurrency} or no currency` }])
+    }
+    const v1: OrderCreatedV1 = { orderId, userId: order.userId, items: order.items, total: order.total, createdAt }
+    return eventRecord(topic, events.orderCreated, v1, 'shop/api', { version: 1 })
+  }
+
   /** The order and, for a client's key, its entry, in one transaction. */
   async #publish(order: PlaceOrder, key: string, remember: { topicKey: string; fingerprint: string }): Promise<OrderAccepted> {
     const orderId = orderIdFor(order.userId, key)
     const accepted: OrderAccepted = { orderId, status: 'pending' }
-    const event: OrderCreatedV1 = { orderId, ...order, createdAt: new Date().toISOString() }
-    const records: ProduceRecord[] = [eventRecord(this.options.topics.ordersCreated, events.orderCreated, event, 'shop/api')]
+    const records: ProduceRecord[] = [this.#orderRecord(orderId, order)]
     const entry: IdempotencyEntry = { userId: order.userId, fingerprint: remember.fingerprint, answer: accepted, at: Date.now() }
     records.push({ topic: this.options.topics.idempotencyKeys, key: remember.topicKey, value: JSON.stringify(entry) })
     annotate({ 'shop.order.id': orderId })

@@ -1,4 +1,5 @@
 import { parseMetrics, total } from '../../../test/harness/metrics.ts'
+import { jsonOf } from '../../events/envelope.ts'
 import { Metrics } from '../../observability/metrics.ts'
 import { connect } from 'node:net'
 import { OrderQueries } from './queries.ts'
@@ -61,7 +62,7 @@ describe('POST /orders', () => {
   const topics = topicNames('')
   const post = (body: string | Uint8Array, headers: Record<string, string> = { 'content-type': json }) =>
     fetch(`${shop.url}/orders`, { method: 'POST', body, headers })
-  const published = async () => (await readTopic(log, topics.ordersCreated)).map((r) => JSON.parse(String(r.value)))
+  const published = async () => (await readTopic(log, topics.ordersCreated)).map((r) => JSON.parse(jsonOf(r.value!)))
 
   beforeAll(async () => {
     log = new MemoryLog()
@@ -119,11 +120,11 @@ describe('POST /orders', () => {
     const response = await post(JSON.stringify(good))
     expect(response.status).toBe(202)
     const { orderId } = (await response.json()) as { orderId: string }
-    const records = (await readTopic(log, topics.ordersCreated)).filter((r) => JSON.parse(String(r.value)).orderId === orderId)
+    const records = (await readTopic(log, topics.ordersCreated)).filter((r) => JSON.parse(jsonOf(r.value!)).orderId === orderId)
     expect(records).toHaveLength(1)
     expect(records[0].key).toBe('ada')
     expect(records[0].headers).toMatchObject({ ce_type: 'shop.order.created', ce_dataschemaversion: '1', ce_specversion: '1.0' })
-    expect(JSON.parse(String(records[0].value))).toMatchObject({ ...good, orderId })
+    expect(JSON.parse(jsonOf(records[0].value!))).toMatchObject({ ...good, orderId })
   })
 
   test('Idempotency-Key: the same body replays the first answer and publishes nothing; another body is 409', async () => {
@@ -207,7 +208,7 @@ async function intakeApp(producer: TransactionalProducer, options: { maxInFlight
     acceptTimeoutMs: options.acceptTimeoutMs ?? 60_000,
     idempotencyTtlMs: 60_000,
     backlog: () => options.backlog ?? null,
-    maxBacklog: 10,
+    maxBacklog: 10, orderSchemaVersion: 2,
     metrics,
   })
   const readModel = new SqlReadModel({ kind: 'sqlite', path: ':memory:' })
