@@ -125,6 +125,23 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(requests.filter((r) => r.type === 'release')).toEqual([{ type: 'release', orderId: placed.body.orderId, line: 0, sku: 'SKU-C' }])
     })
 
+    test('--order-schema-version=1 (a rolling upgrade): the api writes version 1, which every reader takes as EUR; another currency is refused with 400', async () => {
+      const s = await start(['--order-schema-version=1'])
+      await setStock(s, 'SKU-V', 5)
+      const placed = await s.call('POST', '/orders', { userId: 'vic', items: [{ sku: 'SKU-V', quantity: 1, unitPrice: 2 }], total: 2 })
+      expect(placed.status).toBe(202)
+      const refused = await s.call('POST', '/orders', { userId: 'vic', items: [{ sku: 'SKU-V', quantity: 1, unitPrice: 2 }], total: 2, currency: 'USD' })
+      expect(refused.status).toBe(400)
+      expect(refused.body.errors).toEqual([expect.objectContaining({ path: '/currency' })])
+      await wait(() => expect(told(s, 'reserved').map((n) => n.orderId)).toEqual([placed.body.orderId]))
+      const created = await readTopic(s.log, s.topics.ordersCreated)
+      expect(created.map((r) => r.headers.ce_dataschemaversion)).toEqual(['1'])
+      expect(JSON.parse(jsonOf(created[0].value!))).not.toHaveProperty('currency')
+      // The OrderActor read it as version 2 with the default: the order's first status carries EUR.
+      const first = (await readTopic(s.log, s.topics.orderStatus)).map((r) => JSON.parse(jsonOf(r.value!))).find((c) => c.status === 'pending')
+      expect(first.order.currency).toBe('EUR')
+    })
+
     test('a poison record goes to shop.dlq with its origin and error; the partition moves on', async () => {
       const s = await start()
       await setStock(s, 'SKU-E', 5)
