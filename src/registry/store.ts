@@ -159,6 +159,11 @@ export class SchemaStore implements SchemaRegistryClient {
    */
   async #write<T>(decide: () => Promise<{ result: T; records: ProduceRecord[] }>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      // What another writer did meanwhile may leave nothing to write (every process registers the
+      // same schemas at start): only then take the id, which fences whoever holds it.
+      await this.catchUp()
+      const before = await decide()
+      if (before.records.length === 0) return before.result
       const writer = (this.#writer ??= this.options.log.transactionalProducer({ transactionalId: this.options.writerId }))
       try {
         await writer.init()
