@@ -176,21 +176,23 @@ async function finalStatuses(prefix: string): Promise<Map<string, number>> {
 async function windowsFromTopics(prefix: string) {
   const t = topicNames(prefix)
   const payloads = async (topic: string) => (await readTopic(log, topic)).map((r) => JSON.parse(jsonOf(r.value!)))
-  const placed = new Map<string, { at: number; total: number }>()
-  for (const o of await payloads(t.ordersCreated)) if (!placed.has(o.orderId)) placed.set(o.orderId, { at: Date.parse(o.createdAt), total: o.total })
-  const windows = new Map<string, { orders: number; confirmed: number; failed: number; revenueCents: number }>()
+  const placed = new Map<string, { at: number; currency: string }>()
+  for (const o of await payloads(t.ordersCreated)) if (!placed.has(o.orderId)) placed.set(o.orderId, { at: Date.parse(o.createdAt), currency: o.currency ?? 'EUR' })
+  const windows = new Map<string, { orders: number; confirmed: number; failed: number; revenueCents: Record<string, number> }>()
   const windowOf = (orderId: string) => {
     const start = new Date(Math.floor(placed.get(orderId)!.at / 60_000) * 60_000).toISOString()
-    if (!windows.has(start)) windows.set(start, { orders: 0, confirmed: 0, failed: 0, revenueCents: 0 })
+    if (!windows.has(start)) windows.set(start, { orders: 0, confirmed: 0, failed: 0, revenueCents: {} })
     return windows.get(start)!
   }
   for (const id of placed.keys()) windowOf(id).orders++
   for (const r of await payloads(t.reserved)) {
     windowOf(r.orderId).confirmed++
-    windowOf(r.orderId).revenueCents += Math.round(r.total * 100)
+    const cents = windowOf(r.orderId).revenueCents
+    const { currency } = placed.get(r.orderId)!
+    cents[currency] = (cents[currency] ?? 0) + Math.round(r.total * 100)
   }
   for (const f of await payloads(t.failed)) windowOf(f.orderId).failed++
-  const counts = new Map([...windows].map(([start, w]) => [start, { orders: w.orders, confirmed: w.confirmed, failed: w.failed, revenue: w.revenueCents / 100 }]))
+  const counts = new Map([...windows].map(([start, w]) => [start, { orders: w.orders, confirmed: w.confirmed, failed: w.failed, revenue: Object.fromEntries(Object.entries(w.revenueCents).map(([c, cents]) => [c, cents / 100])) }]))
   return { counts, placed: new Set(placed.keys()) }
 }
 
