@@ -123,7 +123,7 @@ describe('POST /orders', () => {
     const records = (await readTopic(log, topics.ordersCreated)).filter((r) => JSON.parse(jsonOf(r.value!)).orderId === orderId)
     expect(records).toHaveLength(1)
     expect(records[0].key).toBe('ada')
-    expect(records[0].headers).toMatchObject({ ce_type: 'shop.order.created', ce_dataschemaversion: '1', ce_specversion: '1.0' })
+    expect(records[0].headers).toMatchObject({ ce_type: 'shop.order.created', ce_dataschemaversion: '2', ce_specversion: '1.0' })
     expect(JSON.parse(jsonOf(records[0].value!))).toMatchObject({ ...good, orderId })
   })
 
