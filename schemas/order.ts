@@ -6,6 +6,9 @@ import { Sku } from './inventory.ts'
  * Bounded so that every amount, and every sum of an order, is an exact number of cents in a double.
  */
 const UnitPrice = Type.Number({ minimum: 0, maximum: 1_000_000, description: 'non-negative, at most 2 decimals, at most 1,000,000.00' })
+/** Money in whole cents: the integer nearest `amount` x 100 (sums of cents are exact; sums of doubles drift). */
+export const toCents = (amount: number): number => Math.round(amount * 100)
+
 const Total = Type.Number({ minimum: 0, maximum: 1_000_000_000_000, description: 'non-negative, at most 2 decimals; the sum of the lines' })
 
 /**

@@ -47,12 +47,17 @@ export const Ratio = Type.Object(
   { additionalProperties: false },
 )
 
+/** What every bench result starts with: which bench, when, on what machine, with which options. */
+const resultHeader = <B extends string>(bench: B) => ({
+  bench: Type.Literal(bench),
+  startedAt: Type.String(),
+  machine: Machine,
+  options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+})
+
 export const ThroughputResult = Type.Object(
   {
-    bench: Type.Literal('throughput'),
-    startedAt: Type.String(),
-    machine: Machine,
-    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ...resultHeader('throughput'),
     /** Key + value + header bytes of one orders.created record: the raw Kafka baseline's record size. */
     recordBytes: Count,
     baselines: Type.Object({ bareElysia: PipelineFigures, rawKafka: Nullable(Rate) }, { additionalProperties: false }),
@@ -81,10 +86,7 @@ export type Ratio = Static<typeof Ratio>
 
 export const LatencyResult = Type.Object(
   {
-    bench: Type.Literal('latency'),
-    startedAt: Type.String(),
-    machine: Machine,
-    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ...resultHeader('latency'),
     bus: Bus,
     /** The throughput the arrival rates are fractions of, and where it came from. */
     baseRate: Type.Number({ exclusiveMinimum: 0 }),
@@ -100,10 +102,7 @@ export type LatencyResult = Static<typeof LatencyResult>
 
 export const TracingResult = Type.Object(
   {
-    bench: Type.Literal('tracing'),
-    startedAt: Type.String(),
-    machine: Machine,
-    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ...resultHeader('tracing'),
     bus: Bus,
     runs: Type.Array(
       Type.Object(
@@ -132,10 +131,7 @@ const Restore = Type.Object(
 
 export const SoakResult = Type.Object(
   {
-    bench: Type.Literal('soak'),
-    startedAt: Type.String(),
-    machine: Machine,
-    options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ...resultHeader('soak'),
     /** After each part: orders so far (warm-up included), that part's pace, and each process's RSS once every group caught up. */
     parts: Type.Array(
       Type.Object({ orders: Count, completedPerSecond: Count, missing: Count, rssMb: Type.Record(Type.String(), Ms) }, { additionalProperties: false }),

@@ -33,6 +33,20 @@ export async function readJson<S extends TSchema>(request: Request, schema: S, c
   return value as Static<S>
 }
 
+/**
+ * The query parameters of a request, checked against `schema` (absent ones left out): 400 naming
+ * each parameter at fault (`query:<name>`) otherwise.
+ */
+export function readQuery<S extends TSchema>(query: Record<string, string | undefined>, schema: S): Static<S> {
+  const params = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined))
+  const check = compiledSchema(schema)
+  if (!check.Check(params)) {
+    const errors: FieldError[] = [...check.Errors(params)].slice(0, 20).map((e) => ({ path: `query:${e.path.slice(1) || '/'}`, message: e.message }))
+    throw new BadRequestError(`bad query: ${errors[0].path}: ${errors[0].message}`, errors)
+  }
+  return params as Static<S>
+}
+
 async function readLimited(request: Request): Promise<string> {
   if (!request.body) return ''
   const chunks: Uint8Array[] = []

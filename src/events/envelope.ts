@@ -1,4 +1,4 @@
-import type { Static } from '@sinclair/typebox'
+import type { Static, TSchema } from '@sinclair/typebox'
 import { randomUUID } from 'node:crypto'
 import { InvalidEventError } from '../errors.ts'
 import type { ConsumedRecord, Headers, ProduceRecord } from '../kafka/types.ts'
@@ -84,7 +84,16 @@ export function decodeEvent<E extends EventType>(event: E, record: ConsumedRecor
   }
   // Every reader sees the current version: an older one upgraded, defaults filled.
   const current = version === event.version ? payload : event.older![version].upgrade(payload as object)
-  return Value.Default(event.schema, current) as Static<E['schema']>
+  return (declaresDefaults(event.schema) ? Value.Default(event.schema, current) : current) as Static<E['schema']>
+}
+
+const withDefaults = new WeakMap<TSchema, boolean>()
+
+/** Whether `schema` declares a default anywhere (most do not: filling them would walk every record for nothing). */
+function declaresDefaults(schema: TSchema): boolean {
+  let found = withDefaults.get(schema)
+  if (found === undefined) withDefaults.set(schema, (found = JSON.stringify(schema).includes('"default":')))
+  return found
 }
 
 /**

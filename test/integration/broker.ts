@@ -1,7 +1,17 @@
 import { repo } from '../harness/shop-process.ts'
+import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
+import type { PipelineCasesOptions } from '../pipeline/cases.ts'
 
 /** The broker that scripts/kafka.sh starts; SHOP_TEST_BROKERS points the integration tests elsewhere. */
 export const testBrokers = (process.env.SHOP_TEST_BROKERS ?? '127.0.0.1:9092').split(',')
+
+/** The pipeline cases' bus on the test broker: in-process shops with a short session timeout. */
+export const kafka: PipelineCasesOptions = {
+  name: 'kafka (real broker)',
+  busFlags: [`--brokers=${testBrokers.join(',')}`, '--session-timeout-ms=6000'],
+  createLog: () => new KafkaLog({ brokers: testBrokers, sessionTimeoutMs: 6_000 }),
+  patienceMs: 30_000,
+}
 
 /** What scripts/kafka.sh can do to the broker it runs: see the script's header. */
 export type BrokerAction = 'restart' | 'pause' | 'resume' | 'kill' | 'up'

@@ -1,39 +1,20 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { JsonDeserializer, JsonSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry'
 import { Type } from '@sinclair/typebox'
 import { events } from '../../schemas/events.ts'
 import { OrderCreatedV2 } from '../../schemas/order.ts'
 import { encodeEvent, jsonOf } from '../../src/events/envelope.ts'
-import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { HttpSchemaRegistry } from '../../src/registry/http-client.ts'
 import { subjectOf } from '../../src/registry/json-schema.ts'
 import { EventSerde } from '../../src/registry/serde.ts'
 import { IncompatibleSchemaError } from '../../src/registry/types.ts'
 import { eventually } from '../harness/eventually.ts'
-import { type PipelineCasesOptions, startShop } from '../pipeline/cases.ts'
-import { testBrokers } from './broker.ts'
-
-const kafka: PipelineCasesOptions = {
-  name: 'kafka (real broker)',
-  busFlags: [`--brokers=${testBrokers.join(',')}`, '--session-timeout-ms=6000'],
-  createLog: () => new KafkaLog({ brokers: testBrokers, sessionTimeoutMs: 6_000 }),
-  patienceMs: 30_000,
-}
+import { shopsPerTest } from '../pipeline/cases.ts'
+import { kafka } from './broker.ts'
 
 describe('schema registry on the real broker', () => {
-  const running: Array<Awaited<ReturnType<typeof startShop>>> = []
-  afterEach(async () => {
-    for (const s of running.splice(0)) {
-      await s.shop.stop()
-      await s.log.close()
-    }
-  })
-  const start = async (flags: string[] = []) => {
-    const s = await startShop(kafka, flags)
-    running.push(s)
-    return s
-  }
+  const start = shopsPerTest(kafka)
   const wait = (check: () => unknown) => eventually(check, kafka.patienceMs)
 
   test("Confluent's own client registers and reads through shop's registry, reads what shop wrote, and writes an order shop processes", async () => {

@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { events } from '../../schemas/events.ts'
 import type { OrderCreated } from '../../schemas/order.ts'
 import { eventRecord, jsonOf } from '../../src/events/envelope.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { eventually } from '../harness/eventually.ts'
 import { scrape, total } from '../harness/metrics.ts'
-import { type PipelineCasesOptions, startShop } from './cases.ts'
+import { type PipelineCasesOptions, shopsPerTest } from './cases.ts'
 
 /**
  * An order of one line, 1 unit of `sku`, placed at `createdAt` by one of 24 users (so over every
@@ -36,18 +36,11 @@ function expected(orders: OrderCreated[], confirmedSku: string) {
 /** The RateAggregator's windows, on the bus of `options`, through `GET /analytics/order-rate`. */
 export function runAggregatorCases(options: PipelineCasesOptions): void {
   describe(`orders per minute: ${options.name}`, () => {
-    const running: Array<Awaited<ReturnType<typeof startShop>>> = []
-    afterEach(async () => {
-      for (const s of running.splice(0)) {
-        await s.shop.stop()
-        await s.log.close()
-      }
-    })
+    const start = shopsPerTest(options)
     const wait = (check: () => void | Promise<void>) => eventually(check, options.patienceMs)
 
     test('exact counts per minute by event time across partitions; out of order within grace is counted, after grace it is late; a retried order counts once', async () => {
-      const s = await startShop(options, ['--aggregator-grace-ms=10000'])
-      running.push(s)
+      const s = await start(['--aggregator-grace-ms=10000'])
       for (const [sku, quantity] of [['SKU-IN', 1000], ['SKU-OUT', 0]] as const) {
         expect((await s.call('PUT', `/stock/${sku}`, { quantity })).status).toBe(202)
         await wait(async () => expect((await s.call('GET', `/stock/${sku}`)).body.available).toBe(quantity))
@@ -131,8 +124,7 @@ export function runAggregatorCases(options: PipelineCasesOptions): void {
     })
 
     test('GET /analytics/order-rate refuses a bad range with a problem', async () => {
-      const s = await startShop(options)
-      running.push(s)
+      const s = await start()
       const refused = {
         'from=yesterday': 'query:from',
         [`from=${minute(1, 0)}&to=${minute(0, 0)}`]: 'query:from',

@@ -63,20 +63,25 @@ export async function startShop(options: PipelineCasesOptions, extraFlags: strin
 /** The notifications of one status, in the order they were printed. */
 export const told = (s: { notifications: Notification[] }, status: OrderStatus) => s.notifications.filter((n) => n.status === status)
 
+/** Starts shops for the tests of a describe block; each is stopped, and its log closed, after its test. */
+export function shopsPerTest(options: PipelineCasesOptions) {
+  const running: Array<Awaited<ReturnType<typeof startShop>>> = []
+  afterEach(async () => {
+    for (const s of running.splice(0)) {
+      await s.shop.stop()
+      await s.log.close()
+    }
+  })
+  return async (flags: string[] = []) => {
+    const s = await startShop(options, flags)
+    running.push(s)
+    return s
+  }
+}
+
 export function runPipelineCases(options: PipelineCasesOptions): void {
   describe(`order pipeline: ${options.name}`, () => {
-    const running: Array<Awaited<ReturnType<typeof startShop>>> = []
-    const start = async (flags: string[] = []) => {
-      const s = await startShop(options, flags)
-      running.push(s)
-      return s
-    }
-    afterEach(async () => {
-      for (const s of running.splice(0)) {
-        await s.shop.stop()
-        await s.log.close()
-      }
-    })
+    const start = shopsPerTest(options)
     const wait = (check: () => void | Promise<void>) => eventually(check, options.patienceMs)
 
     async function setStock(s: Awaited<ReturnType<typeof startShop>>, sku: string, quantity: number) {

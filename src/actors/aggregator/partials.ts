@@ -1,12 +1,12 @@
 import { events } from '../../../schemas/events.ts'
 import type { WindowPartial } from '../../../schemas/rate.ts'
-import { type OrderCreated, defaultCurrency } from '../../../schemas/order.ts'
+import { type OrderCreated, defaultCurrency, toCents } from '../../../schemas/order.ts'
 import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { InvalidEventError } from '../../errors.ts'
 import type { Expiring } from '../../state/changelog-store.ts'
 import { type TopicNames, topology } from '../../topology.ts'
 import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
-import { toCents, windowKey, windowOf } from './windows.ts'
+import { windowKey, windowOf } from './windows.ts'
 
 /** An order the aggregator counted: its event time and total, and its outcome once counted. */
 interface CountedOrder extends Expiring {

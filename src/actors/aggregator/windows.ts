@@ -6,6 +6,3 @@ export const windowOf = (time: number): number => Math.floor(time / windowMs) * 
 
 /** A window's key on the repartition topic and on `metrics.order.rate`: its start, ISO 8601 UTC. */
 export const windowKey = (start: number): string => new Date(start).toISOString()
-
-/** Money in major units with at most 2 decimals, as integer cents (sums of cents are exact). */
-export const toCents = (amount: number): number => Math.round(amount * 100)

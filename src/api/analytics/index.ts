@@ -4,11 +4,11 @@ import type { OrderRatePage } from '../../../schemas/api.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderRateWindow } from '../../../schemas/rate.ts'
 import { decodeEvent } from '../../events/envelope.ts'
-import { compiledSchema } from '../../events/check.ts'
 import { BadRequestError } from '../../errors.ts'
 import type { Log } from '../../kafka/port.ts'
 import type { Logger } from '../../log.ts'
 import { TopicView } from '../../state/topic-view.ts'
+import { readQuery } from '../body.ts'
 
 const Instant = Type.String({ minLength: 1, maxLength: 64, description: 'ISO 8601, e.g. 2026-11-21T10:00:00Z' })
 export const OrderRateQuery = Type.Object(
@@ -60,12 +60,7 @@ export function analyticsRoutes(view: TopicView<OrderRateWindow>, ready: () => v
 }
 
 function range(query: Record<string, string | undefined>): { from: number; to: number } {
-  const params = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined))
-  const check = compiledSchema(OrderRateQuery)
-  if (!check.Check(params)) {
-    const errors = [...check.Errors(params)].slice(0, 20).map((e) => ({ path: `query:${e.path.slice(1) || '/'}`, message: e.message }))
-    throw new BadRequestError(`bad query: ${errors[0].path}: ${errors[0].message}`, errors)
-  }
+  const params = readQuery(query, OrderRateQuery)
   const instant = (name: 'from' | 'to', fallback: number) => {
     const text = params[name]
     if (text === undefined) return fallback

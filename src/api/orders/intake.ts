@@ -4,7 +4,7 @@ import { annotate, sendSpans, sent } from '../../observability/tracing.ts'
 import type { OrderAccepted } from '../../../schemas/api.ts'
 import { events } from '../../../schemas/events.ts'
 import type { CancelRequest } from '../../../schemas/lifecycle.ts'
-import { type OrderCreatedV1, type PlaceOrder, defaultCurrency } from '../../../schemas/order.ts'
+import { type OrderCreatedV1, type PlaceOrder, defaultCurrency, toCents } from '../../../schemas/order.ts'
 import { BadRequestError, ConflictError, type FieldError, NotReadyError, ShopError } from '../../errors.ts'
 import type { ProduceRecord } from '../../kafka/types.ts'
 import type { TopicView } from '../../state/topic-view.ts'
@@ -212,8 +212,7 @@ function withRetryIdentity(error: ShopError, orderId: string, idempotencyKey: st
 }
 
 /** Whole cents: the value is the double nearest to a number with at most 2 decimals. */
-const cents = (x: number) => Math.round(x * 100)
-const isWholeCents = (x: number) => cents(x) / 100 === x
+const isWholeCents = (x: number) => toCents(x) / 100 === x
 
 /** Money rules the schema cannot express, computed in integer cents; BadRequestError naming each field at fault. */
 export function checkMoney(order: PlaceOrder): void {
@@ -222,8 +221,8 @@ export function checkMoney(order: PlaceOrder): void {
     if (!isWholeCents(item.unitPrice)) errors.push({ path: `/items/${i}/unitPrice`, message: 'Expected at most 2 decimals' })
   })
   if (!isWholeCents(order.total)) errors.push({ path: '/total', message: 'Expected at most 2 decimals' })
-  const sum = order.items.reduce((s, item) => s + item.quantity * cents(item.unitPrice), 0)
-  if (errors.length === 0 && sum !== cents(order.total)) {
+  const sum = order.items.reduce((s, item) => s + item.quantity * toCents(item.unitPrice), 0)
+  if (errors.length === 0 && sum !== toCents(order.total)) {
     errors.push({ path: '/total', message: `Expected the sum of quantity x unitPrice over the items, ${(sum / 100).toFixed(2)}` })
   }
   if (errors.length > 0) throw new BadRequestError(`${errors[0].path}: ${errors[0].message}`, errors)

@@ -1,10 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox'
 import type { CancelAnswer, OrderDetails, OrderPage } from '../../../schemas/api.ts'
 import { OrderStatus, finalStatuses } from '../../../schemas/lifecycle.ts'
-import { compiledSchema } from '../../events/check.ts'
 import { BadRequestError, ConflictError, NotFoundError } from '../../errors.ts'
 import type { OrderQuery, ReadModel } from '../../read-model/types.ts'
 import type { OrderIntake } from './intake.ts'
+import { readQuery } from '../body.ts'
 
 /** The query string of `GET /orders`. */
 export const OrderListQuery = Type.Object(
@@ -38,12 +38,7 @@ export class OrderQueries {
   }
 
   async list(query: Record<string, string | undefined>): Promise<OrderPage> {
-    const params = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined))
-    const check = compiledSchema(OrderListQuery)
-    if (!check.Check(params)) {
-      const errors = [...check.Errors(params)].slice(0, 20).map((e) => ({ path: `query:${e.path.slice(1) || '/'}`, message: e.message }))
-      throw new BadRequestError(`bad query: ${errors[0].path}: ${errors[0].message}`, errors)
-    }
+    const params = readQuery(query, OrderListQuery)
     const limit = Number(params.limit ?? 20)
     const request: OrderQuery = { status: params.status, userId: params.userId, limit: limit + 1, after: params.cursor ? decodeCursor(params.cursor) : undefined }
     const page = await this.readModel().list(request)
