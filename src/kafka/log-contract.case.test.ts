@@ -5,7 +5,7 @@ import { readPartition, recorder, unique, values } from '../../test/harness/log-
 import { partitionForKey } from './partitioner.ts'
 import { readToEnd } from './read-to-end.ts'
 import type { Log } from './port.ts'
-import { type ConsumedRecord, type ProduceRecord, tpKey } from './types.ts'
+import { type ConsumedRecord, type ProduceRecord, type RecordPosition, tpKey } from './types.ts'
 
 /**
  * The log port's contract, run once per adapter (memory/log.test.ts,
@@ -46,6 +46,9 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
     })
 
     /** Writes each batch in its own transaction of one transactional id, committed or aborted as given. */
+    /** The offset after the last of `positions`: what a test reads to, to see records it wrote itself. */
+    const past = (positions: RecordPosition[]) => positions.at(-1)!.offset + 1n
+
     async function transactions(batches: Array<[records: ProduceRecord[], commit: boolean]>): Promise<void> {
       const tx = log.transactionalProducer({ transactionalId: unique('tx') })
       for (const [records, commit] of batches) {
@@ -255,8 +258,8 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       log = open()
       const t = await topic(1)
       await transactions(([['A', false], ['B', true], ['C', false], ['D', true]] as const).map(([value, commit]) => [[{ topic: t, key: 'k', value: `${value}1` }, { topic: t, key: 'k', value: `${value}2` }], commit]))
-      await log.producer().send([{ topic: t, value: 'end', partition: 0 }])
-      expect(values(await readPartition(log, t))).toEqual(['B1', 'B2', 'D1', 'D2', 'end'])
+      const end = await log.producer().send([{ topic: t, value: 'end', partition: 0 }])
+      expect(values(await readPartition(log, t, 0, past(end)))).toEqual(['B1', 'B2', 'D1', 'D2', 'end'])
       const { state, listener } = recorder()
       await log.consumer({ groupId: unique('group'), topics: [t] }).start(listener)
       await eventually(() => expect(values(state.records)).toContain('end'), patienceMs)
@@ -267,9 +270,9 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       log = open()
       const t = await topic(2)
       await transactions(([['a', true], ['b', false], ['c', true]] as const).map(([value, commit]) => [[{ topic: t, value, partition: 0 }], commit]))
-      await log.producer().send([{ topic: t, value: 'd', partition: 0 }])
+      const last = await log.producer().send([{ topic: t, value: 'd', partition: 0 }])
       const seen: ConsumedRecord[] = []
-      const end = await readToEnd(log, { topic: t, partition: 0 }, 0n, (records) => seen.push(...records))
+      const end = await readToEnd(log, { topic: t, partition: 0 }, 0n, (records) => seen.push(...records), past(last))
       expect(values(seen)).toEqual(['a', 'c', 'd'])
       expect(seen.every((r) => r.topic === t && r.partition === 0 && r.generation === -1)).toBe(true)
       expect(end).toBe((await log.admin.endOffsets(t))[0])
@@ -316,8 +319,8 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       const transaction = await producer.begin()
       await transaction.send([{ topic: output, key: 'u', value: 'result-1' }])
       await transaction.sendOffsets(c2, second.state.records)
-      await transaction.commit()
-      expect(values(await readPartition(worker, output))).toEqual(['result-1'])
+      const committed = await transaction.commit()
+      expect(values(await readPartition(worker, output, 0, past(committed)))).toEqual(['result-1'])
       expect(await c2.committed([{ topic: input, partition: 0 }])).toEqual(new Map([[tpKey(input, 0), 1n]]))
       await expect(doomed.commit()).rejects.toBeInstanceOf(FencedError)
       expect(values(await readPartition(worker, output))).toEqual(['result-1'])
@@ -335,8 +338,8 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       await expect(zombie.commit()).rejects.toBeInstanceOf(FencedError)
       const ok = await fresh.begin()
       await ok.send([{ topic: t, value: 'from-fresh' }])
-      await ok.commit()
-      expect(values(await readPartition(log, t))).toEqual(['from-fresh'])
+      const committed = await ok.commit()
+      expect(values(await readPartition(log, t, 0, past(committed)))).toEqual(['from-fresh'])
     })
 
     test('a restarted instance of a transactional id that committed before initializes and commits', async () => {
@@ -354,7 +357,7 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
         committed.push(...(await transaction.commit()))
         await producer.close()
       }
-      const read = await readPartition(log, t)
+      const read = await readPartition(log, t, 0, past(committed))
       expect(values(read)).toEqual(['first-run', 'second-run'])
       // commit() tells where its records landed.
       expect(committed).toEqual(read.map(({ topic, partition, offset }) => ({ topic, partition, offset })))
@@ -549,12 +552,13 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       // What a transactional actor does next: abort (which may fail too), settle, then retry.
       await doomed.abort().catch(() => {})
       await eventually(() => tx.init(), patienceMs, 500)
+      const committed = []
       for (const value of ['retried-1', 'retried-2']) {
         const transaction = await tx.begin()
         await transaction.send([{ topic: t, value, partition: 0 }])
-        await transaction.commit()
+        committed.push(...(await transaction.commit()))
       }
-      expect(values(await readPartition(log, t))).toEqual(['retried-1', 'retried-2'])
+      expect(values(await readPartition(log, t, 0, past(committed)))).toEqual(['retried-1', 'retried-2'])
     }, 120_000)
 
     test('ensureTopics is idempotent and rejects a partition-count mismatch', async () => {

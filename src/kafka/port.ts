@@ -95,6 +95,11 @@ export interface Transaction {
   /**
    * Makes everything visible atomically, and resolves with the positions of the records sent, in
    * the order sent. Rejects with FencedError when this producer is a zombie.
+   * It resolves once the commit is decided, which is before every partition shows it: Kafka's
+   * coordinator writes the commit markers after answering, so for a moment read_committed readers
+   * (and `endOffsets`) still stop before these records. The next transaction of the same id, and
+   * `init()`, wait for the markers. A writer that reads its own records back reads up to their
+   * positions (`readToEnd`'s `atLeast`), not merely to the end offset.
    */
   commit(): Promise<RecordPosition[]>
   /**

@@ -6,15 +6,20 @@ import type { ConsumedRecord, TopicPartition } from './types.ts'
  * Reads one partition from `from` up to its last stable offset as it was when the call began,
  * handing records to `onRecords` in offset order. Resolves with the offset reached (the end).
  * This is how actors restore state from a changelog before they process anything.
+ *
+ * `atLeast` reads on until that offset even when the stable offset is still below it: a writer
+ * reading back the transaction it has just committed passes the offset after its last record
+ * (a commit resolves before the broker has written its markers; see Transaction.commit).
  */
 export async function readToEnd(
   log: Log,
   tp: TopicPartition,
   from: bigint,
   onRecords: (records: ConsumedRecord[]) => unknown,
+  atLeast = 0n,
 ): Promise<bigint> {
   const end = (await log.admin.endOffsets(tp.topic))[tp.partition]
-  return readRange(log, tp, from, end, onRecords)
+  return readRange(log, tp, from, end > atLeast ? end : atLeast, onRecords)
 }
 
 /** Reads that may come back empty before `until` is reached (a broker just restarted), each a long poll. */

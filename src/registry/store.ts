@@ -1,6 +1,7 @@
 import { FencedError, ShopError } from '../errors.ts'
 import type { Log, TransactionalProducer } from '../kafka/port.ts'
-import type { ConsumedRecord, ProduceRecord } from '../kafka/types.ts'
+import { readToEnd } from '../kafka/read-to-end.ts'
+import type { ConsumedRecord, ProduceRecord, RecordPosition } from '../kafka/types.ts'
 import type { Logger } from '../log.ts'
 import { backoffDelay, sleep } from '../time.ts'
 import { type CompatibilityLevel, compatibilityProblems } from './compatibility.ts'
@@ -38,20 +39,21 @@ export class SchemaStore implements SchemaRegistryClient {
 
   constructor(private readonly options: SchemaStoreOptions) {}
 
-  /** Reads the topic to its end (one read at a time; callers share it). */
-  catchUp(): Promise<void> {
-    this.#reading ??= this.#readToEnd().finally(() => (this.#reading = undefined))
-    return this.#reading
+  /**
+   * Reads the topic to its end, and on to `atLeast` (one read at a time; callers share it). A
+   * writer passes the offset after the record it has just committed, which the end offset may not
+   * show yet.
+   */
+  async catchUp(atLeast = 0n): Promise<void> {
+    do {
+      this.#reading ??= this.#readToEnd(atLeast).finally(() => (this.#reading = undefined))
+      await this.#reading
+    } while (this.#next < atLeast)
   }
 
-  async #readToEnd(): Promise<void> {
+  async #readToEnd(atLeast: bigint): Promise<void> {
     const { log, topic } = this.options
-    const [end] = await log.admin.endOffsets(topic)
-    while (this.#next < end) {
-      const [result] = await log.read([{ topic, partition: 0, offset: this.#next }], { maxWaitMs: 100 })
-      for (const record of result.records) this.#apply(record)
-      this.#next = result.next > this.#next ? result.next : this.#next
-    }
+    this.#next = await readToEnd(log, { topic, partition: 0 }, this.#next, (records) => records.forEach((r) => this.#apply(r)), atLeast)
   }
 
   #apply(record: ConsumedRecord): void {
@@ -171,14 +173,16 @@ export class SchemaStore implements SchemaRegistryClient {
         const { result, records } = await decide()
         if (records.length === 0) return result
         const transaction = await writer.begin()
+        let committed: RecordPosition[]
         try {
           await transaction.send(records)
-          await transaction.commit()
+          committed = await transaction.commit()
         } catch (error) {
           await transaction.abort().catch(() => {})
           throw error
         }
-        await this.catchUp()
+        // Read back what was written, so that this process's next answer (and write) knows it.
+        await this.catchUp(committed.at(-1)!.offset + 1n)
         return result
       } catch (error) {
         const retry = error instanceof FencedError || (error instanceof ShopError && error.retryable)

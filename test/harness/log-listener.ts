@@ -49,9 +49,12 @@ export function recorder(onRecords?: (records: ConsumedRecord[]) => Promise<void
   return { state, listener }
 }
 
-/** Every committed record of one partition up to its end offset now: what a negative check reads to. */
-export async function readPartition(log: Log, topic: string, partition = 0): Promise<ConsumedRecord[]> {
+/**
+ * Every committed record of one partition up to its end offset now: what a negative check reads
+ * to. `atLeast`: the offset after the last record the test wrote itself (see Transaction.commit).
+ */
+export async function readPartition(log: Log, topic: string, partition = 0, atLeast = 0n): Promise<ConsumedRecord[]> {
   const records: ConsumedRecord[] = []
-  await readToEnd(log, { topic, partition }, 0n, (batch) => void records.push(...batch))
+  await readToEnd(log, { topic, partition }, 0n, (batch) => void records.push(...batch), atLeast)
   return records
 }
