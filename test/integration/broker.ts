@@ -1,3 +1,4 @@
+import { eventually } from '../harness/eventually.ts'
 import { repo } from '../harness/shop-process.ts'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
 import type { PipelineCasesOptions } from '../pipeline/cases.ts'
@@ -19,11 +20,24 @@ export type BrokerAction = 'restart' | 'pause' | 'resume' | 'kill' | 'up'
 /**
  * Acts on the test broker when it is the one scripts/kafka.sh runs on KAFKA_PORT (as `npm test`
  * does); otherwise the reason it cannot (then fault tests cannot run, and say so).
+ * `resume` and `restart` return once every partition has a leader again, so that what a test does
+ * next meets a serving broker.
  */
 export const controlBroker: ((action: BrokerAction) => Promise<void>) | string =
   process.env.KAFKA_PORT && testBrokers.join(',') === `127.0.0.1:${process.env.KAFKA_PORT}`
     ? async (action) => {
         const run = Bun.spawn(['bash', 'scripts/kafka.sh', action], { cwd: repo, stdout: 'ignore', stderr: 'pipe' })
         if ((await run.exited) !== 0) throw new Error(`kafka.sh ${action} failed: ${await new Response(run.stderr).text()}`)
+        if (action === 'resume' || action === 'restart' || action === 'up') await everyPartitionLed()
       }
     : 'the test broker is not one scripts/kafka.sh runs on KAFKA_PORT (SHOP_TEST_BROKERS points elsewhere)'
+
+/** Waits until a metadata request for every topic answers without a leaderless partition. */
+async function everyPartitionLed(): Promise<void> {
+  const log = new KafkaLog({ brokers: testBrokers })
+  try {
+    await eventually(() => log.admin.describeTopics([]), 60_000, 250)
+  } finally {
+    await log.close()
+  }
+}
