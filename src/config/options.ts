@@ -58,6 +58,7 @@ export const ConfigSchema = Type.Object(
     warehousePickMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
     readModel: Type.String({ pattern: '^((sqlite:.+)|(postgres(ql)?://.+))?$' }),
     aggregatorGraceMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+    aggregatorIdleMs: Type.Integer({ minimum: 100, maximum: 86_400_000 }),
     orderSchemaVersion: Type.Union([Type.Literal(1), Type.Literal(2)]),
     schemaRegistryUrl: Type.String({ pattern: '^(https?://.+)?$' }),
   },
@@ -125,6 +126,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'warehousePickMs', flag: 'warehouse-pick-ms', env: 'SHOP_WAREHOUSE_PICK_MS', kind: 'integer', help: 'simulated pick-and-pack time per order; orders are picked side by side (default 200)' },
   { key: 'readModel', flag: 'read-model', env: 'SHOP_READ_MODEL', kind: 'string', help: 'where the projector writes and GET /orders reads: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB (default sqlite:<data-dir>/read-model.sqlite; in memory on the memory bus)' },
   { key: 'aggregatorGraceMs', flag: 'aggregator-grace-ms', env: 'SHOP_AGGREGATOR_GRACE_MS', kind: 'integer', help: 'how long past its end, in event time, an orders-per-minute window takes records before it is final; later ones are counted as late (default 10000)' },
+  { key: 'aggregatorIdleMs', flag: 'aggregator-idle-ms', env: 'SHOP_AGGREGATOR_IDLE_MS', kind: 'integer', help: 'how long a partition of the order topics may deliver nothing before it counts as idle and no longer holds the orders-per-minute windows open (a stopped aggregator always does) (default 5000)' },
   { key: 'orderSchemaVersion', flag: 'order-schema-version', env: 'SHOP_ORDER_SCHEMA_VERSION', kind: 'integer', help: 'the version of the order event the api writes: 2 (with currency) or 1 (during a rolling upgrade, while some reader may not read 2; EUR orders only) (default 2)' },
   { key: 'schemaRegistryUrl', flag: 'schema-registry-url', env: 'SHOP_SCHEMA_REGISTRY_URL', kind: 'string', help: 'a Confluent-compatible schema registry (Confluent Schema Registry, Karapace, Apicurio\'s ccompat API, or shop\'s own registry role at http://host:port/registry); empty: shop\'s registry storage on the bus itself, the _schemas topic (default empty)' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
@@ -175,6 +177,7 @@ const common = {
   warehousePickMs: 200,
   readModel: '',
   aggregatorGraceMs: 10_000,
+  aggregatorIdleMs: 5_000,
   orderSchemaVersion: 2 as const,
   schemaRegistryUrl: '',
 }

@@ -40,7 +40,7 @@ export function runAggregatorCases(options: PipelineCasesOptions): void {
     const wait = (check: () => void | Promise<void>) => eventually(check, options.patienceMs)
 
     test('exact counts per minute by event time across partitions; out of order within grace is counted, after grace it is late; a retried order counts once', async () => {
-      const s = await start(['--aggregator-grace-ms=10000'])
+      const s = await start(['--aggregator-grace-ms=10000', '--aggregator-idle-ms=300'])
       for (const [sku, quantity] of [['SKU-IN', 1000], ['SKU-OUT', 0]] as const) {
         expect((await s.call('PUT', `/stock/${sku}`, { quantity })).status).toBe(202)
         await wait(async () => expect((await s.call('GET', `/stock/${sku}`)).body.available).toBe(quantity))

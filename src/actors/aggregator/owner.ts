@@ -20,8 +20,16 @@ interface WindowState extends Expiring {
   final: boolean
 }
 
+/** How far one source partition has come, as its partials, ticks and idles tell. */
+interface SourceTime {
+  at: number
+  idle: boolean
+}
+
 const store = 'windows'
+/** The watermark: windows closing at or before it are final. Named for what it was before sources were tracked. */
 const streamTimeKey = '~stream-time'
+const sourceKey = (source: number) => `~source:${source}`
 /** The starts of the windows this partition owns that are not final yet. */
 const openKey = '~open'
 
@@ -29,6 +37,8 @@ export interface WindowOwnerOptions {
   topics: TopicNames
   /** How long past its end, in event time, a window takes records (`--aggregator-grace-ms`). */
   graceMs: number
+  /** The partitions of the source topics: every one of them must pass a window before it closes. */
+  sources: number
   metrics: Metrics
   logger: Logger
   source?: string
@@ -38,13 +48,17 @@ export interface WindowOwnerOptions {
  * The aggregator's second stage, one actor per partition of the repartition topic: the single
  * owner of each window whose key hashes to its partition. It sums the partial counts of every
  * source partition into the window and writes the window to `metrics.order.rate` as it changes.
- * Its stream time is the largest event time it has heard of (from partials and from every source
- * partition's ticks); once that passes a window's end plus the grace period, the window is
- * written a last time with `final: true`. A partial for a final window is late: it is counted in
- * the window's `late` (and `shop_aggregator_late_records_total`) and logged, never added.
+ *
+ * Windows close on a watermark, as in Flink: the smallest stream time among the source partitions
+ * that are not idle (the largest of all when every one is idle). A source partition that stops, its
+ * aggregator killed or its partition moving, holds every window open until it reads again, so a
+ * crash makes no record late; an idle one (nothing to read) holds nothing. Once the watermark
+ * passes a window's end plus the grace period, the window is written a last time with
+ * `final: true`. A partial for a final window is late: it is counted in the window's `late` (and
+ * `shop_aggregator_late_records_total`) and logged, never added.
  */
 export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
-  const { topics, graceMs, metrics, logger } = options
+  const { topics, graceMs, sources, metrics, logger } = options
   const source = options.source ?? 'shop/aggregator'
   metrics.lateRecords.inc(0)
 
@@ -86,10 +100,31 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
     ctx.put(store, p.windowStart, next)
     if (!state) ctx.put(store, openKey, { starts: [...openStarts(ctx), start] })
     publish(ctx, start, next)
-    advance(ctx, p.eventTime)
   }
 
-  /** Moves stream time to `at` (if later) and finalises the windows it closes. */
+  /** Records how far `p`'s source has come, and closes what the watermark then passes. */
+  const heard = (ctx: StepContext, p: WindowPartial) => {
+    if (p.source === undefined) return
+    if (p.source >= sources) throw new InvalidEventError(`source partition ${p.source} is beyond the ${sources} partitions of the source topics`)
+    const was = ctx.get<SourceTime>(store, sourceKey(p.source))
+    const at = Math.max(was?.at ?? 0, p.eventTime)
+    const idle = p.kind === 'idle'
+    if (!was || was.at !== at || was.idle !== idle) ctx.put<SourceTime>(store, sourceKey(p.source), { at, idle })
+    advance(ctx, watermark(ctx))
+  }
+
+  const watermark = (ctx: StepContext) => {
+    let active = Number.POSITIVE_INFINITY
+    let latest = 0
+    for (let s = 0; s < sources; s++) {
+      const source = ctx.get<SourceTime>(store, sourceKey(s)) ?? { at: 0, idle: false }
+      if (!source.idle) active = Math.min(active, source.at)
+      latest = Math.max(latest, source.at)
+    }
+    return active === Number.POSITIVE_INFINITY ? latest : active
+  }
+
+  /** Moves the watermark to `at` (if later) and finalises the windows it closes. */
   const advance = (ctx: StepContext, at: number) => {
     const now = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
     if (at <= now) return
@@ -111,8 +146,8 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
     handle(record, ctx) {
       if (record.topic !== topics.aggregatorPartials) throw new InvalidEventError(`the window owner does not read ${record.topic}`)
       const partial = decodeEvent(events.windowPartial, record)
-      if (partial.kind === 'tick') return advance(ctx, partial.eventTime)
-      add(ctx, partial)
+      if (partial.kind === 'count') add(ctx, partial)
+      heard(ctx, partial)
     },
   }
 }

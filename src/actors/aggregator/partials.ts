@@ -35,16 +35,16 @@ const store = 'orders'
 /**
  * The aggregator's first stage, one actor per partition of the user-keyed topics: it counts each
  * order once (a retried order, published again, is recognised by its orderId) in the minute of
- * its `createdAt` (in either version of the order event), and each outcome in its order's minute, writing a partial count per record to
- * the repartition topic, keyed by window. It also tells every window owner how far its stream
- * time (the largest order time of its partition) has come, so that windows close even on owners
- * that receive nothing else. State and outputs commit with the offsets: a partial is written
- * exactly once.
+ * its `createdAt` (in either version of the order event), and each outcome in its order's minute,
+ * writing a partial count per record to the repartition topic, keyed by window. It also tells every
+ * window owner how far its stream time (the largest order time of its partition) has come, and
+ * when its partition has been quiet for `idleMs` (see WindowPartial). State and outputs commit
+ * with the offsets: a partial is written exactly once.
  */
-export function partialsHandler(topics: TopicNames, partitions: number, source = 'shop/aggregator'): StepHandler {
+export function partialsHandler(topics: TopicNames, partitions: number, idleMs: number, source = 'shop/aggregator'): StepHandler {
   type Counts = Pick<WindowPartial, 'orders' | 'confirmed' | 'failed' | 'revenueCents'>
   const partial = (ctx: StepContext, order: CountedOrder, counts: Counts) => {
-    const payload: WindowPartial = { kind: 'count', windowStart: windowKey(windowOf(order.at)), eventTime: order.at, currency: order.currency, ...counts }
+    const payload: WindowPartial = { kind: 'count', source: ctx.partition, windowStart: windowKey(windowOf(order.at)), eventTime: order.at, currency: order.currency, ...counts }
     ctx.send(eventRecord(topics.aggregatorPartials, events.windowPartial, payload, source))
   }
   const outcomeCounts = (outcome: Outcome, totalCents: number): Counts =>
@@ -79,19 +79,23 @@ export function partialsHandler(topics: TopicNames, partitions: number, source =
     ctx.put<CountedOrder>(store, orderKey(orderId), { ...counted, outcome, doneAt: Date.now() })
   }
 
+  /** Tells every window owner this partition's stream time (a tick), or that it is idle. */
+  const broadcast = (ctx: StepContext, kind: 'tick' | 'idle', at: number) => {
+    const payload: WindowPartial = { kind, source: ctx.partition, windowStart: windowKey(windowOf(at)), eventTime: at, orders: 0, confirmed: 0, failed: 0, currency: defaultCurrency, revenueCents: 0 }
+    for (let owner = 0; owner < partitions; owner++) ctx.send({ ...eventRecord(topics.aggregatorPartials, events.windowPartial, payload, source), partition: owner })
+  }
+
   const advance = (ctx: StepContext, at: number) => {
-    const was = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
+    const was = streamTime(ctx)
     if (at <= was) return
     ctx.put(store, streamTimeKey, { at })
-    if (Math.floor(at / tickMs) === Math.floor(was / tickMs)) return
-    for (let owner = 0; owner < partitions; owner++) {
-      const tick: WindowPartial = { kind: 'tick', windowStart: windowKey(windowOf(at)), eventTime: at, orders: 0, confirmed: 0, failed: 0, currency: defaultCurrency, revenueCents: 0 }
-      ctx.send({ ...eventRecord(topics.aggregatorPartials, events.windowPartial, tick, source), partition: owner })
-    }
+    if (Math.floor(at / tickMs) !== Math.floor(was / tickMs)) broadcast(ctx, 'tick', at)
   }
+  const streamTime = (ctx: StepContext) => ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
 
   return {
     stores: topology(topics).aggregator.stores,
+    idle: { afterMs: idleMs, handle: (ctx) => broadcast(ctx, 'idle', streamTime(ctx)) },
     handle(record, ctx) {
       if (record.topic === topics.ordersCreated) return order(ctx, decodeEvent(events.orderCreated, record) as OrderCreated)
       if (record.topic === topics.reserved) {

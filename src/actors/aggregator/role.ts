@@ -11,6 +11,10 @@ import { partialsHandler } from './partials.ts'
  */
 export const aggregatorRole: RoleFactory = (ctx) =>
   compositeRole('aggregator', [
-    transactionalRole(ctx, 'aggregator', partialsHandler(ctx.topics, ctx.config.partitions)),
-    transactionalRole(ctx, 'aggregator-windows', windowOwnerHandler({ topics: ctx.topics, graceMs: ctx.config.aggregatorGraceMs, metrics: ctx.metrics, logger: ctx.logger })),
+    transactionalRole(ctx, 'aggregator', partialsHandler(ctx.topics, ctx.config.partitions, ctx.config.aggregatorIdleMs)),
+    transactionalRole(
+      ctx,
+      'aggregator-windows',
+      windowOwnerHandler({ topics: ctx.topics, graceMs: ctx.config.aggregatorGraceMs, sources: ctx.config.partitions, metrics: ctx.metrics, logger: ctx.logger }),
+    ),
   ])

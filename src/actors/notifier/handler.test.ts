@@ -19,6 +19,7 @@ function reservedRecord(orderId: string): ConsumedRecord {
 function attempt(store: Map<string, unknown>) {
   const staged = new Map<string, unknown>()
   const ctx: StepContext = {
+    partition: 0,
     send: () => {},
     get: <V>(_: string, key: string) => (staged.get(key) ?? store.get(key)) as V | undefined,
     put: (_, key, value) => void staged.set(key, value),

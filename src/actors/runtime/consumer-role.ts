@@ -11,6 +11,8 @@ export interface ConsumerRoleOptions {
   topics: string[]
   /** The actor owning one partition (of every topic above) for one group generation. */
   partitionActor: (partition: number, generation: number, member: Member) => Behavior<ConsumedRecord[]>
+  /** See PartitionPoolOptions.idleAfterMs. */
+  idleAfterMs?: number
 }
 
 /** What a partition actor may ask of the group member that feeds it. */
@@ -78,6 +80,7 @@ export class ConsumerRole implements Role {
       onConsumerError: fail,
       maxBatchRecords: this.ctx.config.batchMaxRecords,
       batchLingerMs: this.ctx.config.batchLingerMs,
+      idleAfterMs: this.options.idleAfterMs,
     })
     const consumer = this.ctx.log.consumer({
       groupId: groupName(this.ctx.config.topicPrefix, this.name),

@@ -85,4 +85,29 @@ describe('PartitionPool', () => {
     expect(events).not.toContain('end c')
     await log.close()
   })
+
+  test('a partition that delivers nothing for idleAfterMs has its actor told an empty batch, once per quiet spell', async () => {
+    const log = new MemoryLog()
+    await log.admin.ensureTopics([{ name: 'orders', partitions: 2 }])
+    const told: Array<{ partition: number; records: string[] }> = []
+    const root = createActorSystem(() => {})
+    const pool = new PartitionPool({
+      name: 'idle',
+      supervisor: root.child('m'),
+      idleAfterMs: 100,
+      create: (partition) => ({ receive: (records: ConsumedRecord[]) => void told.push({ partition, records: records.map((r) => String(r.value)) }) }),
+    })
+    const consumer = log.consumer({ groupId: 'g', topics: ['orders'] })
+    await consumer.start(pool)
+    // Both partitions start quiet: one empty batch each, and no more while they stay quiet.
+    await eventually(() => expect(told.filter((t) => t.records.length === 0).map((t) => t.partition).sort()).toEqual([0, 1]), 2_000)
+    await sleep(300)
+    expect(told.length).toBe(2)
+    // Records end the quiet spell; the next one is told again, after the records.
+    await log.producer().send([{ topic: 'orders', value: 'o1', partition: 1 }])
+    await eventually(() => expect(told.slice(2)).toEqual([{ partition: 1, records: ['o1'] }, { partition: 1, records: [] }]), 2_000)
+    expect(told.filter((t) => t.partition === 0)).toEqual([{ partition: 0, records: [] }])
+    await consumer.close()
+    await log.close()
+  })
 })

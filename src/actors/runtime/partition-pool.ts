@@ -18,6 +18,11 @@ export interface PartitionPoolOptions {
   batchLingerMs?: number
   /** The consumer failed; the role restarts it. */
   onConsumerError?: (error: Error) => void
+  /**
+   * When set, an actor whose partition delivers nothing for this long (from its start, or since its
+   * last records) is told an empty batch, once per quiet spell: its cue to report that it is idle.
+   */
+  idleAfterMs?: number
 }
 
 /**
@@ -33,6 +38,8 @@ export class PartitionPool implements ConsumerListener {
   readonly #maxQueued: number
   readonly #maxBatch: number
   readonly #lingerMs: number
+  /** Per partition, the timer that tells its actor it is idle. */
+  readonly #idle = new Map<number, Timer>()
 
   constructor(private readonly options: PartitionPoolOptions) {
     this.#maxQueued = options.maxQueuedBatches ?? 64
@@ -52,7 +59,23 @@ export class PartitionPool implements ConsumerListener {
         this.options.create(partition, generation),
       )
       this.#actors.set(partition, actor)
+      this.#quiet(partition, actor)
     }
+  }
+
+  /** (Re)starts the partition's idle timer: records just came, or its actor just started. */
+  #quiet(partition: number, actor: Actor<ConsumedRecord[]>): void {
+    const ms = this.options.idleAfterMs
+    if (ms === undefined) return
+    clearTimeout(this.#idle.get(partition))
+    const timer = setTimeout(() => {
+      this.#idle.delete(partition)
+      const open = this.#open.get(partition)
+      if (this.#actors.get(partition) !== actor || (open && !open.told) || actor.queued > 0) return this.#quiet(partition, actor)
+      if (actor.status === 'running' || actor.status === 'starting') actor.tell([])
+    }, ms)
+    timer.unref?.()
+    this.#idle.set(partition, timer)
   }
 
   async onRevoked(partitions: TopicPartition[]): Promise<void> {
@@ -61,6 +84,8 @@ export class PartitionPool implements ConsumerListener {
       this.#actors.delete(partition)
       clearTimeout(this.#open.get(partition)?.timer)
       this.#open.delete(partition)
+      clearTimeout(this.#idle.get(partition))
+      this.#idle.delete(partition)
       return actor ? [actor.stop('now')] : []
     })
     await Promise.all(stopping)
@@ -75,6 +100,7 @@ export class PartitionPool implements ConsumerListener {
     const partition = records[0].partition
     const actor = this.#actors.get(partition)
     if (!actor || actor.status === 'stopping' || actor.status === 'failed' || actor.status === 'stopped') return
+    this.#quiet(partition, actor)
     const open = this.#open.get(partition)
     const waiting = open && (!open.told || actor.queued > 0)
     if (open && waiting && open.records.length + records.length <= this.#maxBatch) {

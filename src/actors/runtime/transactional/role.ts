@@ -17,6 +17,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
   return new ConsumerRole(ctx, {
     name,
     topics: reads,
+    idleAfterMs: handler.idle?.afterMs,
     partitionActor: (partition, _generation, member) =>
       transactionalActor({
         log: ctx.log,

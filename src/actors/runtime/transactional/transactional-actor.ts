@@ -102,7 +102,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       sends.push(...one.sends)
       effects.push(...one.effects)
     }
-    if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch)))).forEach(take)
+    if (records.length === 0) take(idle(changes))
+    else if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch)))).forEach(take)
     else for (const record of records) take(await handleOne(record, changes, batch))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
@@ -112,7 +113,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     try {
       if (outputs.length > 0) await transaction.send(outputs)
       const sent = performance.now()
-      await transaction.sendOffsets(options.consumer(), records)
+      if (records.length > 0) await transaction.sendOffsets(options.consumer(), records)
       const offsets = performance.now()
       positions = await transaction.commit()
       const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
@@ -164,19 +165,37 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     })
   }
 
+  /** A step's context over `fork`, gathering its outputs and effects. */
+  function context(fork: Changes, deadLetter: (error: unknown) => ProduceRecord) {
+    const outputs: ProduceRecord[] = []
+    const effects: Array<() => void> = []
+    const ctx: StepContext = {
+      partition,
+      send: (r) => outputs.push(r),
+      get: (store, key) => fork.get(store, key),
+      put: (store, key, value) => fork.put(store, key, value),
+      deadLetter: (error) => outputs.push(deadLetter(error)),
+      afterCommit: (effect) => effects.push(effect),
+    }
+    return { ctx, outputs, effects }
+  }
+
+  /** The handler's idle step (an empty batch: the partition has been quiet for `idle.afterMs`). */
+  function idle(changes: Changes): Handled {
+    const fork = changes.fork()
+    const { ctx, outputs, effects } = context(fork, () => {
+      throw new Error('an idle step has no record to dead-letter')
+    })
+    handler.idle?.handle(ctx)
+    fork.merge()
+    return { outputs, sends: [], effects }
+  }
+
   /** Handles `record` until it succeeds or is dead-lettered (`failure` then says why). */
   async function attempts(record: ConsumedRecord, changes: Changes): Promise<Omit<Handled, 'sends'> & { failure?: unknown }> {
     for (let attempt = 1; ; attempt++) {
       const fork = changes.fork()
-      const outputs: ProduceRecord[] = []
-      const effects: Array<() => void> = []
-      const ctx: StepContext = {
-        send: (r) => outputs.push(r),
-        get: (store, key) => fork.get(store, key),
-        put: (store, key, value) => fork.put(store, key, value),
-        deadLetter: (error) => outputs.push(deadLetterRecord(options.deadLetterTopic, group, record, error, attempt)),
-        afterCommit: (effect) => effects.push(effect),
-      }
+      const { ctx, outputs, effects } = context(fork, (error) => deadLetterRecord(options.deadLetterTopic, group, record, error, attempt))
       try {
         await handler.handle(record, ctx)
         fork.merge()
@@ -213,8 +232,10 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
             // reading the state it may have written, then leave out what it did commit.
             await producer!.init()
             await restore()
-            records = await notCommitted(records)
-            if (records.length === 0) return
+            if (records.length > 0) {
+              records = await notCommitted(records)
+              if (records.length === 0) return
+            }
           }
           await step(records)
           return

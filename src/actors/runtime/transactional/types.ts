@@ -2,6 +2,8 @@ import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
 
 /** What a handler may do while processing one record; everything lands in the step's transaction. */
 export interface StepContext {
+  /** The partition the actor owns. */
+  readonly partition: number
   /** Queues an output record. */
   send(record: ProduceRecord): void
   get<V>(store: string, key: string): V | undefined
@@ -28,4 +30,10 @@ export interface StepHandler {
    */
   concurrent?: boolean
   handle(record: ConsumedRecord, ctx: StepContext): Promise<void> | void
+  /**
+   * A step without input, run in its own transaction when the partition has delivered nothing for
+   * `afterMs` (once per quiet spell, and once after the actor starts on a quiet partition): what a
+   * handler tells the world when it has nothing to read (the aggregator's idle source partitions).
+   */
+  idle?: { afterMs: number; handle(ctx: StepContext): void }
 }
