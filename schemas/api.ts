@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Sku, StockLevel, StockQuantity } from './inventory.ts'
 import { OrderStatus, OrderStatusChanged } from './lifecycle.ts'
-import { OrderLine } from './order.ts'
+import { Currency, OrderLine } from './order.ts'
 import { OrderRateWindow } from './rate.ts'
 
 /**
@@ -44,6 +44,7 @@ export const OrderView = Type.Object({
   userId: Id,
   status: OrderStatus,
   total: Nullable(Type.Number()),
+  currency: Type.Union([Currency, Type.Null()], { description: 'of the total (ISO 4217); null when the total is' }),
   items: Type.Array(OrderLine),
   createdAt: Timestamp,
   updatedAt: Timestamp,

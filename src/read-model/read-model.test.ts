@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { randomUUID } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import type { OrderStatusChanged } from '../../schemas/lifecycle.ts'
 import { testPostgres } from '../../test/harness/postgres.ts'
 import { type ReadModelTarget, SqlReadModel } from './sql.ts'
@@ -53,6 +55,7 @@ for (const [name, target] of targets) {
         userId: 'ada',
         status: 'shipped',
         total: 5,
+        currency: 'EUR',
         items: [{ sku: 'SKU-1', quantity: 2, unitPrice: 2.5 }],
         createdAt: '2026-01-01T00:00:00.000Z',
         updatedAt: '2026-01-01T00:00:03.000Z',
@@ -107,6 +110,23 @@ for (const [name, target] of targets) {
       expect(ids(await model.list({ userId: users[1], limit: 2, after: { createdAt: last.createdAt, orderId: last.orderId } }))).toEqual([id(1)])
     })
 
+    test('currency: the order\'s own (OrderCreated v2); euros for an order of version 1; none without a total', async () => {
+      const { model, topic, id } = await fresh()
+      const inDollars = created(id(1), '2026-01-01T00:00:00.000Z')
+      await model.apply({ topic, partition: 0 }, [
+        step(0, { ...inDollars, order: { ...inDollars.order!, currency: 'USD' } }),
+        step(1, created(id(2), '2026-01-01T00:00:01.000Z')),
+        // An order whose statuses began before they carried the order: no total, no currency.
+        step(2, { orderId: id(3), status: 'reserved', at: '2026-01-01T00:00:02.000Z' }),
+      ])
+      const view = async (n: number) => (await model.get(id(n)))!.order
+      expect([await view(1), await view(2), await view(3)].map(({ total, currency }) => ({ total, currency }))).toEqual([
+        { total: 5, currency: 'USD' },
+        { total: 5, currency: 'EUR' },
+        { total: null, currency: null },
+      ])
+    })
+
     test('reset drops every row and offset', async () => {
       const { model, topic, id } = await fresh()
       await model.apply({ topic, partition: 0 }, [step(0, created(id(1), '2026-01-01T00:00:00.000Z'))])
@@ -116,3 +136,21 @@ for (const [name, target] of targets) {
     })
   })
 }
+
+test('read model: a SQLite file made before orders had a currency gains the column, its orders in euros', async () => {
+  const path = `/tmp/shop-read-model-${randomUUID().slice(0, 8)}.sqlite`
+  const old = new Database(path)
+  old.run(`CREATE TABLE orders (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, total DOUBLE PRECISION, items TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, reason TEXT, carrier TEXT, tracking_number TEXT)`)
+  old.run(`INSERT INTO orders VALUES ('o-1', 'ada', 'paid', 5, '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
+  old.run(`INSERT INTO orders VALUES ('o-2', 'ada', 'reserved', NULL, '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
+  old.close()
+  const model = new SqlReadModel({ kind: 'sqlite', path })
+  try {
+    expect((await model.get('o-1'))?.order).toMatchObject({ total: 5, currency: 'EUR', status: 'paid' })
+    expect((await model.get('o-2'))?.order).toMatchObject({ total: null, currency: null })
+  } finally {
+    await model.close()
+    rmSync(path, { force: true })
+  }
+})

@@ -1,4 +1,5 @@
 import { SQL } from 'bun'
+import { defaultCurrency } from '../../schemas/order.ts'
 import type { TopicPartition } from '../kafka/types.ts'
 import type { HistoryEntry, OrderQuery, OrderView, ProjectedStep, ReadModel } from './types.ts'
 
@@ -12,6 +13,7 @@ const schema = [
     user_id TEXT NOT NULL,
     status TEXT NOT NULL,
     total DOUBLE PRECISION,
+    currency TEXT,
     items TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -37,11 +39,19 @@ const schema = [
 ]
 const tables = ['orders', 'order_history', 'projection_offsets']
 
+/**
+ * Columns added after a release, with the value rows written before them hold (every order before
+ * OrderCreated v2 was in euros): added to tables created by that release, never rebuilt, since
+ * `order.status` may no longer hold what the rows were made from.
+ */
+const addedColumns = [{ table: 'orders', column: 'currency', type: 'TEXT', backfill: `UPDATE orders SET currency = 'EUR' WHERE currency IS NULL AND total IS NOT NULL` }]
+
 interface OrderRow {
   order_id: string
   user_id: string
   status: string
   total: number | string | null
+  currency: string | null
   items: string
   created_at: string
   updated_at: string
@@ -77,6 +87,7 @@ export class SqlReadModel implements ReadModel {
       // A rebuild (`shop rebuild read-model`) may write while a live projector does.
       await this.#db.unsafe('PRAGMA busy_timeout = 10000')
       for (const statement of schema) await this.#db.unsafe(statement)
+      await this.#addColumns(this.#db)
       return
     }
     // Several processes may create the tables at once; PostgreSQL's IF NOT EXISTS is not safe
@@ -84,7 +95,20 @@ export class SqlReadModel implements ReadModel {
     await this.#db.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${readModelLock})`
       for (const statement of schema) await tx.unsafe(statement)
+      await this.#addColumns(tx)
     })
+  }
+
+  async #addColumns(db: SQL): Promise<void> {
+    for (const { table, column, type, backfill } of addedColumns) {
+      const columns: Array<{ name: string }> =
+        this.target.kind === 'sqlite'
+          ? await db.unsafe(`SELECT name FROM pragma_table_info('${table}')`)
+          : await db`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = current_schema()`
+      if (columns.some((c) => c.name === column)) continue
+      await db.unsafe(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`)
+      await db.unsafe(backfill)
+    }
   }
 
   async apply({ topic, partition }: TopicPartition, steps: ProjectedStep[]): Promise<void> {
@@ -99,8 +123,9 @@ export class SqlReadModel implements ReadModel {
         next = offset + 1n
         if (!c) continue
         // An order written before statuses carried it has no `pending` record: its first step makes the row.
-        await tx`INSERT INTO orders (order_id, user_id, status, total, items, created_at, updated_at)
-          VALUES (${c.orderId}, ${c.userId}, ${c.status}, ${c.order?.total ?? null}, ${JSON.stringify(c.order?.items ?? [])}, ${c.order?.createdAt ?? c.at}, ${c.at})
+        const currency = c.order ? (c.order.currency ?? defaultCurrency) : null
+        await tx`INSERT INTO orders (order_id, user_id, status, total, currency, items, created_at, updated_at)
+          VALUES (${c.orderId}, ${c.userId}, ${c.status}, ${c.order?.total ?? null}, ${currency}, ${JSON.stringify(c.order?.items ?? [])}, ${c.order?.createdAt ?? c.at}, ${c.at})
           ON CONFLICT (order_id) DO NOTHING`
         await tx`UPDATE orders SET status = ${c.status}, updated_at = ${c.at}, reason = coalesce(${c.reason ?? null}, reason),
           carrier = coalesce(${c.carrier ?? null}, carrier), tracking_number = coalesce(${c.trackingNumber ?? null}, tracking_number)
@@ -181,6 +206,7 @@ function toView(row: OrderRow): OrderView {
     userId: row.user_id,
     status: row.status as OrderView['status'],
     total: row.total === null ? null : Number(row.total),
+    currency: row.currency,
     items: JSON.parse(row.items),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
