@@ -18,7 +18,8 @@ export interface PipelineCasesOptions {
   name: string
   /** Flags selecting the bus (e.g. `--brokers=...`); empty for the memory bus. */
   busFlags: string[]
-  createLog: () => Log
+  /** A client of the bus; given `sibling`, one of the same bus (another process of one deployment). */
+  createLog: (sibling?: Log) => Log
   patienceMs: number
 }
 
@@ -30,12 +31,16 @@ export interface Notification {
   message: string
 }
 
-/** One shop process with every role, in this test process, on its own topics; console notifications captured. */
-export async function startShop(options: PipelineCasesOptions, extraFlags: string[] = []) {
-  const prefix = `test-${randomUUID().slice(0, 8)}.`
-  const { config } = loadConfig(['--http-port=0', '--partitions=3', `--topic-prefix=${prefix}`, `--data-dir=/tmp/shop-test-${prefix}`, ...options.busFlags, ...extraFlags], {})
+/**
+ * One shop process with every role, in this test process, on its own topics; console notifications
+ * captured. With `join`, another process of that shop's deployment (its topics, its bus).
+ */
+export async function startShop(options: PipelineCasesOptions, extraFlags: string[] = [], join?: { prefix: string; log: Log }) {
+  const prefix = join?.prefix ?? `test-${randomUUID().slice(0, 8)}.`
+  const dataDir = `/tmp/shop-test-${prefix}${join ? `-${randomUUID().slice(0, 8)}` : ''}`
+  const { config } = loadConfig(['--http-port=0', '--partitions=3', `--topic-prefix=${prefix}`, `--data-dir=${dataDir}`, ...options.busFlags, ...extraFlags], {})
   const notifications: Notification[] = []
-  const log = options.createLog()
+  const log = options.createLog(join?.log)
   const shop = await Shop.start({
     config,
     log,
@@ -72,8 +77,8 @@ export function shopsPerTest(options: PipelineCasesOptions) {
       await s.log.close()
     }
   })
-  return async (flags: string[] = []) => {
-    const s = await startShop(options, flags)
+  return async (flags: string[] = [], join?: { prefix: string; log: Log }) => {
+    const s = await startShop(options, flags, join)
     running.push(s)
     return s
   }
@@ -145,6 +150,43 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       // The OrderActor read it as version 2 with the default: the order's first status carries EUR.
       const first = (await readTopic(s.log, s.topics.orderStatus)).map((r) => JSON.parse(jsonOf(r.value!))).find((c) => c.status === 'pending')
       expect(first.order.currency).toBe('EUR')
+    })
+
+    test('a rolling upgrade: an api process writing version 1 beside one writing version 2; every order is confirmed once, shown in its currency and counted once', async () => {
+      const s = await start()
+      const old = await start(['--roles=api', '--order-schema-version=1'], s)
+      await setStock(s, 'SKU-R', 100)
+      const placed: Array<{ orderId: string; version: string; currency: string; total: number }> = []
+      for (let n = 0; n < 8; n++) {
+        const upgraded = n % 2 === 1
+        const currency = upgraded && n % 4 === 1 ? 'USD' : 'EUR'
+        const body = { userId: `roll-${n}`, items: [{ sku: 'SKU-R', quantity: 1, unitPrice: n + 1 }], total: n + 1, ...(upgraded ? { currency } : {}) }
+        const answer = await (upgraded ? s : old).call('POST', '/orders', body)
+        expect(answer.status).toBe(202)
+        placed.push({ orderId: answer.body.orderId, version: upgraded ? '2' : '1', currency, total: n + 1 })
+      }
+      const byId = (a: { orderId: string }, b: { orderId: string }) => a.orderId.localeCompare(b.orderId)
+      // Both versions on one topic, each under its own version and schema id.
+      const created = (await readTopic(s.log, s.topics.ordersCreated)).map((r) => ({ orderId: JSON.parse(jsonOf(r.value!)).orderId as string, version: r.headers.ce_dataschemaversion, id: r.value!.readUInt32BE(1) }))
+      expect(created.map(({ orderId, version }) => ({ orderId, version })).sort(byId)).toEqual(placed.map(({ orderId, version }) => ({ orderId, version })).sort(byId))
+      expect(new Set(created.filter((c) => c.version === '1').map((c) => c.id)).size).toBe(1)
+      expect(new Set(created.map((c) => c.id)).size).toBe(2)
+      // The OrderActor, the inventory and the notifier: each order confirmed, once.
+      await wait(() => expect(told(s, 'reserved').map((n) => n.orderId).sort()).toEqual(placed.map((p) => p.orderId).sort()))
+      // The read model: each order in its currency, version 1 in euros.
+      await wait(async () => {
+        for (const p of placed) expect((await s.call('GET', `/orders/${p.orderId}`)).body).toMatchObject({ orderId: p.orderId, total: p.total, currency: p.currency })
+      })
+      // The aggregator: every order counted once and confirmed, revenue by currency.
+      const revenue: Record<string, number> = {}
+      for (const p of placed) revenue[p.currency] = (revenue[p.currency] ?? 0) + p.total
+      await wait(async () => {
+        const windows = (await s.call('GET', '/analytics/order-rate')).body.windows as Array<{ orders: number; confirmed: number; revenue: Record<string, number> }>
+        const sum: Record<string, number> = {}
+        for (const w of windows) for (const [c, v] of Object.entries(w.revenue)) sum[c] = (sum[c] ?? 0) + v
+        expect({ orders: windows.reduce((n, w) => n + w.orders, 0), confirmed: windows.reduce((n, w) => n + w.confirmed, 0), revenue: sum }).toEqual({ orders: 8, confirmed: 8, revenue })
+      })
+      expect(await readTopic(s.log, s.topics.deadLetter)).toEqual([])
     })
 
     test('a poison record goes to shop.dlq with its origin and error; the partition moves on', async () => {
