@@ -80,11 +80,6 @@ group.min.session.timeout.ms=1000
 group.consumer.min.session.timeout.ms=1000
 group.consumer.session.timeout.ms=10000
 transaction.abort.timed.out.transaction.cleanup.interval.ms=5000
-# A broker frozen (pause) past its session timeout (default 9 s) is fenced by its own controller
-# when it thaws: every partition is leaderless until it registers again, seconds later with many
-# partitions. The fault tests freeze it for ~15 s to test a broker that does not answer, so the
-# session outlasts that.
-broker.session.timeout.ms=60000
 EOF
   cat >"$run/log4j2.properties" <<EOF
 status = error

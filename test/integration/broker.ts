@@ -1,3 +1,4 @@
+import { expect } from 'bun:test'
 import { eventually } from '../harness/eventually.ts'
 import { repo } from '../harness/shop-process.ts'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
@@ -20,8 +21,10 @@ export type BrokerAction = 'restart' | 'pause' | 'resume' | 'kill' | 'up'
 /**
  * Acts on the test broker when it is the one scripts/kafka.sh runs on KAFKA_PORT (as `npm test`
  * does); otherwise the reason it cannot (then fault tests cannot run, and say so).
- * `resume` and `restart` return once every partition has a leader again, so that what a test does
- * next meets a serving broker.
+ * `resume` and `restart` return once every partition has had a leader for a while, so that what a
+ * test does next meets a serving broker. A broker thawed after more than its session timeout (9 s)
+ * is fenced by its own controller a moment after it answers again: every partition is leaderless
+ * until it registers anew, for seconds when it holds many partitions.
  */
 export const controlBroker: ((action: BrokerAction) => Promise<void>) | string =
   process.env.KAFKA_PORT && testBrokers.join(',') === `127.0.0.1:${process.env.KAFKA_PORT}`
@@ -32,11 +35,21 @@ export const controlBroker: ((action: BrokerAction) => Promise<void>) | string =
       }
     : 'the test broker is not one scripts/kafka.sh runs on KAFKA_PORT (SHOP_TEST_BROKERS points elsewhere)'
 
-/** Waits until a metadata request for every topic answers without a leaderless partition. */
+/** Waits until metadata requests for every topic answer without a leaderless partition for 3 s running. */
 async function everyPartitionLed(): Promise<void> {
   const log = new KafkaLog({ brokers: testBrokers })
+  let ledSince: number | undefined
   try {
-    await eventually(() => log.admin.describeTopics([]), 60_000, 250)
+    await eventually(async () => {
+      try {
+        await log.admin.describeTopics([])
+      } catch (error) {
+        ledSince = undefined
+        throw error
+      }
+      ledSince ??= Date.now()
+      expect(Date.now() - ledSince).toBeGreaterThanOrEqual(3_000)
+    }, 90_000, 250)
   } finally {
     await log.close()
   }

@@ -23,6 +23,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         log: ctx.log,
         logger: ctx.logger,
         group,
+        topics: reads,
         groupKind: name,
         partition,
         consumer: member.consumer,

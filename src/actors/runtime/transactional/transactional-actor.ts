@@ -17,6 +17,8 @@ export interface TransactionalActorOptions {
   logger: Logger
   /** The consumer group; with the partition it names the transactional id. */
   group: string
+  /** The topics the group reads (partition `partition` of each is this actor's). */
+  topics: string[]
   /** The group's role (or `delivery`): the metrics' `group` label, the same whatever the topic prefix. */
   groupKind: string
   partition: number
@@ -151,6 +153,23 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   }
 
   /**
+   * Whether no committed record of the actor's partitions lies past the group's offsets. A read
+   * rather than a comparison with the end offsets: a transaction's commit marker sits past its last
+   * record, so a partition read to its end still has its committed offset one short of the end.
+   */
+  async function caughtUp(): Promise<boolean> {
+    try {
+      const committed = await log.admin.committedOffsets(group)
+      const next = (topic: string) => committed.find((c) => c.topic === topic && c.partition === partition)?.offset ?? 0n
+      const read = await log.read(options.topics.map((topic) => ({ topic, partition, offset: next(topic) })))
+      return read.every((r) => r.records.length === 0)
+    } catch (error) {
+      logger.debug({ event: 'actor:idle:unknown', group, partition, err: error })
+      return false
+    }
+  }
+
+  /**
    * One record's outputs and after-commit effects; its state changes are merged into `changes`
    * only if it succeeds. Traced as the record's own `process` span, in its order's trace; the
    * outputs' send spans are its children.
@@ -224,6 +243,9 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
     async receive(batch) {
       if (retired) return
+      // An empty batch is the pool's cue that the partition is quiet; idle is only what has
+      // nothing left to read (an actor just assigned may not have been fetched for yet).
+      if (batch.length === 0 && !(handler.idle && (await caughtUp()))) return
       let records = batch
       for (let attempt = 1; ; attempt++) {
         try {

@@ -32,8 +32,9 @@ export interface StepHandler {
   handle(record: ConsumedRecord, ctx: StepContext): Promise<void> | void
   /**
    * A step without input, run in its own transaction when the partition has delivered nothing for
-   * `afterMs` (once per quiet spell, and once after the actor starts on a quiet partition): what a
-   * handler tells the world when it has nothing to read (the aggregator's idle source partitions).
+   * `afterMs` (once per quiet spell, and once after the actor starts on a quiet partition) and
+   * nothing committed is left to read past the group's offsets: what a handler tells the world
+   * when it has nothing to read (the aggregator's idle source partitions).
    */
   idle?: { afterMs: number; handle(ctx: StepContext): void }
 }
