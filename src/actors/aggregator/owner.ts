@@ -27,8 +27,8 @@ interface SourceTime {
 }
 
 const store = 'windows'
-/** The watermark: windows closing at or before it are final. Named for what it was before sources were tracked. */
-const streamTimeKey = '~stream-time'
+/** The watermark: windows closing at or before it are final (the key's name is older than the watermark). */
+const watermarkKey = '~stream-time'
 const sourceKey = (source: number) => `~source:${source}`
 /** The starts of the windows this partition owns that are not final yet. */
 const openKey = '~open'
@@ -80,7 +80,7 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
   const add = (ctx: StepContext, p: WindowPartial) => {
     const start = Date.parse(p.windowStart)
     if (!Number.isFinite(start) || start % windowMs !== 0) throw new InvalidEventError(`windowStart ${JSON.stringify(p.windowStart)} is not the start of a minute`)
-    const now = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
+    const now = ctx.get<{ at: number }>(store, watermarkKey)?.at ?? 0
     const state = ctx.get<WindowState>(store, p.windowStart)
     if (state?.final || closes(start) <= now) {
       if (state) {
@@ -109,7 +109,9 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
     const was = ctx.get<SourceTime>(store, sourceKey(p.source))
     const at = Math.max(was?.at ?? 0, p.eventTime)
     const idle = p.kind === 'idle'
-    if (!was || was.at !== at || was.idle !== idle) ctx.put<SourceTime>(store, sourceKey(p.source), { at, idle })
+    // Nothing new of this source: the watermark cannot have moved.
+    if (was && was.at === at && was.idle === idle) return
+    ctx.put<SourceTime>(store, sourceKey(p.source), { at, idle })
     advance(ctx, watermark(ctx))
   }
 
@@ -126,9 +128,9 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
 
   /** Moves the watermark to `at` (if later) and finalises the windows it closes. */
   const advance = (ctx: StepContext, at: number) => {
-    const now = ctx.get<{ at: number }>(store, streamTimeKey)?.at ?? 0
+    const now = ctx.get<{ at: number }>(store, watermarkKey)?.at ?? 0
     if (at <= now) return
-    ctx.put(store, streamTimeKey, { at })
+    ctx.put(store, watermarkKey, { at })
     const open = openStarts(ctx)
     const closing = open.filter((start) => closes(start) <= at)
     if (closing.length === 0) return
