@@ -51,6 +51,17 @@ kafka_class() {
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
+# Waits until every thread of process $1 has stopped: kill returns once the signal is queued, and a
+# thread busy on a CPU stops only when it next enters the kernel. Where /proc is missing, trusts kill.
+frozen() {
+  [ -d "/proc/$1/task" ] || return 0
+  for _ in $(seq 1 100); do
+    sed 's/.*) //' /proc/"$1"/task/*/stat 2>/dev/null | cut -d' ' -f1 | grep -qv '^[tT]$' || return 0
+    sleep 0.05
+  done
+  die "pid $1 did not stop within 5 s of SIGSTOP"
+}
+
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 write_config() {
@@ -151,7 +162,7 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   restart) down; up ;;
-  pause) running || die "not running on port $port"; kill -STOP "$(cat "$pidfile")"; echo "kafka.sh: paused" ;;
+  pause) running || die "not running on port $port"; kill -STOP "$(cat "$pidfile")"; frozen "$(cat "$pidfile")"; echo "kafka.sh: paused" ;;
   resume) running || die "not running on port $port"; kill -CONT "$(cat "$pidfile")"; echo "kafka.sh: resumed" ;;
   kill) running || die "not running on port $port"; kill -9 "$(cat "$pidfile")"; while running; do sleep 0.1; done; rm -f "$pidfile"; echo "kafka.sh: killed" ;;
   status) if running; then echo "kafka.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "kafka.sh: not running on port $port"; exit 3; fi ;;
