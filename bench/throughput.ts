@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { KafkaLog } from '../src/kafka/platformatic/index.ts'
+import { kafkaLogDefaults } from '../src/kafka/platformatic/options.ts'
 import { MemoryLog } from '../src/kafka/memory/index.ts'
 import type { Log } from '../src/kafka/port.ts'
 import type { BenchOptions } from './options.ts'
-import { bareElysia, logProduce, logTransform, orderRecords, rawKafka, type Rate, recordBytes } from './lib/baselines.ts'
+import { bareElysia, logProduce, logTransactions, logTransform, orderRecords, rawKafka, type Rate, recordBytes } from './lib/baselines.ts'
 import { benchEnvironment, machine } from './lib/environment.ts'
 import { closedLoop, orderBodies } from './lib/load.ts'
 import { type Ratio, type ThroughputResult, throughputMarkdown, writeResult } from './lib/report.ts'
@@ -45,6 +46,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
       let logFigures: Run['log']
       try {
         logFigures = await logLayer(log, options, say)
+        if (bus === 'kafka') logFigures.transactions = await transactionPath(log, broker!.brokers, options, say)
       } finally {
         await log.close()
       }
@@ -89,7 +91,33 @@ async function logLayer(log: Log, options: BenchOptions, say: Say): Promise<Run[
   say(`${log.kind} log layer: ${atLeastOnce.perSecond} records/s at-least-once; now exactly-once`)
   const exactlyOnce = await logTransform(log, 'exactly-once', topics.input, topics.exactlyOnce, records.length, `${prefix}eos`)
   say(`${log.kind} log layer: ${exactlyOnce.perSecond} records/s exactly-once`)
-  return { produce, atLeastOnce, exactlyOnce }
+  return { produce, atLeastOnce, exactlyOnce, transactions: null }
+}
+
+/**
+ * Back-to-back transactions with shop's retry of CONCURRENT_TRANSACTIONS, beside the same loop with
+ * the Java client's flat 20 ms: one producer, then one per partition at once.
+ */
+async function transactionPath(log: Log, brokers: string[], options: BenchOptions, say: Say): Promise<NonNullable<Run['log']['transactions']>> {
+  const javaRetry = new KafkaLog({ brokers, clientId: 'bench-java-retry', concurrentTransactionsRetryMs: 20 })
+  const prefix = `bench-${randomUUID().slice(0, 8)}.txn`
+  const topic = `${prefix}.out`
+  const rounds = options.quick ? 50 : 200
+  try {
+    await log.admin.ensureTopics([{ name: topic, partitions: options.partitions }])
+    const figures = {} as NonNullable<Run['log']['transactions']>
+    for (const [name, producers] of [['single', 1], ['perPartition', options.partitions]] as const) {
+      say(`kafka transactions: ${producers} producer(s) x ${rounds} back-to-back, the Java client's retry delay (flat 20 ms)`)
+      const java = await logTransactions(javaRetry, topic, producers, rounds, `${prefix}-java-${name}`)
+      say(`kafka transactions: ${java.perSecond}/s; now shop's (from ${kafkaLogDefaults.concurrentTransactionsRetryMs} ms, doubling)`)
+      const shop = await logTransactions(log, topic, producers, rounds, `${prefix}-shop-${name}`)
+      say(`kafka transactions: ${shop.perSecond}/s`)
+      figures[name] = { shop, javaRetry: java }
+    }
+    return figures
+  } finally {
+    await javaRetry.close()
+  }
 }
 
 function ratios(runs: Run[], raw: Rate | null, bare: number): Ratio[] {
@@ -108,6 +136,16 @@ function ratios(runs: Run[], raw: Rate | null, bare: number): Ratio[] {
       baseline: `at-least-once records/s: ${run.log.atLeastOnce.perSecond}`,
       value: ratio(run.log.exactlyOnce.perSecond, run.log.atLeastOnce.perSecond),
     })
+    for (const [name, producers] of [['single', 'one producer'], ['perPartition', 'one producer per partition']] as const) {
+      const t = run.log.transactions?.[name]
+      if (!t) continue
+      list.push({
+        name: `back-to-back transactions, ${producers}: shop's retry / the Java client's`,
+        measured: `transactions/s, CONCURRENT_TRANSACTIONS retried from ${kafkaLogDefaults.concurrentTransactionsRetryMs} ms: ${t.shop.perSecond}`,
+        baseline: `retried after a flat 20 ms: ${t.javaRetry.perSecond}`,
+        value: ratio(t.shop.perSecond, t.javaRetry.perSecond),
+      })
+    }
     if (run.bus === 'kafka') {
       list.push({ name: 'log-layer produce / raw Kafka', measured: `records/s, one per send(): ${run.log.produce.perSecond}`, baseline: `raw Kafka records/s: ${raw?.perSecond ?? '-'}`, value: ratio(run.log.produce.perSecond, raw?.perSecond) })
     }

@@ -148,6 +148,37 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
   return { count: done, perSecond: perSecond(done, last - first), latencyMs: percentiles(batchMs) }
 }
 
+/**
+ * Back-to-back transactions, as partition actors run them at low load: `producers` transactional
+ * producers (one per partition of `topic`), each committing `rounds` transactions of 10 records in
+ * a row. Right after a commit the next transaction waits for the previous one's markers (the
+ * broker answers CONCURRENT_TRANSACTIONS): the client's retry delay sets the pace. Counts
+ * transactions; latency per transaction, begin to commit.
+ */
+export async function logTransactions(log: Log, topic: string, producers: number, rounds: number, prefix: string): Promise<Rate> {
+  const latencies: number[] = []
+  const value = 'x'.repeat(200)
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: producers }, async (_, partition) => {
+      const producer = log.transactionalProducer({ transactionalId: `${prefix}-${partition}` })
+      try {
+        await producer.init()
+        for (let round = 0; round < rounds; round++) {
+          const at = performance.now()
+          const transaction = await producer.begin()
+          await transaction.send(Array.from({ length: 10 }, () => ({ topic, partition, value })))
+          await transaction.commit()
+          latencies.push(performance.now() - at)
+        }
+      } finally {
+        await producer.close()
+      }
+    }),
+  )
+  return { count: latencies.length, perSecond: perSecond(latencies.length, performance.now() - started), latencyMs: percentiles(latencies) }
+}
+
 /** A bare Elysia endpoint answering 202 (bench/bare-elysia.ts, its own process), under the same load as the API. */
 export async function bareElysia(bodies: () => string, count: number, concurrency: number): Promise<LoadResult> {
   const server = await ShopProcess.spawn([], { command: [process.execPath, resolve(import.meta.dir, '../bare-elysia.ts')] })

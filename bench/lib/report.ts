@@ -55,6 +55,8 @@ const resultHeader = <B extends string>(bench: B) => ({
   options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
 })
 
+const TransactionPair = Type.Object({ shop: Rate, javaRetry: Rate }, { additionalProperties: false })
+
 export const ThroughputResult = Type.Object(
   {
     ...resultHeader('throughput'),
@@ -66,7 +68,18 @@ export const ThroughputResult = Type.Object(
         {
           bus: Bus,
           pipeline: PipelineFigures,
-          log: Type.Object({ produce: Rate, atLeastOnce: Rate, exactlyOnce: Rate }, { additionalProperties: false }),
+          log: Type.Object(
+            {
+              produce: Rate,
+              atLeastOnce: Rate,
+              exactlyOnce: Rate,
+              /** Back-to-back transactions (Kafka only): shop's retry of CONCURRENT_TRANSACTIONS and the Java client's flat 20 ms. */
+              transactions: Nullable(
+                Type.Object({ single: TransactionPair, perPartition: TransactionPair }, { additionalProperties: false }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
           processes: Type.Array(ProcessUsage),
           /** Null on the memory bus: its groups live inside one process, out of sight of an admin client. */
           lag: Nullable(Type.Array(GroupLag)),
@@ -147,6 +160,19 @@ export type SoakResult = Static<typeof SoakResult>
 
 const n = (v: number) => v.toLocaleString('en-US')
 const ms = (p: Static<typeof Percentiles>) => `${p.p50} / ${p.p95} / ${p.p99} / ${p.max}`
+
+/** The back-to-back transaction rows of a run (counts and rates are of transactions, latency per transaction). */
+function transactionRows(bus: string, t: Static<typeof ThroughputResult>['runs'][number]['log']['transactions']): string[][] {
+  if (!t) return []
+  return (['single', 'perPartition'] as const).flatMap((name) =>
+    (['javaRetry', 'shop'] as const).map((who) => [
+      `${bus}: back-to-back transactions of 10, ${name === 'single' ? 'one producer' : 'one producer per partition'}, ${who === 'shop' ? "shop's retry" : "the Java client's 20 ms retry"} (transactions)`,
+      n(t[name][who].count),
+      n(t[name][who].perSecond),
+      ms(t[name][who].latencyMs),
+    ]),
+  )
+}
 const table = (head: string[], rows: Array<Array<string | number>>) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 
@@ -191,6 +217,7 @@ export function throughputMarkdown(r: ThroughputResult): string {
           [`${run.bus}: produce, one record per send()`, n(run.log.produce.count), n(run.log.produce.perSecond), ms(run.log.produce.latencyMs)],
           [`${run.bus}: consume-copy-produce, at-least-once`, n(run.log.atLeastOnce.count), n(run.log.atLeastOnce.perSecond), ms(run.log.atLeastOnce.latencyMs)],
           [`${run.bus}: consume-copy-produce, exactly-once`, n(run.log.exactlyOnce.count), n(run.log.exactlyOnce.perSecond), ms(run.log.exactlyOnce.latencyMs)],
+          ...transactionRows(run.bus, run.log.transactions),
         ]),
       ],
     ),

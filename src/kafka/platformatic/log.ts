@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { LogError } from '../../errors.ts'
 import { backoffDelay } from '../../time.ts'
+import { hasProtocolError } from './call.ts'
 import type { ConsumerOptions, GroupConsumer, Log, LogProducer, TransactionalProducer } from '../port.ts'
 import type { ReadResult, RecordPosition } from '../types.ts'
 import { KafkaAdmin } from './admin.ts'
@@ -15,12 +16,23 @@ import { transactionalProducer } from './transactional-producer.ts'
 const clientRetries = { retries: 3, retryDelay: (_client: unknown, _operation: string, attempt: number) => backoffDelay({ minMs: 250, maxMs: 2_000, factor: 2 }, attempt) }
 
 /**
- * Retries of transactional producers start at 20 ms. Right after a commit, the next transaction's
- * AddPartitionsToTxn is answered CONCURRENT_TRANSACTIONS until the previous markers are written
- * (a few ms); at the 250 ms of `clientRetries` back-to-back transactions (the API's, under load)
- * waited a quarter of a second each. The Java client retries this case after ~20 ms as well.
+ * Retries of transactional producers. Right after a commit, the next transaction's
+ * AddPartitionsToTxn (or AddOffsetsToTxn) is answered CONCURRENT_TRANSACTIONS until the previous
+ * transaction's markers are written, which takes a few ms: that case is retried after
+ * `concurrentTransactionsRetryMs`, doubling up to 20 ms (the Java client waits a flat 20 ms).
+ * Other retriable errors back off from 20 ms by 5x up to 2 s. The many attempts are for the fast
+ * case; a call still ends at its deadline, and a client whose call failed is closed, which ends
+ * its pending retries.
  */
-const transactionRetries = { retries: 5, retryDelay: (_client: unknown, _operation: string, attempt: number) => backoffDelay({ minMs: 20, maxMs: 2_000, factor: 5 }, attempt) }
+function transactionRetries(concurrentTransactionsRetryMs: number) {
+  return {
+    retries: 25,
+    retryDelay: (_client: unknown, _operation: string, attempt: number, _retries: number, error: unknown) =>
+      hasProtocolError(error, 'CONCURRENT_TRANSACTIONS')
+        ? backoffDelay({ minMs: concurrentTransactionsRetryMs, maxMs: Math.max(20, concurrentTransactionsRetryMs), factor: 2 }, attempt)
+        : backoffDelay({ minMs: 20, maxMs: 2_000, factor: 5 }, attempt),
+  }
+}
 
 /**
  * The Kafka adapter, on @platformatic/kafka (pure TypeScript; runs inside Bun, unlike librdkafka
@@ -65,7 +77,7 @@ export class KafkaLog implements Log {
   }
 
   transactionalProducer({ transactionalId }: { transactionalId: string }): TransactionalProducer {
-    const base = { ...this.#base(`tx-${transactionalId}`), ...transactionRetries }
+    const base = { ...this.#base(`tx-${transactionalId}`), ...transactionRetries(this.#options.concurrentTransactionsRetryMs) }
     return transactionalProducer(transactionalId, base, this.#placement, this.#options.maxRequestBytes, this.#track)
   }
 
