@@ -6,6 +6,7 @@
 import { latency } from './latency.ts'
 import { UsageError, benchHelp, parseBenchArgs } from './options.ts'
 import { soak } from './soak.ts'
+import { stream } from './stream.ts'
 import { throughput } from './throughput.ts'
 import { tracing } from './tracing.ts'
 
@@ -25,7 +26,7 @@ if (parsed.help) {
   process.exit(0)
 }
 try {
-  const benches = { throughput, latency, soak, tracing }
+  const benches = { throughput, latency, soak, tracing, stream }
   const { files } = await benches[parsed.name](parsed.options, say)
   process.stdout.write(await Bun.file(files[1]).text())
   say(`wrote ${files.join(' and ')}`)

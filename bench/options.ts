@@ -39,6 +39,8 @@ const knobs = [
   { name: 'soak-chunks', kind: 'int', default: 10, min: 5, max: 100, help: 'soak: parts of the soak; memory is read after each, the stateful process restarts after the second and the last' },
   { name: 'soak-window-ms', kind: 'int', default: 5_000, min: 1_000, help: "soak: shop's --dedup-window-ms (and --idempotency-ttl-ms): how long a finished order's state is kept" },
   { name: 'soak-deploy', kind: 'string', default: 'api;order,inventory,notifier;payment,warehouse,shipper,projector', help: 'soak: the processes, as --deploy; every order lives to its end, so its state can go' },
+  { name: 'stream-orders', kind: 'int', default: 50_000, quick: 3_000, min: 1, help: 'stream: orders pre-filled in orders.created, drained by shop and by each Kafka Streams run' },
+  { name: 'anchor-threads', kind: 'string', default: '1,2', help: 'stream: the Kafka Streams runs, by their num.stream.threads' },
   { name: 'quick', kind: 'bool', default: false, help: 'a smoke run of under a minute: the smaller values above (quick: ...)' },
 ] as const satisfies readonly Knob[]
 
@@ -52,7 +54,7 @@ const camel = (name: string) => name.replace(/-(\w)/g, (_, c: string) => c.toUpp
 /** A bad command line: main prints it with a pointer to --help and exits 2. */
 export class UsageError extends Error {}
 
-export const benchNames = ['throughput', 'latency', 'soak', 'tracing'] as const
+export const benchNames = ['throughput', 'latency', 'soak', 'tracing', 'stream'] as const
 export type BenchName = (typeof benchNames)[number]
 
 export function parseBenchArgs(argv: string[]): { help: true } | { help: false; name: BenchName; options: BenchOptions } {
@@ -86,6 +88,7 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
   const result = options as BenchOptions
   for (const bus of result.bus.split(',')) if (bus !== 'kafka' && bus !== 'memory') throw new UsageError(`--bus: "${bus}" is neither kafka nor memory`)
   for (const f of result.fractions.split(',')) if (!(Number(f) > 0)) throw new UsageError(`--fractions: "${f}" is not a positive number`)
+  for (const t of result.anchorThreads.split(',')) if (!(Number.isInteger(Number(t)) && Number(t) > 0)) throw new UsageError(`--anchor-threads: "${t}" is not a positive integer`)
   return { help: false, name: name as BenchName, options: result }
 }
 
@@ -107,7 +110,7 @@ export function benchHelp(): string {
     return `  ${flag.padEnd(24)} ${k.help}${defaults}`
   })
   return [
-    'usage: bun bench <throughput|latency|soak|tracing> [options]',
+    'usage: bun bench <throughput|latency|soak|tracing|stream> [options]',
     '',
     '  throughput  closed-loop orders over HTTP through shop on Kafka (and on the memory bus), beside raw Kafka,',
     '              the log layer alone and a bare Elysia endpoint measured in the same run',
@@ -116,6 +119,8 @@ export function benchHelp(): string {
     '              restore time of a restart early and at the end, to show state bounded by the window',
     '  tracing     the throughput load on the first --bus with tracing off, sampling 1%, sampling 100%,',
     '              and off again (OTLP to a collector in the bench process): what traces cost',
+    '  stream      shop\'s stream core (an order,inventory process) and the same topology in Kafka Streams',
+    '              (bench/anchors/kafka-streams) draining the same pre-filled orders on one broker',
     '',
     'options:',
     ...rows,

@@ -87,7 +87,8 @@ export class Pipeline {
   }
 }
 
-function spawn(spec: PipelineSpec, name: string, roles: string, dataDir: string): Promise<ShopProcess> {
+/** One shop process of `spec` running `roles` on `dataDir` (not waited for: call `ready`). */
+export function spawn(spec: PipelineSpec, name: string, roles: string, dataDir: string): Promise<ShopProcess> {
   const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined, ...spec.extraEnv }
   if (spec.profileDir) {
     const dir = join(spec.profileDir, fileName(name))

@@ -137,6 +137,37 @@ export const TracingResult = Type.Object(
 )
 export type TracingResult = Static<typeof TracingResult>
 
+/** `bun bench stream`: shop's stream core and the Kafka Streams anchor draining the same pre-filled orders. */
+export const StreamResult = Type.Object(
+  {
+    ...resultHeader('stream'),
+    runs: Type.Array(
+      Type.Object(
+        {
+          name: Type.String(),
+          orders: Count,
+          reserved: Count,
+          failed: Count,
+          /** From the processor's start to its last order's outcome. */
+          seconds: Ms,
+          /** From the processor's start to its first outcome (start-up, group join, restore). */
+          firstOutcomeMs: Ms,
+          ordersPerSecond: Count,
+          ordersPerSecondAfterFirst: Count,
+          processes: Type.Array(ProcessUsage),
+          /** CPU time per order of each process over the run (% of one core x seconds / orders). */
+          cpuMsPerOrder: Type.Array(Type.Object({ name: Type.String(), ms: Ms }, { additionalProperties: false })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1 },
+    ),
+    ratios: Type.Array(Ratio),
+  },
+  { additionalProperties: false },
+)
+export type StreamResult = Static<typeof StreamResult>
+
 const Restore = Type.Object(
   { process: Type.String(), actors: Count, wallMs: Ms, slowestMs: Ms, entries: Count, replayed: Count, ordersBefore: Count },
   { additionalProperties: false },
@@ -301,6 +332,31 @@ export function tracingMarkdown(r: TracingResult): string {
 }
 
 /** Writes `<name>.json` and `<name>.md` into `dir`. */
+export function streamMarkdown(r: StreamResult): string {
+  return [
+    `# shop stream core beside Kafka Streams, ${r.startedAt}`,
+    '',
+    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
+      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}. Every run drains the same orders, pre-filled in orders.created, with the same stock; each run's outcomes were checked: one per order, and the same orders reserved in every run.`,
+    '',
+    '## Ratios (measured in this run)',
+    '',
+    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    '',
+    '## Runs',
+    '',
+    table(
+      ['processor', 'orders', 'reserved', 'failed', 'seconds', 'first outcome ms', 'orders/s', 'orders/s after the first outcome', 'CPU ms per order'],
+      r.runs.map((run) => [run.name, n(run.orders), n(run.reserved), n(run.failed), run.seconds, run.firstOutcomeMs, n(run.ordersPerSecond), n(run.ordersPerSecondAfterFirst), run.cpuMsPerOrder.map((c) => `${c.name}: ${c.ms}`).join('; ')]),
+    ),
+    '',
+    '## Processes (CPU in % of one core)',
+    '',
+    table(['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'], r.runs.flatMap((run) => run.processes.map((p) => [run.name, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb]))),
+    '',
+  ].join('\n')
+}
+
 export function writeResult(dir: string, name: string, result: unknown, markdown: string): string[] {
   mkdirSync(dir, { recursive: true })
   const files = [join(dir, `${name}.json`), join(dir, `${name}.md`)]

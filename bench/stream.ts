@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { events } from '../schemas/events.ts'
+import { eventRecord } from '../src/events/envelope.ts'
+import { KafkaLog } from '../src/kafka/platformatic/index.ts'
+import type { ConsumedRecord, ProduceRecord } from '../src/kafka/types.ts'
+import { topicNames, topicSpecs } from '../src/topology.ts'
+import { eventually } from '../test/harness/eventually.ts'
+import type { BenchOptions } from './options.ts'
+import { anchorTopics, buildAnchor, startAnchor } from './lib/anchor.ts'
+import { orderRecords } from './lib/baselines.ts'
+import { benchEnvironment, machine } from './lib/environment.ts'
+import { orderBodies, stockPlan } from './lib/load.ts'
+import { spawn } from './lib/pipeline.ts'
+import { type Ratio, type StreamResult, streamMarkdown, writeResult } from './lib/report.ts'
+import { ProcessSampler } from './lib/sampler.ts'
+import { type Say, mixOf } from './lib/session.ts'
+import { perSecond, ratio, round } from './lib/stats.ts'
+
+type Run = StreamResult['runs'][number]
+
+/** A running stream processor under measurement: its pid, and how to stop it (SIGTERM, waited for). */
+interface Processor {
+  pid: number
+  stop(): Promise<void>
+}
+
+/**
+ * `bun bench stream`: shop's stream core (one `order,inventory` process) beside the same topology
+ * written with Kafka Streams (bench/anchors/kafka-streams), each draining the same --stream-orders
+ * orders pre-filled in `orders.created` on the same broker, with the same stock. Each run counts
+ * the outcomes (reserved or failed) it publishes until every order has exactly one; the runs must
+ * agree on which orders were reserved.
+ */
+export async function stream(options: BenchOptions, say: Say): Promise<{ result: StreamResult; files: string[] }> {
+  const startedAt = new Date().toISOString()
+  const { binary, broker } = benchEnvironment(options, say, true)
+  const log = new KafkaLog({ brokers: broker!.brokers, clientId: 'bench-stream' })
+  try {
+    say('building the Kafka Streams anchor (bench/anchors/kafka-streams, Maven)')
+    const classpath = buildAnchor()
+    const prefix = `bench-${randomUUID().slice(0, 8)}.`
+    const topics = topicNames(prefix)
+    const threads = options.anchorThreads.split(',').map(Number)
+    const namespaces = threads.map((t) => `${prefix}anchor-${t}-threads.`)
+    await log.admin.ensureTopics([
+      ...topicSpecs({ partitions: options.partitions, topicPrefix: prefix, idempotencyTtlMs: 86_400_000 }),
+      ...namespaces.flatMap((ns) => Object.values(anchorTopics(ns)).map((name) => ({ name, partitions: options.partitions }))),
+    ])
+
+    const count = options.streamOrders
+    say(`pre-filling ${count} orders and the stock of ${options.skus} SKUs`)
+    const plan = Object.entries(stockPlan(mixOf(options), count))
+    const orders = orderRecords(topics.ordersCreated, orderBodies(mixOf(options)), count)
+    const producer = log.producer()
+    try {
+      await producer.send(plan.map(([sku, quantity]) => eventRecord(topics.inventoryRequests, events.inventoryRequest, { type: 'set', sku, quantity }, 'shop/bench')))
+      for (const ns of namespaces) {
+        await producer.send(plan.map(([sku, quantity]) => ({ topic: anchorTopics(ns).inventoryRequests, key: sku, value: JSON.stringify({ type: 'set', sku, quantity }) })))
+      }
+      for (let i = 0; i < orders.length; i += 2_000) await producer.send(orders.slice(i, i + 2_000))
+    } finally {
+      await producer.close()
+    }
+    const orderIds = orders.map((r) => orderIdOf(r))
+
+    const drain = async (name: string, outcomes: { reserved: string; failed: string }, start: () => Promise<Processor>): Promise<Run & { reservedIds: Set<string> }> => {
+      say(`${name}: draining ${count} orders`)
+      const outcome = new Map<string, 'reserved' | 'failed'>()
+      let duplicates = 0
+      let firstAt = 0
+      let lastAt = 0
+      const counter = log.consumer({ groupId: `${prefix}count-${randomUUID().slice(0, 8)}`, topics: [outcomes.reserved, outcomes.failed] })
+      await counter.start({
+        onAssigned() {},
+        onRevoked() {},
+        onRecords(records) {
+          const now = performance.now()
+          for (const record of records) {
+            const id = orderIdOf(record)
+            if (outcome.has(id)) duplicates++
+            else outcome.set(id, record.topic === outcomes.reserved ? 'reserved' : 'failed')
+          }
+          firstAt ||= now
+          if (outcome.size >= count && !lastAt) lastAt = now
+        },
+      })
+      const began = performance.now()
+      const processor = await start()
+      const sampler = new ProcessSampler([{ name, pid: processor.pid }, ...(broker!.pid ? [{ name: 'kafka broker', pid: broker!.pid }] : [])])
+      sampler.start()
+      const progress = setInterval(() => say(`${name}: ${outcome.size} of ${count} outcomes`), 5_000)
+      try {
+        await eventually(() => {
+          if (outcome.size < count) throw new Error(`${name}: ${outcome.size} of ${count} orders have an outcome after ${options.drainTimeoutMs} ms`)
+        }, options.drainTimeoutMs, 50)
+      } finally {
+        clearInterval(progress)
+      }
+      const processes = sampler.stop()
+      await processor.stop()
+      await counter.close()
+      const unknown = [...outcome.keys()].filter((id) => !orderIds.includes(id))
+      if (unknown.length > 0 || duplicates > 0) throw new Error(`${name}: ${unknown.length} outcomes of orders never placed, ${duplicates} second outcomes`)
+      const seconds = (lastAt - began) / 1000
+      const cpuMsPerOrder = (usage: { cpuPercent: number }) => round((usage.cpuPercent / 100) * seconds * 1000 / count, 3)
+      const reservedIds = new Set([...outcome].filter(([, o]) => o === 'reserved').map(([id]) => id))
+      say(`${name}: ${perSecond(count, lastAt - began)} orders/s`)
+      return {
+        name,
+        orders: count,
+        reserved: reservedIds.size,
+        failed: count - reservedIds.size,
+        seconds: round(seconds),
+        firstOutcomeMs: round(firstAt - began),
+        ordersPerSecond: perSecond(count, lastAt - began),
+        ordersPerSecondAfterFirst: perSecond(count, lastAt - firstAt),
+        processes,
+        cpuMsPerOrder: processes.map((p) => ({ name: p.name, ms: cpuMsPerOrder(p) })),
+        reservedIds,
+      }
+    }
+
+    const runs: Array<Run & { reservedIds: Set<string> }> = []
+    const spec = { bus: 'kafka' as const, binary, brokers: broker!.brokers, prefix, options, onNotifierLine: () => {} }
+    runs.push(
+      await drain('shop order,inventory', { reserved: topics.reserved, failed: topics.failed }, async () => {
+        const shop = await spawn(spec, 'kafka:order,inventory', 'order,inventory', mkdtempSync(join(tmpdir(), 'shop-bench-')))
+        return {
+          pid: shop.proc.pid,
+          async stop() {
+            shop.kill('SIGTERM')
+            await shop.exited
+          },
+        }
+      }),
+    )
+    for (const [i, n] of threads.entries()) {
+      const ns = anchorTopics(namespaces[i])
+      runs.push(
+        await drain(`Kafka Streams, ${n} stream thread${n === 1 ? '' : 's'}`, { reserved: ns.reserved, failed: ns.failed }, async () => {
+          const java = startAnchor(classpath, broker!.brokers, topics.ordersCreated, namespaces[i], n)
+          return {
+            pid: java.proc.pid,
+            async stop() {
+              // On SIGTERM the JVM runs the shutdown hook (KafkaStreams.close), then exits 143 (128 + 15).
+              java.proc.kill('SIGTERM')
+              const code = await java.proc.exited
+              if (code !== 143 && code !== 0) throw new Error(`the anchor exited ${code}; its log: ${java.logFile}`)
+            },
+          }
+        }),
+      )
+    }
+    const shop = runs[0]
+    for (const run of runs.slice(1)) {
+      const differ = [...run.reservedIds].filter((id) => !shop.reservedIds.has(id)).length + [...shop.reservedIds].filter((id) => !run.reservedIds.has(id)).length
+      if (differ > 0) throw new Error(`${run.name} and shop disagree on ${differ} orders' outcomes`)
+    }
+    const result: StreamResult = {
+      bench: 'stream',
+      startedAt,
+      machine: machine(broker!.version),
+      options: { ...options },
+      runs: runs.map(({ reservedIds: _, ...run }) => run),
+      ratios: ratios(runs),
+    }
+    return { result, files: writeResult(options.out, 'stream', result, streamMarkdown(result)) }
+  } finally {
+    await log.close()
+    broker?.stop()
+  }
+}
+
+/** The orderId of an order or an outcome record (shop's values may carry the registry's 5-byte prefix). */
+function orderIdOf(record: ProduceRecord | ConsumedRecord): string {
+  const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value!
+  return (JSON.parse((value[0] === 0 ? value.subarray(5) : value).toString()) as { orderId: string }).orderId
+}
+
+function ratios(runs: Run[]): Ratio[] {
+  const [shop, ...anchors] = runs
+  return anchors.flatMap((anchor) => {
+    const shopCpu = shop.cpuMsPerOrder[0].ms
+    const anchorCpu = anchor.cpuMsPerOrder[0].ms
+    return [
+      { name: `shop / ${anchor.name}: orders/s`, measured: `shop: ${shop.ordersPerSecond}`, baseline: `${anchor.name}: ${anchor.ordersPerSecond}`, value: ratio(shop.ordersPerSecond, anchor.ordersPerSecond) },
+      { name: `shop / ${anchor.name}: processor CPU per order`, measured: `shop: ${shopCpu} ms`, baseline: `${anchor.name}: ${anchorCpu} ms`, value: ratio(shopCpu, anchorCpu) },
+      { name: `shop / ${anchor.name}: peak RSS`, measured: `shop: ${shop.processes[0].rssPeakMb} MB`, baseline: `${anchor.name}: ${anchor.processes[0].rssPeakMb} MB`, value: ratio(shop.processes[0].rssPeakMb, anchor.processes[0].rssPeakMb) },
+    ]
+  })
+}
