@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compiledSchema } from '../src/events/check.ts'
 import { repo } from '../test/harness/shop-process.ts'
-import { LatencyResult, SoakResult, ThroughputResult, TracingResult } from './lib/report.ts'
+import { LatencyResult, SoakResult, StreamResult, ThroughputResult, TracingResult } from './lib/report.ts'
 import { testBrokers } from '../test/integration/broker.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
@@ -22,7 +22,7 @@ describe('bun bench', () => {
   test('--help lists every knob; a bad command line exits 2 with the reason', () => {
     const help = bench(['--help'])
     expect(help.code).toBe(0)
-    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out']) {
+    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads']) {
       expect(help.stdout).toContain(`--${knob}`)
     }
     expect(bench(['throughput', '--orders=many'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--orders: "many" is not an integer') })
@@ -72,6 +72,22 @@ describe('bun bench', () => {
     // Over four times the history; state kept only for the orders of the last window (without
     // the sweep the end restart would hold every order's saga, reservations and marks).
     expect(end.entries).toBeLessThan(2 * early.entries)
+  }, 240_000)
+
+  test('stream --quick on the test broker: shop and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them', () => {
+    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+    const run = bench(['stream', '--quick', '--stream-orders=1000', '--anchor-threads=1', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(readFileSync(join(out, 'stream.json'), 'utf8')) as StreamResult
+    expectValid(StreamResult, result)
+    expect(result.runs.map((r) => r.name)).toEqual(['shop order,inventory', 'Kafka Streams, 1 stream thread'])
+    const [shop, anchor] = result.runs
+    expect(shop.reserved + shop.failed).toBe(1000)
+    // About a tenth of the orders ask for a sold-out SKU; the bench itself checks the two runs
+    // reserved the very same orders (by orderId) and fails otherwise.
+    expect(shop.failed).toBeGreaterThan(0)
+    expect([anchor.reserved, anchor.failed]).toEqual([shop.reserved, shop.failed])
+    expect(result.ratios.map((r) => r.value)).not.toContain(null)
   }, 240_000)
 
   test('tracing --quick on the memory bus: four runs complete every order; only the traced ones export spans, far more at 100% than at 1%', () => {
