@@ -69,9 +69,15 @@ describe('bun bench', () => {
     // The order, inventory and notifier groups have state: 3 x 6 partitions, each restored at both restarts.
     expect([early.actors, end.actors]).toEqual([18, 18])
     expect([early.ordersBefore, end.ordersBefore]).toEqual([1000, 4200])
-    // Over four times the history; state kept only for the orders of the last window (without
-    // the sweep the end restart would hold every order's saga, reservations and marks).
-    expect(end.entries).toBeLessThan(2 * early.entries)
+    // State is kept for the orders of the last window (--soak-window-ms), so it follows the rate
+    // of the part before each restart, not the history (4.2 times longer at the end): compare
+    // entries per completed order/s. A CI run had 2,715 entries at 155/s early and 6,160 at 382/s
+    // at the end (17.5 and 16.1; the plain counts, 2.27x, failed an older check of under 2x).
+    // Without the sweep the entries would grow with the history, 4.2x, which this catches as long
+    // as the end rate is under 2.8 times the early one.
+    const rateBefore = (orders: number) => result.parts.find((p) => p.orders === orders)!.completedPerSecond
+    const density = (restore: typeof early) => restore.entries / rateBefore(restore.ordersBefore)
+    expect(density(end)).toBeLessThan(1.5 * density(early))
   }, 240_000)
 
   test('stream --quick on the test broker: shop and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them', () => {
