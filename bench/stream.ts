@@ -64,7 +64,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     } finally {
       await producer.close()
     }
-    const orderIds = orders.map((r) => orderIdOf(r))
+    const orderIds = new Set(orders.map((r) => orderIdOf(r)))
 
     const drain = async (name: string, outcomes: { reserved: string; failed: string }, start: () => Promise<Processor>): Promise<Run & { reservedIds: Set<string> }> => {
       say(`${name}: draining ${count} orders`)
@@ -102,7 +102,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       const processes = sampler.stop()
       await processor.stop()
       await counter.close()
-      const unknown = [...outcome.keys()].filter((id) => !orderIds.includes(id))
+      const unknown = [...outcome.keys()].filter((id) => !orderIds.has(id))
       if (unknown.length > 0 || duplicates > 0) throw new Error(`${name}: ${unknown.length} outcomes of orders never placed, ${duplicates} second outcomes`)
       const seconds = (lastAt - began) / 1000
       const cpuMsPerOrder = (usage: { cpuPercent: number }) => round((usage.cpuPercent / 100) * seconds * 1000 / count, 3)
