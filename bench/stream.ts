@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { events } from '../schemas/events.ts'
-import { eventRecord } from '../src/events/envelope.ts'
+import { eventRecord, jsonOf } from '../src/events/envelope.ts'
 import { KafkaLog } from '../src/kafka/platformatic/index.ts'
 import type { ConsumedRecord, ProduceRecord } from '../src/kafka/types.ts'
 import { topicNames, topicSpecs } from '../src/topology.ts'
@@ -174,10 +174,9 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
   }
 }
 
-/** The orderId of an order or an outcome record (shop's values may carry the registry's 5-byte prefix). */
+/** The orderId of an order or an outcome record (shop's values may carry the registry's wire-format header). */
 function orderIdOf(record: ProduceRecord | ConsumedRecord): string {
-  const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value!
-  return (JSON.parse((value[0] === 0 ? value.subarray(5) : value).toString()) as { orderId: string }).orderId
+  return (JSON.parse(jsonOf(Buffer.from(record.value!))) as { orderId: string }).orderId
 }
 
 function ratios(runs: Run[]): Ratio[] {

@@ -45,8 +45,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
       const log: Log = bus === 'kafka' ? new KafkaLog({ brokers: broker!.brokers, clientId: 'bench-log' }) : new MemoryLog()
       let logFigures: Run['log']
       try {
-        logFigures = await logLayer(log, options, say)
-        if (bus === 'kafka') logFigures.transactions = await transactionPath(log, broker!.brokers, options, say)
+        logFigures = { ...(await logLayer(log, options, say)), transactions: bus === 'kafka' ? await transactionPath(log, broker!.brokers, options, say) : null }
       } finally {
         await log.close()
       }
@@ -79,7 +78,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
 }
 
 /** The project's log adapter alone: produce as the API does, then consume-copy-produce both ways. */
-async function logLayer(log: Log, options: BenchOptions, say: Say): Promise<Run['log']> {
+async function logLayer(log: Log, options: BenchOptions, say: Say): Promise<Omit<Run['log'], 'transactions'>> {
   const prefix = `bench-${randomUUID().slice(0, 8)}.`
   const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
   await log.admin.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
@@ -91,7 +90,7 @@ async function logLayer(log: Log, options: BenchOptions, say: Say): Promise<Run[
   say(`${log.kind} log layer: ${atLeastOnce.perSecond} records/s at-least-once; now exactly-once`)
   const exactlyOnce = await logTransform(log, 'exactly-once', topics.input, topics.exactlyOnce, records.length, `${prefix}eos`)
   say(`${log.kind} log layer: ${exactlyOnce.perSecond} records/s exactly-once`)
-  return { produce, atLeastOnce, exactlyOnce, transactions: null }
+  return { produce, atLeastOnce, exactlyOnce }
 }
 
 /**

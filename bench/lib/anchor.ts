@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { repo } from '../../test/harness/shop-process.ts'
+import { run } from './environment.ts'
 
 const project = join(repo, 'bench/anchors/kafka-streams')
 
@@ -10,9 +11,9 @@ const project = join(repo, 'bench/anchors/kafka-streams')
  * dependencies from Maven Central once) and returns its classpath.
  */
 export function buildAnchor(): string {
-  const build = Bun.spawnSync(['mvn', '-q', '-B', 'compile', 'dependency:copy-dependencies', '-DincludeScope=runtime', '-DoutputDirectory=target/lib'], { cwd: project, stdout: 'pipe', stderr: 'pipe' })
-  if (build.exitCode !== 0) throw new Error(`building the Kafka Streams anchor failed (mvn exit ${build.exitCode}):\n${build.stdout}${build.stderr}`)
-  return `${join(project, 'target/classes')}:${join(project, 'target/lib/*')}`
+  const lib = join(project, 'target/lib')
+  run(['mvn', '-q', '-B', '-f', join(project, 'pom.xml'), 'compile', 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${lib}`])
+  return `${join(project, 'target/classes')}:${lib}/*`
 }
 
 /** The anchor's topics under `namespace`, beside the orders topic it reads (OrderStream.java's header). */

@@ -20,7 +20,8 @@ export function machine(kafka: string | null): Machine {
   return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), bun: Bun.version, kafka }
 }
 
-function run(command: string[], env: Record<string, string> = {}): string {
+/** Runs `command` in the checkout and returns its stdout; throws with its output when it fails. */
+export function run(command: string[], env: Record<string, string> = {}): string {
   const result = Bun.spawnSync(command, { cwd: repo, env: { ...process.env, ...env }, stdout: 'pipe', stderr: 'pipe' })
   if (result.exitCode !== 0) throw new Error(`${command.join(' ')} failed (exit ${result.exitCode}):\n${result.stdout}${result.stderr}`)
   return result.stdout.toString()
