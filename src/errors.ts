@@ -22,6 +22,8 @@ export const ErrorCodes = [
   'SHOP_OUTCOME_UNKNOWN',
   'SHOP_METHOD_NOT_ALLOWED',
   'SHOP_DATA_DIR',
+  'SHOP_UNAUTHORIZED',
+  'SHOP_FORBIDDEN',
 ] as const
 export type ErrorCode = (typeof ErrorCodes)[number]
 
@@ -169,6 +171,18 @@ export class BadRequestError extends ShopError {
 export class ConflictError extends ShopError {
   static override readonly code = 'SHOP_CONFLICT'
   override readonly status = 409
+}
+
+/** A staff route called without a bearer token (the API adds `WWW-Authenticate: Bearer`). */
+export class UnauthorizedError extends ShopError {
+  static override readonly code = 'SHOP_UNAUTHORIZED'
+  override readonly status = 401
+}
+
+/** A staff route called with a token that is not the admin token. */
+export class ForbiddenError extends ShopError {
+  static override readonly code = 'SHOP_FORBIDDEN'
+  override readonly status = 403
 }
 
 export class NotFoundError extends ShopError {

@@ -94,9 +94,17 @@ export const paths = {
     put: {
       tags: ['stock'],
       summary: "Set a SKU's available stock",
+      description: 'For staff: needs `Authorization: Bearer <admin token>` when the process has one (`--admin-token`; the prod profile requires it).',
+      security: [{ adminToken: [] }],
       parameters: [{ name: 'sku', in: 'path', required: true, schema: Sku }],
       requestBody: body(StockUpdate),
-      responses: { 202: json(StockAccepted, "the level is on its way to the SKU's InventoryActor"), ...badBody, 503: unavailable },
+      responses: {
+        202: json(StockAccepted, "the level is on its way to the SKU's InventoryActor"),
+        ...badBody,
+        401: problem('no bearer token', { 'WWW-Authenticate': header('`Bearer realm="shop"`') }),
+        403: problem('the bearer token is not the admin token'),
+        503: unavailable,
+      },
     },
     get: {
       tags: ['stock'],
@@ -152,5 +160,6 @@ export const openapiRoutes = () =>
         { name: 'probes', description: 'every process' },
       ],
       paths: paths as never,
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'the process\'s `--admin-token` (SHOP_ADMIN_TOKEN)' } } },
     },
   })

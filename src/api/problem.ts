@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { BadRequestError, MethodNotAllowedError, ShopError } from '../errors.ts'
+import { BadRequestError, MethodNotAllowedError, ShopError, UnauthorizedError } from '../errors.ts'
 
 /** An RFC 9457 problem body. */
 export interface Problem {
@@ -19,6 +19,8 @@ export function problemResponse(problem: Problem, headers: Record<string, string
 
 const titles: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -50,6 +52,7 @@ function problemOf(code: string | number, error: unknown): Response {
   if (error instanceof ShopError) {
     const headers: Record<string, string> = error.status === 503 ? { 'retry-after': '1' } : {}
     if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(', ')
+    if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer realm="shop"'
     // Extensions never replace the standard members (a `status` extension would become the HTTP status).
     const problem: Problem = { ...error.extensions, type: `urn:shop:error:${error.code}`, title: titles[error.status] ?? 'Error', status: error.status, detail: error.message }
     if (error instanceof BadRequestError && error.errors.length > 0) problem.errors = error.errors

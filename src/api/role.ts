@@ -6,6 +6,7 @@ import { orderRoutes } from './orders/index.ts'
 import { OrderQueries } from './orders/queries.ts'
 import { TransactionalPublisher } from './orders/publisher.ts'
 import { stockRoutes } from './stock/index.ts'
+import { adminCheck } from './admin.ts'
 import { analyticsRoutes, orderRateView } from './analytics/index.ts'
 import { stockLevelOf } from './stock/service.ts'
 import { NotReadyError } from '../errors.ts'
@@ -75,7 +76,7 @@ export function apiRole(ctx: RoleContext): Role {
   }
   return {
     name: 'api',
-    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready)).use(stockRoutes({ producer, topics, view: stock, ready }))
+    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready)).use(stockRoutes({ producer, topics, view: stock, ready, admin: adminCheck(config.adminToken) }))
       .use(analyticsRoutes(orderRate, ready)),
     async start() {
       try {

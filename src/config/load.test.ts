@@ -35,6 +35,9 @@ describe('loadConfig', () => {
     ['an unknown profile', ['--profile=staging'], {}, /--profile.*must be dev or prod/],
     ['zero partitions', ['--partitions=0'], {}, /--partitions/],
     ['a dedup window shorter than the idempotency TTL', ['--dedup-window-ms=60000'], {}, /--dedup-window-ms \(SHOP_DEDUP_WINDOW_MS\): must be at least --idempotency-ttl-ms \(86400000\); got 60000/],
+    ['the prod profile serving the api without an admin token', ['--roles=api'], { SHOP_PROFILE: 'prod' }, /--admin-token \(SHOP_ADMIN_TOKEN\): required by the prod profile for the api and registry roles/],
+    ['the prod profile serving the registry without an admin token', ['--profile=prod', '--roles=registry'], {}, /--admin-token \(SHOP_ADMIN_TOKEN\): required by the prod profile/],
+    ['an admin token shorter than 16 characters', [], { SHOP_ADMIN_TOKEN: 'short' }, /--admin-token \(SHOP_ADMIN_TOKEN\): must be at least 16 characters; got 5/],
   ]
   test.each(bad)('rejects %s with a ConfigError naming it', (_what, argv, env, message) => {
     let error: unknown

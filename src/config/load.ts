@@ -81,6 +81,12 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     // A retried POST within the key's lifetime republishes the same orderId; its saga must still be there to recognise it.
     throw new ConfigError(`must be at least --idempotency-ttl-ms (${config.idempotencyTtlMs}); got ${config.dedupWindowMs}`, '--dedup-window-ms (SHOP_DEDUP_WINDOW_MS)')
   }
+  if (config.adminToken !== '' && config.adminToken.length < 16) {
+    throw new ConfigError(`must be at least 16 characters; got ${config.adminToken.length}`, '--admin-token (SHOP_ADMIN_TOKEN)')
+  }
+  if (config.profile === 'prod' && config.adminToken === '' && config.roles.some((r) => r === 'api' || r === 'registry')) {
+    throw new ConfigError('required by the prod profile for the api and registry roles (it guards PUT /stock and the registry\'s PUT /config)', '--admin-token (SHOP_ADMIN_TOKEN)')
+  }
   if (config.notify.includes('webhook')) {
     if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', '--webhook-url (SHOP_WEBHOOK_URL)')
     if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', '--webhook-secret (SHOP_WEBHOOK_SECRET)')

@@ -61,6 +61,7 @@ export const ConfigSchema = Type.Object(
     aggregatorIdleMs: Type.Integer({ minimum: 100, maximum: 86_400_000 }),
     orderSchemaVersion: Type.Union([Type.Literal(1), Type.Literal(2)]),
     schemaRegistryUrl: Type.String({ pattern: '^(https?://.+)?$' }),
+    adminToken: Type.String(),
   },
   { additionalProperties: false },
 )
@@ -129,6 +130,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'aggregatorIdleMs', flag: 'aggregator-idle-ms', env: 'SHOP_AGGREGATOR_IDLE_MS', kind: 'integer', help: 'how long a partition of the order topics may deliver nothing before it counts as idle and no longer holds the orders-per-minute windows open (a stopped aggregator always does) (default 5000)' },
   { key: 'orderSchemaVersion', flag: 'order-schema-version', env: 'SHOP_ORDER_SCHEMA_VERSION', kind: 'integer', help: 'the version of the order event the api writes: 2 (with currency) or 1 (during a rolling upgrade, while some reader may not read 2; EUR orders only) (default 2)' },
   { key: 'schemaRegistryUrl', flag: 'schema-registry-url', env: 'SHOP_SCHEMA_REGISTRY_URL', kind: 'string', help: 'a Confluent-compatible schema registry (Confluent Schema Registry, Karapace, Apicurio\'s ccompat API, or shop\'s own registry role at http://host:port/registry); empty: shop\'s registry storage on the bus itself, the _schemas topic (default empty)' },
+  { key: 'adminToken', flag: 'admin-token', env: 'SHOP_ADMIN_TOKEN', kind: 'string', help: 'bearer token of the staff routes (PUT /stock, the registry\'s PUT /config), at least 16 characters; required by the prod profile for the api and registry roles; empty (dev only): those routes are open. Prefer the environment variable to the flag' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
 ]
 
@@ -180,6 +182,7 @@ const common = {
   aggregatorIdleMs: 5_000,
   orderSchemaVersion: 2 as const,
   schemaRegistryUrl: '',
+  adminToken: '',
 }
 
 /** Defaults per profile; flags and SHOP_* variables override them. */

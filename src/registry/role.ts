@@ -1,6 +1,7 @@
 import type { Role, RoleContext } from '../actors/runtime/role.ts'
 import { NotReadyError } from '../errors.ts'
 import { registryRoutes } from './routes.ts'
+import { adminCheck } from '../api/admin.ts'
 
 /**
  * `--roles=registry`: a Confluent-compatible schema registry at `/registry` on the process's HTTP
@@ -14,10 +15,14 @@ export function registryRole(ctx: RoleContext): Role {
   const readiness = () => (stopping ? { ready: false as const, reason: 'registry: stopping' } : started ? { ready: true as const } : { ready: false as const, reason: 'registry: reading _schemas' })
   return {
     name: 'registry',
-    http: registryRoutes(ctx.schemaStore, () => {
-      const r = readiness()
-      if (!r.ready) throw new NotReadyError(r.reason)
-    }),
+    http: registryRoutes(
+      ctx.schemaStore,
+      () => {
+        const r = readiness()
+        if (!r.ready) throw new NotReadyError(r.reason)
+      },
+      adminCheck(ctx.config.adminToken),
+    ),
     async start() {
       await ctx.schemaStore.catchUp()
       started = true

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { Elysia } from 'elysia'
+import type { AdminCheck } from '../api/admin.ts'
 import { readJson } from '../api/body.ts'
 import { ShopError } from '../errors.ts'
 import { type CompatibilityLevel, compatibilityLevels } from './compatibility.ts'
@@ -40,8 +41,10 @@ const notFound = {
  * `/registry` (so that `--schema-registry-url=http://host:port/registry`): subjects and their
  * versions, schemas by id, registration with compatibility checks, lookups, compatibility tests
  * and levels. JSON Schema only; no schema references. Errors carry Confluent's `error_code`.
+ * Changing a compatibility level is for staff (the admin token): a level of NONE would let any
+ * writer break every reader. Registering stays open to every writer, as BACKWARD checks it.
  */
-export function registryRoutes(store: SchemaStore, ready: () => void) {
+export function registryRoutes(store: SchemaStore, ready: () => void, admin: AdminCheck) {
   const answer = async (run: () => Promise<unknown>): Promise<Response> => {
     try {
       ready()
@@ -150,9 +153,9 @@ export function registryRoutes(store: SchemaStore, ready: () => void) {
       noParse,
     )
     .get('/config', () => answer(async () => ({ compatibilityLevel: await store.compatibility() })))
-    .put('/config', ({ request }) => answer(async () => setLevel(request)), noParse)
+    .put('/config', ({ request }) => answer(async () => (admin(request), setLevel(request))), noParse)
     .get('/config/:subject', ({ params }) => answer(async () => ({ compatibilityLevel: await store.compatibility(subject(params)) })))
-    .put('/config/:subject', ({ params, request }) => answer(async () => setLevel(request, subject(params))), noParse)
+    .put('/config/:subject', ({ params, request }) => answer(async () => (admin(request), setLevel(request, subject(params)))), noParse)
 
   async function setLevel(request: Request, name?: string) {
     const { compatibility } = await readJson(request, ConfigRequest, contentTypes)

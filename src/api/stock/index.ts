@@ -7,6 +7,7 @@ import { BadRequestError, NotFoundError } from '../../errors.ts'
 import type { LogProducer } from '../../kafka/port.ts'
 import type { TopicView } from '../../state/topic-view.ts'
 import type { TopicNames } from '../../topology.ts'
+import type { AdminCheck } from '../admin.ts'
 import { readJson } from '../body.ts'
 import { requestStockLevel } from './service.ts'
 
@@ -15,13 +16,15 @@ export interface StockRoutesOptions {
   topics: TopicNames
   view: TopicView<StockLevel>
   ready: () => void
+  /** Staff only: `PUT` needs the admin token. */
+  admin: AdminCheck
 }
 
 /**
- * `PUT /stock/{sku}` (202: the level is on its way to the SKU's InventoryActor) and
+ * `PUT /stock/{sku}` (staff: 202, the level is on its way to the SKU's InventoryActor) and
  * `GET /stock/{sku}` (the stock changelog as this process has read it; 404 for an unknown SKU).
  */
-export function stockRoutes({ producer, topics, view, ready }: StockRoutesOptions) {
+export function stockRoutes({ producer, topics, view, ready, admin }: StockRoutesOptions) {
   const checkSku = (sku: string) => {
     if (!compiledSchema(Sku).Check(sku)) throw new BadRequestError('SKU must be 1 to 64 of A-Z a-z 0-9 . _ : -', [{ path: 'path:sku', message: 'Expected a SKU' }])
   }
@@ -29,6 +32,7 @@ export function stockRoutes({ producer, topics, view, ready }: StockRoutesOption
     .put(
       '/stock/:sku',
       async ({ params, request, set }) => {
+        admin(request)
         ready()
         checkSku(params.sku)
         const { quantity } = await readJson(request, StockUpdate)
