@@ -14,6 +14,14 @@
 #
 # Environment: KAFKA_PORT (default 9092; the controller listens on KAFKA_PORT+1),
 # KAFKA_CACHE (default <repo>/.cache/kafka), KAFKA_HEAP (default 1G).
+#
+# A secured listener beside the plaintext one (the plaintext port stays for tools on this host):
+#   KAFKA_TLS_DIR=DIR      a SASL_SSL listener on KAFKA_PORT+2 with DIR/broker.pem (the broker's
+#                          PKCS#8 key, then its certificate chain) and DIR/ca.pem (the CAs it
+#                          trusts for client certificates)
+#   KAFKA_SASL_USERS=u:p,...  its users, for PLAIN and for SCRAM-SHA-256/512 (SCRAM users are
+#                          written when the storage is formatted: reset to change them)
+#   KAFKA_TLS_CLIENT_AUTH=none|requested|required  client certificates (default none)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,17 +72,55 @@ frozen() {
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
+secure_port=$((port + 2))
+tls_dir=${KAFKA_TLS_DIR:-}
+
+# KAFKA_SASL_USERS as `--add-scram` arguments of the storage format, one per user and mechanism.
+scram_arguments() {
+  [ -n "$tls_dir" ] || return 0
+  local pair mechanism
+  for pair in ${KAFKA_SASL_USERS//,/ }; do
+    for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+      printf '%s\n' --add-scram "$mechanism=[name=${pair%%:*},password=${pair#*:}]"
+    done
+  done
+}
+
+# The SASL_SSL listener's settings (PEM key store and trust store, PLAIN users in its JAAS line).
+secure_listener_config() {
+  [ -f "$tls_dir/broker.pem" ] && [ -f "$tls_dir/ca.pem" ] || die "KAFKA_TLS_DIR=$tls_dir needs broker.pem and ca.pem"
+  [ -n "${KAFKA_SASL_USERS:-}" ] || die "KAFKA_TLS_DIR needs KAFKA_SASL_USERS=user:password,..."
+  local plain_users="" pair
+  for pair in ${KAFKA_SASL_USERS//,/ }; do plain_users+=" user_${pair%%:*}=\"${pair#*:}\""; done
+  cat <<EOF
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$tls_dir/broker.pem
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$tls_dir/ca.pem
+listener.name.sasl_ssl.ssl.client.auth=${KAFKA_TLS_CLIENT_AUTH:-none}
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+}
+
 write_config() {
   mkdir -p "$run/data"
+  local listeners="PLAINTEXT://127.0.0.1:$port" protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  if [ -n "$tls_dir" ]; then
+    listeners+=",SASL_SSL://127.0.0.1:$secure_port"
+    protocols+=",SASL_SSL:SASL_SSL"
+  fi
   cat >"$run/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$run/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -92,6 +138,7 @@ group.consumer.min.session.timeout.ms=1000
 group.consumer.session.timeout.ms=10000
 transaction.abort.timed.out.transaction.cleanup.interval.ms=5000
 EOF
+  [ -z "$tls_dir" ] || secure_listener_config >>"$run/server.properties"
   cat >"$run/log4j2.properties" <<EOF
 status = error
 appender.file.type = File
@@ -121,7 +168,9 @@ up() {
   write_config
   if [ ! -f "$run/data/meta.properties" ]; then
     cluster_id=$(kafka_class kafka.tools.StorageTool random-uuid)
-    kafka_class kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$run/server.properties" >/dev/null \
+    local scram=()
+    mapfile -t scram < <(scram_arguments)
+    kafka_class kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$run/server.properties" "${scram[@]}" >/dev/null \
       || die "formatting storage in $run/data failed"
   fi
   # setsid: the broker outlives the shell that started it and gets its own process group.
@@ -131,7 +180,7 @@ up() {
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
     if answers && grep -q "Kafka Server started" "$logfile" 2>/dev/null; then
-      echo "kafka.sh: Kafka $version ready on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+      echo "kafka.sh: Kafka $version ready on 127.0.0.1:$port${tls_dir:+ and SASL_SSL on 127.0.0.1:$secure_port} (pid $(cat "$pidfile"))"
       return 0
     fi
     running || { tail -n 30 "$run/stdout.log" "$logfile" 2>/dev/null >&2; die "broker exited during start-up (log above)"; }

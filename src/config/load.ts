@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../errors.ts'
 import { type Config, ConfigSchema, type OptionSpec, optionSpecs, profiles } from './options.ts'
@@ -81,6 +82,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     // A retried POST within the key's lifetime republishes the same orderId; its saga must still be there to recognise it.
     throw new ConfigError(`must be at least --idempotency-ttl-ms (${config.idempotencyTtlMs}); got ${config.dedupWindowMs}`, '--dedup-window-ms (SHOP_DEDUP_WINDOW_MS)')
   }
+  checkKafkaSecurity(config)
   if (config.adminToken !== '' && config.adminToken.length < 16) {
     throw new ConfigError(`must be at least 16 characters; got ${config.adminToken.length}`, '--admin-token (SHOP_ADMIN_TOKEN)')
   }
@@ -139,4 +141,39 @@ export function helpText(version: string): string {
     '',
     'Exit codes: 0 clean stop, 1 stop deadline missed or command failed (unknown SKU, broker or database error), 2 bad command line or config, 70 supervisor escalation.',
   ].join('\n')
+}
+
+const setting = (key: keyof Config) => {
+  const spec = optionSpecs.find((s) => s.key === key)!
+  return `--${spec.flag} (${spec.env})`
+}
+
+/** The broker security settings agree with the protocol, and every PEM file named can be read. */
+function checkKafkaSecurity(config: Config): void {
+  const protocol = config.kafkaSecurityProtocol
+  const sasl = protocol.startsWith('SASL_')
+  const tls = protocol.endsWith('SSL')
+  if (sasl) {
+    for (const key of ['kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword'] as const) {
+      if (config[key] === '') throw new ConfigError(`required with --kafka-security-protocol=${protocol}`, setting(key))
+    }
+  } else {
+    for (const key of ['kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword'] as const) {
+      if (config[key] !== '') throw new ConfigError(`only used with --kafka-security-protocol=SASL_SSL or SASL_PLAINTEXT; the protocol is ${protocol}`, setting(key))
+    }
+  }
+  for (const key of ['kafkaTlsCa', 'kafkaTlsCert', 'kafkaTlsKey'] as const) {
+    if (config[key] === '') continue
+    if (!tls) throw new ConfigError(`only used with --kafka-security-protocol=SSL or SASL_SSL; the protocol is ${protocol}`, setting(key))
+    let text: string
+    try {
+      text = readFileSync(config[key], 'utf8')
+    } catch (error) {
+      throw new ConfigError(`cannot read ${config[key]} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, setting(key))
+    }
+    if (!text.includes('-----BEGIN ')) throw new ConfigError(`${config[key]} is not a PEM file (no -----BEGIN line)`, setting(key))
+  }
+  if ((config.kafkaTlsCert === '') !== (config.kafkaTlsKey === '')) {
+    throw new ConfigError('a client certificate needs both --kafka-tls-cert and --kafka-tls-key', setting(config.kafkaTlsCert === '' ? 'kafkaTlsCert' : 'kafkaTlsKey'))
+  }
 }

@@ -5,6 +5,9 @@ export type RoleName = (typeof roleNames)[number]
 export const sinkNames = ['console', 'webhook', 'smtp'] as const
 export type SinkName = (typeof sinkNames)[number]
 export const paymentProviders = ['simulator', 'http'] as const
+/** Kafka's own names (security.protocol, sasl.mechanism), so a user's client settings carry over. */
+export const kafkaSecurityProtocols = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
+export const kafkaSaslMechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const
 
 /** The validated configuration of one `shop` process. */
 export const ConfigSchema = Type.Object(
@@ -62,6 +65,13 @@ export const ConfigSchema = Type.Object(
     orderSchemaVersion: Type.Union([Type.Literal(1), Type.Literal(2)]),
     schemaRegistryUrl: Type.String({ pattern: '^(https?://.+)?$' }),
     adminToken: Type.String(),
+    kafkaSecurityProtocol: Type.Union(kafkaSecurityProtocols.map((p) => Type.Literal(p))),
+    kafkaTlsCa: Type.String(),
+    kafkaTlsCert: Type.String(),
+    kafkaTlsKey: Type.String(),
+    kafkaSaslMechanism: Type.Union([Type.Literal(''), ...kafkaSaslMechanisms.map((m) => Type.Literal(m))]),
+    kafkaSaslUsername: Type.String(),
+    kafkaSaslPassword: Type.String(),
   },
   { additionalProperties: false },
 )
@@ -130,6 +140,13 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'aggregatorIdleMs', flag: 'aggregator-idle-ms', env: 'SHOP_AGGREGATOR_IDLE_MS', kind: 'integer', help: 'how long a partition of the order topics may deliver nothing before it counts as idle and no longer holds the orders-per-minute windows open (a stopped aggregator always does) (default 5000)' },
   { key: 'orderSchemaVersion', flag: 'order-schema-version', env: 'SHOP_ORDER_SCHEMA_VERSION', kind: 'integer', help: 'the version of the order event the api writes: 2 (with currency) or 1 (during a rolling upgrade, while some reader may not read 2; EUR orders only) (default 2)' },
   { key: 'schemaRegistryUrl', flag: 'schema-registry-url', env: 'SHOP_SCHEMA_REGISTRY_URL', kind: 'string', help: 'a Confluent-compatible schema registry (Confluent Schema Registry, Karapace, Apicurio\'s ccompat API, or shop\'s own registry role at http://host:port/registry); empty: shop\'s registry storage on the bus itself, the _schemas topic (default empty)' },
+  { key: 'kafkaSecurityProtocol', flag: 'kafka-security-protocol', env: 'SHOP_KAFKA_SECURITY_PROTOCOL', kind: 'string', help: `how shop connects to the brokers, as Kafka's security.protocol: ${kafkaSecurityProtocols.join(', ')} (default PLAINTEXT)` },
+  { key: 'kafkaTlsCa', flag: 'kafka-tls-ca', env: 'SHOP_KAFKA_TLS_CA', kind: 'string', help: 'PEM file of the CA(s) that signed the brokers\' certificates, with SSL or SASL_SSL (default: the system\'s CAs)' },
+  { key: 'kafkaTlsCert', flag: 'kafka-tls-cert', env: 'SHOP_KAFKA_TLS_CERT', kind: 'string', help: 'PEM file of shop\'s client certificate, for brokers that require one (mutual TLS; with --kafka-tls-key)' },
+  { key: 'kafkaTlsKey', flag: 'kafka-tls-key', env: 'SHOP_KAFKA_TLS_KEY', kind: 'string', help: 'PEM file of the client certificate\'s private key (with --kafka-tls-cert)' },
+  { key: 'kafkaSaslMechanism', flag: 'kafka-sasl-mechanism', env: 'SHOP_KAFKA_SASL_MECHANISM', kind: 'string', help: `SASL mechanism, with SASL_SSL or SASL_PLAINTEXT: ${kafkaSaslMechanisms.join(', ')}` },
+  { key: 'kafkaSaslUsername', flag: 'kafka-sasl-username', env: 'SHOP_KAFKA_SASL_USERNAME', kind: 'string', help: 'SASL user name' },
+  { key: 'kafkaSaslPassword', flag: 'kafka-sasl-password', env: 'SHOP_KAFKA_SASL_PASSWORD', kind: 'string', help: 'SASL password; prefer the environment variable to the flag (a flag shows in the process list)' },
   { key: 'adminToken', flag: 'admin-token', env: 'SHOP_ADMIN_TOKEN', kind: 'string', help: 'bearer token of the staff routes (PUT /stock, the registry\'s PUT /config), at least 16 characters; required by the prod profile for the api and registry roles; empty (dev only): those routes are open. Prefer the environment variable to the flag' },
   { key: 'profile', flag: 'profile', env: 'SHOP_PROFILE', kind: 'string', help: 'dev or prod: the defaults above (default dev)' },
 ]
@@ -183,6 +200,13 @@ const common = {
   orderSchemaVersion: 2 as const,
   schemaRegistryUrl: '',
   adminToken: '',
+  kafkaSecurityProtocol: 'PLAINTEXT' as const,
+  kafkaTlsCa: '',
+  kafkaTlsCert: '',
+  kafkaTlsKey: '',
+  kafkaSaslMechanism: '' as const,
+  kafkaSaslUsername: '',
+  kafkaSaslPassword: '',
 }
 
 /** Defaults per profile; flags and SHOP_* variables override them. */

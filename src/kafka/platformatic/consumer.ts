@@ -47,6 +47,8 @@ export class KafkaConsumer implements GroupConsumer {
     this.client = new StableOffsetsConsumer({
       clientId: settings.clientId,
       bootstrapBrokers: settings.bootstrapBrokers,
+      tls: settings.tls,
+      sasl: settings.sasl,
       timeout: settings.timeout,
       retries: settings.retries,
       retryDelay: settings.retryDelay,
@@ -76,6 +78,8 @@ export class KafkaConsumer implements GroupConsumer {
     this.client.stableAdmin = new Admin({
       clientId: `${settings.clientId}-offsets`,
       bootstrapBrokers: settings.bootstrapBrokers,
+      tls: settings.tls,
+      sasl: settings.sasl,
       timeout: settings.timeout,
       retries: Math.ceil((2 * settings.timeout) / 500),
       retryDelay: 500,

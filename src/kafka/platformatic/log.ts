@@ -59,7 +59,7 @@ export class KafkaLog implements Log {
   }
 
   #base(role: string): ClientBase {
-    return { clientId: `${this.#options.clientId}-${role}`, bootstrapBrokers: this.#options.brokers, timeout: this.#options.requestTimeoutMs, ...clientRetries }
+    return { clientId: `${this.#options.clientId}-${role}`, bootstrapBrokers: this.#options.brokers, ...this.#options.security, timeout: this.#options.requestTimeoutMs, ...clientRetries }
   }
 
   /** Registers a client's close with this log; the returned function closes it once. */

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls'
 /** Options of the Kafka adapter (see KafkaLog). */
 export interface KafkaLogOptions {
   brokers: string[]
@@ -22,6 +23,15 @@ export interface KafkaLogOptions {
    * client waits a flat 20 ms. Measured by `bun bench throughput` ("back-to-back transactions").
    */
   concurrentTransactionsRetryMs?: number
+  /** TLS and SASL of every connection to the brokers; none: plaintext. */
+  security?: KafkaSecurity
+}
+
+/** How the clients authenticate the brokers and themselves (see src/kafka/security.ts). */
+export interface KafkaSecurity {
+  /** Node's TLS options (ca, cert, key); absent: no TLS. */
+  tls?: ConnectionOptions
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
 }
 
 export const kafkaLogDefaults = {
@@ -31,6 +41,7 @@ export const kafkaLogDefaults = {
   heartbeatIntervalMs: 1_000,
   maxBufferedRecords: 5_000,
   warn: () => {},
+  security: {},
   maxRequestBytes: 512 * 1024,
   concurrentTransactionsRetryMs: 2,
 } satisfies Omit<Required<KafkaLogOptions>, 'brokers'>
@@ -39,6 +50,8 @@ export const kafkaLogDefaults = {
 export interface ClientBase {
   clientId: string
   bootstrapBrokers: string[]
+  tls?: ConnectionOptions
+  sasl?: KafkaSecurity['sasl']
   /** Deadline of one broker call, in ms (platformatic's own request timeout, and shop's). */
   timeout: number
   retries: number
