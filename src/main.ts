@@ -3,6 +3,7 @@ import pkg from '../package.json' with { type: 'json' }
 import { Shop } from './app.ts'
 import { helpText, loadConfig } from './config/load.ts'
 import { rebuildCommand } from './cli/rebuild.ts'
+import { probeCommand } from './cli/probe.ts'
 import { stockCommand } from './cli/stock.ts'
 import type { Config } from './config/options.ts'
 import { ConfigError, ShopError } from './errors.ts'
@@ -12,7 +13,7 @@ import { createLogger } from './log.ts'
 const EXIT = { ok: 0, stopFailed: 1, usage: 2, escalated: 70 } as const
 
 /** Commands that do one thing against the configured bus, print one JSON line and exit. */
-const oneShotCommands: Record<string, (args: string[], config: Config) => Promise<string>> = { stock: stockCommand, rebuild: rebuildCommand }
+const oneShotCommands: Record<string, (args: string[], config: Config) => Promise<string>> = { stock: stockCommand, rebuild: rebuildCommand, probe: probeCommand }
 
 function fail(message: string, code: number): never {
   process.stderr.write(`shop: ${message}\n`)

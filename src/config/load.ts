@@ -131,6 +131,7 @@ export function helpText(version: string): string {
     '       shop stock set SKU QTY     set a SKU\'s available stock (through its InventoryActor)',
     '       shop stock get SKU         print a SKU\'s stock as {"sku","available","reserved"}',
     '       shop rebuild read-model    drop the read model (--read-model) and fold order.status into it again',
+    '       shop probe [ready|alive]   exit 0 if the shop on this host (--http-port) is ready (alive); for health checks',
     '       shop --help | --version',
     '',
     'Options (flags override SHOP_* environment variables, which override the profile defaults):',
