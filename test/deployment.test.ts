@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { roleNames } from '../src/config/options.ts'
 import { loadConfig } from '../src/config/load.ts'
@@ -126,5 +126,75 @@ describe('Dockerfile', () => {
     expect(final).toContain('ENV SHOP_PROFILE=prod')
     expect(final).toContain('HEALTHCHECK')
     expect(final).toContain('ENTRYPOINT ["/usr/local/bin/shop"]')
+  })
+})
+
+describe('Kubernetes (deploy/k8s), as kustomize builds it', () => {
+  interface Doc { kind: string; metadata: { name: string }; spec: any; data?: Record<string, string> }
+  const tool = (name: string, ...args: string[]) => {
+    const run = Bun.spawnSync([`${tools}/${name}`, ...args], { cwd: root, stdout: 'pipe', stderr: 'pipe' })
+    return { code: run.exitCode, stdout: run.stdout.toString(), stderr: run.stderr.toString() }
+  }
+  const built = (overlay: string) => {
+    const out = tool('kustomize', 'build', resolve(root, 'deploy/k8s', overlay))
+    expect(out.stderr).toBe('')
+    expect(out.code).toBe(0)
+    return out.stdout
+  }
+
+  test('the base holds exactly what deploy/k8s/manifests.ts makes', async () => {
+    const { baseFiles } = await import('../deploy/k8s/manifests.ts')
+    const files = baseFiles()
+    for (const [name, text] of Object.entries(files)) expect({ name, text: readFileSync(resolve(root, 'deploy/k8s/base', name), 'utf8') }).toEqual({ name, text })
+    const present = [...new Bun.Glob('*').scanSync(resolve(root, 'deploy/k8s/base'))]
+    expect(present.toSorted()).toEqual(Object.keys(files).toSorted())
+  })
+
+  test.each(['base', 'overlays/production'])('%s builds and passes strict validation against Kubernetes 1.37', async (overlay) => {
+    const path = `/tmp/shop-k8s-${overlay.replace('/', '-')}-${process.pid}.yaml`
+    await Bun.write(path, built(overlay))
+    const validated = tool('kubernetes-validate', '--strict', '--quiet', path)
+    // The operator's kinds (PodMonitor, PrometheusRule) have no schema there: warned, not failed.
+    expect(validated.stdout.split('\n').filter((l) => l && !/^WARN .*Couldn't find schema for kind (PodMonitor|PrometheusRule) /.test(l))).toEqual([])
+    expect(validated.code).toBe(0)
+  })
+
+  test('production: every role once, each with probes, a drain-long grace, a disruption budget and an autoscaler within the partitions; the api behind a Service; the alert rules are the tested ones', () => {
+    const docs = Bun.YAML.parse(built('overlays/production').split(/^---$/m).join('\n---\n')) as Doc[] | Doc
+    const all = (Array.isArray(docs) ? docs : [docs]) as Doc[]
+    const of = (kind: string) => all.filter((d) => d.kind === kind)
+    const settings = of('ConfigMap').find((d) => d.metadata.name === 'shop-config')!.data!
+    const standInCa = `/tmp/shop-k8s-ca-${process.pid}.pem`
+    writeFileSync(standInCa, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n')
+    const deployments = of('Deployment')
+    const roles: string[] = []
+    for (const d of deployments) {
+      const container = d.spec.template.spec.containers[0]
+      const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]))
+      // The CA file is where the pod mounts the kafka-ca ConfigMap; here a stand-in file is read.
+      const caMount = container.volumeMounts.find((m: { name: string }) => m.name === 'kafka-ca')
+      expect(settings.SHOP_KAFKA_TLS_CA.startsWith(`${caMount.mountPath}/`)).toBe(true)
+      // The Secret's keys, as the overlay's header says to create it.
+      const { config } = loadConfig([], { ...settings, ...env, SHOP_KAFKA_TLS_CA: standInCa, SHOP_ADMIN_TOKEN: token, SHOP_READ_MODEL: 'postgres://shop:x@postgres:5432/shop', SHOP_KAFKA_SASL_PASSWORD: 'x' })
+      roles.push(...config.roles)
+      expect({ name: d.metadata.name, profile: config.profile, protocol: config.kafkaSecurityProtocol }).toEqual({ name: d.metadata.name, profile: 'prod', protocol: 'SASL_SSL' })
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz')
+      expect(container.livenessProbe.httpGet.path).toBe('/healthz')
+      expect(container.resources.limits.memory).toBeDefined()
+      expect(d.spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.shutdownTimeoutMs)
+      expect(d.spec.template.spec.securityContext.runAsNonRoot).toBe(true)
+      const pdb = of('PodDisruptionBudget').find((p) => p.metadata.name === d.metadata.name)
+      expect(pdb?.spec.selector).toEqual(d.spec.selector)
+      const hpa = of('HorizontalPodAutoscaler').find((h) => h.metadata.name === d.metadata.name)!
+      expect(hpa.spec.scaleTargetRef.name).toBe(d.metadata.name)
+      expect(hpa.spec.minReplicas).toBe(d.spec.replicas)
+      if (!config.roles.includes('api')) expect(hpa.spec.maxReplicas).toBeLessThanOrEqual(config.partitions)
+    }
+    expect(roles.toSorted()).toEqual([...roleNames].toSorted())
+    const service = of('Service').find((s) => s.metadata.name === 'shop-api')!
+    expect(service.spec.selector).toEqual(deployments.find((d) => d.metadata.name === 'shop-api')!.spec.selector.matchLabels)
+    expect(of('NetworkPolicy').length).toBeGreaterThan(0)
+    const alerts = Bun.YAML.parse(readFileSync(resolve(root, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: unknown[] }
+    expect(of('PrometheusRule')[0].spec.groups).toEqual(alerts.groups)
   })
 })
