@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { repo } from '../../test/harness/shop-process.ts'
 import { run } from './environment.ts'
+import { topicNames } from '../../src/topology.ts'
 
 const project = join(repo, 'bench/anchors/kafka-streams')
 
@@ -16,15 +17,11 @@ export function buildAnchor(): string {
   return `${join(project, 'target/classes')}:${lib}/*`
 }
 
-/** The anchor's topics under `namespace`, beside the orders topic it reads (OrderStream.java's header). */
-export const anchorTopics = (namespace: string) => ({
-  inventoryRequests: `${namespace}inventory.requests`,
-  lineResults: `${namespace}inventory.line-results`,
-  reserved: `${namespace}inventory.reserved`,
-  failed: `${namespace}inventory.failed`,
-  orderStatus: `${namespace}order.status`,
-  paymentRequests: `${namespace}payment.requests`,
-})
+/** The anchor's topics under `namespace`, beside the orders topic it reads: shop's names (OrderStream.java's header). */
+export const anchorTopics = (namespace: string) => {
+  const { inventoryRequests, lineResults, reserved, failed, orderStatus, paymentRequests } = topicNames(namespace)
+  return { inventoryRequests, lineResults, reserved, failed, orderStatus, paymentRequests }
+}
 
 /** A running anchor: its process, and its log (stdout and stderr) in a file. */
 export interface Anchor {

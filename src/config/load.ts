@@ -61,7 +61,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     if (typeof fromFlag === 'string') given[spec.key] = convert(spec, fromFlag, `--${spec.flag}`)
   }
   const profile = (given.profile ?? 'dev') as Config['profile']
-  if (!(profile in profiles)) throw new ConfigError(`must be dev or prod; got "${String(profile)}"`, '--profile (SHOP_PROFILE)')
+  if (!(profile in profiles)) throw new ConfigError(`must be dev or prod; got "${String(profile)}"`, setting('profile'))
   const brokers = (given.brokers as string[] | undefined) ?? []
   const merged = {
     ...profiles[profile],
@@ -80,25 +80,25 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   }
   if (config.dedupWindowMs < config.idempotencyTtlMs) {
     // A retried POST within the key's lifetime republishes the same orderId; its saga must still be there to recognise it.
-    throw new ConfigError(`must be at least --idempotency-ttl-ms (${config.idempotencyTtlMs}); got ${config.dedupWindowMs}`, '--dedup-window-ms (SHOP_DEDUP_WINDOW_MS)')
+    throw new ConfigError(`must be at least --idempotency-ttl-ms (${config.idempotencyTtlMs}); got ${config.dedupWindowMs}`, setting('dedupWindowMs'))
   }
   checkKafkaSecurity(config)
   if (config.adminToken !== '' && config.adminToken.length < 16) {
-    throw new ConfigError(`must be at least 16 characters; got ${config.adminToken.length}`, '--admin-token (SHOP_ADMIN_TOKEN)')
+    throw new ConfigError(`must be at least 16 characters; got ${config.adminToken.length}`, setting('adminToken'))
   }
   if (config.profile === 'prod' && config.adminToken === '' && config.roles.some((r) => r === 'api' || r === 'registry')) {
-    throw new ConfigError('required by the prod profile for the api and registry roles (it guards PUT /stock and the registry\'s PUT /config)', '--admin-token (SHOP_ADMIN_TOKEN)')
+    throw new ConfigError('required by the prod profile for the api and registry roles (it guards PUT /stock and the registry\'s PUT /config)', setting('adminToken'))
   }
   if (config.notify.includes('webhook')) {
-    if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', '--webhook-url (SHOP_WEBHOOK_URL)')
-    if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', '--webhook-secret (SHOP_WEBHOOK_SECRET)')
+    if (!config.webhookUrl) throw new ConfigError('required with --notify=webhook', setting('webhookUrl'))
+    if (!config.webhookSecret) throw new ConfigError('required with --notify=webhook', setting('webhookSecret'))
   }
   if (config.notify.includes('smtp')) {
-    if (!config.smtpHost) throw new ConfigError('required with --notify=smtp', '--smtp-host (SHOP_SMTP_HOST)')
-    if (!config.smtpFrom) throw new ConfigError('required with --notify=smtp', '--smtp-from (SHOP_SMTP_FROM)')
+    if (!config.smtpHost) throw new ConfigError('required with --notify=smtp', setting('smtpHost'))
+    if (!config.smtpFrom) throw new ConfigError('required with --notify=smtp', setting('smtpFrom'))
   }
   if (config.paymentProvider === 'http' && config.roles.includes('payment') && !config.paymentUrl) {
-    throw new ConfigError('required with --payment-provider=http', '--payment-url (SHOP_PAYMENT_URL)')
+    throw new ConfigError('required with --payment-provider=http', setting('paymentUrl'))
   }
   return {
     command: parsed.positionals.length > 0 ? parsed.positionals : ['run'],
@@ -109,14 +109,18 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   }
 }
 
-/** Names the setting as the user wrote it: `--http-port (SHOP_HTTP_PORT)` rather than `config.httpPort`. */
+/** A setting as the user writes it: `--http-port (SHOP_HTTP_PORT)`, `--roles item 2 (SHOP_ROLES)`. */
+function setting(key: keyof Config, item?: number): string {
+  const spec = optionSpecs.find((s) => s.key === key)!
+  return `--${spec.flag}${item === undefined ? '' : ` item ${item}`} (${spec.env})`
+}
+
+/** Names the setting of a schema error as the user wrote it rather than `config.httpPort`. */
 function asSettingError(error: ConfigError): ConfigError {
   const [, key, ...rest] = (error.path ?? '').split('.')
-  const spec = optionSpecs.find((s) => s.key === key)
-  if (!spec) return error
+  if (!optionSpecs.some((s) => s.key === key)) return error
   const message = error.message.slice((error.path ?? '').length + 2)
-  const item = rest.length > 0 ? ` item ${Number(rest[0]) + 1}` : ''
-  return new ConfigError(message, `--${spec.flag}${item} (${spec.env})`)
+  return new ConfigError(message, setting(key as keyof Config, rest.length > 0 ? Number(rest[0]) + 1 : undefined))
 }
 
 export function helpText(version: string): string {
@@ -142,11 +146,6 @@ export function helpText(version: string): string {
     '',
     'Exit codes: 0 clean stop, 1 stop deadline missed or command failed (unknown SKU, broker or database error), 2 bad command line or config, 70 supervisor escalation.',
   ].join('\n')
-}
-
-const setting = (key: keyof Config) => {
-  const spec = optionSpecs.find((s) => s.key === key)!
-  return `--${spec.flag} (${spec.env})`
 }
 
 /** The broker security settings agree with the protocol, and every PEM file named can be read. */
