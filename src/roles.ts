@@ -1,4 +1,5 @@
 import { aggregatorRole } from './actors/aggregator/role.ts'
+import { auditRole } from './actors/audit/role.ts'
 import { inventoryRole } from './actors/inventory/role.ts'
 import { notifierRole } from './actors/notifier/role.ts'
 import { orderRole } from './actors/order/role.ts'
@@ -23,4 +24,5 @@ export const roles: Record<RoleName, RoleFactory> = {
   projector: projectorRole,
   aggregator: aggregatorRole,
   registry: registryRole,
+  audit: auditRole,
 }

@@ -39,6 +39,19 @@ export function topicNames(prefix: string) {
     // The aggregator's repartition topic: per-record partial counts keyed by window (and stream
     // time ticks to every partition), so that each window has one owner that sums them.
     aggregatorPartials: `${prefix}shop-aggregator-partials-repartition`,
+    // The audit trail: each business fact again, written by the audit role in Kafka Connect's
+    // JsonConverter envelope ({schema, payload}), for Connect's JDBC sink to write into PostgreSQL
+    // (a table per topic, see deploy/connect/). The names are the facts' topics under `audit.`.
+    auditOrdersCreated: `${prefix}audit.orders.created`,
+    auditCancelRequests: `${prefix}audit.order.cancel-requests`,
+    auditReserved: `${prefix}audit.inventory.reserved`,
+    auditFailed: `${prefix}audit.inventory.failed`,
+    auditOrderStatus: `${prefix}audit.order.status`,
+    auditPaymentProcessed: `${prefix}audit.payment.processed`,
+    auditPaymentFailed: `${prefix}audit.payment.failed`,
+    auditPaymentRefunded: `${prefix}audit.payment.refunded`,
+    auditPacked: `${prefix}audit.order.packed`,
+    auditShipped: `${prefix}audit.order.shipped`,
   }
 }
 export type TopicNames = ReturnType<typeof topicNames>
@@ -68,6 +81,8 @@ export type TopicNames = ReturnType<typeof topicNames>
  *            minute (event time) and writes partial counts keyed by window to its repartition
  *            topic; its `aggregator-windows` group sums them per window and writes
  *            metrics.order.rate (compacted, key window start)
+ * audit      reads the facts of auditedTopics, writes each to its audit.* topic in Kafka Connect's
+ *            {schema, payload} envelope, CloudEvents headers kept (Connect's JDBC sink reads them)
  * registry   serves the schema registry's REST API at /registry over _schemas (every process
  *            reads and writes _schemas itself when no --schema-registry-url is set)
  * every consuming role dead-letters to shop.dlq
@@ -91,6 +106,7 @@ export function topology(t: TopicNames) {
     aggregator: { reads: [t.ordersCreated, t.reserved, t.failed], writes: [t.aggregatorPartials, t.deadLetter], stores: { orders: t.aggregatorOrders } },
     // Not a consumer group: the schema registry's REST API over the _schemas topic.
     registry: { reads: [t.schemas], writes: [t.schemas], stores: {} },
+    audit: { reads: auditedTopics(t).map(([fact]) => fact), writes: [...auditedTopics(t).map(([, audit]) => audit), t.deadLetter], stores: {} },
     'aggregator-windows': { reads: [t.aggregatorPartials], writes: [t.orderRate, t.deadLetter], stores: { windows: t.aggregatorWindows } },
   } satisfies Record<GroupName, { reads: string[]; writes: string[]; stores: Record<string, string> }>
 }
@@ -148,6 +164,26 @@ export function eventTopics(t: TopicNames): Array<[topic: string, event: EventTy
     [t.notificationRequests, events.notificationRequest],
     [t.aggregatorPartials, events.windowPartial],
     [t.orderRate, events.orderRate],
+  ]
+}
+
+/**
+ * The facts the audit role exports, each with its audit topic: what customers asked (orders,
+ * cancellations) and every outcome of an order's life. Commands between roles (*.requests,
+ * line results) and derived data (rates, changelogs) are not audited.
+ */
+export function auditedTopics(t: TopicNames): Array<[fact: string, audit: string]> {
+  return [
+    [t.ordersCreated, t.auditOrdersCreated],
+    [t.cancelRequests, t.auditCancelRequests],
+    [t.reserved, t.auditReserved],
+    [t.failed, t.auditFailed],
+    [t.orderStatus, t.auditOrderStatus],
+    [t.paymentProcessed, t.auditPaymentProcessed],
+    [t.paymentFailed, t.auditPaymentFailed],
+    [t.paymentRefunded, t.auditPaymentRefunded],
+    [t.packed, t.auditPacked],
+    [t.shipped, t.auditShipped],
   ]
 }
 

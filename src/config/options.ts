@@ -1,7 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox'
 
-export const roleNames = ['api', 'order', 'inventory', 'payment', 'warehouse', 'shipper', 'notifier', 'projector', 'aggregator', 'registry'] as const
+export const roleNames = ['api', 'order', 'inventory', 'payment', 'warehouse', 'shipper', 'notifier', 'projector', 'aggregator', 'registry', 'audit'] as const
 export type RoleName = (typeof roleNames)[number]
+/** What a process runs without --roles: the whole pipeline. The audit role exports to Kafka Connect; it runs where Connect does. */
+export const defaultRoles: RoleName[] = roleNames.filter((role) => role !== 'audit')
 export const sinkNames = ['console', 'webhook', 'smtp'] as const
 export type SinkName = (typeof sinkNames)[number]
 export const paymentProviders = ['simulator', 'http'] as const
@@ -89,7 +91,7 @@ export interface OptionSpec {
 
 /** Every setting, once: its flag, its environment variable, its meaning. `--help` prints this table. */
 export const optionSpecs: OptionSpec[] = [
-  { key: 'roles', flag: 'roles', env: 'SHOP_ROLES', kind: 'list', help: `roles this process runs, comma-separated: ${roleNames.join(',')} (default: all)` },
+  { key: 'roles', flag: 'roles', env: 'SHOP_ROLES', kind: 'list', help: `roles this process runs, comma-separated: ${roleNames.join(',')} (default: all but audit, which only feeds Kafka Connect's audit tables)` },
   { key: 'bus', flag: 'bus', env: 'SHOP_BUS', kind: 'string', help: 'memory (in-process log) or kafka (default: kafka when brokers are set, else memory)' },
   { key: 'brokers', flag: 'brokers', env: 'SHOP_BROKERS', kind: 'list', help: 'Kafka bootstrap brokers, host:port,... (required with --bus=kafka)' },
   { key: 'httpPort', flag: 'http-port', env: 'SHOP_HTTP_PORT', kind: 'integer', help: 'HTTP port for the API, /healthz and /readyz; 0 picks a free port (default 8080)' },
@@ -152,7 +154,7 @@ export const optionSpecs: OptionSpec[] = [
 ]
 
 const common = {
-  roles: [...roleNames],
+  roles: defaultRoles,
   brokers: [] as string[],
   httpPort: 8080,
   partitions: 6,
