@@ -5,6 +5,7 @@
 #   scripts/connect.sh fetch    fetch the worker's jars and the connector's plugin (once)
 #   scripts/connect.sh up       fetch, start the worker, wait until its REST API lists the JDBC sink
 #   scripts/connect.sh down     stop the worker this script started (by its pid)
+#   scripts/connect.sh kill     kill -9 the worker (its state is in the broker: `up` resumes it)
 #   scripts/connect.sh status   say whether it runs and where
 #   scripts/connect.sh logs     print the worker's log
 #   scripts/connect.sh reset    stop it and delete its run directory (its state lives in the broker's
@@ -141,8 +142,9 @@ case "${1:-}" in
   fetch) fetch ;;
   up | start) up ;;
   down | stop) down ;;
+  kill) running || die "not running on port $port"; kill -9 "$(cat "$pidfile")"; while running; do sleep 0.1; done; rm -f "$pidfile"; echo "connect.sh: killed" ;;
   status) if running; then echo "connect.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "connect.sh: not running on port $port"; exit 3; fi ;;
   logs) cat "$run/stdout.log" "$logfile" 2>/dev/null ;;
   reset) down; rm -rf "$run" ;;
-  *) echo "usage: scripts/connect.sh fetch|up|down|status|logs|reset" >&2; exit 2 ;;
+  *) echo "usage: scripts/connect.sh fetch|up|down|kill|status|logs|reset" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and business tests on the in-memory log, every Kafka claim against
-# a real broker, and the read model against a real PostgreSQL; this script starts both (and stops
-# again what it started, pass or fail).
+# a real broker, and the read model and audit tables against a real PostgreSQL; this script starts
+# both (and stops again what it started, pass or fail).
 #   SHOP_TEST_BROKERS=host:port  use a running broker instead of starting one
 #   SHOP_TEST_POSTGRES=URL       use a running PostgreSQL instead of starting one
 #   extra arguments go to `bun test` (e.g. a path filter)
@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/setup.sh --kafka --prometheus --deploy
+# Kafka Connect and the JDBC sink for the audit tables' test (which starts its own worker).
+bash scripts/connect.sh fetch
 
 # Servers this script started, to stop again on exit (one already running is left alone).
 started=()

@@ -41,9 +41,10 @@ export function topicNames(prefix: string) {
     aggregatorPartials: `${prefix}shop-aggregator-partials-repartition`,
     // The audit trail: each business fact again, written by the audit role in Kafka Connect's
     // JsonConverter envelope ({schema, payload}), for Connect's JDBC sink to write into PostgreSQL
-    // (a table per topic, see deploy/connect/). The names are the facts' topics under `audit.`.
+    // (a table per topic, named after it: dots become underscores, see deploy/connect/). The names
+    // are the facts' topics under `audit.`, with `_` for `-` so that the tables need no quotes.
     auditOrdersCreated: `${prefix}audit.orders.created`,
-    auditCancelRequests: `${prefix}audit.order.cancel-requests`,
+    auditCancelRequests: `${prefix}audit.order.cancel_requests`,
     auditReserved: `${prefix}audit.inventory.reserved`,
     auditFailed: `${prefix}audit.inventory.failed`,
     auditOrderStatus: `${prefix}audit.order.status`,

@@ -28,13 +28,15 @@ export const jsonText = 'io.debezium.data.Json'
  * JSON Schema). Scalars keep their type (integer -> int64, number -> double, a union of string
  * literals -> string); objects and arrays (an order's lines) travel as JSON text, since a
  * relational row has no place for a nested list. A field the schema does not require is optional.
+ * Fields are named as SQL columns are (`orderId` -> `order_id`), as in the read model's tables.
  */
 export function connectSchemaOf(schema: TSchema, name: string, version: number, extra: ConnectField[] = []): ConnectSchema {
   const required = new Set<string>(schema.required ?? [])
   const fields = Object.entries(schema.properties as Record<string, TSchema>).map(([field, property]): ConnectField => {
     const optional = !required.has(field)
     const type = scalarType(property)
-    return type ? { field, type, optional } : { field, type: 'string', optional, name: jsonText }
+    const column = columnName(field)
+    return type ? { field: column, type, optional } : { field: column, type: 'string', optional, name: jsonText }
   })
   return { type: 'struct', name, version, optional: false, fields: [...fields, ...extra] }
 }
@@ -54,11 +56,15 @@ function scalarType(schema: TSchema): ConnectField['type'] | undefined {
   return choices?.every((choice) => typeof choice.const === 'string') ? 'string' : undefined
 }
 
-/** `payload` as the schema's struct: JSON-text fields stringified, absent optional fields null. */
+/** A payload field's column: snake case. */
+export const columnName = (field: string) => field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)
+
+/** `payload` as the schema's struct: columns named, JSON-text fields stringified, absent optional fields null. */
 export function connectPayload(schema: ConnectSchema, payload: Record<string, unknown>): Record<string, unknown> {
+  const byColumn = new Map(Object.entries(payload).map(([field, value]) => [columnName(field), value]))
   const row: Record<string, unknown> = {}
   for (const { field, name } of schema.fields) {
-    const value = payload[field]
+    const value = byColumn.get(field)
     row[field] = value === undefined ? null : name === jsonText ? JSON.stringify(value) : value
   }
   return row

@@ -37,17 +37,17 @@ test('a fact is exported to its audit topic in the envelope of its own version, 
     version: 1,
     optional: false,
     fields: [
-      { field: 'orderId', type: 'string', optional: false },
-      { field: 'userId', type: 'string', optional: false },
+      { field: 'order_id', type: 'string', optional: false },
+      { field: 'user_id', type: 'string', optional: false },
       { field: 'items', type: 'string', optional: false, name: 'io.debezium.data.Json' },
       { field: 'total', type: 'double', optional: false },
-      { field: 'createdAt', type: 'string', optional: false },
+      { field: 'created_at', type: 'string', optional: false },
       { field: 'origin_topic', type: 'string', optional: false },
       { field: 'origin_partition', type: 'int32', optional: false },
       { field: 'origin_offset', type: 'int64', optional: false },
     ],
   })
-  expect(payload).toEqual({ orderId: 'o-7', userId: 'ada', items: JSON.stringify(lines), total: 9, createdAt: '2026-11-22T10:00:00.000Z', origin_topic: 'p.orders.created', origin_partition: 1, origin_offset: 7 })
+  expect(payload).toEqual({ order_id: 'o-7', user_id: 'ada', items: JSON.stringify(lines), total: 9, created_at: '2026-11-22T10:00:00.000Z', origin_topic: 'p.orders.created', origin_partition: 1, origin_offset: 7 })
 })
 
 test('version 2 adds its field as an optional column; a status keeps its optional fields as nulls', () => {
@@ -60,7 +60,7 @@ test('version 2 adds its field as an optional column; a status keeps its optiona
   const { value, headers } = encodeEvent(events.orderStatus, status, 'test')
   const out = JSON.parse(handled({ topic: topics.orderStatus, partition: 0, offset: 3n, key: 'ada', value: Buffer.from(value), headers, timestamp: 0, generation: 1 }).value as string)
   expect(out.schema.fields.find((f: { field: string }) => f.field === 'status')).toEqual({ field: 'status', type: 'string', optional: false })
-  expect(out.payload).toMatchObject({ status: 'reserved', order: null, reason: null, carrier: null })
+  expect(out.payload).toMatchObject({ order_id: 'o-1', status: 'reserved', order: null, reason: null, tracking_number: null })
 })
 
 test('a fact no reader can decode is refused (the runtime dead-letters it), not exported', () => {
