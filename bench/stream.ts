@@ -46,7 +46,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const threads = options.anchorThreads.split(',').map(Number)
     const namespaces = threads.map((t) => `${prefix}anchor-${t}-threads.`)
     await log.admin.ensureTopics([
-      ...topicSpecs({ partitions: options.partitions, topicPrefix: prefix, idempotencyTtlMs: 86_400_000 }),
+      ...topicSpecs({ partitions: options.partitions, topicPrefix: prefix, idempotencyTtlMs: 86_400_000, roles: [] }),
       ...namespaces.flatMap((ns) => Object.values(anchorTopics(ns)).map((name) => ({ name, partitions: options.partitions }))),
     ])
 

@@ -124,10 +124,12 @@ const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservation
 /**
  * Every topic gets the same partition count. That keeps co-partitioned topics aligned: the
  * OrderActor of partition p joins orders.created[p] with inventory.line-results[p], and the state of
- * partition p lives in partition p of its changelog.
+ * partition p lives in partition p of its changelog. The audit topics are created by the process
+ * that runs the audit role, their one writer (a deployment without Kafka Connect has none).
  */
-export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | 'idempotencyTtlMs'>): TopicSpec[] {
+export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | 'idempotencyTtlMs' | 'roles'>): TopicSpec[] {
   const names = topicNames(config.topicPrefix)
+  const audit = new Set(auditedTopics(names).map(([, topic]) => topic))
   const settings = (key: keyof TopicNames): Record<string, string> | undefined => {
     // Idempotency keys expire: the broker deletes them a window later (and views ignore them sooner).
     if (key === 'idempotencyKeys') return { 'cleanup.policy': 'compact,delete', 'retention.ms': String(config.idempotencyTtlMs) }
@@ -137,7 +139,9 @@ export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | '
   }
   // The registry's writes are ordered by one partition, whatever --partitions says.
   const partitions = (key: keyof TopicNames) => (key === 'schemas' ? 1 : config.partitions)
-  return (Object.keys(names) as Array<keyof TopicNames>).map((key) => ({ name: names[key], partitions: partitions(key), ...(settings(key) ? { config: settings(key) } : {}) }))
+  return (Object.keys(names) as Array<keyof TopicNames>)
+    .filter((key) => config.roles.includes('audit') || !audit.has(names[key]))
+    .map((key) => ({ name: names[key], partitions: partitions(key), ...(settings(key) ? { config: settings(key) } : {}) }))
 }
 
 /**

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { roleNames } from '../src/config/options.ts'
 import { loadConfig } from '../src/config/load.ts'
+import { auditedTopics, topicNames } from '../src/topology.ts'
 
 /**
  * No Docker engine runs on the build machines, so the stack cannot be started here. What can be
@@ -19,6 +20,7 @@ interface Service {
   build?: { context: string; dockerfile: string }
   image?: string
   command?: string[] | null
+  entrypoint?: string[] | null
   environment?: Record<string, string>
   healthcheck?: { test?: string[]; disable?: boolean }
   depends_on?: Record<string, { condition: string }>
@@ -103,6 +105,27 @@ describe('compose.yaml, as Docker Compose resolves it', () => {
     expect(scraped.toSorted()).toEqual(served.toSorted())
     expect(mounts('grafana')).toEqual(['./deploy/grafana/provisioning:/etc/grafana/provisioning', './deploy/grafana/dashboards:/var/lib/grafana/dashboards'])
     expect(existsSync(resolve(root, 'deploy/grafana/dashboards/shop.json'))).toBe(true)
+  })
+
+  test('Kafka Connect registers the connector config the audit test registers: every audit topic shop writes, into the compose PostgreSQL, secrets from its environment', () => {
+    const connect = compose.services.connect
+    expect((connect.volumes ?? []).map((v) => `${v.source.replace(`${root}/`, './')}:${v.target}:${v.read_only}`)).toEqual(['./deploy/connect/audit-sink.json:/etc/shop/audit-sink.json:true'])
+    const sink = JSON.parse(readFileSync(resolve(root, 'deploy/connect/audit-sink.json'), 'utf8')) as Record<string, string>
+    const script = (connect.entrypoint ?? []).join(' ')
+    expect(script).toContain(`--data @/etc/shop/audit-sink.json http://localhost:8083/connectors/${sink.name}/config`)
+    expect(script).toContain('exec /docker-entrypoint.sh start')
+    expect(connect.healthcheck?.test?.join(' ')).toContain(`/connectors/${sink.name}/status`)
+    const { POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB } = compose.services.postgres.environment!
+    expect([sink['connection.url'], sink['connection.username']]).toEqual([`jdbc:postgresql://postgres:5432/${POSTGRES_DB}`, POSTGRES_USER])
+    expect(sink['connection.password']).toBe('${env:AUDIT_DB_PASSWORD}')
+    expect(connect.environment?.AUDIT_DB_PASSWORD).toBe(POSTGRES_PASSWORD)
+    expect(connect.environment?.CONNECT_CONFIG_PROVIDERS_ENV_CLASS).toBe('org.apache.kafka.common.config.provider.EnvVarConfigProvider')
+    expect(connect.environment?.CONNECT_CONSUMER_ISOLATION_LEVEL).toBe('read_committed')
+    // The topics it reads: exactly the audit topics (Java and JavaScript agree on this regex's syntax).
+    const reads = new RegExp(`^(?:${sink['topics.regex']})$`)
+    const all = Object.values(topicNames(''))
+    expect(all.filter((t) => reads.test(t)).toSorted()).toEqual(auditedTopics(topicNames('')).map(([, audit]) => audit).toSorted())
+    expect([sink['insert.mode'], sink['primary.key.mode'], sink['primary.key.fields'], sink['schema.evolution']]).toEqual(['upsert', 'record_value', 'ce_id', 'basic'])
   })
 
   test('every shop service sends its traces to the compose Jaeger, under its own service name', () => {

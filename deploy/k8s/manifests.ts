@@ -32,6 +32,8 @@ export const services: ServiceSpec[] = [
   { name: 'notifier', roles: 'notifier', replicas: 2, maxReplicas: partitions, ...small },
   { name: 'projector', roles: 'projector', replicas: 2, maxReplicas: partitions, ...small },
   { name: 'aggregator', roles: 'aggregator', replicas: 2, maxReplicas: partitions, ...small },
+  // Feeds Kafka Connect's audit sink (deploy/connect/audit-sink.json; README, Audit tables).
+  { name: 'audit', roles: 'audit', replicas: 2, maxReplicas: partitions, ...small },
 ]
 
 const port = 8080

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.ts'
 import { loadConfig } from './load.ts'
 
 describe('loadConfig', () => {
-  test('defaults: every role, the in-memory bus, port 8080, the dev profile', () => {
+  test('defaults: every role but audit (it feeds Kafka Connect), the in-memory bus, port 8080, the dev profile', () => {
     const { config, command } = loadConfig([], {})
     expect(command).toEqual(['run'])
     expect(config).toMatchObject({ roles: ['api', 'order', 'inventory', 'payment', 'warehouse', 'shipper', 'notifier', 'projector', 'aggregator', 'registry'], bus: 'memory', httpPort: 8080, profile: 'dev', partitions: 6 })
@@ -25,7 +25,7 @@ describe('loadConfig', () => {
   })
 
   const bad: Array<[string, string[], Record<string, string>, RegExp]> = [
-    ['an unknown role', ['--roles=api,shipping'], {}, /--roles item 2.*must be one of api, order, inventory, payment, warehouse, shipper, notifier, projector, aggregator, registry; got "shipping"/],
+    ['an unknown role', ['--roles=api,shipping'], {}, /--roles item 2.*must be one of api, order, inventory, payment, warehouse, shipper, notifier, projector, aggregator, registry, audit; got "shipping"/],
     ['a port out of range', ['--http-port=70000'], {}, /--http-port.*65535/],
     ['a port that is not a number', [], { SHOP_HTTP_PORT: 'eighty' }, /SHOP_HTTP_PORT: expected an integer; got "eighty"/],
     ['kafka without brokers', ['--bus=kafka'], {}, /--brokers: required with --bus=kafka/],

@@ -45,9 +45,10 @@ beforeAll(async () => {
   await worker('up')
   const file = await Bun.file(`${repo}/deploy/connect/audit-sink.json`).json()
   const config = {
-    ...file.config,
-    // This run's topics and database; everything else as deployed.
-    'topics.regex': `${prefix.replaceAll('.', '\\.')}${file.config['topics.regex']}`,
+    ...file,
+    // This run's connector, topics and database; everything else as deployed.
+    name: connector,
+    'topics.regex': `${prefix.replaceAll('.', '\\.')}${file['topics.regex']}`,
     'connection.url': `jdbc:postgresql://${pg.host}${pg.pathname}`,
     'connection.username': decodeURIComponent(pg.username),
   }

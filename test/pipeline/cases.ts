@@ -8,7 +8,7 @@ import { eventually } from '../harness/eventually.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { createLogger } from '../../src/log.ts'
-import { topicNames } from '../../src/topology.ts'
+import { auditedTopics, topicNames } from '../../src/topology.ts'
 import { orderIdFor } from '../../src/api/orders/identity.ts'
 import { encodeEvent, jsonOf } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
@@ -310,6 +310,33 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       // Stock is never forgotten, and the read model (the customer's view) keeps the finished order.
       expect((await s.call('GET', '/stock/SKU-W')).body).toEqual({ sku: 'SKU-W', available: 3, reserved: 0 })
       expect((await statusOf(s, first)).history.map((h: { status: string }) => h.status)).toEqual(['pending', 'reserved', 'paid', 'packed', 'shipped'])
+    })
+
+    test('--roles=...,audit: each fact of an order\'s life once on its audit topic, in Connect\'s envelope, linked to its record by event id and offset; a poison record is dead-lettered, not exported', async () => {
+      const s = await start(['--roles=api,order,inventory,payment,warehouse,shipper,projector,audit', '--warehouse-pick-ms=1'])
+      await setStock(s, 'SKU-AU', 3)
+      const producer = s.log.producer()
+      await producer.send([{ topic: s.topics.ordersCreated, key: 'aud', value: '{"not":"an order"', headers: { ce_type: 'shop.order.created', ce_dataschemaversion: '2' } }])
+      const shipped = await s.call('POST', '/orders', { userId: 'aud', items: [{ sku: 'SKU-AU', quantity: 2, unitPrice: 1.25 }], total: 2.5, currency: 'USD' })
+      const short = await s.call('POST', '/orders', { userId: 'aud', items: [{ sku: 'SKU-AU', quantity: 2, unitPrice: 1 }], total: 2 })
+      await wait(async () => expect((await statusOf(s, shipped.body.orderId)).status).toBe('shipped'))
+      for (const [fact, audit] of auditedTopics(s.topics)) {
+        const facts = (await readTopic(s.log, fact)).filter((r) => r.headers.ce_id !== undefined && !String(r.value).startsWith('{"not"'))
+        await wait(async () => expect((await readTopic(s.log, audit)).length).toBe(facts.length))
+        const exported = await readTopic(s.log, audit)
+        const rows = exported.map((r) => ({ id: r.headers.ce_id, key: r.key, ...JSON.parse(String(r.value)).payload }))
+        expect(rows.map((r) => [r.id, r.key, r.origin_topic, r.origin_offset])).toEqual(facts.map((f) => [f.headers.ce_id, f.key, fact, Number(f.offset)]))
+      }
+      const orders = (await readTopic(s.log, s.topics.auditOrdersCreated)).map((r) => JSON.parse(String(r.value)))
+      expect(orders.map((o) => [o.payload.order_id, o.payload.currency, o.schema.name])).toEqual([
+        [shipped.body.orderId, 'USD', 'shop.order.created.v2'],
+        [short.body.orderId, 'EUR', 'shop.order.created.v2'],
+      ])
+      const statuses = (await readTopic(s.log, s.topics.auditOrderStatus)).map((r) => JSON.parse(String(r.value)).payload)
+      expect(statuses.filter((p) => p.order_id === shipped.body.orderId).map((p) => p.status)).toEqual(['pending', 'reserved', 'paid', 'packed', 'shipped'])
+      expect(statuses.filter((p) => p.order_id === short.body.orderId).map((p) => p.status)).toEqual(['pending', 'out_of_stock'])
+      const dead = await readTopic(s.log, s.topics.deadLetter)
+      expect(dead.map((d) => d.headers['shop.dlq.group']).toSorted()).toEqual([`${s.prefix}shop-audit`, `${s.prefix}shop-order`])
     })
 
     test('a charge above --payment-limit is declined: payment_failed with the reason, the stock comes back, the customer is told', async () => {
