@@ -39,6 +39,8 @@ pidfile=$run/worker.pid
 logfile=$run/worker.log
 
 die() { echo "connect.sh: $*" >&2; exit 1; }
+# shellcheck source=pidfile.sh
+. "$here/pidfile.sh"
 
 fetch() {
   [ -f "$home/.complete" ] && return 0
@@ -55,7 +57,6 @@ fetch() {
   touch "$home/.complete"
 }
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
@@ -124,27 +125,14 @@ up() {
   die "the worker did not answer on 127.0.0.1:$port within 120 s (scripts/connect.sh logs)"
 }
 
-down() {
-  if ! running; then echo "connect.sh: not running on port $port"; rm -f "$pidfile"; return 0; fi
-  local pid
-  pid=$(cat "$pidfile")
-  kill "$pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; echo "connect.sh: stopped"; return 0; }
-    sleep 0.5
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-  echo "connect.sh: killed after 30 s"
-}
 
 case "${1:-}" in
   fetch) fetch ;;
   up | start) up ;;
-  down | stop) down ;;
-  kill) running || die "not running on port $port"; kill -9 "$(cat "$pidfile")"; while running; do sleep 0.1; done; rm -f "$pidfile"; echo "connect.sh: killed" ;;
+  down | stop) stop_server connect.sh ;;
+  kill) kill_server connect.sh ;;
   status) if running; then echo "connect.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "connect.sh: not running on port $port"; exit 3; fi ;;
   logs) cat "$run/stdout.log" "$logfile" 2>/dev/null ;;
-  reset) down; rm -rf "$run" ;;
+  reset) stop_server connect.sh; rm -rf "$run" ;;
   *) echo "usage: scripts/connect.sh fetch|up|down|kill|status|logs|reset" >&2; exit 2 ;;
 esac

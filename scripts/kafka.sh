@@ -36,6 +36,8 @@ pidfile=$run/broker.pid
 logfile=$run/broker.log
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
+# shellcheck source=pidfile.sh
+. "$here/pidfile.sh"
 
 need_tools() {
   command -v java >/dev/null || die "java not found: install a JDK 17 or newer (Debian: apt-get install -y openjdk-17-jdk-headless)"
@@ -57,7 +59,6 @@ kafka_class() {
   java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$run/log4j2.properties" "$@"
 }
 
-running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
 # Waits until every thread of process $1 has stopped: kill returns once the signal is queued, and a
 # thread busy on a CPU stops only when it next enters the kernel. Where /proc is missing, trusts kill.
@@ -189,34 +190,17 @@ up() {
   die "broker did not answer on 127.0.0.1:$port within 60 s (scripts/kafka.sh logs)"
 }
 
-down() {
-  if ! running; then
-    echo "kafka.sh: not running on port $port"
-    rm -f "$pidfile"
-    return 0
-  fi
-  local pid
-  pid=$(cat "$pidfile")
-  kill "$pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; echo "kafka.sh: stopped"; return 0; }
-    sleep 0.5
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$pidfile"
-  echo "kafka.sh: killed after 30 s"
-}
 
 case "${1:-}" in
   up) up ;;
-  down) down ;;
-  restart) down; up ;;
+  down) stop_server kafka.sh ;;
+  restart) stop_server kafka.sh; up ;;
   pause) running || die "not running on port $port"; kill -STOP "$(cat "$pidfile")"; frozen "$(cat "$pidfile")"; echo "kafka.sh: paused" ;;
   resume) running || die "not running on port $port"; kill -CONT "$(cat "$pidfile")"; echo "kafka.sh: resumed" ;;
-  kill) running || die "not running on port $port"; kill -9 "$(cat "$pidfile")"; while running; do sleep 0.1; done; rm -f "$pidfile"; echo "kafka.sh: killed" ;;
+  kill) kill_server kafka.sh ;;
   status) if running; then echo "kafka.sh: running on 127.0.0.1:$port (pid $(cat "$pidfile"))"; else echo "kafka.sh: not running on port $port"; exit 3; fi ;;
   logs) cat "$run/stdout.log" "$logfile" 2>/dev/null ;;
-  reset) down; rm -rf "$run" ;;
+  reset) stop_server kafka.sh; rm -rf "$run" ;;
   class) shift; fetch_jars; mkdir -p "$run"; [ -f "$run/log4j2.properties" ] || write_config; kafka_class "$@" ;;
   *) echo "usage: scripts/kafka.sh up|down|restart|pause|resume|kill|status|logs|reset|class MAIN [ARGS]" >&2; exit 2 ;;
 esac
