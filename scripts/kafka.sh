@@ -22,6 +22,10 @@
 #   KAFKA_SASL_USERS=u:p,...  its users, for PLAIN and for SCRAM-SHA-256/512 (SCRAM users are
 #                          written when the storage is formatted: reset to change them)
 #   KAFKA_TLS_CLIENT_AUTH=none|requested|required  client certificates (default none)
+#   KAFKA_AUTHORIZER=1     turn ACLs on (Kafka's StandardAuthorizer): a principal may do only what
+#                          an ACL allows it; the plaintext listener's ANONYMOUS (tools on this host)
+#                          is a super user. Add ACLs with `scripts/kafka.sh class
+#                          org.apache.kafka.tools.AclCommand --bootstrap-server 127.0.0.1:$KAFKA_PORT ...`
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -140,6 +144,9 @@ group.consumer.session.timeout.ms=10000
 transaction.abort.timed.out.transaction.cleanup.interval.ms=5000
 EOF
   [ -z "$tls_dir" ] || secure_listener_config >>"$run/server.properties"
+  if [ "${KAFKA_AUTHORIZER:-0}" = 1 ]; then
+    printf '%s\n' 'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer' 'super.users=User:ANONYMOUS' >>"$run/server.properties"
+  fi
   cat >"$run/log4j2.properties" <<EOF
 status = error
 appender.file.type = File

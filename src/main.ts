@@ -2,6 +2,7 @@
 import pkg from '../package.json' with { type: 'json' }
 import { Shop } from './app.ts'
 import { helpText, loadConfig } from './config/load.ts'
+import { aclsCommand } from './cli/acls.ts'
 import { rebuildCommand } from './cli/rebuild.ts'
 import { probeCommand } from './cli/probe.ts'
 import { stockCommand } from './cli/stock.ts'
@@ -13,7 +14,7 @@ import { createLogger } from './log.ts'
 const EXIT = { ok: 0, stopFailed: 1, usage: 2, escalated: 70 } as const
 
 /** Commands that do one thing against the configured bus, print one JSON line and exit. */
-const oneShotCommands: Record<string, (args: string[], config: Config) => Promise<string>> = { stock: stockCommand, rebuild: rebuildCommand, probe: probeCommand }
+const oneShotCommands: Record<string, (args: string[], config: Config) => Promise<string>> = { stock: stockCommand, rebuild: rebuildCommand, probe: probeCommand, acls: aclsCommand }
 
 function fail(message: string, code: number): never {
   process.stderr.write(`shop: ${message}\n`)

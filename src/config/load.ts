@@ -131,11 +131,12 @@ export function helpText(version: string): string {
   return [
     `shop ${version}: event-driven order pipeline on Apache Kafka`,
     '',
-    'Usage: shop [options]            run the roles (all by default) until SIGINT/SIGTERM',
+    'Usage: shop [options]            run the roles (all but audit by default) until SIGINT/SIGTERM',
     '       shop stock set SKU QTY     set a SKU\'s available stock (through its InventoryActor)',
     '       shop stock get SKU         print a SKU\'s stock as {"sku","available","reserved"}',
     '       shop rebuild read-model    drop the read model (--read-model) and fold order.status into it again',
     '       shop probe [ready|alive]   exit 0 if the shop on this host (--http-port) is ready (alive); for health checks',
+    '       shop acls User:NAME        print the Kafka ACLs this deployment (--topic-prefix) needs, as kafka-acls.sh arguments',
     '       shop --help | --version',
     '',
     'Options (flags override SHOP_* environment variables, which override the profile defaults):',

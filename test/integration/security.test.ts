@@ -18,12 +18,23 @@ const port = Number(process.env.SHOP_TEST_SECURE_KAFKA_PORT ?? 19292)
 const secure = `127.0.0.1:${port + 2}`
 const password = 'scram-secret-3c9f0b'
 const plainPassword = 'plain-secret-71d2aa'
+/** A user the broker knows and no ACL mentions. */
+const strangerPassword = 'stranger-secret-5e0c14'
 let certs: Certificates
 let brokerEnv: Record<string, string>
 
-const kafkaSh = async (action: string) => {
-  const run = Bun.spawn(['bash', 'scripts/kafka.sh', action], { cwd: repo, env: { ...process.env, ...brokerEnv }, stdout: 'pipe', stderr: 'pipe' })
-  if ((await run.exited) !== 0) throw new Error(`kafka.sh ${action} failed: ${await new Response(run.stderr).text()}`)
+const kafkaSh = async (...action: string[]) => {
+  const run = Bun.spawn(['bash', 'scripts/kafka.sh', ...action], { cwd: repo, env: { ...process.env, ...brokerEnv }, stdout: 'pipe', stderr: 'pipe' })
+  if ((await run.exited) !== 0) throw new Error(`kafka.sh ${action.join(' ')} failed: ${await new Response(run.stderr).text()}`)
+}
+
+/** Adds the ACLs `shop acls` prints for `principal` and a deployment's prefix, with Kafka's own AclCommand. */
+async function grantAcls(principal: string, prefix: string) {
+  const acls = Bun.spawnSync([process.execPath, join(repo, 'src/main.ts'), 'acls', principal, `--topic-prefix=${prefix}`], { cwd: repo, stdout: 'pipe', stderr: 'pipe' })
+  expect(acls.exitCode).toBe(0)
+  for (const line of JSON.parse(acls.stdout.toString()).kafkaAcls as string[]) {
+    await kafkaSh('class', 'org.apache.kafka.tools.AclCommand', '--bootstrap-server', `127.0.0.1:${port}`, ...line.split(' '))
+  }
 }
 
 beforeAll(async () => {
@@ -32,8 +43,9 @@ beforeAll(async () => {
     KAFKA_PORT: String(port),
     KAFKA_HEAP: '512m',
     KAFKA_TLS_DIR: certs.dir,
-    KAFKA_SASL_USERS: `shop:${password},shop-plain:${plainPassword}`,
+    KAFKA_SASL_USERS: `shop:${password},shop-plain:${plainPassword},stranger:${strangerPassword}`,
     KAFKA_TLS_CLIENT_AUTH: 'required',
+    KAFKA_AUTHORIZER: '1',
   }
   await kafkaSh('reset')
   await kafkaSh('up')
@@ -67,9 +79,11 @@ async function failedStart(prefix: string, override: Record<string, string>, ms 
   return { code, stderr, lastLine: stderr.trim().split('\n').at(-1) ?? '' }
 }
 
-describe('broker connections over SASL_SSL', () => {
-  test('SCRAM-SHA-512 and PLAIN with client certificates: 400 orders through two processes, each decided once, no SKU oversold; no secret in any log', async () => {
+describe('broker connections over SASL_SSL, with ACLs on', () => {
+  test('SCRAM-SHA-512 and PLAIN with client certificates, each principal with only the ACLs `shop acls` lists: 400 orders through two processes, each decided once, no SKU oversold; no secret in any log', async () => {
     const prefix = newPrefix()
+    await grantAcls('User:shop', prefix)
+    await grantAcls('User:shop-plain', prefix)
     const scram = secured(prefix, 'api,order,inventory,notifier')
     const plain = secured(prefix, 'order,inventory', { SHOP_KAFKA_SASL_MECHANISM: 'PLAIN', SHOP_KAFKA_SASL_USERNAME: 'shop-plain', SHOP_KAFKA_SASL_PASSWORD: plainPassword })
     const first = await ShopProcess.spawn(scram.args, { env: scram.env })
@@ -109,6 +123,7 @@ describe('broker connections over SASL_SSL', () => {
     ['a wrong password', { SHOP_KAFKA_SASL_PASSWORD: 'not-the-password' }, /SASL_AUTHENTICATION_FAILED \(the broker refused the SASL login: check --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password\)/],
     ['an unknown user', { SHOP_KAFKA_SASL_USERNAME: 'mallory' }, /SASL_AUTHENTICATION_FAILED/],
     ['a CA that did not sign the broker', { SHOP_KAFKA_TLS_CA: '' }, /the broker's TLS certificate was not trusted: check --kafka-tls-ca/],
+    ['a principal no ACL mentions', { SHOP_KAFKA_SASL_USERNAME: 'stranger', SHOP_KAFKA_SASL_PASSWORD: strangerPassword }, /AUTHORIZATION_FAILED \(the broker's ACLs do not allow this principal what shop needs: `shop acls User:<name>` lists it \(README, ACLs\)\)/],
   ]
   test.each(refused)('%s: the start fails at once with a clear message and exit 1, the secret unprinted', async (_what, override, message) => {
     const { code, stderr, lastLine } = await failedStart(newPrefix(), { ...override, ...(override.SHOP_KAFKA_TLS_CA === '' ? { SHOP_KAFKA_TLS_CA: certs.otherCa } : {}) })

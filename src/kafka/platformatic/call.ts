@@ -31,7 +31,7 @@ export function canRetry(error: unknown): boolean {
  */
 const accessHints: Array<[string[], string]> = [
   [['SASL_AUTHENTICATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE'], 'the broker refused the SASL login: check --kafka-sasl-mechanism, --kafka-sasl-username and --kafka-sasl-password'],
-  [['CLUSTER_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'], "the broker's ACLs do not allow this principal what shop needs: see README, Security"],
+  [['CLUSTER_AUTHORIZATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'], "the broker's ACLs do not allow this principal what shop needs: `shop acls User:<name>` lists it (README, ACLs)"],
   [['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID'], "the broker's TLS certificate was not trusted: check --kafka-tls-ca and that the broker's certificate names the host in --brokers"],
 ]
 const refusedAccess = new Set(accessHints.flatMap(([codes]) => codes))
