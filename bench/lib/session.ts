@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
-import { groupName, topicNames, topology } from '../../src/topology.ts'
+import { groupName, topicNames, topicSpecs, topology } from '../../src/topology.ts'
+import type { RoleName } from '../../src/config/options.ts'
 import type { BenchOptions } from '../options.ts'
 import type { Broker } from './environment.ts'
 import { Completions, closedLoop, type LoadResult, type LoadTarget, type OrderMix, orderBodies, stockPlan } from './load.ts'
@@ -116,8 +117,10 @@ export class Session {
     const lagGroups = (Object.keys(roles) as Array<keyof typeof roles>)
       .filter((role) => role !== 'api' && deployed.has(role))
       .map((role) => ({ group: groupName(prefix, role), topics: roles[role].reads }))
+    // The topics the deployment created (only names matter here: the audit topics exist when the audit role runs).
+    const createdTopics = topicSpecs({ partitions: 1, topicPrefix: prefix, idempotencyTtlMs: 0, roles: [...deployed] as RoleName[] }).map((t) => t.name)
     const lagLog = bus === 'kafka' && broker ? new KafkaLog({ brokers: broker.brokers, clientId: 'bench-lag' }) : undefined
-    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, Object.values(topicNames(prefix)))
+    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, createdTopics)
     try {
       say(`${bus} pipeline: seeding stock of ${options.skus} SKUs (+ sold-out ones)`)
       await setStock(pipeline.apiUrl, stockPlan(mixOf(options), stockFor), 60_000)
