@@ -20,6 +20,7 @@ import { SchemaStore } from './registry/store.ts'
 import { Metrics } from './observability/metrics.ts'
 import { LagExporter, lagGroups } from './observability/lag.ts'
 import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
+import { type HttpServer, runtime } from './runtime/index.ts'
 
 export interface ShopOptions {
   config: Config
@@ -45,7 +46,7 @@ export class Shop {
     readonly config: Config,
     readonly log: Log,
     readonly roles: Role[],
-    private readonly http: ReturnType<typeof createHttpApp>,
+    private readonly http: HttpServer,
     private readonly logger: Logger,
     private readonly state: { draining: boolean; connected: boolean },
     private readonly metrics: Metrics,
@@ -94,12 +95,12 @@ export class Shop {
       features: roles.flatMap((r) => (r.http ? [r.http] : [])),
     })
     // Probes answer from the start (alive, not ready) while the broker is waited for.
-    http.listen({ port: config.httpPort, hostname: config.httpHost })
+    const server = runtime.serveApp(http, { port: config.httpPort, hostname: config.httpHost })
     const closeRegistry = async () => {
       await serde.client.close()
       await schemaStore.close()
     }
-    const shop = new Shop(config, log, roles, http, logger, state, metrics, lag, () => readModel?.close(), tracing, closeRegistry)
+    const shop = new Shop(config, log, roles, server, logger, state, metrics, lag, () => readModel?.close(), tracing, closeRegistry)
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
@@ -113,8 +114,7 @@ export class Shop {
   }
 
   get url(): string {
-    const server = this.http.server!
-    return `http://${server.hostname}:${server.port}`
+    return `http://${this.http.hostname}:${this.http.port}`
   }
 
   readiness(): Readiness[] {

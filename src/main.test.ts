@@ -1,15 +1,15 @@
 import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { runtime } from './runtime/index.ts'
 
-const main = resolve(import.meta.dir, 'main.ts')
+const main = resolve(import.meta.dirname, 'main.ts')
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawnSync([process.execPath, main, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
+/** Runs `shop args` on this runtime with a clean environment (HOME: Deno keeps its cache there). */
+async function run(args: string[], env: Record<string, string> = {}) {
+  const proc = runtime.spawn([...runtime.scriptCommand(main), ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } })
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  return { code, stdout, stderr }
 }
 
 describe('shop command line', () => {
@@ -19,36 +19,36 @@ describe('shop command line', () => {
     [['--bus=kafka'], /--brokers: required with --bus=kafka/],
     [['--nope'], /Unknown option '--nope'/],
     [['frobnicate'], /unknown command "frobnicate"/],
-  ])('%p exits 2 with one clear message', (args, message) => {
-    const { code, stderr, stdout } = run(args)
+  ])('%p exits 2 with one clear message', async (args, message) => {
+    const { code, stderr, stdout } = await run(args)
     expect(code).toBe(2)
     expect(stderr).toMatch(/^shop: /)
     expect(stderr).toMatch(message)
     expect(stdout).toBe('')
   })
 
-  test('--help documents every flag with its environment variable; --version prints the version', () => {
-    const help = run(['--help'])
+  test('--help documents every flag with its environment variable; --version prints the version', async () => {
+    const help = await run(['--help'])
     expect(help.code).toBe(0)
     for (const flag of ['--roles', '--bus', '--brokers', '--http-port', '--data-dir', '--profile', '--partitions', '--shutdown-timeout-ms']) {
       expect(help.stdout).toContain(flag)
     }
     expect(help.stdout).toContain('SHOP_HTTP_PORT')
-    const version = run(['--version'])
+    const version = await run(['--version'])
     expect(version.stdout).toMatch(/^shop \d+\.\d+\.\d+/)
   })
 })
 
 test("README's configuration reference names every option and its environment variable", async () => {
   const { optionSpecs } = await import('./config/options.ts')
-  const readme = await Bun.file(resolve(import.meta.dir, '../README.md')).text()
+  const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8')
   for (const spec of optionSpecs) {
     expect(readme).toContain(`\`--${spec.flag}\` | \`${spec.env}\``)
   }
 })
 
-test('an unusable --data-dir stops the start at once with exit 1 and a message naming the path', () => {
-  const { code, stderr } = run(['--brokers=127.0.0.1:1', '--roles=inventory', '--data-dir=/proc/shop-cannot-write-here', '--log-level=silent'])
+test('an unusable --data-dir stops the start at once with exit 1 and a message naming the path', async () => {
+  const { code, stderr } = await run(['--brokers=127.0.0.1:1', '--roles=inventory', '--data-dir=/proc/shop-cannot-write-here', '--log-level=silent'])
   expect(code).toBe(1)
   expect(stderr).toContain('--data-dir /proc/shop-cannot-write-here is not usable')
 })
@@ -59,11 +59,7 @@ test('shop probe: exit 0 with the answer when the shop at --http-port is ready o
   const { createLogger } = await import('./log.ts')
   const shop = await Shop.start({ config: loadConfig(['--roles=api', '--http-port=0'], {}).config, logger: createLogger('silent'), onEscalate: () => {} })
   // Spawned without blocking: the shop it asks answers from this process's event loop.
-  const probe = async (...args: string[]) => {
-    const proc = Bun.spawn([process.execPath, main, 'probe', ...args], { env: { PATH: process.env.PATH ?? '' }, stdout: 'pipe', stderr: 'pipe' })
-    const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-    return { code, stdout, stderr }
-  }
+  const probe = (...args: string[]) => run(['probe', ...args])
   const port = new URL(shop.url).port
   try {
     expect(await probe(`--http-port=${port}`)).toEqual({ code: 0, stdout: '{"status":"ready"}\n', stderr: '' })

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Coalescer, chunked } from './coalescer.ts'
+import { sleep } from '../time.ts'
 
 /** A request that records what it was given and answers once `release` is called. */
 function controlled() {
@@ -10,9 +11,9 @@ function controlled() {
     return new Promise<string[]>((resolve) => pending.push(() => resolve(items.map((i) => `r${i}`))))
   }
   const release = async () => {
-    await Bun.sleep(0)
+    await sleep(0)
     pending.shift()?.()
-    await Bun.sleep(0)
+    await sleep(0)
   }
   return { requests, request, release }
 }
@@ -49,7 +50,7 @@ describe('Coalescer', () => {
     let n = 0
     const coalescer = new Coalescer(
       async (items: number[]) => {
-        await Bun.sleep(1)
+        await sleep(1)
         if (n++ === 1) throw new Error('broker said no')
         return items
       },

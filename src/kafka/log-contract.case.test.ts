@@ -6,6 +6,7 @@ import { partitionForKey } from './partitioner.ts'
 import { readToEnd } from './read-to-end.ts'
 import type { Log } from './port.ts'
 import { type ConsumedRecord, type ProduceRecord, type RecordPosition, tpKey } from './types.ts'
+import { sleep } from '../time.ts'
 
 /**
  * The log port's contract, run once per adapter (memory/log.test.ts,
@@ -475,7 +476,7 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       let n = 10
       while (a.state.generation === generation) {
         await log.producer().send([{ topic: t, value: `v${n++}` }])
-        await Bun.sleep(5)
+        await sleep(5)
       }
       await joining
       const after = () => a.state.records.filter((r) => r.generation > generation)

@@ -1,14 +1,14 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { Database } from 'bun:sqlite'
 import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import type { OrderStatusChanged } from '../../schemas/lifecycle.ts'
 import { testPostgres } from '../../test/harness/postgres.ts'
+import { runtime } from '../runtime/index.ts'
 import { type ReadModelTarget, SqlReadModel } from './sql.ts'
 import type { ProjectedStep, ReadModel } from './types.ts'
 
 /**
- * The read model's contract, on both databases it supports: bun:sqlite, and the real PostgreSQL
+ * The read model's contract, on both databases it supports: SQLite, and the real PostgreSQL
  * that scripts/postgres.sh runs (scripts/test.sh starts it; SHOP_TEST_POSTGRES points elsewhere).
  */
 const targets: Array<[string, () => ReadModelTarget]> = [
@@ -139,11 +139,11 @@ for (const [name, target] of targets) {
 
 test('read model: a SQLite file made before orders had a currency gains the column, its orders in euros', async () => {
   const path = `/tmp/shop-read-model-${randomUUID().slice(0, 8)}.sqlite`
-  const old = new Database(path)
-  old.run(`CREATE TABLE orders (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, total DOUBLE PRECISION, items TEXT NOT NULL,
+  const old = runtime.openSqlite(path)
+  old.exec(`CREATE TABLE orders (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, total DOUBLE PRECISION, items TEXT NOT NULL,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, reason TEXT, carrier TEXT, tracking_number TEXT)`)
-  old.run(`INSERT INTO orders VALUES ('o-1', 'ada', 'paid', 5, '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
-  old.run(`INSERT INTO orders VALUES ('o-2', 'ada', 'reserved', NULL, '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
+  old.exec(`INSERT INTO orders VALUES ('o-1', 'ada', 'paid', 5, '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
+  old.exec(`INSERT INTO orders VALUES ('o-2', 'ada', 'reserved', NULL, '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
   old.close()
   const model = new SqlReadModel({ kind: 'sqlite', path })
   try {

@@ -1,6 +1,8 @@
-import { SQL } from 'bun'
 import { defaultCurrency } from '../../schemas/order.ts'
 import type { TopicPartition } from '../kafka/types.ts'
+import { postgresClient } from './postgres-client.ts'
+import { type SqlClient, sql } from './sql-client.ts'
+import { sqliteClient } from './sqlite-client.ts'
 import type { HistoryEntry, OrderQuery, OrderView, ProjectedStep, ReadModel } from './types.ts'
 
 /**
@@ -60,21 +62,20 @@ interface OrderRow {
   tracking_number: string | null
 }
 
-/** Where the read model lives: a bun:sqlite file (or `:memory:`), or a PostgreSQL database. */
+/** Where the read model lives: a SQLite file (or `:memory:`), or a PostgreSQL database. */
 export type ReadModelTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string }
 
 /**
- * The read model on Bun's SQL client, one implementation for both databases: bun:sqlite by
- * default (`--read-model=sqlite:<path>`, under --data-dir) and PostgreSQL
- * (`--read-model=postgres://...`). Each `apply` is one database transaction holding the rows and
- * the partition's next offset.
+ * The read model, one implementation for both databases: SQLite by default
+ * (`--read-model=sqlite:<path>`, under --data-dir) and PostgreSQL (`--read-model=postgres://...`).
+ * Each `apply` is one database transaction holding the rows and the partition's next offset.
  */
 export class SqlReadModel implements ReadModel {
-  readonly #db: SQL
+  readonly #db: SqlClient
   readonly #ready: Promise<void>
 
   constructor(readonly target: ReadModelTarget) {
-    this.#db = target.kind === 'sqlite' ? new SQL({ adapter: 'sqlite', filename: target.path, create: true }) : new SQL(target.url, { max: 10 })
+    this.#db = target.kind === 'sqlite' ? sqliteClient(target.path) : postgresClient(target.url)
     this.#ready = this.#createTables()
     // A database that cannot be reached surfaces at the first call, not as an unhandled rejection.
     this.#ready.catch(() => {})
@@ -92,19 +93,19 @@ export class SqlReadModel implements ReadModel {
     }
     // Several processes may create the tables at once; PostgreSQL's IF NOT EXISTS is not safe
     // against that, so they take turns under an advisory lock.
-    await this.#db.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock(${readModelLock})`
+    await this.#db.transaction(async (tx) => {
+      await tx.query(sql`SELECT pg_advisory_xact_lock(${readModelLock})`)
       for (const statement of schema) await tx.unsafe(statement)
       await this.#addColumns(tx)
     })
   }
 
-  async #addColumns(db: SQL): Promise<void> {
+  async #addColumns(db: SqlClient): Promise<void> {
     for (const { table, column, type, backfill } of addedColumns) {
       const columns: Array<{ name: string }> =
-        this.target.kind === 'sqlite'
+        db.dialect === 'sqlite'
           ? await db.unsafe(`SELECT name FROM pragma_table_info('${table}')`)
-          : await db`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = current_schema()`
+          : await db.query(sql`SELECT column_name AS name FROM information_schema.columns WHERE table_name = ${table} AND table_schema = current_schema()`)
       if (columns.some((c) => c.name === column)) continue
       await db.unsafe(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`)
       await db.unsafe(backfill)
@@ -114,9 +115,11 @@ export class SqlReadModel implements ReadModel {
   async apply({ topic, partition }: TopicPartition, steps: ProjectedStep[]): Promise<void> {
     if (steps.length === 0) return
     await this.#ready
-    await this.#write(async (tx) => {
-      if (this.target.kind === 'postgres') await tx`SELECT pg_advisory_xact_lock(hashtext(${topic}), ${partition})`
-      const [stored] = await tx`SELECT next_offset FROM projection_offsets WHERE topic = ${topic} AND partition = ${partition}`
+    await this.#db.transaction(async (tx) => {
+      // A live projector and a rebuild may write one partition at once: they take turns, PostgreSQL
+      // under an advisory lock per partition, SQLite under its write lock (taken at BEGIN).
+      if (tx.dialect === 'postgres') await tx.query(sql`SELECT pg_advisory_xact_lock(hashtext(${topic}), ${partition})`)
+      const [stored] = await tx.query<{ next_offset: string }>(sql`SELECT next_offset FROM projection_offsets WHERE topic = ${topic} AND partition = ${partition}`)
       let next = BigInt(stored?.next_offset ?? '0')
       for (const { offset, change: c } of steps) {
         if (offset < next) continue
@@ -124,33 +127,33 @@ export class SqlReadModel implements ReadModel {
         if (!c) continue
         // An order written before statuses carried it has no `pending` record: its first step makes the row.
         const currency = c.order ? (c.order.currency ?? defaultCurrency) : null
-        await tx`INSERT INTO orders (order_id, user_id, status, total, currency, items, created_at, updated_at)
+        await tx.query(sql`INSERT INTO orders (order_id, user_id, status, total, currency, items, created_at, updated_at)
           VALUES (${c.orderId}, ${c.userId}, ${c.status}, ${c.order?.total ?? null}, ${currency}, ${JSON.stringify(c.order?.items ?? [])}, ${c.order?.createdAt ?? c.at}, ${c.at})
-          ON CONFLICT (order_id) DO NOTHING`
-        await tx`UPDATE orders SET status = ${c.status}, updated_at = ${c.at}, reason = coalesce(${c.reason ?? null}, reason),
+          ON CONFLICT (order_id) DO NOTHING`)
+        await tx.query(sql`UPDATE orders SET status = ${c.status}, updated_at = ${c.at}, reason = coalesce(${c.reason ?? null}, reason),
           carrier = coalesce(${c.carrier ?? null}, carrier), tracking_number = coalesce(${c.trackingNumber ?? null}, tracking_number)
-          WHERE order_id = ${c.orderId}`
-        await tx`INSERT INTO order_history (order_id, seq, status, at, reason, note, carrier, tracking_number)
+          WHERE order_id = ${c.orderId}`)
+        await tx.query(sql`INSERT INTO order_history (order_id, seq, status, at, reason, note, carrier, tracking_number)
           SELECT ${c.orderId}, coalesce(max(seq), 0) + 1, ${c.status}, ${c.at}, ${c.reason ?? null}, ${c.note ?? null}, ${c.carrier ?? null}, ${c.trackingNumber ?? null}
-          FROM order_history WHERE order_id = ${c.orderId}`
+          FROM order_history WHERE order_id = ${c.orderId}`)
       }
-      await tx`INSERT INTO projection_offsets (topic, partition, next_offset) VALUES (${topic}, ${partition}, ${next.toString()})
-        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`
+      await tx.query(sql`INSERT INTO projection_offsets (topic, partition, next_offset) VALUES (${topic}, ${partition}, ${next.toString()})
+        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`)
     })
   }
 
   async offsets(topic: string): Promise<Map<number, bigint>> {
     await this.#ready
-    const rows: Array<{ partition: number; next_offset: string }> = await this.#db`SELECT partition, next_offset FROM projection_offsets WHERE topic = ${topic}`
+    const rows = await this.#db.query<{ partition: number; next_offset: string }>(sql`SELECT partition, next_offset FROM projection_offsets WHERE topic = ${topic}`)
     return new Map(rows.map((r) => [Number(r.partition), BigInt(r.next_offset)]))
   }
 
   async get(orderId: string): Promise<{ order: OrderView; history: HistoryEntry[] } | undefined> {
     await this.#ready
-    const [row]: OrderRow[] = await this.#db`SELECT * FROM orders WHERE order_id = ${orderId}`
+    const [row] = await this.#db.query<OrderRow>(sql`SELECT * FROM orders WHERE order_id = ${orderId}`)
     if (!row) return undefined
-    const history: Array<Record<string, string | null>> = await this.#db`
-      SELECT status, at, reason, note, carrier, tracking_number FROM order_history WHERE order_id = ${orderId} ORDER BY seq`
+    const history = await this.#db.query<Record<string, string | null>>(sql`
+      SELECT status, at, reason, note, carrier, tracking_number FROM order_history WHERE order_id = ${orderId} ORDER BY seq`)
     return {
       order: toView(row),
       history: history.map(
@@ -161,34 +164,24 @@ export class SqlReadModel implements ReadModel {
 
   async list(query: OrderQuery): Promise<OrderView[]> {
     await this.#ready
-    const db = this.#db
     const conditions = [
-      query.status ? db`status = ${query.status}` : undefined,
-      query.userId ? db`user_id = ${query.userId}` : undefined,
-      query.after ? db`(created_at, order_id) < (${query.after.createdAt}, ${query.after.orderId})` : undefined,
+      query.status ? sql`status = ${query.status}` : undefined,
+      query.userId ? sql`user_id = ${query.userId}` : undefined,
+      query.after ? sql`(created_at, order_id) < (${query.after.createdAt}, ${query.after.orderId})` : undefined,
     ].filter((c) => c !== undefined)
-    const where = conditions.reduce((all, c, i) => (i === 0 ? db`WHERE ${c}` : db`${all} AND ${c}`), db``)
-    const rows: OrderRow[] = await db`SELECT * FROM orders ${where} ORDER BY created_at DESC, order_id DESC LIMIT ${query.limit}`
+    const where = conditions.reduce((all, c, i) => (i === 0 ? sql`WHERE ${c}` : sql`${all} AND ${c}`), sql``)
+    const rows = await this.#db.query<OrderRow>(sql`SELECT * FROM orders ${where} ORDER BY created_at DESC, order_id DESC LIMIT ${query.limit}`)
     return rows.map(toView)
   }
 
   async reset(): Promise<void> {
     await this.#ready
-    await this.#write(async (tx) => {
+    await this.#db.transaction(async (tx) => {
       // Every apply reads projection_offsets first: locking it first waits for those under way
       // and holds back the next ones until the tables are empty.
-      if (this.target.kind === 'postgres') await tx`LOCK TABLE projection_offsets IN ACCESS EXCLUSIVE MODE`
+      if (tx.dialect === 'postgres') await tx.query(sql`LOCK TABLE projection_offsets IN ACCESS EXCLUSIVE MODE`)
       for (const table of tables) await tx.unsafe(`DELETE FROM ${table}`)
     })
-  }
-
-  /**
-   * A writing transaction. Two writers of one partition (a live projector and a rebuild) take
-   * turns: PostgreSQL under an advisory lock per partition, SQLite by taking its write lock at
-   * BEGIN (a deferred transaction that reads first could not upgrade once another wrote).
-   */
-  #write(body: (tx: SQL) => Promise<void>): Promise<void> {
-    return this.target.kind === 'sqlite' ? this.#db.begin('IMMEDIATE', body) : this.#db.begin(body)
   }
 
   async close(): Promise<void> {

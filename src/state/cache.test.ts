@@ -24,9 +24,9 @@ test.each([
     'a database with damaged pages',
     (path: string) => {
       const db = openCache(path)
-      db.run('PRAGMA journal_mode = DELETE')
-      db.run('CREATE TABLE kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
-      for (let i = 0; i < 500; i++) db.run('INSERT INTO kv VALUES (?, ?, ?)', ['s', `k${i}`, 'x'.repeat(100)])
+      db.exec('PRAGMA journal_mode = DELETE')
+      db.exec('CREATE TABLE kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
+      for (let i = 0; i < 500; i++) db.exec('INSERT INTO kv VALUES (?, ?, ?)', ['s', `k${i}`, 'x'.repeat(100)])
       db.close()
       const bytes = readFileSync(path)
       for (let i = 4096; i < bytes.length; i += 7) bytes[i] = 0xff

@@ -1,18 +1,12 @@
-import { Database } from 'bun:sqlite'
 import { rmSync } from 'node:fs'
 import type { Logger } from '../log.ts'
-
-/** SQLite's answers for a file that is not, or no longer, a sound database. */
-const corrupt = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB'])
-
-export const isCorruptCache = (error: unknown): boolean =>
-  error instanceof Error && error.name === 'SQLiteError' && corrupt.has(String((error as { code?: unknown }).code).split('_').slice(0, 2).join('_'))
+import { runtime, type SqliteDatabase } from '../runtime/index.ts'
 
 /** Opens a state cache file (or ':memory:') the way every actor uses it: WAL, normal sync. */
-export function openCache(path: string): Database {
-  const db = new Database(path, { create: true, strict: true })
-  db.run('PRAGMA journal_mode = WAL')
-  db.run('PRAGMA synchronous = NORMAL')
+export function openCache(path: string): SqliteDatabase {
+  const db = runtime.openSqlite(path)
+  db.exec('PRAGMA journal_mode = WAL')
+  db.exec('PRAGMA synchronous = NORMAL')
   return db
 }
 
@@ -21,14 +15,14 @@ export function openCache(path: string): Database {
  * is the truth), so a file SQLite calls corrupt is discarded, logged, and `use` runs again on an
  * empty cache, which then fills from the changelog: a damaged file never becomes a crash loop.
  */
-export async function withCache<T>(path: string, logger: Logger, use: (db: Database) => Promise<T>): Promise<{ db: Database; result: T }> {
-  let db: Database | undefined
+export async function withCache<T>(path: string, logger: Logger, use: (db: SqliteDatabase) => Promise<T>): Promise<{ db: SqliteDatabase; result: T }> {
+  let db: SqliteDatabase | undefined
   try {
     db = openCache(path)
     return { db, result: await use(db) }
   } catch (error) {
     db?.close()
-    if (!isCorruptCache(error) || path === ':memory:') throw error
+    if (!runtime.isSqliteCorrupt(error) || path === ':memory:') throw error
     logger.warn({ event: 'state:cache:discarded', path, err: error }, `discarding the corrupt state cache ${path}; rebuilding it from the changelog`)
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
     db = openCache(path)

@@ -1,3 +1,5 @@
+import { sleep } from '../../src/time.ts'
+
 /**
  * Re-runs `check` until it passes or `ms` elapse, then runs it once more so that a failure is
  * readable. The one way tests and the bench wait for a condition (never a bare sleep).
@@ -11,7 +13,7 @@ export async function eventually<T>(check: () => T | Promise<T>, ms: number, int
       return await check()
     } catch (error) {
       if (Date.now() > until) throw error
-      await Bun.sleep(intervalMs)
+      await sleep(intervalMs)
     }
   }
 }

@@ -2,6 +2,7 @@
  * An OTLP/HTTP trace receiver for tests: it takes what shop's exporter POSTs to /v1/traces, in
  * either protocol (http/protobuf, http/json), and keeps the spans in one shape.
  */
+import { runtime } from '../../src/runtime/index.ts'
 
 export const spanKinds = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const
 
@@ -31,10 +32,8 @@ export interface OtlpReceiver {
 export function otlpReceiver(): OtlpReceiver {
   const spans: ReceivedSpan[] = []
   const contentTypes: string[] = []
-  const server = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    async fetch(request) {
+  const server = runtime.serve(
+    async (request) => {
       if (new URL(request.url).pathname !== '/v1/traces' || request.method !== 'POST') return new Response('not found', { status: 404 })
       const type = request.headers.get('content-type') ?? ''
       contentTypes.push(type)
@@ -42,8 +41,9 @@ export function otlpReceiver(): OtlpReceiver {
       spans.push(...(type.startsWith('application/json') ? fromJson(JSON.parse(new TextDecoder().decode(body))) : fromProtobuf(body)))
       return type.startsWith('application/json') ? Response.json({}) : new Response(new Uint8Array(), { headers: { 'content-type': 'application/x-protobuf' } })
     },
-  })
-  return { url: `http://127.0.0.1:${server.port}`, spans, contentTypes, stop: () => server.stop(true) }
+    { port: 0, hostname: '127.0.0.1' },
+  )
+  return { url: `http://127.0.0.1:${server.port}`, spans, contentTypes, stop: () => void server.stop() }
 }
 
 // ---- http/json ----

@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path'
+import { type ChildProcess, runtime } from '../../src/runtime/index.ts'
 import { eventually } from './eventually.ts'
-import type { Subprocess } from 'bun'
 
 /** The repository root. */
-export const repo = resolve(import.meta.dir, '../..')
+export const repo = resolve(import.meta.dirname, '../..')
 
 /** A `shop` process started as users start it, with its stdout (notifications) and stderr (logs) collected. */
 export class ShopProcess {
@@ -14,28 +14,22 @@ export class ShopProcess {
   readonly drained: Promise<void>
 
   private constructor(
-    readonly proc: Subprocess<'ignore', 'pipe', 'pipe'>,
+    readonly proc: ChildProcess,
     onStdout?: (line: string) => void,
   ) {
     this.drained = Promise.all([collect(proc.stdout, this.stdout, onStdout), collect(proc.stderr, this.stderr)]).then(() => {})
   }
 
   /**
-   * Spawns `command args` (default: `bun src/main.ts`) and waits for its HTTP server. `onStdout`
+   * Spawns `command args` (default: `src/main.ts` on this runtime) and waits for its HTTP server. `onStdout`
    * sees each stdout line as it arrives (the bench times notifications with it).
    */
   static async spawn(
     args: string[],
     options: { command?: string[]; cwd?: string; env?: Record<string, string | undefined>; onStdout?: (line: string) => void } = {},
   ) {
-    const command = options.command ?? [process.execPath, join(repo, 'src/main.ts')]
-    const proc = Bun.spawn([...command, ...args], {
-      cwd: options.cwd ?? repo,
-      env: options.env ?? { ...process.env },
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
+    const command = options.command ?? runtime.scriptCommand(join(repo, 'src/main.ts'))
+    const proc = runtime.spawn([...command, ...args], { cwd: options.cwd ?? repo, env: options.env })
     const shop = new ShopProcess(proc, options.onStdout)
     const started = await shop.waitForLog((e) => e.event === 'shop:start', 60_000)
     shop.url = started.url as string

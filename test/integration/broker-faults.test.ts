@@ -4,6 +4,7 @@ import { type BrokerAction, controlBroker } from './broker.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock } from './load.ts'
 import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'
+import { sleep } from '../../src/time.ts'
 
 const { log, spawn } = deployment('broker-faults')
 const broker = controlBroker as (action: BrokerAction) => Promise<void>
@@ -85,7 +86,7 @@ describe.skipIf(typeof controlBroker === 'string')(`broker faults under load${ty
       const resumeAt = Date.now() + 60_000
       try {
         await duringOutage(api, worker)
-        await Bun.sleep(Math.max(0, resumeAt - Date.now()))
+        await sleep(Math.max(0, resumeAt - Date.now()))
         expect([api.proc.exitCode, worker.proc.exitCode]).toEqual([null, null])
       } finally {
         await broker('resume')

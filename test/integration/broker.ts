@@ -2,6 +2,7 @@ import { expect } from 'bun:test'
 import { eventually } from '../harness/eventually.ts'
 import { repo } from '../harness/shop-process.ts'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
+import { runtime } from '../../src/runtime/index.ts'
 import type { PipelineCasesOptions } from '../pipeline/cases.ts'
 
 /** The broker that scripts/kafka.sh starts; SHOP_TEST_BROKERS points the integration tests elsewhere. */
@@ -29,7 +30,7 @@ export type BrokerAction = 'restart' | 'pause' | 'resume' | 'kill' | 'up'
 export const controlBroker: ((action: BrokerAction) => Promise<void>) | string =
   process.env.KAFKA_PORT && testBrokers.join(',') === `127.0.0.1:${process.env.KAFKA_PORT}`
     ? async (action) => {
-        const run = Bun.spawn(['bash', 'scripts/kafka.sh', action], { cwd: repo, stdout: 'ignore', stderr: 'pipe' })
+        const run = runtime.spawn(['bash', 'scripts/kafka.sh', action], { cwd: repo })
         if ((await run.exited) !== 0) throw new Error(`kafka.sh ${action} failed: ${await new Response(run.stderr).text()}`)
         if (action === 'resume' || action === 'restart' || action === 'up') await everyPartitionLed()
       }

@@ -10,6 +10,7 @@ import type { OrderCreatedV1 } from '../../schemas/order.ts'
 import type { InventoryRequest, StockLevel } from '../../schemas/inventory.ts'
 import { eventually } from '../harness/eventually.ts'
 import type { LoadResult } from './load.ts'
+import { sleep } from '../../src/time.ts'
 
 export interface CheckReport {
   /** Distinct orders on orders.created. */
@@ -77,7 +78,7 @@ async function lag(log: Log, prefix: string, groups: readonly GroupName[]): Prom
 export async function waitUntilIdle(log: Log, prefix: string, ms: number, groups: readonly GroupName[] = coreGroups): Promise<void> {
   await eventually(async () => {
     const first = await lag(log, prefix, groups)
-    await Bun.sleep(1_000)
+    await sleep(1_000)
     const second = await lag(log, prefix, groups)
     const busy = [...first, ...second].filter(([, n]) => n > 0)
     if (busy.length > 0) throw new Error(`pipeline not idle within ${ms} ms: ${busy.map(([g, n]) => `${g} ${n}`).join(', ')}`)

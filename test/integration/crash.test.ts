@@ -12,6 +12,7 @@ import { random } from '../harness/random.ts'
 import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { topicNames } from '../../src/topology.ts'
 import { finalStatuses as final } from '../../schemas/lifecycle.ts'
+import { sleep } from '../../src/time.ts'
 
 const { log, spawn } = deployment('crash')
 
@@ -92,7 +93,7 @@ const performed = new Map<string, number>()
 const provider = httpReceiver(async (request) => {
   const key = request.headers.get('idempotency-key') ?? ''
   const { amount } = (await request.json()) as { amount: number }
-  await Bun.sleep(Math.floor(Math.random() * 20))
+  await sleep(Math.floor(Math.random() * 20))
   if (key.startsWith('charge:') && amount > 4) return Response.json({ reason: 'card_declined' }, { status: 402 })
   if (!performed.has(key)) performed.set(key, amount)
   return Response.json({ id: `pay_${key}` })
@@ -116,7 +117,7 @@ test('kill -9 of the processes running payment, notifier and the rest of an orde
   const cancels = { accepted: 0, done: 0, refused: 0, other: [] as string[] }
   const cancelling = (async () => {
     while (killing) {
-      await Bun.sleep(100)
+      await sleep(100)
       const id = accepted[Math.floor(next() * accepted.length)]
       if (!id) continue
       const answer = await fetch(`${front.url}/orders/${id}/cancel`, { method: 'POST' })

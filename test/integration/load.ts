@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { orderIdFor } from '../../src/api/orders/identity.ts'
 import { random } from '../harness/random.ts'
+import { sleep } from '../../src/time.ts'
 
 export { setStock } from '../harness/stock.ts'
 
@@ -67,14 +68,14 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       })
       // The body is read at once, inside the same deadline: a body cut off is no answer.
       const text = await response?.text().catch(() => undefined)
-      if (options.pauseMs) await Bun.sleep(options.pauseMs)
+      if (options.pauseMs) await sleep(options.pauseMs)
       if (!response || text === undefined) {
         if (refusedConnection) result.refused.push(orderId)
         else {
           result.unknown.push(orderId)
           result.unanswered.push(orderId)
         }
-        await Bun.sleep(20)
+        await sleep(20)
         continue
       }
       const answer = parseAnswer(text)
@@ -84,7 +85,7 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       }      else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') result.unknown.push(orderId)
       else if (response.status === 503 && (answer.type === 'urn:shop:error:SHOP_UNAVAILABLE' || answer.type === 'urn:shop:error:SHOP_NOT_READY')) result.refused.push(orderId)
       else result.unexpected.push(`${response.status} ${answer.type ?? text.slice(0, 200)}`)
-      if (response.status !== 202) await Bun.sleep(20)
+      if (response.status !== 202) await sleep(20)
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))

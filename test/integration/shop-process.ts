@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll } from 'bun:test'
@@ -35,7 +35,8 @@ export function deployment(name: string) {
   const processes: ShopProcess[] = []
   const log = new KafkaLog({ brokers: testBrokers })
   afterAll(async () => {
-    processes.forEach((p, i) => Bun.write(`/tmp/shop-test-logs/${name}/${i}.log`, p.stderr.join('\n')))
+    mkdirSync(`/tmp/shop-test-logs/${name}`, { recursive: true })
+    processes.forEach((p, i) => writeFileSync(`/tmp/shop-test-logs/${name}/${i}.log`, p.stderr.join('\n')))
     for (const p of processes) p.kill('SIGKILL')
     await log.close()
   })

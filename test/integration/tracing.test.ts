@@ -7,6 +7,7 @@ import { httpReceiver } from '../harness/receiver.ts'
 import { ShopProcess } from '../harness/shop-process.ts'
 import { setStock } from '../harness/stock.ts'
 import { deployment, deploymentFlags, newPrefix } from './shop-process.ts'
+import { sleep } from '../../src/time.ts'
 
 /**
  * Traces, as a collector receives them from running `shop` processes: one order's whole life is
@@ -193,7 +194,7 @@ describe('on the memory bus (one process, http/json)', () => {
       const res = await fetch(`${shop.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: `u${i}`, items: [{ sku: 'SKU-U', quantity: 1, unitPrice: 1 }], total: 1 }) })
       expect(res.status).toBe(202)
       ids.push(((await res.json()) as { orderId: string }).orderId)
-      await Bun.sleep(100)
+      await sleep(100)
     }
     await eventually(() => expect(shop.notifications().filter((n) => n.status === 'reserved').map((n) => n.orderId).sort()).toEqual(ids.sort()), 30_000, 100)
     // Several exports failed (each 100 ms), and one line says so.

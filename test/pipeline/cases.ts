@@ -13,6 +13,7 @@ import { orderIdFor } from '../../src/api/orders/identity.ts'
 import { encodeEvent, jsonOf } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { OrderStatus } from '../../schemas/lifecycle.ts'
+import { sleep } from '../../src/time.ts'
 
 export interface PipelineCasesOptions {
   name: string
@@ -293,7 +294,7 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
         for (const key of keys) doneAt = Math.max(doneAt, values.get(key).doneAt)
       }
       // The window is a rule of time: wait until it has passed for all of the first order's state.
-      await Bun.sleep(Math.max(0, doneAt + 1_000 - Date.now() + 50))
+      await sleep(Math.max(0, doneAt + 1_000 - Date.now() + 50))
       // The next order of the same user and SKU reaches the same partitions; their transactions sweep.
       const second = await place()
       await shipped(second)

@@ -1,4 +1,3 @@
-import type { Database } from 'bun:sqlite'
 import { FencedError, ShopError } from '../../../errors.ts'
 import type { GroupConsumer, Log, TransactionalProducer } from '../../../kafka/port.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
@@ -10,6 +9,7 @@ import type { Behavior } from '../types.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import type { StepContext, StepHandler } from './types.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
+import type { SqliteDatabase } from '../../../runtime/index.ts'
 import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, within } from '../../../observability/tracing.ts'
 
 export interface TransactionalActorOptions {
@@ -26,7 +26,7 @@ export interface TransactionalActorOptions {
   consumer: () => GroupConsumer
   handler: StepHandler
   deadLetterTopic: string
-  /** bun:sqlite file of the state cache, or ':memory:'. */
+  /** SQLite file of the state cache, or ':memory:'. */
   dbPath: string
   /** Attempts per record for errors that may pass on retry, before the record is dead-lettered. */
   maxRecordAttempts: number
@@ -69,7 +69,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   const kind = options.groupKind
   const transactionalId = `${group}-${partition}`
   let producer: TransactionalProducer | undefined
-  let db: Database | undefined
+  let db: SqliteDatabase | undefined
   let stores = new Map<string, ChangelogStore<unknown>>()
   /** Set once this actor must not commit anything more (fenced, or a batch was given up). */
   let retired = false

@@ -1,0 +1,65 @@
+import { Database, type Statement } from 'bun:sqlite'
+import type { ChildProcess, HttpServer, Runtime, SqlValue, SqliteDatabase, SqliteStatement } from './types.ts'
+
+/** SQLite's result codes for a file that is not, or no longer, a sound database. */
+const corrupt = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB'])
+
+function openSqlite(path: string): SqliteDatabase {
+  const db = new Database(path, { create: true, strict: true })
+  return {
+    exec: (sql, params = []) => void db.run(sql, params),
+    prepare: <Row, Params extends SqlValue[]>(sql: string) => statement<Row, Params>(db.prepare(sql) as unknown as Statement<Row, Params>),
+    transaction: (body) => db.transaction(body),
+    close: () => db.close(),
+  }
+}
+
+function statement<Row, Params extends SqlValue[]>(s: Statement<Row, Params>): SqliteStatement<Row, Params> {
+  return {
+    run: (...params) => void s.run(...params),
+    get: (...params) => s.get(...params) ?? undefined,
+    all: (...params) => s.all(...params),
+    iterate: (...params) => s.iterate(...params),
+  }
+}
+
+let stdout: ReturnType<typeof Bun.stdout.writer> | undefined
+
+function server(s: { hostname?: string; port?: number }, stop: () => Promise<void>): HttpServer {
+  return { hostname: s.hostname ?? '', port: s.port ?? 0, stop }
+}
+
+export const bun: Runtime = {
+  name: 'bun',
+  openSqlite,
+  isSqliteCorrupt: (error) =>
+    error instanceof Error && error.name === 'SQLiteError' && corrupt.has(String((error as { code?: unknown }).code).split('_').slice(0, 2).join('_')),
+  serveApp(app, address) {
+    app.listen(address)
+    return server(app.server!, async () => void (await app.stop()))
+  },
+  serve(fetch, address) {
+    const s = Bun.serve({ ...address, fetch })
+    return server(s, () => s.stop(true))
+  },
+  async writeStdout(text) {
+    stdout ??= Bun.stdout.writer()
+    stdout.write(text)
+    await stdout.flush()
+  },
+  spawn(argv, options = {}): ChildProcess {
+    const proc = Bun.spawn(argv, { cwd: options.cwd, env: options.env ?? { ...process.env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    return {
+      pid: proc.pid,
+      stdout: proc.stdout,
+      stderr: proc.stderr,
+      get exitCode() {
+        return proc.exitCode
+      },
+      exited: proc.exited,
+      kill: (signal) => proc.kill(signal),
+    }
+  },
+  scriptCommand: (script) => [process.execPath, script],
+}
+
