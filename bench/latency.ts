@@ -30,7 +30,7 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
   const { binary, broker } = benchEnvironment(options, say, bus === 'kafka')
   try {
     const orders = fractions.reduce((n, f) => n + Math.ceil(base.rate * f * options.durationS), options.warmup)
-    const session = await Session.start(bus, binary, broker, options, say, orders)
+    const session = await Session.start(bus, [binary], broker, options, say, orders)
     const steps: LatencyResult['steps'] = []
     try {
       for (const fraction of fractions) {

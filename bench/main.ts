@@ -4,6 +4,7 @@
  * beside its baselines in the same run. `bun bench --help` lists every knob.
  */
 import { latency } from './latency.ts'
+import { runtimes } from './runtimes.ts'
 import { UsageError, benchHelp, parseBenchArgs } from './options.ts'
 import { soak } from './soak.ts'
 import { stream } from './stream.ts'
@@ -26,7 +27,7 @@ if (parsed.help) {
   process.exit(0)
 }
 try {
-  const benches = { throughput, latency, soak, tracing, stream }
+  const benches = { throughput, latency, soak, tracing, stream, runtimes }
   const { files } = await benches[parsed.name](parsed.options, say)
   process.stdout.write(await Bun.file(files[1]).text())
   say(`wrote ${files.join(' and ')}`)

@@ -54,7 +54,7 @@ const camel = (name: string) => name.replace(/-(\w)/g, (_, c: string) => c.toUpp
 /** A bad command line: main prints it with a pointer to --help and exits 2. */
 export class UsageError extends Error {}
 
-export const benchNames = ['throughput', 'latency', 'soak', 'tracing', 'stream'] as const
+export const benchNames = ['throughput', 'latency', 'soak', 'tracing', 'stream', 'runtimes'] as const
 export type BenchName = (typeof benchNames)[number]
 
 export function parseBenchArgs(argv: string[]): { help: true } | { help: false; name: BenchName; options: BenchOptions } {
@@ -110,7 +110,7 @@ export function benchHelp(): string {
     return `  ${flag.padEnd(24)} ${k.help}${defaults}`
   })
   return [
-    'usage: bun bench <throughput|latency|soak|tracing|stream> [options]',
+    'usage: bun bench <throughput|latency|soak|tracing|stream|runtimes> [options]',
     '',
     '  throughput  closed-loop orders over HTTP through shop on Kafka (and on the memory bus), beside raw Kafka,',
     '              the log layer alone and a bare Elysia endpoint measured in the same run',
@@ -121,6 +121,8 @@ export function benchHelp(): string {
     '              and off again (OTLP to a collector in the bench process): what traces cost',
     '  stream      shop\'s stream core (an order,inventory process) and the same topology in Kafka Streams',
     '              (bench/anchors/kafka-streams) draining the same pre-filled orders on one broker',
+    '  runtimes    the throughput load on each --bus through shop on Bun (the compiled binary) and on Deno',
+    '              (deno run on the source), one after the other: Deno\'s throughput and CPU per order against Bun\'s',
     '',
     'options:',
     ...rows,

@@ -26,7 +26,7 @@ export async function soak(options: BenchOptions, say: Say): Promise<{ result: S
     const window = `${options.soakWindowMs}`
     const flags = [`--dedup-window-ms=${window}`, `--idempotency-ttl-ms=${window}`, '--warehouse-pick-ms=10']
     const deployed = { ...options, deploy: options.soakDeploy }
-    const session = await Session.start('kafka', binary, broker, deployed, say, options.warmup + options.soakOrders, flags)
+    const session = await Session.start('kafka', [binary], broker, deployed, say, options.warmup + options.soakOrders, flags)
     const stateful = session.pipeline.members.find((m) => m.roles.split(',').includes('order'))
     if (!stateful) throw new Error('--soak-deploy: no process runs the order role')
     const parts: SoakResult['parts'] = []

@@ -124,7 +124,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     }
 
     const runs: Array<Run & { reservedIds: Set<string> }> = []
-    const spec = { bus: 'kafka' as const, binary, brokers: broker!.brokers, prefix, options, onNotifierLine: () => {} }
+    const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix, options, onNotifierLine: () => {} }
     runs.push(
       await drain('shop order,inventory', { reserved: topics.reserved, failed: topics.failed }, async () => {
         const shop = await spawn(spec, 'kafka:order,inventory', 'order,inventory', mkdtempSync(join(tmpdir(), 'shop-bench-')))

@@ -49,7 +49,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
       } finally {
         await log.close()
       }
-      const session = await Session.start(bus, binary, broker, options, say, options.orders + options.warmup)
+      const session = await Session.start(bus, [binary], broker, options, say, options.orders + options.warmup)
       const measured = await session
         .measure(`${bus} pipeline`, (target, live) => closedLoop(target, options.orders, options.concurrency, live))
         .catch(async (error) => {

@@ -39,7 +39,7 @@ export async function tracing(options: BenchOptions, say: Say): Promise<{ result
     const runs: Run[] = []
     for (const { label, env } of settings) {
       const before = { ...received }
-      const session = await Session.start(bus, binary, broker, options, (line) => say(`[tracing ${label}] ${line}`), options.orders + options.warmup, [], env(`http://127.0.0.1:${collector.port}`))
+      const session = await Session.start(bus, [binary], broker, options, (line) => say(`[tracing ${label}] ${line}`), options.orders + options.warmup, [], env(`http://127.0.0.1:${collector.port}`))
       const measured = await session
         .measure(`${bus} pipeline, tracing ${label}`, (target, live) => closedLoop(target, options.orders, options.concurrency, live))
         .finally(() => session.stop())

@@ -15,7 +15,8 @@ export interface Member {
 
 export interface PipelineSpec {
   bus: 'kafka' | 'memory'
-  binary: string
+  /** The command that runs shop: the compiled binary, or `deno run ... src/main.ts`. */
+  shop: string[]
   brokers: string[]
   prefix: string
   options: BenchOptions
@@ -109,7 +110,7 @@ export function spawn(spec: PipelineSpec, name: string, roles: string, dataDir: 
       ...(spec.extraFlags ?? []),
     ],
     {
-      command: [spec.binary],
+      command: spec.shop,
       cwd: tmpdir(),
       env,
       onStdout: roles.split(',').includes('notifier') ? spec.onNotifierLine : undefined,

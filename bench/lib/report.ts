@@ -357,6 +357,59 @@ export function streamMarkdown(r: StreamResult): string {
   ].join('\n')
 }
 
+/** `bun bench runtimes`: the same pipeline, source and load on Bun and on Deno, one after the other. */
+export const RuntimesResult = Type.Object(
+  {
+    ...resultHeader('runtimes'),
+    /** The Deno that ran shop (the `deno` npm package). */
+    deno: Type.String(),
+    runs: Type.Array(
+      Type.Object(
+        {
+          runtime: Type.Union([Type.Literal('bun'), Type.Literal('deno')]),
+          /** How shop was started: Bun runs the compiled binary, Deno `deno run` on the source. */
+          command: Type.String(),
+          bus: Bus,
+          pipeline: PipelineFigures,
+          processes: Type.Array(ProcessUsage),
+          /** CPU milliseconds of shop's processes (broker and load generator apart) per completed order. */
+          shopCpuMsPerOrder: Nullable(Ms),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 2 },
+    ),
+    ratios: Type.Array(Ratio),
+  },
+  { additionalProperties: false },
+)
+export type RuntimesResult = Static<typeof RuntimesResult>
+
+export function runtimesMarkdown(r: RuntimesResult): string {
+  return [
+    `# shop on Bun and on Deno, ${r.startedAt}`,
+    '',
+    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Deno ${r.deno}; Kafka ${r.machine.kafka ?? '-'}. ` +
+      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+    '',
+    '## Ratios (measured in this run)',
+    '',
+    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    '',
+    '## Pipeline',
+    '',
+    table(
+      [...pipelineHead, 'shop CPU ms/order', 'peak RSS MB per process'],
+      r.runs.map((run) => [
+        ...pipelineRow(`${run.runtime} on ${run.bus} (\`${run.command}\`)`, run.pipeline),
+        run.shopCpuMsPerOrder ?? '-',
+        run.processes.filter((p) => p.name.includes(':')).map((p) => `${p.name} ${p.rssPeakMb}`).join(', '),
+      ]),
+    ),
+    '',
+  ].join('\n')
+}
+
 export function writeResult(dir: string, name: string, result: unknown, markdown: string): string[] {
   mkdirSync(dir, { recursive: true })
   const files = [join(dir, `${name}.json`), join(dir, `${name}.md`)]

@@ -85,7 +85,7 @@ export class Session {
 
   static async start(
     bus: 'kafka' | 'memory',
-    binary: string,
+    shop: string[],
     broker: Broker | undefined,
     options: BenchOptions,
     say: Say,
@@ -100,7 +100,7 @@ export class Session {
     say(`${bus} pipeline: starting ${bus === 'memory' ? '1 process' : options.deploy.split(';').map((g) => `[${g}]`).join(' ')}${profileDir ? ' with CPU profiling' : ''}`)
     const pipeline = await Pipeline.start({
       bus,
-      binary,
+      shop,
       brokers: broker?.brokers ?? [],
       prefix,
       options,

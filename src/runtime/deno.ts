@@ -74,6 +74,9 @@ const signals: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }
 /** This project's Deno configuration: the import map and the npm packages in node_modules. */
 const config = resolve(import.meta.dirname!, '../../deno.json')
 
+/** The command that runs `script` on the Deno at `deno`, with this project's configuration. */
+export const denoRun = (deno: string, script: string): string[] => [deno, 'run', '--allow-all', `--config=${config}`, script]
+
 export const deno: Runtime = {
   name: 'deno',
   openSqlite,
@@ -109,5 +112,5 @@ export const deno: Runtime = {
       kill: (signal) => proc.kill(signal),
     }
   },
-  scriptCommand: (script) => [Deno.execPath(), 'run', '--allow-all', `--config=${config}`, script],
+  scriptCommand: (script) => denoRun(Deno.execPath(), script),
 }
