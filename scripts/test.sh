@@ -4,11 +4,12 @@
 # both (and stops again what it started, pass or fail).
 #   SHOP_TEST_BROKERS=host:port  use a running broker instead of starting one
 #   SHOP_TEST_POSTGRES=URL       use a running PostgreSQL instead of starting one
-#   extra arguments go to `bun test` (e.g. a path filter)
+#   extra arguments go to `bun test` (e.g. a path filter), and the Deno half is left out; without
+#   them, the files deno.json lists run again under `deno test` (the same source on Deno)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/setup.sh --kafka --prometheus --deploy
+bash scripts/setup.sh --kafka --prometheus --deploy --deno
 # Kafka Connect and the JDBC sink for the audit tables' test (which starts its own worker).
 bash scripts/connect.sh fetch
 
@@ -46,5 +47,11 @@ if [ "$status" -ne 0 ]; then
   echo "test.sh: the errors of the failed tests again (the whole output is in $output):"
   # The lines since the previous test's result, up to a (fail) line; the last 60 of them.
   awk '/^\((pass|skip|todo)\) /{n=0; next} /^\(fail\) /{s=(n>60?n-60:0); for(i=s+1;i<=n;i++) print buf[i]; print; print "----"; n=0; next} {buf[++n]=$0}' "$output"
+fi
+if [ $# -eq 0 ]; then
+  echo
+  echo "test.sh: the same source on Deno ($(.cache/deno/node_modules/.bin/deno --version | head -1)): the files deno.json lists"
+  # Deno prints its failures again in an ERRORS section at the end.
+  NO_COLOR=1 SHOP_TEST_TIMEOUT_MS=60000 .cache/deno/node_modules/.bin/deno test --allow-all --no-check || status=$?
 fi
 exit "$status"

@@ -96,7 +96,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'brokers', flag: 'brokers', env: 'SHOP_BROKERS', kind: 'list', help: 'Kafka bootstrap brokers, host:port,... (required with --bus=kafka)' },
   { key: 'httpPort', flag: 'http-port', env: 'SHOP_HTTP_PORT', kind: 'integer', help: 'HTTP port for the API, /healthz and /readyz; 0 picks a free port (default 8080)' },
   { key: 'httpHost', flag: 'http-host', env: 'SHOP_HTTP_HOST', kind: 'string', help: 'address the HTTP server binds (default 127.0.0.1 in dev, 0.0.0.0 in prod)' },
-  { key: 'dataDir', flag: 'data-dir', env: 'SHOP_DATA_DIR', kind: 'string', help: 'directory for the bun:sqlite state caches (default ./data in dev, /var/lib/shop in prod)' },
+  { key: 'dataDir', flag: 'data-dir', env: 'SHOP_DATA_DIR', kind: 'string', help: 'directory for the SQLite state caches (default ./data in dev, /var/lib/shop in prod)' },
   { key: 'partitions', flag: 'partitions', env: 'SHOP_PARTITIONS', kind: 'integer', help: 'partition count of the topics shop creates (default 6)' },
   { key: 'topicPrefix', flag: 'topic-prefix', env: 'SHOP_TOPIC_PREFIX', kind: 'string', help: 'prefix for every topic and consumer group name, to share a cluster (default none)' },
   { key: 'shutdownTimeoutMs', flag: 'shutdown-timeout-ms', env: 'SHOP_SHUTDOWN_TIMEOUT_MS', kind: 'integer', help: 'deadline for a graceful stop on SIGINT/SIGTERM; past it the exit code is 1 (default 10000)' },
