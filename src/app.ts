@@ -109,7 +109,7 @@ export class Shop {
     await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
     for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
     lag.start()
-    logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url }, 'shop started')
+    logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url, runtime: runtime.name }, 'shop started')
     return shop
   }
 

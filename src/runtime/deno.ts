@@ -97,7 +97,9 @@ export const deno: Runtime = {
     const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined))
     const proc = new Deno.Command(command!, { args, cwd: options.cwd, env, clearEnv: true, stdin: 'null', stdout: 'piped', stderr: 'piped' }).spawn()
     let exitCode: number | null = null
+    let running = true
     const exited = proc.status.then(({ code, signal }) => {
+      running = false
       if (!signal) exitCode = code
       return signal ? 128 + (signals[signal] ?? 0) : code
     })
@@ -109,7 +111,16 @@ export const deno: Runtime = {
         return exitCode
       },
       exited,
-      kill: (signal) => proc.kill(signal),
+      kill(signal) {
+        // As on Bun, signalling a process that has exited does nothing (Deno throws a TypeError,
+        // also in the moment before `status` settles).
+        if (!running) return
+        try {
+          proc.kill(signal)
+        } catch (error) {
+          if (!(error instanceof TypeError)) throw error
+        }
+      },
     }
   },
   scriptCommand: (script) => denoRun(Deno.execPath(), script),

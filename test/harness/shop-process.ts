@@ -10,6 +10,8 @@ export class ShopProcess {
   readonly stdout: string[] = []
   readonly stderr: string[] = []
   url = ''
+  /** The runtime the process runs on, as its `shop:start` log line says. */
+  runtime = ''
   /** Resolves once both output streams ended (every line the process wrote is collected). */
   readonly drained: Promise<void>
 
@@ -33,6 +35,7 @@ export class ShopProcess {
     const shop = new ShopProcess(proc, options.onStdout)
     const started = await shop.waitForLog((e) => e.event === 'shop:start', 60_000)
     shop.url = started.url as string
+    shop.runtime = started.runtime as string
     return shop
   }
 

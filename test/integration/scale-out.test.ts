@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { runtime } from '../../src/runtime/index.ts'
 import { checkInvariants } from './checker.ts'
 import { placeOrders, setStock } from './load.ts'
 import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop-process.ts'
@@ -10,6 +11,8 @@ test('scale-out: two processes share the order and inventory partitions; 1,200 r
   const first = await spawn(deploymentFlags(prefix, 'api,order,inventory,notifier'))
   const second = await spawn(deploymentFlags(prefix, 'order,inventory'))
   await Promise.all([first.ready(), second.ready()])
+  // Under `deno test`, the processes run on Deno too.
+  expect([first.runtime, second.runtime]).toEqual([runtime.name, runtime.name])
 
   const stock = { 'SKU-1': 150, 'SKU-2': 150, 'SKU-3': 100, 'SKU-4': 60, 'SKU-5': 40 }
   await setStock(first.url, stock)
