@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { compiledSchema } from '../src/events/check.ts'
 import { repo } from '../test/harness/shop-process.ts'
-import { LatencyResult, SoakResult, StreamResult, ThroughputResult, TracingResult } from './lib/report.ts'
+import { LatencyResult, RuntimesResult, SoakResult, StreamResult, ThroughputResult, TracingResult } from './lib/report.ts'
 import { testBrokers } from '../test/integration/broker.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
@@ -95,6 +95,20 @@ describe('bun bench', () => {
     expect([anchor.reserved, anchor.failed]).toEqual([shop.reserved, shop.failed])
     expect(result.ratios.map((r) => r.value)).not.toContain(null)
   }, 240_000)
+
+  test('runtimes --quick on the memory bus: the same orders complete on Bun and on Deno, and the ratios are measured', () => {
+    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+    const run = bench(['runtimes', '--quick', '--bus=memory', '--warmup=100', `--out=${out}`])
+    expect(run.code, run.stderr).toBe(0)
+    const result = JSON.parse(readFileSync(join(out, 'runtimes.json'), 'utf8')) as RuntimesResult
+    expectValid(RuntimesResult, result)
+    expect(result.runs.map((r) => [r.runtime, r.bus, r.pipeline.accepted, r.pipeline.completed, r.pipeline.missing])).toEqual([
+      ['bun', 'memory', 1500, 1500, 0],
+      ['deno', 'memory', 1500, 1500, 0],
+    ])
+    expect(result.runs[1].command).toContain('deno run')
+    expect(result.ratios.map((r) => r.value)).not.toContain(null)
+  }, 180_000)
 
   test('tracing --quick on the memory bus: four runs complete every order; only the traced ones export spans, far more at 100% than at 1%', () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))

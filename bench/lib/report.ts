@@ -207,6 +207,10 @@ function transactionRows(bus: string, t: Static<typeof ThroughputResult>['runs']
 const table = (head: string[], rows: Array<Array<string | number>>) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 
+/** Every bench's first table: its ratios, each measured beside its baseline in the same run. */
+const ratioTable = (ratios: Ratio[]) => table(['ratio', 'measured', 'baseline', 'value'], ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`]))
+const optionList = (options: Record<string, string | number | boolean>) => Object.entries(options).map(([k, v]) => `${k}=${v}`).join(', ')
+
 const pipelineRow = (label: string, p: PipelineFigures) => [
   label,
   n(p.accepted),
@@ -225,14 +229,11 @@ export function throughputMarkdown(r: ThroughputResult): string {
     `# shop throughput, ${r.startedAt}`,
     '',
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
-      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}. One orders.created record: ${r.recordBytes} bytes (key + value + headers).`,
+      `Options: ${optionList(r.options)}. One orders.created record: ${r.recordBytes} bytes (key + value + headers).`,
     '',
     '## Ratios (measured in this run)',
     '',
-    table(
-      ['ratio', 'measured', 'baseline', 'value'],
-      r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`]),
-    ),
+    ratioTable(r.ratios),
     '',
     '## Pipeline and HTTP',
     '',
@@ -292,11 +293,11 @@ export function soakMarkdown(r: SoakResult): string {
     `# shop soak, ${r.startedAt}`,
     '',
     `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
-      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+      `Options: ${optionList(r.options)}.`,
     '',
     '## Ratios (measured in this run)',
     '',
-    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    ratioTable(r.ratios),
     '',
     '## Memory after each part (RSS MB once every order of the part ended)',
     '',
@@ -314,11 +315,11 @@ export function tracingMarkdown(r: TracingResult): string {
     `# shop tracing cost, ${r.startedAt}`,
     '',
     `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}; bus ${r.bus}. ` +
-      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}. Each run starts the deployment afresh; spans go over OTLP/HTTP protobuf to a collector in the bench process.`,
+      `Options: ${optionList(r.options)}. Each run starts the deployment afresh; spans go over OTLP/HTTP protobuf to a collector in the bench process.`,
     '',
     '## Ratios (measured in this run)',
     '',
-    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    ratioTable(r.ratios),
     '',
     '## Pipeline',
     '',
@@ -337,11 +338,11 @@ export function streamMarkdown(r: StreamResult): string {
     `# shop stream core beside Kafka Streams, ${r.startedAt}`,
     '',
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
-      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}. Every run drains the same orders, pre-filled in orders.created, with the same stock; each run's outcomes were checked: one per order, and the same orders reserved in every run.`,
+      `Options: ${optionList(r.options)}. Every run drains the same orders, pre-filled in orders.created, with the same stock; each run's outcomes were checked: one per order, and the same orders reserved in every run.`,
     '',
     '## Ratios (measured in this run)',
     '',
-    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    ratioTable(r.ratios),
     '',
     '## Runs',
     '',
@@ -390,11 +391,11 @@ export function runtimesMarkdown(r: RuntimesResult): string {
     `# shop on Bun and on Deno, ${r.startedAt}`,
     '',
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Deno ${r.deno}; Kafka ${r.machine.kafka ?? '-'}. ` +
-      `Options: ${Object.entries(r.options).map(([k, v]) => `${k}=${v}`).join(', ')}.`,
+      `Options: ${optionList(r.options)}.`,
     '',
     '## Ratios (measured in this run)',
     '',
-    table(['ratio', 'measured', 'baseline', 'value'], r.ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+    ratioTable(r.ratios),
     '',
     '## Pipeline',
     '',
