@@ -74,7 +74,7 @@ fi
 # here holds its Linux x64 build only, and a lockfile missing the other platforms' optional
 # packages fails `npm ci` on every machine.
 deno_version=2.9.6
-installed_deno=$(.cache/deno/node_modules/.bin/deno --version 2>/dev/null | head -1 | cut -d' ' -f2)
+installed_deno=$( (.cache/deno/node_modules/.bin/deno --version 2>/dev/null || true) | head -1 | cut -d' ' -f2)
 if [ "$deno" = 1 ] && [ "$installed_deno" != "$deno_version" ]; then
   say "installing Deno $deno_version into .cache/deno"
   mkdir -p .cache/deno
