@@ -207,8 +207,13 @@ function transactionRows(bus: string, t: Static<typeof ThroughputResult>['runs']
 const table = (head: string[], rows: Array<Array<string | number>>) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 
-/** Every bench's first table: its ratios, each measured beside its baseline in the same run. */
-const ratioTable = (ratios: Ratio[]) => table(['ratio', 'measured', 'baseline', 'value'], ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`]))
+/** Every report's first section: its ratios, each measured beside its baseline in the same run. */
+const ratioSection = (ratios: Ratio[]) => [
+  '## Ratios (measured in this run)',
+  '',
+  table(['ratio', 'measured', 'baseline', 'value'], ratios.map((x) => [x.name, x.measured, x.baseline, x.value === null ? '-' : `**${x.value}**`])),
+  '',
+]
 const optionList = (options: Record<string, string | number | boolean>) => Object.entries(options).map(([k, v]) => `${k}=${v}`).join(', ')
 
 const pipelineRow = (label: string, p: PipelineFigures) => [
@@ -231,10 +236,7 @@ export function throughputMarkdown(r: ThroughputResult): string {
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
       `Options: ${optionList(r.options)}. One orders.created record: ${r.recordBytes} bytes (key + value + headers).`,
     '',
-    '## Ratios (measured in this run)',
-    '',
-    ratioTable(r.ratios),
-    '',
+    ...ratioSection(r.ratios),
     '## Pipeline and HTTP',
     '',
     table(pipelineHead, [...r.runs.map((run) => pipelineRow(`shop on ${run.bus}`, run.pipeline)), pipelineRow('bare Elysia (202, no work)', r.baselines.bareElysia)]),
@@ -295,10 +297,7 @@ export function soakMarkdown(r: SoakResult): string {
     `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
       `Options: ${optionList(r.options)}.`,
     '',
-    '## Ratios (measured in this run)',
-    '',
-    ratioTable(r.ratios),
-    '',
+    ...ratioSection(r.ratios),
     '## Memory after each part (RSS MB once every order of the part ended)',
     '',
     table(['orders so far', 'completed/s', 'missing', ...processes], r.parts.map((p) => [n(p.orders), n(p.completedPerSecond), p.missing, ...processes.map((name) => p.rssMb[name] ?? '-')])),
@@ -317,10 +316,7 @@ export function tracingMarkdown(r: TracingResult): string {
     `${r.machine.cpus} x ${r.machine.cpuModel}; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}; bus ${r.bus}. ` +
       `Options: ${optionList(r.options)}. Each run starts the deployment afresh; spans go over OTLP/HTTP protobuf to a collector in the bench process.`,
     '',
-    '## Ratios (measured in this run)',
-    '',
-    ratioTable(r.ratios),
-    '',
+    ...ratioSection(r.ratios),
     '## Pipeline',
     '',
     table([...pipelineHead, 'OTLP exports', 'exported KiB'], r.runs.map((run) => [...pipelineRow(`tracing ${run.label}`, run.pipeline), n(run.exports), n(run.exportedKb)])),
@@ -340,10 +336,7 @@ export function streamMarkdown(r: StreamResult): string {
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
       `Options: ${optionList(r.options)}. Every run drains the same orders, pre-filled in orders.created, with the same stock; each run's outcomes were checked: one per order, and the same orders reserved in every run.`,
     '',
-    '## Ratios (measured in this run)',
-    '',
-    ratioTable(r.ratios),
-    '',
+    ...ratioSection(r.ratios),
     '## Runs',
     '',
     table(
@@ -393,10 +386,7 @@ export function runtimesMarkdown(r: RuntimesResult): string {
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Deno ${r.deno}; Kafka ${r.machine.kafka ?? '-'}. ` +
       `Options: ${optionList(r.options)}.`,
     '',
-    '## Ratios (measured in this run)',
-    '',
-    ratioTable(r.ratios),
-    '',
+    ...ratioSection(r.ratios),
     '## Pipeline',
     '',
     table(

@@ -85,7 +85,7 @@ export const deno: Runtime = {
     return errcode === SQLITE_CORRUPT || errcode === SQLITE_NOTADB
   },
   // onListen: Deno would otherwise print "Listening on" to stdout, where notifications go.
-  serveApp: (app, address) => server(Deno.serve({ ...address, onListen() {} }, app.fetch)),
+  serveApp: (app, address) => deno.serve(app.fetch, address),
   serve: (fetch, address) => server(Deno.serve({ ...address, onListen() {} }, fetch)),
   writeStdout(text) {
     const bytes = encoder.encode(text)
