@@ -19,6 +19,7 @@ import { EventSerde, serdeLog } from './registry/serde.ts'
 import { SchemaStore } from './registry/store.ts'
 import { Metrics } from './observability/metrics.ts'
 import { LagExporter, lagGroups } from './observability/lag.ts'
+import { Heartbeat } from './observability/heartbeat.ts'
 import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
 import { type HttpServer, runtime } from './runtime/index.ts'
 
@@ -54,6 +55,7 @@ export class Shop {
     private readonly closeReadModel: () => Promise<void> | undefined,
     private readonly tracing: Tracing | undefined,
     private readonly closeRegistry: () => Promise<void>,
+    private readonly heartbeat: Heartbeat,
   ) {}
 
   static async start(options: ShopOptions): Promise<Shop> {
@@ -84,13 +86,11 @@ export class Shop {
     metrics.onScrape(() => {
       for (const role of roles) metrics.roleReady.set({ role: role.name }, role.readiness().ready ? 1 : 0)
     })
+    const readiness = () => [...(state.connected ? [] : [{ ready: false as const, reason: 'waiting for the broker' }]), ...roles.map((r) => r.readiness())]
     const lag = new LagExporter({ log, metrics, groups: lagGroups(config), logger, everyMs: config.lagSampleMs })
     const http = createHttpApp({
       metrics,
-      readiness: () => [
-        ...(state.connected ? [] : [{ ready: false as const, reason: 'waiting for the broker' }]),
-        ...roles.map((r) => r.readiness()),
-      ],
+      readiness: () => readiness(),
       draining: () => state.draining,
       features: roles.flatMap((r) => (r.http ? [r.http] : [])),
     })
@@ -100,11 +100,23 @@ export class Shop {
       await serde.client.close()
       await schemaStore.close()
     }
-    const shop = new Shop(config, log, roles, server, logger, state, metrics, lag, () => readModel?.close(), tracing, closeRegistry)
+    const heartbeat = new Heartbeat({
+      log,
+      logger,
+      topic: topics.processes,
+      everyMs: config.heartbeatMs,
+      describe: () => {
+        const reasons = readiness().flatMap((r) => (r.ready ? [] : [r.reason]))
+        return { roles: config.roles, url: shop.url, ready: reasons.length === 0 && !state.draining, reasons: state.draining ? ['shutting down'] : reasons, runtime: runtime.name }
+      },
+    })
+    const shop = new Shop(config, log, roles, server, logger, state, metrics, lag, () => readModel?.close(), tracing, closeRegistry, heartbeat)
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
     state.connected = true
+    // From here the process can say what it is, ready or not (the console lists it while its roles start).
+    heartbeat.start()
     // Before anything is written: an incompatible schema change stops the start here (IncompatibleSchemaError).
     await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
     for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
@@ -131,6 +143,7 @@ export class Shop {
     await withDeadline(
       (async () => {
         await this.lag.stop()
+        await this.heartbeat.stop()
         for (const role of [...this.roles].reverse()) await role.stop()
         await this.closeRegistry()
         await this.log.close()

@@ -27,6 +27,10 @@ export function topicNames(prefix: string) {
     schemas: `${prefix}_schemas`,
     orderRate: `${prefix}metrics.order.rate`,
     deadLetter: `${prefix}shop.dlq`,
+    // Which dead-lettered records were replayed to their origin (compacted, key DLQ partition:offset).
+    deadLetterReplays: `${prefix}shop.dlq.replays`,
+    // Every process's heartbeat: its roles and readiness, for the console (compacted, key process id).
+    processes: `${prefix}shop-processes`,
     // Compacted changelogs: the truth behind each actor's bun:sqlite state (partition p holds the
     // state of input partition p).
     orderSagas: `${prefix}shop-order-sagas-changelog`,
@@ -64,7 +68,9 @@ export type TopicNames = ReturnType<typeof topicNames>
  *
  * ```
  * api        writes orders.created (key user), order.cancel-requests (key user),
- *            inventory.requests (stock levels), idempotency keys
+ *            inventory.requests (stock levels), idempotency keys; its console (/console) follows
+ *            order.status, shop.dlq and shop-processes, and replays a dead-lettered record to its
+ *            origin topic with a mark on shop.dlq.replays, in one transaction
  * order      reads orders.created, inventory.line-results and every result of the order's life
  *            (co-partitioned, key user); the saga's single writer:
  *            writes inventory.requests (key SKU), inventory.reserved | inventory.failed,
@@ -87,11 +93,18 @@ export type TopicNames = ReturnType<typeof topicNames>
  * registry   serves the schema registry's REST API at /registry over _schemas (every process
  *            reads and writes _schemas itself when no --schema-registry-url is set)
  * every consuming role dead-letters to shop.dlq
+ * every process beats on shop-processes (its roles and readiness, every few seconds)
  * ```
  */
 export function topology(t: TopicNames) {
   return {
-    api: { reads: [t.stock, t.idempotencyKeys], writes: [t.ordersCreated, t.cancelRequests, t.inventoryRequests, t.idempotencyKeys], stores: {} },
+    // The console's reads and writes are the api's too: it follows order.status, the dead-letter topic,
+    // its replays and the heartbeats, and replays a dead-lettered record to the topic it came from.
+    api: {
+      reads: [t.stock, t.idempotencyKeys, t.orderRate, t.orderStatus, t.deadLetter, t.deadLetterReplays, t.processes],
+      writes: [t.ordersCreated, t.cancelRequests, t.inventoryRequests, t.idempotencyKeys, t.deadLetterReplays],
+      stores: {},
+    },
     order: {
       reads: [t.ordersCreated, t.lineResults, t.paymentProcessed, t.paymentFailed, t.paymentRefunded, t.packed, t.shipped, t.cancelRequests],
       writes: [t.inventoryRequests, t.reserved, t.failed, t.paymentRequests, t.warehouseRequests, t.shippingRequests, t.orderStatus, t.deadLetter],
@@ -119,7 +132,7 @@ export function topology(t: TopicNames) {
  */
 export type GroupName = RoleName | 'delivery' | 'aggregator-windows'
 
-const compacted = new Set<keyof TopicNames>(['orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys', 'aggregatorOrders', 'aggregatorWindows', 'orderRate', 'schemas'])
+const compacted = new Set<keyof TopicNames>(['deadLetterReplays', 'processes', 'orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys', 'aggregatorOrders', 'aggregatorWindows', 'orderRate', 'schemas'])
 
 /**
  * Every topic gets the same partition count. That keeps co-partitioned topics aligned: the

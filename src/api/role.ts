@@ -8,6 +8,11 @@ import { TransactionalPublisher } from './orders/publisher.ts'
 import { stockRoutes } from './stock/index.ts'
 import { adminCheck } from './admin.ts'
 import { analyticsRoutes, orderRateView } from './analytics/index.ts'
+import { consoleRoutes } from './console/index.ts'
+import { DeadLetterDesk } from './console/dead-letters.ts'
+import { OrderFeed } from './console/feed.ts'
+import { ProcessHeartbeat } from '../../schemas/console.ts'
+import { compiledSchema } from '../events/check.ts'
 import { stockLevelOf } from './stock/service.ts'
 import { NotReadyError } from '../errors.ts'
 import type { Log } from '../kafka/port.ts'
@@ -45,6 +50,18 @@ export function apiRole(ctx: RoleContext): Role {
     expired: (entry) => Date.now() - entry.at >= config.idempotencyTtlMs,
     index: (entry) => entry.answer.orderId,
   })
+  // The console's sources: order.status as it is committed, the dead letters, every process's beat.
+  const feed = new OrderFeed({ log, logger, topic: topics.orderStatus })
+  const deadLetters = new DeadLetterDesk({ log, logger, topics, topicPrefix: config.topicPrefix })
+  const processes = new TopicView<ProcessHeartbeat>({
+    log,
+    logger,
+    topic: topics.processes,
+    decode: (r) => decodeHeartbeat(r.value),
+    // A process silent this long is gone (killed without its tombstone): the console forgets it.
+    expired: (p) => Date.now() - Date.parse(p.at) > forgetSilentMs,
+  })
+  const views = [stock, keys, orderRate, feed, deadLetters, processes]
   let backlog: number | null = null
   const intake = new OrderIntake({
     publisher,
@@ -64,7 +81,7 @@ export function apiRole(ctx: RoleContext): Role {
   const stopped = Promise.withResolvers<void>()
   const readiness = () => {
     if (stopping) return { ready: false as const, reason: 'api: stopping' }
-    if (!started || !stock.caughtUp || !keys.caughtUp || !orderRate.caughtUp) return { ready: false as const, reason: 'api: catching up with the stock, idempotency and order-rate topics' }
+    if (!started || views.some((v) => !v.caughtUp)) return { ready: false as const, reason: 'api: catching up with the stock, idempotency, order-rate, status, dead-letter and process topics' }
     if (!publisher.available) return { ready: false as const, reason: 'api: the broker is not reachable' }
     return { ready: true as const }
   }
@@ -74,16 +91,21 @@ export function apiRole(ctx: RoleContext): Role {
     // with the next order once the failed transaction settled).
     if (!r.ready && publisher.available) throw new NotReadyError(r.reason)
   }
+  const admin = adminCheck(config.adminToken)
+  const operatorConsole = consoleRoutes({ feed, deadLetters, stock, processes, metrics: ctx.metrics, admin, ready, logger })
   return {
     name: 'api',
-    http: new Elysia({ name: 'shop:api' }).use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready)).use(stockRoutes({ producer, topics, view: stock, ready, admin: adminCheck(config.adminToken) }))
-      .use(analyticsRoutes(orderRate, ready)),
+    http: new Elysia({ name: 'shop:api' })
+      .use(orderRoutes(intake, new OrderQueries(ctx.readModel, intake), ready))
+      .use(stockRoutes({ producer, topics, view: stock, ready, admin }))
+      .use(analyticsRoutes(orderRate, ready))
+      .use(operatorConsole.routes),
     async start() {
       try {
-        await Promise.all([stock.start(), keys.start(), orderRate.start(), publisher.init()])
+        await Promise.all([...views.map((v) => v.start()), publisher.init()])
       } catch (error) {
         // Start may be tried again once the broker is back: leave nothing half-started.
-        await Promise.all([stock.stop(), keys.stop(), orderRate.stop()])
+        await Promise.all(views.map((v) => v.stop()))
         throw error
       }
       started = true
@@ -98,9 +120,23 @@ export function apiRole(ctx: RoleContext): Role {
     async stop() {
       stopping = true
       stopped.resolve()
-      await Promise.all([stock.stop(), keys.stop(), orderRate.stop(), sampling])
+      operatorConsole.live.close()
+      await Promise.all([...views.map((v) => v.stop()), sampling])
       await Promise.all([producer.close(), publisher.close()])
     },
+  }
+}
+
+/** How long a silent process stays in the console's list (marked silent) before it is forgotten. */
+const forgetSilentMs = 10 * 60_000
+
+function decodeHeartbeat(value: Buffer | null): ProcessHeartbeat | undefined {
+  if (value === null) return undefined
+  try {
+    const beat: unknown = JSON.parse(value.toString())
+    return compiledSchema(ProcessHeartbeat).Check(beat) ? beat : undefined
+  } catch {
+    return undefined
   }
 }
 

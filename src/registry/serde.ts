@@ -46,6 +46,8 @@ export class EventSerde {
     const id = this.#ids.get(idKey(record.topic, type, Number(record.headers!.ce_dataschemaversion)))
     if (id === undefined) return record
     const payload = typeof record.value === 'string' ? Buffer.from(record.value) : record.value
+    // Already in the wire format (a dead letter replayed with its bytes as they were): JSON never starts with byte 0.
+    if (payload.length >= headerBytes && payload[0] === magic) return record
     const value = Buffer.allocUnsafe(headerBytes + payload.length)
     value[0] = magic
     value.writeUInt32BE(id, 1)

@@ -1,7 +1,7 @@
 import type { Log } from '../kafka/port.ts'
-import type { ConsumedRecord, RecordPosition } from '../kafka/types.ts'
+import type { ConsumedRecord } from '../kafka/types.ts'
 import type { Logger } from '../log.ts'
-import { backoffDelay, sleep } from '../time.ts'
+import { TopicTail } from './topic-tail.ts'
 
 export interface TopicViewOptions<V> {
   log: Log
@@ -28,12 +28,13 @@ export class TopicView<V> {
   readonly #values = new Map<string, V>()
   /** Second key -> key, when `index` is set; checked against the value on every `find`. */
   readonly #index = new Map<string, string>()
-  #positions: RecordPosition[] = []
-  #caughtUp = false
-  #running = false
-  #loop: Promise<void> | undefined
+  readonly #tail: TopicTail
+  #swept = Date.now()
 
-  constructor(private readonly options: TopicViewOptions<V>) {}
+  constructor(private readonly options: TopicViewOptions<V>) {
+    const { log, logger, topic, pollWaitMs } = options
+    this.#tail = new TopicTail({ log, logger, topic, pollWaitMs, onRecords: (records) => this.#apply(records), beforeRead: () => this.#sweep() })
+  }
 
   get(key: string): V | undefined {
     const value = this.#values.get(key)
@@ -63,63 +64,35 @@ export class TopicView<V> {
 
   /** True once the view has read everything that was committed when it started. */
   get caughtUp(): boolean {
-    return this.#caughtUp
+    return this.#tail.caughtUp
   }
 
   /** Catches up with the topic, then keeps following it in the background. */
-  async start(): Promise<void> {
-    const { log, topic } = this.options
-    const ends = await log.admin.endOffsets(topic)
-    this.#positions = ends.map((_, partition) => ({ topic, partition, offset: 0n }))
-    while (this.#positions.some((p, i) => p.offset < ends[i])) {
-      if ((await this.#readOnce()) === 0 && this.#positions.every((p, i) => p.offset >= ends[i])) break
-    }
-    this.#caughtUp = true
-    this.#running = true
-    this.#loop = this.#follow()
+  start(): Promise<void> {
+    return this.#tail.start()
   }
 
-  async #follow(): Promise<void> {
-    let failures = 0
-    let swept = Date.now()
-    while (this.#running) {
-      if (this.options.expired && Date.now() - swept >= sweepEveryMs) {
-        for (const [key, value] of this.#values) if (this.options.expired(value)) this.#values.delete(key)
-        for (const indexKey of this.#index.keys()) this.find(indexKey)
-        swept = Date.now()
-      }
-      try {
-        await this.#readOnce(this.options.pollWaitMs ?? 500)
-        failures = 0
-      } catch (error) {
-        this.options.logger.warn({ event: 'view:read-failed', topic: this.options.topic, err: error })
-        await sleep(backoffDelay({ minMs: 100, maxMs: 5_000, factor: 2 }, ++failures))
+  stop(): Promise<void> {
+    return this.#tail.stop()
+  }
+
+  #apply(records: ConsumedRecord[]): void {
+    for (const record of records) {
+      if (record.key === undefined) continue
+      const value = this.options.decode(record)
+      if (value === undefined || this.options.expired?.(value)) this.#values.delete(record.key)
+      else {
+        this.#values.set(record.key, value)
+        if (this.options.index) this.#index.set(this.options.index(value), record.key)
       }
     }
   }
 
-  /** Reads once from every partition (waiting up to `maxWaitMs` for records when at the end); returns how many arrived. */
-  async #readOnce(maxWaitMs = 0): Promise<number> {
-    const results = await this.options.log.read(this.#positions, { maxWaitMs })
-    let count = 0
-    for (const result of results) {
-      for (const record of result.records) {
-        count++
-        if (record.key === undefined) continue
-        const value = this.options.decode(record)
-        if (value === undefined || this.options.expired?.(value)) this.#values.delete(record.key)
-        else {
-          this.#values.set(record.key, value)
-          if (this.options.index) this.#index.set(this.options.index(value), record.key)
-        }
-      }
-      this.#positions[result.partition] = { topic: result.topic, partition: result.partition, offset: result.next }
-    }
-    return count
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false
-    await this.#loop
+  /** Drops expired values, once a minute. */
+  #sweep(): void {
+    if (!this.options.expired || Date.now() - this.#swept < sweepEveryMs) return
+    for (const [key, value] of this.#values) if (this.options.expired(value)) this.#values.delete(key)
+    for (const indexKey of this.#index.keys()) this.find(indexKey)
+    this.#swept = Date.now()
   }
 }
