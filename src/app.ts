@@ -121,6 +121,8 @@ export class Shop {
     await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
     for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
     lag.start()
+    // Ready now: say so at once rather than at the next beat.
+    await heartbeat.beat().catch(() => {})
     logger.info({ event: 'shop:start', roles: config.roles, bus: config.bus, url: shop.url, runtime: runtime.name }, 'shop started')
     return shop
   }

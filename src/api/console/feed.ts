@@ -14,7 +14,7 @@ export interface OrderFeedOptions {
   topic: string
   /** Seconds of history the charts show. */
   windowSeconds?: number
-  /** Orders the live list holds (the most recently changed). */
+  /** Orders the live list holds (the newest placed). */
   keep?: number
   /** Records per partition read back at start, so the list and charts open with what just happened. */
   backlog?: number
@@ -44,7 +44,7 @@ export class OrderFeed {
   constructor(private readonly options: OrderFeedOptions) {
     const { log, logger, topic, backlog = 200 } = options
     this.#windowSeconds = options.windowSeconds ?? 60
-    this.#keep = options.keep ?? 50
+    this.#keep = options.keep ?? 25
     this.#tail = new TopicTail({ log, logger, topic, from: (end) => (end > BigInt(backlog) ? end - BigInt(backlog) : 0n), onRecords: (records) => this.#apply(records) })
   }
 
@@ -83,7 +83,7 @@ export class OrderFeed {
     return total
   }
 
-  /** The latest orders, most recently changed first. */
+  /** The newest orders, newest first, each with its latest step. */
   orders(): LiveOrder[] {
     return [...this.#orders.values()].reverse()
   }
@@ -104,19 +104,15 @@ export class OrderFeed {
         bucket.outcomes[change.status] = (bucket.outcomes[change.status] ?? 0) + 1
         if (change.placedAt) bucket.latencies.push(Math.max(0, at - Date.parse(change.placedAt)))
       }
+      // The list holds the newest orders (by their first step), each following its life to its end.
       const known = this.#orders.get(change.orderId)
-      this.#orders.delete(change.orderId)
-      this.#orders.set(change.orderId, {
-        orderId: change.orderId,
-        userId: change.userId,
-        status: change.status,
-        total: change.order?.total ?? known?.total,
-        currency: change.order?.currency ?? known?.currency,
-        placedAt: change.placedAt ?? change.order?.createdAt ?? known?.placedAt,
-        at: change.at,
-        reason: change.reason ?? known?.reason,
-      })
-      if (this.#orders.size > this.#keep) this.#orders.delete(this.#orders.keys().next().value!)
+      if (change.status === 'pending' && change.order) {
+        const { total, currency, createdAt } = change.order
+        this.#orders.set(change.orderId, { orderId: change.orderId, userId: change.userId, status: 'pending', total, currency, placedAt: createdAt, at: change.at })
+        if (this.#orders.size > this.#keep) this.#orders.delete(this.#orders.keys().next().value!)
+      } else if (known) {
+        this.#orders.set(change.orderId, { ...known, status: change.status, at: change.at, reason: change.reason ?? known.reason })
+      }
     }
     this.#forget()
   }

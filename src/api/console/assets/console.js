@@ -36,7 +36,7 @@ function render(state) {
     { text: o.userId },
     { status: o.status, text: o.reason ? `${o.status}: ${o.reason}` : o.status },
     { text: o.total === undefined ? '' : money(o.total, o.currency), className: 'num' },
-    { text: clock(o.at) },
+    { text: clock(o.at), className: 'time' },
   ])
   if (openOrder && state.orders.some((o) => o.orderId === openOrder && finalStatuses.includes(o.status) && $('order-detail').dataset.status !== o.status)) showOrder(openOrder, false)
 
@@ -48,11 +48,11 @@ function render(state) {
       { text: `${p.host} pid ${p.pid} (${p.runtime}) ${p.url}` },
       { text: p.roles.join(', ') },
       { status: health, text: p.silent || p.ready ? health : `${health}: ${p.reasons.join('; ')}` },
-      { text: clock(p.at) },
+      { text: clock(p.at), className: 'time' },
     ]
   })
   syncRows($('dlq-rows'), state.deadLetters, (d) => `${d.partition}:${d.offset}`, (d) => [
-    { text: clock(d.at) },
+    { text: clock(d.at), className: 'time' },
     { text: `${d.origin.topic}:${d.origin.partition}@${d.origin.offset}`, className: 'mono' },
     { text: d.group },
     { text: `${d.errorCode}: ${d.error}` },
@@ -127,7 +127,7 @@ async function showOrder(orderId, focus) {
   const fields = response.ok
     ? [['user', order.userId], ['status', order.status], ['total', order.total === undefined ? '' : money(order.total, order.currency)], ['reason', order.reason], ['carrier', order.carrier], ['tracking', order.trackingNumber], ['items', (order.items ?? []).map((i) => `${i.quantity} x ${i.sku}`).join(', ')]]
     : [['error', order.detail ?? order.title]]
-  $('detail-fields').replaceChildren(...fields.filter(([, v]) => v !== undefined && v !== '').flatMap(([name, value]) => [element('dt', name), element('dd', String(value))]))
+  $('detail-fields').replaceChildren(...fields.filter(([, v]) => v !== undefined && v !== null && v !== '').flatMap(([name, value]) => [element('dt', name), element('dd', String(value))]))
   $('detail-history').replaceChildren(...(order.history ?? []).map((h) => element('li', `${clock(h.at)} ${h.status}${h.reason ? `: ${h.reason}` : ''}${h.note ? ` (${h.note})` : ''}`)))
   if (focus) panel.focus()
 }
