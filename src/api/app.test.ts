@@ -4,6 +4,7 @@ import { createHttpApp } from './app.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { paths } from './openapi.ts'
 import { analyticsRoutes } from './analytics/index.ts'
+import { consoleRoutes } from './console/index.ts'
 import { orderRoutes } from './orders/index.ts'
 import { stockRoutes } from './stock/index.ts'
 
@@ -50,7 +51,7 @@ describe('HTTP probes', () => {
 
 describe('OpenAPI', () => {
   // Every feature route of the api role; the handlers are never called here.
-  const api = createHttpApp({ readiness: () => [], draining: () => false, metrics: new Metrics(), features: [orderRoutes({} as never, {} as never, () => {}), stockRoutes({} as never), analyticsRoutes({} as never, () => {})] })
+  const api = createHttpApp({ readiness: () => [], draining: () => false, metrics: new Metrics(), features: [orderRoutes({} as never, {} as never, () => {}), stockRoutes({} as never), analyticsRoutes({} as never, () => {}), consoleRoutes({} as never).routes] })
 
   test('/openapi.json documents every route the api serves and nothing else, each with a summary and its answers', async () => {
     const own = new Set(['/openapi.json', '/docs'])

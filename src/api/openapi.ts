@@ -2,6 +2,7 @@ import { openapi } from '@elysiajs/openapi'
 import type { TSchema } from '@sinclair/typebox'
 import { Alive, CancelAnswer, OrderAccepted, OrderDetails, OrderPage, OrderRatePage, Problem, Ready, StockAccepted, StockLevel } from '../../schemas/api.ts'
 import { Sku, StockUpdate } from '../../schemas/inventory.ts'
+import { ConsoleState, DeadLetterReplayed } from '../../schemas/console.ts'
 import { PlaceOrder } from '../../schemas/order.ts'
 import packageJson from '../../package.json' with { type: 'json' }
 import { maxBodyBytes } from './body.ts'
@@ -25,6 +26,7 @@ const problem = (description: string, headers?: Record<string, unknown>) => ({
   ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: Problem } },
 })
+const text = (type: string, description: string) => ({ description, content: { [type]: { schema: { type: 'string' } } } })
 const header = (description: string) => ({ description, schema: { type: 'string' } })
 const retryAfter = { 'Retry-After': header('seconds to wait before retrying') }
 const location = { Location: header("the order's URL, `/orders/{id}`") }
@@ -123,6 +125,46 @@ export const paths = {
       responses: { 200: json(OrderRatePage, 'the windows'), 400: problem('`from` or `to` is not a time, `from` is after `to`, or the range is longer than 7 days'), 503: unavailable },
     },
   },
+  '/console': {
+    get: { tags: ['console'], summary: 'The operator console (a web page)', responses: { 200: text('text/html', 'the page; its script and styles are the two routes below') } },
+  },
+  '/console/console.js': { get: { tags: ['console'], summary: "The console's script", responses: { 200: text('text/javascript', 'the script') } } },
+  '/console/console.css': { get: { tags: ['console'], summary: "The console's styles", responses: { 200: text('text/css', 'the styles') } } },
+  '/console/state': {
+    get: {
+      tags: ['console'],
+      summary: 'What the console shows',
+      description: 'Orders accepted and completed per second with end-to-end latency (from `order.status`), the newest orders, stock, consumer lag per group, every process\'s roles and health (from `shop-processes`) and the newest dead letters.',
+      responses: { 200: json(ConsoleState, 'the state now'), 503: unavailable },
+    },
+  },
+  '/console/events': {
+    get: {
+      tags: ['console'],
+      summary: 'The console state, live',
+      description: 'Server-sent events: a `state` event (data: the body of `GET /console/state`) now and every second. The stream ends when the process stops; browsers reconnect after 2 s.',
+      responses: { 200: text('text/event-stream', 'the event stream'), 503: unavailable },
+    },
+  },
+  '/console/dead-letters/{partition}/{offset}/replay': {
+    post: {
+      tags: ['console'],
+      summary: 'Replay a dead letter to its origin',
+      description:
+        'For staff. Sends the dead-lettered record back to the topic and partition it came from (key, value and headers as they were, the `shop.dlq.*` headers removed), in one transaction with a mark on `shop.dlq.replays`: a record is replayed once, whichever api process is asked, and how often.',
+      security: [{ adminToken: [] }],
+      parameters: ['partition', 'offset'].map((name) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' }, description: `the dead letter's ${name} in \`shop.dlq\`` })),
+      responses: {
+        200: json(DeadLetterReplayed, 'replayed: where the record went'),
+        400: problem('the partition or offset is not a number'),
+        401: problem('no bearer token', { 'WWW-Authenticate': header('`Bearer realm="shop"`') }),
+        403: problem('the bearer token is not the admin token'),
+        404: problem('no dead letter at that partition and offset'),
+        409: problem('already replayed (the answer says when), or not a record shop dead-lettered (its origin is unknown)'),
+        503: unavailable,
+      },
+    },
+  },
   '/healthz': {
     get: { tags: ['probes'], summary: 'Liveness', responses: { 200: json(Alive, 'the process is alive and serving') } },
   },
@@ -157,6 +199,7 @@ export const openapiRoutes = () =>
         { name: 'orders', description: 'placing, following and cancelling orders (api role)' },
         { name: 'stock', description: 'stock levels (api role)' },
         { name: 'analytics', description: 'orders per minute, from the aggregator (api role)' },
+        { name: 'console', description: 'the operator console at /console (api role)' },
         { name: 'probes', description: 'every process' },
       ],
       paths: paths as never,

@@ -10,7 +10,9 @@ import { readTopic } from '../../src/kafka/read-to-end.ts'
 import { createLogger } from '../../src/log.ts'
 import { auditedTopics, topicNames } from '../../src/topology.ts'
 import { orderIdFor } from '../../src/api/orders/identity.ts'
-import { encodeEvent, jsonOf } from '../../src/events/envelope.ts'
+import { encodeEvent, eventRecord, jsonOf } from '../../src/events/envelope.ts'
+import { deadLetterRecord } from '../../src/actors/runtime/transactional/dead-letter.ts'
+import { partitionForKey } from '../../src/kafka/partitioner.ts'
 import { events } from '../../schemas/events.ts'
 import type { OrderStatus } from '../../schemas/lifecycle.ts'
 import { sleep } from '../../src/time.ts'
@@ -207,6 +209,52 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
         expect(d.headers).toMatchObject({ 'shop.dlq.topic': s.topics.ordersCreated, 'shop.dlq.offset': '0', 'shop.dlq.error.code': 'SHOP_INVALID_EVENT' })
         expect(d.headers['shop.dlq.error']).toContain('not JSON')
       }
+    })
+
+    test('a dead letter is replayed to its origin partition once, by whichever of two api processes is asked: the order is processed once; a second replay is refused', async () => {
+      const token = 'replay-case-admin-token-0123456789'
+      const s = await start([`--admin-token=${token}`])
+      const other = await start([`--admin-token=${token}`, '--roles=api'], { prefix: s.prefix, log: s.log })
+      const staff = { authorization: `Bearer ${token}` }
+      await s.call('PUT', '/stock/SKU-R', { quantity: 5 }, staff)
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-R')).body.available).toBe(5))
+      // An order the OrderActor dead-lettered (as the dead-letter step writes it) while its cause lasted.
+      const order = { orderId: randomUUID(), userId: 'rey', items: [{ sku: 'SKU-R', quantity: 2, unitPrice: 1.5 }], total: 3, currency: 'EUR', createdAt: new Date().toISOString() }
+      const created = eventRecord(s.topics.ordersCreated, events.orderCreated, order, 'shop/api')
+      const origin = { ...created, key: 'rey', value: Buffer.from(created.value as string), headers: created.headers!, partition: partitionForKey('rey', 3), offset: 41n, timestamp: Date.now(), generation: -1 }
+      const letter = deadLetterRecord(s.topics.deadLetter, `${s.prefix}shop-order`, origin, new Error('the inventory service was down'), 3)
+      const [at] = await s.log.producer().send([{ ...letter, partition: 1 }])
+      const replayPath = `/console/dead-letters/1/${at.offset}/replay`
+      await wait(async () => expect((await s.call('GET', '/console/state')).body.deadLetters).toEqual([expect.objectContaining({ partition: 1, offset: String(at.offset), key: 'rey', group: `${s.prefix}shop-order`, error: 'the inventory service was down', attempts: 3, origin: { topic: s.topics.ordersCreated, partition: origin.partition, offset: '41' } })]))
+
+      expect((await s.call('POST', replayPath)).status).toBe(401)
+      expect((await s.call('POST', replayPath, undefined, { authorization: 'Bearer not-the-admin-token-at-all' })).status).toBe(403)
+      expect((await s.call('POST', '/console/dead-letters/1/x/replay', undefined, staff)).status).toBe(400)
+      expect((await s.call('POST', `/console/dead-letters/1/${at.offset + 1000n}/replay`, undefined, staff)).status).toBe(404)
+      expect(await readTopic(s.log, s.topics.ordersCreated)).toEqual([])
+
+      // Both api processes are asked at once: one replays, the other is refused (409 after the
+      // replay, or 503 when fenced in the middle of it; asked again, 409).
+      const answers = await Promise.all([s, other].map((p) => p.call('POST', replayPath, undefined, staff)))
+      expect(answers.map((a) => a.status).filter((status) => status === 200)).toHaveLength(1)
+      for (const refused of answers.filter((a) => a.status !== 200)) expect([409, 503]).toContain(refused.status)
+      const replayed = answers.find((a) => a.status === 200)!.body
+      expect(replayed).toEqual({ partition: 1, offset: String(at.offset), to: { topic: s.topics.ordersCreated, partition: origin.partition, offset: expect.any(String) }, at: expect.any(String) })
+      const again = await other.call('POST', replayPath, undefined, staff)
+      expect(again.status).toBe(409)
+      expect(again.body.detail).toContain('already replayed')
+
+      // Processed once: reserved, told once; the origin topic holds the record once, on its partition, without the dead-letter headers.
+      await wait(() => expect(told(s, 'reserved').map((n) => n.orderId)).toEqual([order.orderId]))
+      await wait(async () => expect((await s.call('GET', '/stock/SKU-R')).body).toMatchObject({ available: 3 }))
+      const copies = await readTopic(s.log, s.topics.ordersCreated)
+      expect(copies.map((r) => [r.partition, String(r.offset), JSON.parse(jsonOf(r.value!)).orderId])).toEqual([[origin.partition, replayed.to.offset, order.orderId]])
+      expect(Object.keys(copies[0].headers).filter((h) => h.startsWith('shop.'))).toEqual([])
+      expect(copies[0].headers.ce_id).toBe(created.headers!.ce_id)
+      const marks = await readTopic(s.log, s.topics.deadLetterReplays)
+      expect(marks.map((m) => [m.key, m.partition])).toEqual([[`1:${at.offset}`, 1]])
+      // Both consoles show it replayed.
+      for (const p of [s, other]) await wait(async () => expect((await p.call('GET', '/console/state')).body.deadLetters[0].replayed).toMatchObject({ partition: 1, offset: String(at.offset) }))
     })
 
     test('an order published twice under one Idempotency-Key (a retry through any api process) is processed once', async () => {
