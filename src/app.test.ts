@@ -46,7 +46,9 @@ describe('a shop process on the in-memory log', () => {
       'shop-inventory-stock-changelog',
       'shop-notifier-notified-changelog',
       'shop-order-sagas-changelog',
+      'shop-processes',
       'shop.dlq',
+      'shop.dlq.replays',
       'warehouse.requests',
     ])
     expect(cluster.topics.get('_schemas')!.length).toBe(1)
