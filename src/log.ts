@@ -19,3 +19,16 @@ export function createLogger(level: string): Logger {
     pino.destination({ dest: 2, sync: true }),
   )
 }
+
+/**
+ * A warning logged at most once per `everyMs`: a broker that is away fails every attempt of a
+ * periodic task, and one line a minute says so as well as a line a second.
+ */
+export function throttledWarning(logger: Logger, everyMs: number): (fields: object, message: string) => void {
+  let lastAt = -Infinity
+  return (fields, message) => {
+    if (performance.now() - lastAt < everyMs) return
+    lastAt = performance.now()
+    logger.warn(fields, message)
+  }
+}

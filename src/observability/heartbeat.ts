@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { ProcessHeartbeat } from '../../schemas/console.ts'
 import type { Log, LogProducer } from '../kafka/port.ts'
-import type { Logger } from '../log.ts'
+import { type Logger, throttledWarning } from '../log.ts'
 import { sleep, withDeadline } from '../time.ts'
 
 export interface HeartbeatOptions {
@@ -31,10 +31,11 @@ export class Heartbeat {
   readonly #stopped = Promise.withResolvers<void>()
   #running: Promise<void> | undefined
   #stopping = false
-  #lastWarnAt = -Infinity
+  readonly #warn
 
   constructor(private readonly options: HeartbeatOptions) {
     this.#producer = options.log.producer({ clientId: 'shop-heartbeat' })
+    this.#warn = throttledWarning(options.logger, warnEveryMs)
   }
 
   start(): void {
@@ -61,9 +62,7 @@ export class Heartbeat {
   }
 
   #failed(error: unknown): void {
-    if (performance.now() - this.#lastWarnAt < warnEveryMs) return
-    this.#lastWarnAt = performance.now()
-    this.options.logger.warn({ event: 'heartbeat:failed', err: error }, 'the process heartbeat could not be sent; the console may show this process silent')
+    this.#warn({ event: 'heartbeat:failed', err: error }, 'the process heartbeat could not be sent; the console may show this process silent')
   }
 
   /** Stops beating and writes the tombstone (best effort: a broker that is away leaves the process to go silent). */

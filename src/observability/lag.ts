@@ -1,7 +1,7 @@
 import type { Config, RoleName } from '../config/options.ts'
 import type { Log } from '../kafka/port.ts'
 import { tpKey } from '../kafka/types.ts'
-import type { Logger } from '../log.ts'
+import { type Logger, throttledWarning } from '../log.ts'
 import { sleep } from '../time.ts'
 import { type GroupName, groupName, topicNames, topology } from '../topology.ts'
 import type { Metrics } from './metrics.ts'
@@ -70,9 +70,11 @@ export class LagExporter {
   #stopped = Promise.withResolvers<void>()
   #running: Promise<void> | undefined
   #stopping = false
-  #lastWarnAt = -Infinity
+  readonly #warn
 
-  constructor(private readonly options: LagExporterOptions) {}
+  constructor(private readonly options: LagExporterOptions) {
+    this.#warn = throttledWarning(options.logger, warnEveryMs)
+  }
 
   start(): void {
     if (this.options.groups.length === 0) return
@@ -101,9 +103,7 @@ export class LagExporter {
 
   #failed(error: unknown): void {
     this.options.metrics.lagSampleErrors.inc()
-    if (performance.now() - this.#lastWarnAt < warnEveryMs) return
-    this.#lastWarnAt = performance.now()
-    this.options.logger.warn({ event: 'metrics:lag:failed', err: error }, 'consumer lag could not be sampled; the lag gauges keep their last values')
+    this.#warn({ event: 'metrics:lag:failed', err: error }, 'consumer lag could not be sampled; the lag gauges keep their last values')
   }
 
   async stop(): Promise<void> {
