@@ -34,6 +34,12 @@ describe('the compiled shop binary', () => {
       const ready = await fetch(`${shop.url}/readyz`)
       expect(await ready.json()).toEqual({ status: 'ready' })
       expect((await fetch(`${shop.url}/healthz`)).status).toBe(200)
+      // The console's page, script and styles are inside the binary: nothing of them is beside it.
+      for (const [path, type, part] of [['/console', 'text/html', '<title>shop console</title>'], ['/console/console.js', 'text/javascript', "new EventSource('/console/events')"], ['/console/console.css', 'text/css', ':focus-visible']]) {
+        const res = await fetch(`${shop.url}${path}`)
+        expect(`${path} ${res.status} ${res.headers.get('content-type')?.split(';')[0]}`).toBe(`${path} 200 ${type}`)
+        expect(await res.text()).toContain(part)
+      }
 
       shop.kill('SIGTERM')
       expect(await withDeadline(shop.exited, 15_000, 'exit after SIGTERM')).toBe(0)
