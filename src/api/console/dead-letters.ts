@@ -46,7 +46,7 @@ export class DeadLetterDesk {
     this.#keep = options.keep ?? 100
     const keep = BigInt(this.#keep)
     this.#tail = new TopicTail({ log, logger, topic: topics.deadLetter, from: (end) => (end > keep ? end - keep : 0n), onRecords: (records) => this.#add(records) })
-    this.#replays = new TopicView<DeadLetterReplayed>({ log, logger, topic: topics.deadLetterReplays, decode: (r) => (r.value === null ? undefined : (JSON.parse(r.value.toString()) as DeadLetterReplayed)) })
+    this.#replays = new TopicView<DeadLetterReplayed>({ log, logger, topic: topics.deadLetterReplays, decode: (r) => markOf(r.value) })
   }
 
   get caughtUp(): boolean {
@@ -96,7 +96,7 @@ export class DeadLetterDesk {
     const key = markKey(partition, offset)
     let earlier: DeadLetterReplayed | undefined
     await readToEnd(log, { topic: topics.deadLetterReplays, partition }, 0n, (records) => {
-      for (const r of records) if (r.key === key) earlier = r.value === null ? undefined : (JSON.parse(r.value.toString()) as DeadLetterReplayed)
+      for (const r of records) if (r.key === key) earlier = markOf(r.value)
     })
     if (earlier) throw new ConflictError(`${topics.deadLetter}:${partition}@${offset} was already replayed at ${earlier.at}, to ${earlier.to.topic}:${earlier.to.partition}`)
     const transaction = await producer.begin()
@@ -141,6 +141,16 @@ export class DeadLetterDesk {
 }
 
 const markKey = (partition: number, offset: bigint) => `${partition}:${offset}`
+
+/** A replay mark; one that is not JSON counts as none (a view must not stop on a bad record). */
+function markOf(value: Buffer | null): DeadLetterReplayed | undefined {
+  if (value === null) return undefined
+  try {
+    return JSON.parse(value.toString()) as DeadLetterReplayed
+  } catch {
+    return undefined
+  }
+}
 
 function originOf(record: ConsumedRecord): { topic: string; partition: number } | undefined {
   const topic = record.headers['shop.dlq.topic']
