@@ -86,6 +86,25 @@ describe('PartitionPool', () => {
     await log.close()
   })
 
+  test('a delivery larger than maxBatchRecords reaches the actor as batches of at most that many, in offset order', async () => {
+    const batches: bigint[][] = []
+    const root = createActorSystem(() => {})
+    const pool = new PartitionPool({
+      name: 'drain',
+      supervisor: root,
+      maxBatchRecords: 500,
+      create: () => ({ receive: (records: ConsumedRecord[]) => void batches.push(records.map((r) => r.offset)) }),
+    })
+    pool.onAssigned([{ topic: 't', partition: 0 }], 1)
+    // What one fetch of a backlog brings: 1 MiB of a partition is about 2,000 orders.
+    const fetched = Array.from({ length: 1_250 }, (_, i): ConsumedRecord => ({ topic: 't', partition: 0, offset: BigInt(i), key: undefined, value: Buffer.from(`r${i}`), headers: {}, timestamp: 0, generation: 1 }))
+    await pool.onRecords(fetched)
+    await eventually(() => expect(batches.flat()).toHaveLength(1_250), 1_000)
+    expect(batches.map((b) => b.length)).toEqual([500, 500, 250])
+    expect(batches.flat()).toEqual(fetched.map((r) => r.offset))
+    await pool.stop()
+  })
+
   test('a partition that delivers nothing for idleAfterMs has its actor told an empty batch, once per quiet spell', async () => {
     const log = new MemoryLog()
     await log.admin.ensureTopics([{ name: 'orders', partitions: 2 }])

@@ -10,7 +10,11 @@ export interface PartitionPoolOptions {
   supervisor: Supervisor
   /** The behavior of the actor that owns partition `partition` (of every subscribed topic) in `generation`. */
   create: (partition: number, generation: number) => Behavior<ConsumedRecord[]>
-  /** Batches queued per actor before delivery waits (backpressure on the consumer). */
+  /**
+   * Batches queued per actor before delivery waits (backpressure on the consumer; default 2: the
+   * next transaction is ready when the one in hand commits, and the rest waits in Kafka). At 64,
+   * draining a backlog held most of it in memory (`bun bench stream`).
+   */
   maxQueuedBatches?: number
   /** Records per batch at most: one batch is one transaction of a transactional actor. */
   maxBatchRecords?: number
@@ -42,7 +46,7 @@ export class PartitionPool implements ConsumerListener {
   readonly #idle = new Map<number, Timer>()
 
   constructor(private readonly options: PartitionPoolOptions) {
-    this.#maxQueued = options.maxQueuedBatches ?? 64
+    this.#maxQueued = options.maxQueuedBatches ?? 2
     this.#maxBatch = options.maxBatchRecords ?? 500
     this.#lingerMs = options.batchLingerMs ?? 0
   }
@@ -97,6 +101,12 @@ export class PartitionPool implements ConsumerListener {
    * commits larger transactions; otherwise they start a new batch.
    */
   async onRecords(records: ConsumedRecord[]): Promise<void> {
+    // One fetch may bring more than a batch (a backlog: ~2,000 orders per MiB); each batch is one
+    // transaction, and a transaction of thousands of records only makes a larger burst of garbage.
+    for (let i = 0; i < records.length; i += this.#maxBatch) await this.#batch(records.slice(i, i + this.#maxBatch))
+  }
+
+  async #batch(records: ConsumedRecord[]): Promise<void> {
     const partition = records[0].partition
     const actor = this.#actors.get(partition)
     if (!actor || actor.status === 'stopping' || actor.status === 'failed' || actor.status === 'stopped') return
