@@ -47,13 +47,19 @@ describe('bun bench', () => {
     expect(result.ratios.map((r) => r.name)).toEqual(['API / bare Elysia (memory)', 'exactly-once / at-least-once (memory log layer)'])
     expect(readFileSync(join(out, 'throughput.md'), 'utf8')).toContain('## Ratios')
 
-    const latency = bench(['latency', '--quick', '--bus=memory', '--duration-s=1', '--warmup=0', `--out=${out}`])
+    const latency = bench(['latency', '--quick', '--bus=memory', '--duration-s=1', '--warmup=0', '--log-level=debug', `--out=${out}`])
     expect(latency.code, latency.stderr).toBe(0)
     const steps = JSON.parse(readFileSync(join(out, 'latency.json'), 'utf8')) as LatencyResult
     expectValid(LatencyResult, steps)
     expect(steps.baseRate).toBe(memory.pipeline.completedPerSecond)
     expect(steps.steps.map((s) => s.fraction)).toEqual([0.25, 0.5, 0.75])
     for (const step of steps.steps) expect(step.pipeline.completed).toBe(step.pipeline.accepted)
+    // At debug level, each step says where each transactional group's time went, from shop's own log.
+    for (const step of steps.steps) {
+      expect(step.hops.map((h) => h.group)).toEqual(expect.arrayContaining(['inventory', 'notifier', 'order']))
+      for (const hop of step.hops) expect(hop.batches * hop.recordsPerBatch).toBeGreaterThan(0)
+    }
+    expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain("## Where each hop's time goes")
   }, 120_000)
 
   test('soak --quick on the test broker: every part completes, both restarts restore every stateful actor, and state follows the window, not the history', () => {

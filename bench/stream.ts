@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { events } from '../schemas/events.ts'
@@ -124,7 +124,9 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     }
 
     const runs: Array<Run & { reservedIds: Set<string> }> = []
-    const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix, options, onNotifierLine: () => {} }
+    // --profile: a CPU profile of the shop process, and its hottest functions, in <out>/profiles/stream/.
+    const profileDir = options.profile ? join(options.out, 'profiles', 'stream') : undefined
+    const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix, options, profileDir, onNotifierLine: () => {} }
     runs.push(
       await drain('shop order,inventory', { reserved: topics.reserved, failed: topics.failed }, async () => {
         const shop = await spawn(spec, 'kafka:order,inventory', 'order,inventory', mkdtempSync(join(tmpdir(), 'shop-bench-')))
@@ -133,6 +135,9 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
           async stop() {
             shop.kill('SIGTERM')
             await shop.exited
+            // Its log, with every transaction's timings at --log-level=debug.
+            mkdirSync(join(options.out, 'logs'), { recursive: true })
+            writeFileSync(join(options.out, 'logs', 'stream-shop.log'), `${shop.stderr.join('\n')}\n`)
           },
         }
       }),

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { HopTiming } from './hops.ts'
 
 /** The shape of bench/results/*.json: what a run measured, and the baselines beside it. */
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
@@ -83,6 +84,8 @@ export const ThroughputResult = Type.Object(
           processes: Type.Array(ProcessUsage),
           /** Null on the memory bus: its groups live inside one process, out of sight of an admin client. */
           lag: Nullable(Type.Array(GroupLag)),
+          /** Empty unless --log-level=debug. */
+          hops: Type.Array(HopTiming),
           profiles: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
         },
         { additionalProperties: false },
@@ -105,7 +108,10 @@ export const LatencyResult = Type.Object(
     baseRate: Type.Number({ exclusiveMinimum: 0 }),
     baseRateFrom: Type.String(),
     steps: Type.Array(
-      Type.Object({ fraction: Type.Number(), rate: Type.Number(), pipeline: PipelineFigures, lag: Nullable(Type.Array(GroupLag)) }, { additionalProperties: false }),
+      Type.Object(
+        { fraction: Type.Number(), rate: Type.Number(), pipeline: PipelineFigures, lag: Nullable(Type.Array(GroupLag)), hops: Type.Array(HopTiming) },
+        { additionalProperties: false },
+      ),
       { minItems: 1 },
     ),
   },
@@ -267,6 +273,8 @@ export function throughputMarkdown(r: ThroughputResult): string {
     if (!run.lag) continue
     lines.push('', `## Consumer lag on ${run.bus} (offsets, transaction markers included)`, '', table(['group', 'max', 'at the end'], run.lag.map((g) => [g.group, n(g.max), n(g.end)])))
   }
+  const hops = r.runs.flatMap((run) => run.hops.map((h) => ({ ...h, load: run.bus })))
+  if (hops.length > 0) lines.push('', ...hopsSection('bus', hops))
   for (const run of r.runs) {
     for (const [process, rows] of Object.entries(run.profiles ?? {})) lines.push('', `## Hottest functions (self time): ${process}`, '', ...rows)
   }
@@ -285,7 +293,24 @@ export function latencyMarkdown(r: LatencyResult): string {
       r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, Math.round(s.rate), ...pipelineRow('', s.pipeline).slice(1)]),
     ),
     '',
+    ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: `${Math.round(s.fraction * 100)}%` })))),
   ].join('\n')
+}
+
+/** Where each group's transactions spent their time (nothing when shop did not log at debug level). */
+function hopsSection(label: string, hops: Array<HopTiming & { load: string }>): string[] {
+  if (hops.length === 0) return []
+  return [
+    "## Where each hop's time goes (medians per transaction, from --log-level=debug)",
+    '',
+    "waited: age of the batch's oldest record when its handling began (the hop before, its commit, the fetch, the queue).",
+    '',
+    table(
+      [label, 'group', 'batches', 'records/batch', 'waited ms', 'handle ms', 'send ms', 'offsets ms', 'commit ms'],
+      hops.map((h) => [h.load, h.group, n(h.batches), h.recordsPerBatch, h.waitedMs, h.handleMs, h.sendMs, h.offsetsMs, h.commitMs]),
+    ),
+    '',
+  ]
 }
 
 export function soakMarkdown(r: SoakResult): string {

@@ -13,6 +13,7 @@ import { eventually } from '../../test/harness/eventually.ts'
 import type { PipelineFigures } from './report.ts'
 import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
+import { type HopTiming, hopTimings } from './hops.ts'
 
 /** Prints one progress line (to stderr, with the time since the bench started). */
 export type Say = (line: string) => void
@@ -57,6 +58,8 @@ export interface Measured {
   pipeline: PipelineFigures
   processes: ProcessUsage[]
   lag: GroupLag[] | null
+  /** Where each group's transactions spent their time (shop's debug log lines; empty at other log levels). */
+  hops: HopTiming[]
 }
 
 /**
@@ -145,6 +148,7 @@ export class Session {
     const processSampler = new ProcessSampler(this.processes)
     const lagSampler = this.lagLog ? new LagSampler(this.lagLog, this.lagGroups) : undefined
     const appendsBefore = await this.#logEnd()
+    const logged = this.pipeline.members.map((m) => m.shop.stderr.length)
     processSampler.start()
     lagSampler?.start()
     let live: LoadResult | undefined
@@ -167,7 +171,8 @@ export class Session {
       const lag = (await lagSampler?.stop()) ?? null
       const appendsAfter = await this.#logEnd()
       const appends = appendsBefore === undefined || appendsAfter === undefined ? undefined : appendsAfter - appendsBefore
-      return { pipeline: figures(result, completions, appends), processes, lag }
+      const hops = hopTimings(this.pipeline.members.flatMap((m, i) => m.shop.stderr.slice(logged[i])))
+      return { pipeline: figures(result, completions, appends), processes, lag, hops }
     } finally {
       clearInterval(timer)
     }

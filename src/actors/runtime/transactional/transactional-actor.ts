@@ -95,6 +95,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
   async function stepIn(records: ConsumedRecord[], batch: Span): Promise<void> {
     const started = performance.now()
+    // How long the oldest record waited since its producer wrote it: the hop before, its commit, the fetch and the queue.
+    const waitedMs = records.length === 0 ? 0 : Date.now() - Math.min(...records.map((r) => r.timestamp))
     const changes = new Changes(stores)
     const outputs: ProduceRecord[] = []
     const sends: Span[] = []
@@ -119,7 +121,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       const offsets = performance.now()
       positions = await transaction.commit()
       const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
+      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, waitedMs, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
     } catch (error) {
       metrics.transactions.inc({ group: kind, result: 'aborted' })
       sent(sends, undefined, error)
