@@ -40,7 +40,9 @@ export function hopTimings(lines: string[]): HopTiming[] {
     if (!line.includes('"actor:batch:committed"')) continue
     const entry = JSON.parse(line) as Committed
     const group = entry.group.replace(/^.*?shop-/, '')
-    byGroup.set(group, [...(byGroup.get(group) ?? []), entry])
+    const entries = byGroup.get(group)
+    if (entries) entries.push(entry)
+    else byGroup.set(group, [entry])
   }
   const median = (values: number[]) => round(values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)], 1)
   return [...byGroup]
