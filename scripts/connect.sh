@@ -114,15 +114,9 @@ up() {
     -Dlog4j2.configurationFile="$run/log4j2.properties" \
     -cp "$lib/*" org.apache.kafka.connect.cli.ConnectDistributed "$run/worker.properties" >"$run/stdout.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  for _ in $(seq 1 240); do
-    if answers && curl -fsS "http://127.0.0.1:$port/connector-plugins" 2>/dev/null | grep -q JdbcSinkConnector; then
-      echo "connect.sh: Kafka Connect $version ready on http://127.0.0.1:$port (brokers $brokers, group $group, pid $(cat "$pidfile"))"
-      return 0
-    fi
-    running || { tail -n 30 "$run/stdout.log" "$logfile" 2>/dev/null >&2; die "the worker exited during start-up (log above)"; }
-    sleep 0.5
-  done
-  die "the worker did not answer on 127.0.0.1:$port within 120 s (scripts/connect.sh logs)"
+  serving() { answers && curl -fsS "http://127.0.0.1:$port/connector-plugins" 2>/dev/null | grep -q JdbcSinkConnector; }
+  await_ready 120 "the worker" serving
+  echo "connect.sh: Kafka Connect $version ready on http://127.0.0.1:$port (brokers $brokers, group $group, pid $(cat "$pidfile"))"
 }
 
 

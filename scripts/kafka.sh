@@ -186,15 +186,9 @@ up() {
     -Dlog4j2.configurationFile="$run/log4j2.properties" -Dkafka.logs.dir="$run" \
     -cp "$lib/*" kafka.Kafka "$run/server.properties" >"$run/stdout.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  for _ in $(seq 1 120); do
-    if answers && grep -q "Kafka Server started" "$logfile" 2>/dev/null; then
-      echo "kafka.sh: Kafka $version ready on 127.0.0.1:$port${tls_dir:+ and SASL_SSL on 127.0.0.1:$secure_port} (pid $(cat "$pidfile"))"
-      return 0
-    fi
-    running || { tail -n 30 "$run/stdout.log" "$logfile" 2>/dev/null >&2; die "broker exited during start-up (log above)"; }
-    sleep 0.5
-  done
-  die "broker did not answer on 127.0.0.1:$port within 60 s (scripts/kafka.sh logs)"
+  started() { answers && grep -q "Kafka Server started" "$logfile" 2>/dev/null; }
+  await_ready 60 broker started
+  echo "kafka.sh: Kafka $version ready on 127.0.0.1:$port${tls_dir:+ and SASL_SSL on 127.0.0.1:$secure_port} (pid $(cat "$pidfile"))"
 }
 
 

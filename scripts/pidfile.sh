@@ -1,7 +1,20 @@
 # Sourced by the scripts that run a server in the background and know it by a pid file
-# (kafka.sh, connect.sh). Each defines `pidfile` and `die` first.
+# (kafka.sh, connect.sh). Each defines `pidfile`, `port`, `run`, `logfile` and `die` first.
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+# Waits up to $1 seconds for the command after $2 (what the server is called) to succeed; if the
+# server exits meanwhile, prints the tail of its logs and dies.
+await_ready() {
+  local seconds=$1 name=$2
+  shift 2
+  for _ in $(seq 1 $((seconds * 2))); do
+    "$@" && return 0
+    running || { tail -n 30 "$run/stdout.log" "$logfile" 2>/dev/null >&2; die "$name exited during start-up (log above)"; }
+    sleep 0.5
+  done
+  die "$name did not answer on 127.0.0.1:$port within $seconds s (scripts/$(basename "$0") logs)"
+}
 
 # Stops the server: SIGTERM, then SIGKILL if it is still there after 30 s. $1 names it in messages.
 stop_server() {
