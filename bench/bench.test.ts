@@ -57,7 +57,12 @@ describe('bun bench', () => {
     // At debug level, each step says where each transactional group's time went, from shop's own log.
     for (const step of steps.steps) {
       expect(step.hops.map((h) => h.group)).toEqual(expect.arrayContaining(['inventory', 'notifier', 'order']))
-      for (const hop of step.hops) expect(hop.batches * hop.recordsPerBatch).toBeGreaterThan(0)
+      for (const hop of step.hops) {
+        expect(hop.batches * hop.recordsPerBatch).toBeGreaterThan(0)
+        // Every batch committed in one of its member's transactions.
+        expect(hop.transactions).toBeGreaterThan(0)
+        expect(hop.transactions).toBeLessThanOrEqual(hop.batches)
+      }
     }
     expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain("## Where each hop's time goes")
   }, 120_000)

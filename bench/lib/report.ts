@@ -301,13 +301,13 @@ export function latencyMarkdown(r: LatencyResult): string {
 function hopsSection(label: string, hops: Array<HopTiming & { load: string }>): string[] {
   if (hops.length === 0) return []
   return [
-    "## Where each hop's time goes (medians per transaction, from --log-level=debug)",
+    "## Where each hop's time goes (medians, from --log-level=debug)",
     '',
-    "waited: age of the batch's oldest record when its handling began (the hop before, its commit, the fetch, the queue).",
+    "Per partition actor batch: waited is the age of its oldest record when its handling began (the hop before, its commit, the fetch, the queue); committed runs from handled to committed (waiting for the member's transaction, then that transaction). Per transaction of the group's members: the batches it held, its sends, offsets and commit.",
     '',
     table(
-      [label, 'group', 'batches', 'records/batch', 'waited ms', 'handle ms', 'send ms', 'offsets ms', 'commit ms'],
-      hops.map((h) => [h.load, h.group, n(h.batches), h.recordsPerBatch, h.waitedMs, h.handleMs, h.sendMs, h.offsetsMs, h.commitMs]),
+      [label, 'group', 'batches', 'records/batch', 'waited ms', 'handle ms', 'committed ms', 'transactions', 'batches/tx', 'send ms', 'offsets ms', 'commit ms'],
+      hops.map((h) => [h.load, h.group, n(h.batches), h.recordsPerBatch, h.waitedMs, h.handleMs, h.committedMs, n(h.transactions), h.batchesPerTransaction, h.sendMs, h.offsetsMs, h.commitMs]),
     ),
     '',
   ]

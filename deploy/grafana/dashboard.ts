@@ -40,10 +40,10 @@ const specs: PanelSpec[] = [
   },
   { title: 'Consumer lag', description: 'Records (offsets) each consumer group has not committed past, summed over partitions.', unit: 'short', queries: [{ expr: lagByGroup, legend: '{{consumergroup}}' }] },
   { title: 'Records processed', description: 'Records in committed transactions, per second, by group.', unit: 'ops', queries: [{ expr: 'sum by (group) (rate(shop_actor_records_total[1m]))', legend: '{{group}}' }] },
-  { title: 'Transaction duration', description: 'From begin to commit of the partition actors\' batch transactions.', unit: 's', queries: quantiles('shop_transaction_duration_seconds', ['group']) },
+  { title: 'Transaction duration', description: 'From begin to commit of the group members\' transactions (each holds the batches its partition actors had ready).', unit: 's', queries: quantiles('shop_transaction_duration_seconds', ['group']) },
   {
     title: 'Transactions aborted',
-    description: 'Aborted batch transactions per second (retried on reloaded state), by group.',
+    description: 'Aborted transactions per second (their batches retried on reloaded state), by group.',
     unit: 'ops',
     queries: [{ expr: 'sum by (group) (rate(shop_transactions_total{result="aborted"}[5m]))', legend: '{{group}}' }],
   },

@@ -31,8 +31,9 @@ export class Metrics {
 
   readonly records = this.#counter('shop_actor_records_total', 'Records processed in committed transactions, by consumer group.', ['group'])
   readonly batchRecords = this.#histogram('shop_actor_batch_records', 'Records per committed batch, by consumer group.', ['group'], batchBuckets)
-  readonly transactions = this.#counter('shop_transactions_total', 'Batch transactions of the partition actors, by group and result (committed, aborted).', ['group', 'result'])
-  readonly transactionDuration = this.#histogram('shop_transaction_duration_seconds', 'From begin to commit of a batch transaction (handling excluded).', ['group'], latencyBuckets)
+  readonly transactions = this.#counter('shop_transactions_total', 'Transactions of the group members (each holds the batches its partition actors had ready), by group and result (committed, aborted).', ['group', 'result'])
+  readonly transactionDuration = this.#histogram('shop_transaction_duration_seconds', 'From begin to commit of a group member\'s transaction (handling excluded).', ['group'], latencyBuckets)
+  readonly transactionBatches = this.#histogram('shop_transaction_batches', 'Partition actor batches per committed transaction, by consumer group.', ['group'], batchBuckets)
   readonly lateRecords = this.#counter('shop_aggregator_late_records_total', 'Records (orders and outcomes) that reached their orders-per-minute window after it was final: counted in the window\'s `late`, not in its counts.', [])
   readonly deadLetters = this.#counter('shop_dead_letters_total', 'Records sent to the dead-letter topic in committed transactions, by group and origin topic.', ['group', 'origin_topic'])
 

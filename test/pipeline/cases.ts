@@ -539,8 +539,10 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(count('shop_dead_letters_total')).toBe(2)
       expect(count('shop_actor_records_total', { group: 'order' })).toBe(18)
       expect(count('shop_actor_batch_records_sum', { group: 'order' })).toBe(18)
-      expect(count('shop_transactions_total', { group: 'order', result: 'committed' })).toBe(count('shop_actor_batch_records_count', { group: 'order' }))
-      expect(count('shop_transaction_duration_seconds_count', { group: 'order' })).toBe(count('shop_actor_batch_records_count', { group: 'order' }))
+      // Each committed transaction of the order member holds batches of its partition actors: every batch in exactly one.
+      expect(count('shop_transaction_batches_sum', { group: 'order' })).toBe(count('shop_actor_batch_records_count', { group: 'order' }))
+      expect(count('shop_transactions_total', { group: 'order', result: 'committed' })).toBe(count('shop_transaction_batches_count', { group: 'order' }))
+      expect(count('shop_transaction_duration_seconds_count', { group: 'order' })).toBe(count('shop_transaction_batches_count', { group: 'order' }))
       expect(count('shop_transactions_total', { result: 'aborted' })).toBe(0)
       expect(count('shop_actor_records_total', { group: 'inventory' })).toBe((await readTopic(s.log, s.topics.inventoryRequests)).length)
       expect(count('shop_payment_requests_total', { kind: 'charge', result: 'performed' })).toBe(3)

@@ -6,11 +6,16 @@ import { type GroupName, groupName } from '../../topology.ts'
 import type { Readiness } from '../../api/health/readiness.ts'
 import type { Role, RoleContext } from './role.ts'
 
-export interface ConsumerRoleOptions {
+export interface ConsumerRoleOptions<Shared extends Closable = Closable> {
   name: GroupName
   topics: string[]
+  /**
+   * What the partition actors of one member share (the transactional roles' producer): made when
+   * the member joins, before it reads anything, and closed once its actors have stopped.
+   */
+  share?: (member: Member) => Promise<Shared>
   /** The actor owning one partition (of every topic above) for one group generation. */
-  partitionActor: (partition: number, generation: number, member: Member) => Behavior<ConsumedRecord[]>
+  partitionActor: (partition: number, generation: number, member: Member, shared: Shared) => Behavior<ConsumedRecord[]>
   /** See PartitionPoolOptions.idleAfterMs. */
   idleAfterMs?: number
 }
@@ -23,6 +28,10 @@ export interface Member {
   fail(error: Error): void
 }
 
+export interface Closable {
+  close(): Promise<void>
+}
+
 type MemberMessage = { failed: Error }
 
 /**
@@ -30,10 +39,11 @@ type MemberMessage = { failed: Error }
  * The member itself is an actor under the role's supervisor: when its consumer fails, the
  * member restarts with backoff (a new consumer, a rejoin), and repeated failures escalate.
  */
-export class ConsumerRole implements Role {
+export class ConsumerRole<Shared extends Closable = Closable> implements Role {
   readonly name: GroupName
   #consumer: GroupConsumer | undefined
   #pool: PartitionPool | undefined
+  #shared: Shared | undefined
   #joined = false
   #onJoined: () => void = () => {}
   #stopping = false
@@ -41,7 +51,7 @@ export class ConsumerRole implements Role {
 
   constructor(
     private readonly ctx: RoleContext,
-    private readonly options: ConsumerRoleOptions,
+    private readonly options: ConsumerRoleOptions<Shared>,
   ) {
     this.name = options.name
     this.#supervisor = ctx.supervisor.child(options.name)
@@ -73,10 +83,11 @@ export class ConsumerRole implements Role {
       onError(error)
     }
     const member: Member = { consumer: () => consumer, fail }
+    const shared = (this.#shared = await this.options.share?.(member)) as Shared
     const pool = new PartitionPool({
       name: this.name,
       supervisor: this.#supervisor,
-      create: (partition, generation) => this.options.partitionActor(partition, generation, member),
+      create: (partition, generation) => this.options.partitionActor(partition, generation, member, shared),
       onConsumerError: fail,
       maxBatchRecords: this.ctx.config.batchMaxRecords,
       batchLingerMs: this.ctx.config.batchLingerMs,
@@ -100,6 +111,9 @@ export class ConsumerRole implements Role {
     this.#consumer = undefined
     await consumer?.close().catch((error) => this.ctx.logger.warn({ event: 'role:consumer:close-failed', role: this.name, err: error }))
     await this.#pool?.stop()
+    const shared = this.#shared
+    this.#shared = undefined
+    await shared?.close().catch((error) => this.ctx.logger.warn({ event: 'role:member:close-failed', role: this.name, err: error }))
   }
 
   readiness(): Readiness {

@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type GroupName, groupName, topology } from '../../../topology.ts'
 import { ConsumerRole } from '../consumer-role.ts'
 import type { Role, RoleContext } from '../role.ts'
+import { MemberTransactions } from './member-transactions.ts'
 import { transactionalActor } from './transactional-actor.ts'
 import type { StepHandler } from './types.ts'
 
@@ -14,11 +16,27 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
   const group = groupName(ctx.config.topicPrefix, name)
   const reads = topology(ctx.topics)[name].reads
   ctx.metrics.initGroup(name, reads)
+  const transactionalId = `${group}-${instanceId(ctx)}`
   return new ConsumerRole(ctx, {
     name,
     topics: reads,
     idleAfterMs: handler.idle?.afterMs,
-    partitionActor: (partition, _generation, member) =>
+    share: async (member) => {
+      const transactions = new MemberTransactions({
+        producer: ctx.log.transactionalProducer({ transactionalId }),
+        consumer: member.consumer,
+        maxRecords: ctx.config.transactionMaxRecords,
+        logger: ctx.logger,
+        group,
+        groupKind: name,
+        metrics: ctx.metrics,
+      })
+      // Fences this process's previous member (or, on a kept --data-dir, its previous life) and
+      // settles the transaction it left open, before the member reads anything.
+      await transactions.init()
+      return transactions
+    },
+    partitionActor: (partition, _generation, member, transactions) =>
       transactionalActor({
         log: ctx.log,
         logger: ctx.logger,
@@ -26,7 +44,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         topics: reads,
         groupKind: name,
         partition,
-        consumer: member.consumer,
+        transactions,
         handler,
         deadLetterTopic: ctx.topics.deadLetter,
         dbPath: stateFile(ctx, `${group}-p${partition}`),
@@ -38,6 +56,26 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         metrics: ctx.metrics,
       }),
   })
+}
+
+/**
+ * What names this process's transactional producers (`<group>-<instance>`): kept in `--data-dir`,
+ * so that a process restarted on its directory fences its predecessor's producers at once and
+ * settles their open transactions, rather than the partitions' new owners waiting out the
+ * transaction timeout. A directory belongs to one process at a time (its caches do too). On the
+ * memory bus, fresh per process.
+ */
+function instanceId(ctx: RoleContext): string {
+  if (ctx.log.kind === 'memory') return randomUUID()
+  mkdirSync(ctx.config.dataDir, { recursive: true })
+  const file = join(ctx.config.dataDir, 'instance-id')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    const id = randomUUID()
+    writeFileSync(file, `${id}\n`)
+    return id
+  }
 }
 
 /**

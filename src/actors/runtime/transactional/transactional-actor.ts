@@ -1,5 +1,5 @@
 import { FencedError, ShopError } from '../../../errors.ts'
-import type { GroupConsumer, Log, TransactionalProducer } from '../../../kafka/port.ts'
+import type { Log } from '../../../kafka/port.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
 import type { Logger } from '../../../log.ts'
 import { withCache } from '../../../state/cache.ts'
@@ -8,6 +8,7 @@ import { backoffDelay, sleep } from '../../../time.ts'
 import type { Behavior } from '../types.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import type { StepContext, StepHandler } from './types.ts'
+import type { MemberTransactions } from './member-transactions.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
 import type { SqliteDatabase } from '../../../runtime/index.ts'
 import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, within } from '../../../observability/tracing.ts'
@@ -15,15 +16,15 @@ import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, w
 export interface TransactionalActorOptions {
   log: Log
   logger: Logger
-  /** The consumer group; with the partition it names the transactional id. */
+  /** The consumer group. */
   group: string
   /** The topics the group reads (partition `partition` of each is this actor's). */
   topics: string[]
   /** The group's role (or `delivery`): the metrics' `group` label, the same whatever the topic prefix. */
   groupKind: string
   partition: number
-  /** The group member that delivered the records (their offsets join each transaction). */
-  consumer: () => GroupConsumer
+  /** The transactions of the group member that delivered the records, which this actor's batches join. */
+  transactions: MemberTransactions
   handler: StepHandler
   deadLetterTopic: string
   /** SQLite file of the state cache, or ':memory:'. */
@@ -59,16 +60,16 @@ const commitRetry = { minMs: 100, maxMs: 5_000, factor: 2 }
 
 /**
  * The partition actor of a transactional role (order, inventory, notifier). Each message is a batch
- * of records of its partition; each batch is one Kafka transaction holding the outputs, the
- * changelog records of the state changes, and the input offsets. On start it fences the previous
- * owner of its transactional id, then restores its stores from their changelogs. Each transaction
- * also deletes the state values done (`Expiring`) more than `dedupWindowMs` ago.
+ * of records of its partition; each batch commits in one Kafka transaction of its group member
+ * (see MemberTransactions) with the outputs, the changelog records of the state changes, and the
+ * input offsets. On start it restores its stores from their changelogs (the member has read the
+ * group's offsets as stable first, so the previous owner's last transaction has settled). Each
+ * batch also deletes the state values done (`Expiring`) more than `dedupWindowMs` ago.
  */
 export function transactionalActor(options: TransactionalActorOptions): Behavior<ConsumedRecord[]> {
   const { log, logger, handler, group, partition, metrics } = options
   const kind = options.groupKind
-  const transactionalId = `${group}-${partition}`
-  let producer: TransactionalProducer | undefined
+  const { transactions } = options
   let db: SqliteDatabase | undefined
   let stores = new Map<string, ChangelogStore<unknown>>()
   /** Set once this actor must not commit anything more (fenced, or a batch was given up). */
@@ -112,34 +113,25 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
     const handled = performance.now()
-    const transaction = await producer!.begin()
     let positions
     try {
-      if (outputs.length > 0) await transaction.send(outputs)
-      const sent = performance.now()
-      if (records.length > 0) await transaction.sendOffsets(options.consumer(), records)
-      const offsets = performance.now()
-      positions = await transaction.commit()
-      const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-      logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, waitedMs, handleMs: ms(started, handled), sendMs: ms(handled, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
+      positions = await transactions.commit(outputs, records)
     } catch (error) {
-      metrics.transactions.inc({ group: kind, result: 'aborted' })
       sent(sends, undefined, error)
-      await transaction.abort().catch(() => {})
       throw error
     }
-    // The handled records' outputs come first in the transaction: their positions, in order.
+    const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
+    logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, waitedMs, handleMs: ms(started, handled), committedMs: ms(handled, performance.now()) })
+    // The handled records' outputs come first in the batch: their positions, in order.
     sent(sends, positions)
     changes.commit(positions)
-    counted(records, outputs, handled)
+    counted(records, outputs)
     for (const effect of effects) effect()
   }
 
-  /** The metrics of a committed batch. */
-  function counted(records: ConsumedRecord[], outputs: ProduceRecord[], begun: number): void {
+  /** The metrics of a committed batch (the transaction's own are MemberTransactions'). */
+  function counted(records: ConsumedRecord[], outputs: ProduceRecord[]): void {
     const labels = { group: kind }
-    metrics.transactions.inc({ ...labels, result: 'committed' })
-    metrics.transactionDuration.observe(labels, (performance.now() - begun) / 1000)
     metrics.records.inc(labels, records.length)
     metrics.batchRecords.observe(labels, records.length)
     for (const output of outputs) {
@@ -231,8 +223,6 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
   return {
     async preStart() {
-      producer = log.transactionalProducer({ transactionalId })
-      await producer.init()
       const started = performance.now()
       const opened = await withCache(options.dbPath, logger, async (cache) => {
         stores = new Map(Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(cache, name, { topic, partition })]))
@@ -254,7 +244,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
           if (attempt > 1) {
             // The last attempt's transaction failed, and may yet have committed: settle it before
             // reading the state it may have written, then leave out what it did commit.
-            await producer!.init()
+            await transactions.init()
             await restore()
             if (records.length > 0) {
               records = await notCommitted(records)
@@ -287,7 +277,6 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
     async postStop() {
       clearTimeout(fencedTimer)
-      await producer?.close().catch(() => {})
       for (const store of stores?.values() ?? []) store.flush()
       db?.close()
     },

@@ -1,0 +1,125 @@
+import type { GroupConsumer, TransactionalProducer } from '../../../kafka/port.ts'
+import type { ConsumedRecord, ProduceRecord, RecordPosition } from '../../../kafka/types.ts'
+import type { Logger } from '../../../log.ts'
+import type { Metrics } from '../../../observability/metrics.ts'
+
+/** One partition actor's batch, waiting for the member's next transaction. */
+interface Part {
+  outputs: ProduceRecord[]
+  records: ConsumedRecord[]
+  settled: PromiseWithResolvers<RecordPosition[]>
+}
+
+export interface MemberTransactionsOptions {
+  producer: TransactionalProducer
+  /** The group member that delivered the records (their offsets join each transaction). */
+  consumer: () => GroupConsumer
+  /** Input records per transaction at most (a batch larger than this still commits whole, alone). */
+  maxRecords: number
+  logger: Logger
+  group: string
+  /** The metrics' `group` label. */
+  groupKind: string
+  metrics: Metrics
+}
+
+/**
+ * The transactions of one consumer-group member: the batches its partition actors have ready
+ * commit together, in one Kafka transaction of the member's transactional producer (their outputs,
+ * changelog records and input offsets), as Kafka Streams' exactly_once_v2 does per stream thread.
+ * While a transaction is in flight, the batches that become ready wait for the next one, so a busy
+ * member commits large transactions and a quiet one commits at once. A zombie is fenced by the
+ * group generation its offsets carry (KIP-447), and a restarted process fences its predecessor by
+ * the transactional id it shares with it.
+ *
+ * One transaction per member instead of one per partition cuts the requests, markers and
+ * coordinator work per record: each transaction costs AddPartitionsToTxn, AddOffsetsToTxn, an
+ * EndTxn and a marker per partition it wrote, whatever its size.
+ */
+export class MemberTransactions {
+  readonly #queue: Part[] = []
+  /** Transactions and inits, one after the other (one transaction at a time per producer). */
+  #tail: Promise<void> = Promise.resolve()
+  #scheduled = false
+
+  constructor(private readonly options: MemberTransactionsOptions) {}
+
+  /**
+   * Commits `outputs` and the offsets of `records` in the member's next transaction. Resolves with
+   * the positions of `outputs`, in order, once committed; rejects (nothing of it committed, or not
+   * known to be) with the transaction's error, which every batch of that transaction shares.
+   */
+  commit(outputs: ProduceRecord[], records: ConsumedRecord[]): Promise<RecordPosition[]> {
+    const settled = Promise.withResolvers<RecordPosition[]>()
+    this.#queue.push({ outputs, records, settled })
+    this.#schedule()
+    return settled.promise
+  }
+
+  /** Settles whatever an earlier transaction left open (see TransactionalProducer.init), between transactions. */
+  init(): Promise<void> {
+    const done = this.#tail.then(() => this.options.producer.init())
+    this.#tail = done.catch(() => {})
+    return done
+  }
+
+  close(): Promise<void> {
+    return this.#tail.then(() => this.options.producer.close())
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    this.#tail = this.#tail.then(async () => {
+      // The batches handed over in this turn of the event loop join the same transaction.
+      await new Promise((resolve) => setImmediate(resolve))
+      this.#scheduled = false
+      const parts = this.#take()
+      if (this.#queue.length > 0) this.#schedule()
+      await this.#transact(parts)
+    })
+  }
+
+  /** The oldest waiting batches, up to maxRecords inputs (at least one batch). */
+  #take(): Part[] {
+    let records = 0
+    let n = 0
+    while (n < this.#queue.length && (n === 0 || records + this.#queue[n].records.length <= this.options.maxRecords)) {
+      records += this.#queue[n].records.length
+      n++
+    }
+    return this.#queue.splice(0, n)
+  }
+
+  async #transact(parts: Part[]): Promise<void> {
+    const { producer, metrics, logger } = this.options
+    const labels = { group: this.options.groupKind }
+    const began = performance.now()
+    const outputs = parts.flatMap((part) => part.outputs)
+    const records = parts.flatMap((part) => part.records)
+    let transaction
+    try {
+      transaction = await producer.begin()
+      if (outputs.length > 0) await transaction.send(outputs)
+      const sent = performance.now()
+      if (records.length > 0) await transaction.sendOffsets(this.options.consumer(), records)
+      const offsets = performance.now()
+      const positions = await transaction.commit()
+      const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
+      logger.debug({ event: 'actor:transaction:committed', group: this.options.group, batches: parts.length, records: records.length, outputs: outputs.length, sendMs: ms(began, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
+      metrics.transactions.inc({ ...labels, result: 'committed' })
+      metrics.transactionDuration.observe(labels, (performance.now() - began) / 1000)
+      metrics.transactionBatches.observe(labels, parts.length)
+      // Outputs were sent in the order of the parts: each part's positions are its slice.
+      let at = 0
+      for (const part of parts) {
+        part.settled.resolve(positions.slice(at, at + part.outputs.length))
+        at += part.outputs.length
+      }
+    } catch (error) {
+      metrics.transactions.inc({ ...labels, result: 'aborted' })
+      await transaction?.abort().catch(() => {})
+      for (const part of parts) part.settled.reject(error)
+    }
+  }
+}
