@@ -1,7 +1,7 @@
 import { createActorSystem } from './actors/runtime/supervisor.ts'
 import { createHttpApp } from './api/app.ts'
 import type { Config } from './config/options.ts'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RoleName } from './config/options.ts'
 import { DataDirError, type EscalationError, ShopError } from './errors.ts'
@@ -186,16 +186,38 @@ async function untilAvailable<T>(what: string, step: () => Promise<T>, logger: L
 
 /**
  * Fails the start at once, naming the path, when the state directory cannot be created or written
- * (rather than as restarts of every partition actor later).
+ * (rather than as restarts of every partition actor later), or when another live process holds it:
+ * a directory names its process's transactional producers (see transactional/role.ts), so two
+ * processes on one directory would fence each other's transactions without end.
  */
 export function checkDataDir(dir: string): void {
   const probe = join(dir, `.shop-write-check-${process.pid}`)
+  const owner = join(dir, 'owner.pid')
+  let holder: number | undefined
   try {
     mkdirSync(dir, { recursive: true })
     writeFileSync(probe, 'shop checks that its data directory is writable\n')
     rmSync(probe, { force: true })
+    holder = Number(readFileSync(owner, 'utf8').trim())
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    throw new DataDirError(`--data-dir ${dir} is not usable (${reason}): shop keeps its state caches there`, { cause: error })
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || (error as NodeJS.ErrnoException).path !== owner) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+      throw new DataDirError(`--data-dir ${dir} is not usable (${reason}): shop keeps its state caches there`, { cause: error })
+    }
+  }
+  if (holder && holder !== process.pid && alive(holder)) {
+    throw new DataDirError(`--data-dir ${dir} is in use by process ${holder} (${owner}): a data directory belongs to one shop process; give each its own`)
+  }
+  // A holder that is gone (killed, stopped) leaves its file behind: taken over.
+  writeFileSync(owner, `${process.pid}\n`)
+}
+
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

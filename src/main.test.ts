@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { eventually } from '../test/harness/eventually.ts'
 import { runtime } from './runtime/index.ts'
 
 const main = resolve(import.meta.dirname, 'main.ts')
@@ -51,6 +53,23 @@ test('an unusable --data-dir stops the start at once with exit 1 and a message n
   const { code, stderr } = await run(['--brokers=127.0.0.1:1', '--roles=inventory', '--data-dir=/proc/shop-cannot-write-here', '--log-level=silent'])
   expect(code).toBe(1)
   expect(stderr).toContain('--data-dir /proc/shop-cannot-write-here is not usable')
+})
+
+test('a --data-dir held by another live process stops the start with exit 1 and a message naming it; one left by a process that is gone is taken over', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shop-owned-'))
+  // This test's own process stands for a live shop holding the directory.
+  writeFileSync(join(dir, 'owner.pid'), `${process.pid}\n`)
+  const held = await run(['--brokers=127.0.0.1:1', '--roles=inventory', `--data-dir=${dir}`, '--log-level=silent'])
+  expect(held.code).toBe(1)
+  expect(held.stderr).toContain(`--data-dir ${dir} is in use by process ${process.pid}`)
+  // A pid that no live process has: the start goes on to the broker (unreachable here), and the directory is its.
+  const finished = runtime.spawn(['true'])
+  await finished.exited
+  writeFileSync(join(dir, 'owner.pid'), `${finished.pid}\n`)
+  const proc = runtime.spawn([...runtime.scriptCommand(main), '--brokers=127.0.0.1:1', '--roles=inventory', `--data-dir=${dir}`, '--log-level=silent'])
+  await eventually(() => expect(readFileSync(join(dir, 'owner.pid'), 'utf8')).toBe(`${proc.pid}\n`), 10_000)
+  proc.kill('SIGKILL')
+  await proc.exited
 })
 
 test('shop probe: exit 0 with the answer when the shop at --http-port is ready or alive; exit 1 when it does not answer; 2 for a bad argument', async () => {
