@@ -22,7 +22,7 @@ export const projectorRole: RoleFactory = (ctx) => {
   return new ConsumerRole(ctx, {
     name: 'projector',
     topics: topology(topics).projector.reads,
-    partitionActor: (partition, _generation, member) => ({
+    partitionActor: ({ partition, member }) => ({
       async receive(records) {
         const model = ctx.readModel()
         const poison: ProduceRecord[] = []

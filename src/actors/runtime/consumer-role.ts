@@ -15,7 +15,7 @@ export interface ConsumerRoleOptions<Shared extends Closable = Closable> {
    */
   share?: (member: Member) => Promise<Shared>
   /** The actor owning one partition (of every topic above) for one group generation. */
-  partitionActor: (partition: number, generation: number, member: Member, shared: Shared) => Behavior<ConsumedRecord[]>
+  partitionActor: (slot: PartitionSlot<Shared>) => Behavior<ConsumedRecord[]>
   /** See PartitionPoolOptions.idleAfterMs. */
   idleAfterMs?: number
 }
@@ -26,6 +26,16 @@ export interface Member {
   consumer(): GroupConsumer
   /** The member must leave and rejoin: its partitions are read again from the committed offsets. */
   fail(error: Error): void
+}
+
+/** Where a partition actor runs: its partition and generation, its member, and what it shares with the member's other actors. */
+export interface PartitionSlot<Shared> {
+  partition: number
+  generation: number
+  member: Member
+  shared: Shared
+  /** Batches waiting in the actor's mailbox. */
+  waiting: () => number
 }
 
 export interface Closable {
@@ -87,7 +97,7 @@ export class ConsumerRole<Shared extends Closable = Closable> implements Role {
     const pool = new PartitionPool({
       name: this.name,
       supervisor: this.#supervisor,
-      create: (partition, generation) => this.options.partitionActor(partition, generation, member, shared),
+      create: (partition, generation, waiting) => this.options.partitionActor({ partition, generation, member, shared, waiting }),
       onConsumerError: fail,
       maxBatchRecords: this.ctx.config.batchMaxRecords,
       batchLingerMs: this.ctx.config.batchLingerMs,

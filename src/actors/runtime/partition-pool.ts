@@ -8,8 +8,8 @@ export interface PartitionPoolOptions {
   /** Actor names are `${name}-${partition}`. */
   name: string
   supervisor: Supervisor
-  /** The behavior of the actor that owns partition `partition` (of every subscribed topic) in `generation`. */
-  create: (partition: number, generation: number) => Behavior<ConsumedRecord[]>
+  /** The behavior of the actor that owns partition `partition` (of every subscribed topic) in `generation`; `waiting`: batches in its mailbox. */
+  create: (partition: number, generation: number, waiting: () => number) => Behavior<ConsumedRecord[]>
   /**
    * Batches queued per actor before delivery waits (backpressure on the consumer; default 2: the
    * next transaction is ready when the one in hand commits, and the rest waits in Kafka). At 64,
@@ -59,8 +59,8 @@ export class PartitionPool implements ConsumerListener {
   onAssigned(partitions: TopicPartition[], generation: number): void {
     for (const partition of new Set(partitions.map((tp) => tp.partition))) {
       if (this.#actors.has(partition)) continue
-      const actor = this.options.supervisor.spawn(`${this.options.name}-${partition}`, () =>
-        this.options.create(partition, generation),
+      const actor: Actor<ConsumedRecord[]> = this.options.supervisor.spawn(`${this.options.name}-${partition}`, () =>
+        this.options.create(partition, generation, () => actor.queued),
       )
       this.#actors.set(partition, actor)
       this.#quiet(partition, actor)

@@ -36,7 +36,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
       await transactions.init()
       return transactions
     },
-    partitionActor: (partition, _generation, member, transactions) =>
+    partitionActor: ({ partition, member, shared: transactions, waiting }) =>
       transactionalActor({
         log: ctx.log,
         logger: ctx.logger,
@@ -45,6 +45,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         groupKind: name,
         partition,
         transactions,
+        waiting,
         handler,
         deadLetterTopic: ctx.topics.deadLetter,
         dbPath: stateFile(ctx, `${group}-p${partition}`),

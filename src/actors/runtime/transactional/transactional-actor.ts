@@ -25,6 +25,8 @@ export interface TransactionalActorOptions {
   partition: number
   /** The transactions of the group member that delivered the records, which this actor's batches join. */
   transactions: MemberTransactions
+  /** Batches waiting in the actor's mailbox (while one waits, the batch in hand is not waited for). */
+  waiting: () => number
   handler: StepHandler
   deadLetterTopic: string
   /** SQLite file of the state cache, or ':memory:'. */
@@ -52,6 +54,23 @@ interface Handled {
   effects: Array<() => void>
 }
 
+/** A batch handled, its outputs and changes not yet handed to a transaction. */
+interface Prepared extends Handled {
+  records: ConsumedRecord[]
+  changes: Changes
+  swept: number
+  waitedMs: number
+  started: number
+  handled: number
+}
+
+/** A batch handed to the member's transactions; `settled` says how its transaction ended (a failure: its error). */
+interface InFlight {
+  records: ConsumedRecord[]
+  changes: Changes
+  settled: Promise<{ error: unknown } | undefined>
+}
+
 /** Deletions per store per transaction at most, so that a backlog of expired state never makes one huge transaction. */
 const sweepLimit = 1_000
 
@@ -75,6 +94,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   /** Set once this actor must not commit anything more (fenced, or a batch was given up). */
   let retired = false
   let fencedTimer: Timer | undefined
+  /** The last batch handed to the member's transactions while the next one was already waiting. */
+  let inFlight: InFlight | undefined
 
   /** Reloads every store; returns the entries it holds and how many changelog records it replayed. */
   async function restore(): Promise<{ entries: number; replayed: number }> {
@@ -89,16 +110,19 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     return { entries, replayed }
   }
 
-  /** One batch in one transaction, traced as a `process` span linking to every record's trace. */
-  function step(records: ConsumedRecord[]): Promise<void> {
-    return spanning(batchSpan(records, group), (span) => stepIn(records, span))
+  /**
+   * Handles one batch on `parent` (the changes of the batch in flight, until they reach the
+   * stores) or on the stores; traced as a `process` span linking to every record's trace.
+   */
+  function prepare(records: ConsumedRecord[], parent?: Changes): Promise<Prepared> {
+    return spanning(batchSpan(records, group), (span) => prepareIn(records, span, parent))
   }
 
-  async function stepIn(records: ConsumedRecord[], batch: Span): Promise<void> {
+  async function prepareIn(records: ConsumedRecord[], batch: Span, parent?: Changes): Promise<Prepared> {
     const started = performance.now()
     // How long the oldest record waited since its producer wrote it: the hop before, its commit, the fetch and the queue.
     const waitedMs = records.length === 0 ? 0 : Date.now() - Math.min(...records.map((r) => r.timestamp))
-    const changes = new Changes(stores)
+    const changes = parent ? parent.fork() : new Changes(stores)
     const outputs: ProduceRecord[] = []
     const sends: Span[] = []
     const effects: Array<() => void> = []
@@ -112,21 +136,87 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     else for (const record of records) take(await handleOne(record, changes, batch))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
-    const handled = performance.now()
-    let positions
-    try {
-      positions = await transactions.commit(outputs, records)
-    } catch (error) {
-      sent(sends, undefined, error)
-      throw error
+    return { records, changes, outputs, sends, effects, swept, waitedMs, started, handled: performance.now() }
+  }
+
+  /**
+   * Hands a handled batch to the member's next transaction. Once it commits, the changes reach the
+   * stores and the effects run (even if the actor has stopped meanwhile: the batch did commit).
+   */
+  function submit(batch: Prepared): InFlight {
+    const { records, changes, outputs, sends } = batch
+    const settled = transactions.commit(outputs, records).then(
+      (positions) => {
+        const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
+        logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept: batch.swept, waitedMs: batch.waitedMs, handleMs: ms(batch.started, batch.handled), committedMs: ms(batch.handled, performance.now()) })
+        // The batch's outputs, in order: their positions, in order.
+        sent(sends, positions)
+        changes.commit(positions)
+        counted(records, outputs)
+        for (const effect of batch.effects) effect()
+        return undefined
+      },
+      (error: unknown) => {
+        sent(sends, undefined, error)
+        return { error }
+      },
+    )
+    return { records, changes, settled }
+  }
+
+  /** One batch in one transaction, waited for (a retry: nothing is in flight). */
+  async function step(records: ConsumedRecord[]): Promise<void> {
+    const failure = await submit(await prepare(records)).settled
+    if (failure) throw failure.error
+  }
+
+  /** Waits for the batch in flight; if its transaction failed, its records are processed again (see recover). */
+  async function settle(): Promise<void> {
+    const flight = inFlight
+    if (!flight) return
+    inFlight = undefined
+    const failure = await flight.settled
+    if (failure) await recover(flight.records, failure.error)
+  }
+
+  /**
+   * After a failed transaction: while a retry may cure it, waits, settles the member's producer (the
+   * transaction may yet have committed), reloads the state, and processes again what did not commit.
+   * Never skips past an uncommitted batch: later offsets would commit over it.
+   */
+  async function recover(batch: ConsumedRecord[], failure: unknown): Promise<void> {
+    let records = batch
+    let error = failure
+    for (let attempt = 1; ; attempt++) {
+      if (error instanceof FencedError) {
+        // A newer owner of this partition exists; the rebalance that moved it stops this actor
+        // (and clears the timer). If none comes, a zombie fenced us: rejoin to take it back.
+        retired = true
+        logger.warn({ event: 'actor:fenced', group, partition, err: error })
+        fencedTimer = setTimeout(() => options.onLost(error as Error), options.fencedGraceMs)
+        return
+      }
+      logger.warn({ event: 'actor:commit:retry', group, partition, attempt, err: error })
+      // Only what a retry may cure is retried here; anything else gives the partition back at once.
+      if (attempt >= options.maxCommitAttempts || !(error instanceof ShopError && error.retryable)) {
+        retired = true
+        options.onLost(error as Error)
+        return
+      }
+      await sleep(backoffDelay(commitRetry, attempt))
+      try {
+        await transactions.init()
+        await restore()
+        if (records.length > 0) {
+          records = await notCommitted(records)
+          if (records.length === 0) return
+        }
+        await step(records)
+        return
+      } catch (caught) {
+        error = caught
+      }
     }
-    const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-    logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept, waitedMs, handleMs: ms(started, handled), committedMs: ms(handled, performance.now()) })
-    // The handled records' outputs come first in the batch: their positions, in order.
-    sent(sends, positions)
-    changes.commit(positions)
-    counted(records, outputs)
-    for (const effect of effects) effect()
   }
 
   /** The metrics of a committed batch (the transaction's own are MemberTransactions'). */
@@ -237,46 +327,23 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       if (retired) return
       // An empty batch is the pool's cue that the partition is quiet; idle is only what has
       // nothing left to read (an actor just assigned may not have been fetched for yet).
-      if (batch.length === 0 && !(handler.idle && (await caughtUp()))) return
-      let records = batch
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (attempt > 1) {
-            // The last attempt's transaction failed, and may yet have committed: settle it before
-            // reading the state it may have written, then leave out what it did commit.
-            await transactions.init()
-            await restore()
-            if (records.length > 0) {
-              records = await notCommitted(records)
-              if (records.length === 0) return
-            }
-          }
-          await step(records)
-          return
-        } catch (error) {
-          if (error instanceof FencedError) {
-            // A newer owner of this partition exists; the rebalance that moved it stops this actor
-            // (and clears the timer). If none comes, a zombie fenced us: rejoin to take it back.
-            retired = true
-            logger.warn({ event: 'actor:fenced', group, partition, err: error })
-            fencedTimer = setTimeout(() => options.onLost(error), options.fencedGraceMs)
-            return
-          }
-          logger.warn({ event: 'actor:commit:retry', group, partition, attempt, err: error })
-          // Only what a retry may cure is retried here; anything else gives the partition back at once.
-          // Never skip past an uncommitted batch: later offsets would commit over it.
-          if (attempt >= options.maxCommitAttempts || !(error instanceof ShopError && error.retryable)) {
-            retired = true
-            options.onLost(error as Error)
-            return
-          }
-          await sleep(backoffDelay(commitRetry, attempt))
-        }
-      }
+      if (batch.length === 0 && !(handler.idle && (await caughtUp()))) return settle()
+      // Handled while the batch before commits, on its changes; handed over once it committed.
+      const previous = inFlight
+      inFlight = undefined
+      const prepared = await prepare(batch, previous?.changes)
+      const failure = previous && (await previous.settled)
+      if (failure) return recover([...previous!.records, ...batch], failure.error)
+      inFlight = submit(prepared)
+      // A batch waiting in the mailbox learns how this one ended; with none, this one is waited
+      // for here, so that a failure is always retried.
+      if (options.waiting() === 0) await settle()
     },
 
     async postStop() {
       clearTimeout(fencedTimer)
+      // A batch in flight commits or not; the stores take its changes if it does.
+      await inFlight?.settled
       for (const store of stores?.values() ?? []) store.flush()
       db?.close()
     },
