@@ -1,0 +1,106 @@
+import { expect, test } from 'bun:test'
+import { eventually } from '../../../../test/harness/eventually.ts'
+import { LogError } from '../../../errors.ts'
+import { MemoryLog } from '../../../kafka/memory/index.ts'
+import type { TransactionalProducer } from '../../../kafka/port.ts'
+import { readTopic } from '../../../kafka/read-to-end.ts'
+import type { ConsumedRecord } from '../../../kafka/types.ts'
+import { createLogger } from '../../../log.ts'
+import { Metrics } from '../../../observability/metrics.ts'
+import { MemberTransactions } from './member-transactions.ts'
+import { transactionalActor } from './transactional-actor.ts'
+import type { StepHandler } from './types.ts'
+
+/** A producer whose transactions fail at commit (aborted, retryable) while `failures` lasts. */
+function failingCommits(inner: TransactionalProducer, failures: { left: number }): TransactionalProducer {
+  return {
+    transactionalId: inner.transactionalId,
+    init: () => inner.init(),
+    close: () => inner.close(),
+    async begin() {
+      const tx = await inner.begin()
+      return {
+        ...tx,
+        async commit() {
+          if (failures.left-- > 0) {
+            await tx.abort()
+            throw new LogError('commit transaction: the coordinator is not available', { retryable: true })
+          }
+          return tx.commit()
+        },
+      }
+    },
+  }
+}
+
+/** Counts records per key in its store and tells each count on `out`. */
+const counter: StepHandler = {
+  stores: { counts: 'counts-changelog' },
+  handle(record, ctx) {
+    const count = (ctx.get<number>('counts', record.key!) ?? 0) + 1
+    ctx.put('counts', record.key!, count)
+    ctx.send({ topic: 'out', key: record.key, value: `${record.key}:${count}` })
+  },
+}
+
+test('a batch handled while the one before commits, when that commit fails: both are processed again on the reloaded state, each record counted once, in order', async () => {
+  const log = new MemoryLog()
+  await log.admin.ensureTopics(['in', 'out', 'counts-changelog', 'dlq'].map((name) => ({ name, partitions: 1 })))
+  const producer = log.producer()
+  await producer.send(['a', 'b', 'a', 'a', 'b', 'a'].map((key) => ({ topic: 'in', key, value: key })))
+  const delivered: ConsumedRecord[][] = []
+  const consumer = log.consumer({ groupId: 'counter', topics: ['in'] })
+  await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(records) })
+  await eventually(() => expect(delivered.flat().length).toBe(6))
+  const records = delivered.flat()
+
+  const failures = { left: 1 }
+  const metrics = new Metrics()
+  const transactions = new MemberTransactions({
+    producer: failingCommits(log.transactionalProducer({ transactionalId: 'counter-test' }), failures),
+    consumer: () => consumer,
+    maxRecords: 2_000,
+    logger: createLogger('silent'),
+    group: 'counter',
+    groupKind: 'order',
+    metrics,
+  })
+  let waiting = 1
+  const lost: Error[] = []
+  const actor = transactionalActor({
+    log,
+    logger: createLogger('silent'),
+    group: 'counter',
+    topics: ['in'],
+    groupKind: 'order',
+    partition: 0,
+    transactions,
+    waiting: () => waiting,
+    handler: counter,
+    deadLetterTopic: 'dlq',
+    dbPath: ':memory:',
+    maxRecordAttempts: 3,
+    maxCommitAttempts: 3,
+    onLost: (error) => lost.push(error),
+    fencedGraceMs: 10_000,
+    dedupWindowMs: 60_000,
+    metrics,
+  })
+  await actor.preStart!()
+  // The first batch is handed over and not waited for: the second is already waiting.
+  await actor.receive(records.slice(0, 3))
+  expect(failures.left).toBe(1)
+  // The second is handled on the first's changes; then the first's commit fails.
+  waiting = 0
+  await actor.receive(records.slice(3))
+  await actor.postStop!()
+
+  expect(failures.left).toBe(-1)
+  expect(lost).toEqual([])
+  expect((await readTopic(log, 'out')).map((r) => String(r.value))).toEqual(['a:1', 'b:1', 'a:2', 'a:3', 'b:2', 'a:4'])
+  expect(await log.admin.committedOffsets('counter')).toEqual([{ topic: 'in', partition: 0, offset: 6n }])
+  const text = await metrics.registry.metrics()
+  expect(text).toContain('shop_transactions_total{group="order",result="aborted"} 1')
+  expect(text).toContain('shop_actor_records_total{group="order"} 6')
+  await log.close()
+})
