@@ -1,10 +1,11 @@
-import { type Message, ProduceAcks, Producer } from '@platformatic/kafka'
-import { FencedError, LogError } from '../../errors.ts'
+import { ProduceAcks, Producer } from '@platformatic/kafka'
+import { FencedError } from '../../errors.ts'
 import { chunked } from '../coalescer.ts'
 import type { Transaction, TransactionalProducer } from '../port.ts'
-import { type RecordPosition, lastPerPartition } from '../types.ts'
+import type { RecordPosition } from '../types.ts'
 import { call } from './call.ts'
-import { type KafkaConsumer, consumedOrigins } from './consumer.ts'
+import { commitTransactionOffsets } from './txn-offsets.ts'
+import type { KafkaConsumer } from './consumer.ts'
 import type { ClientBase } from './options.ts'
 import { type Placement, messageBytes, positionsOf } from './placement.ts'
 import { type Bytes, serializers } from './serde.ts'
@@ -87,16 +88,7 @@ export function transactionalProducer(
         async sendOffsets(consumer, records) {
           const kafkaConsumer = (consumer as KafkaConsumer).client
           await call('add consumer group to transaction', ms, tx.addConsumer(kafkaConsumer))
-          // One TxnOffsetCommit per partition: the last record of each carries the next offset.
-          for (const record of lastPerPartition(records)) {
-            const metadata = consumedOrigins.get(record)
-            if (!metadata) throw new LogError('sendOffsets takes records delivered by a Kafka consumer')
-            await call(
-              'add offsets to transaction',
-              ms,
-              tx.addOffset({ ...record, metadata: { consumer: metadata } } as unknown as Message<string, Bytes, string, string>),
-            )
-          }
+          await call('add offsets to transaction', ms, commitTransactionOffsets(producer, transactionalId, records))
         },
         async commit() {
           try {

@@ -51,7 +51,7 @@ test('a batch handled while the one before commits, when that commit fails: both
   const delivered: ConsumedRecord[][] = []
   const consumer = log.consumer({ groupId: 'counter', topics: ['in'] })
   await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(records) })
-  await eventually(() => expect(delivered.flat().length).toBe(6))
+  await eventually(() => expect(delivered.flat().length).toBe(6), 5_000)
   const records = delivered.flat()
 
   const failures = { left: 1 }

@@ -62,6 +62,8 @@ interface Prepared extends Handled {
   waitedMs: number
   started: number
   handled: number
+  /** The batch's `process` span: the commit's log line names it. */
+  span: Span
 }
 
 /** A batch handed to the member's transactions; `settled` says how its transaction ended (a failure: its error). */
@@ -136,7 +138,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     else for (const record of records) take(await handleOne(record, changes, batch))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
-    return { records, changes, outputs, sends, effects, swept, waitedMs, started, handled: performance.now() }
+    return { records, changes, outputs, sends, effects, swept, waitedMs, started, handled: performance.now(), span: batch }
   }
 
   /**
@@ -148,7 +150,9 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     const settled = transactions.commit(outputs, records).then(
       (positions) => {
         const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-        logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept: batch.swept, waitedMs: batch.waitedMs, handleMs: ms(batch.started, batch.handled), committedMs: ms(batch.handled, performance.now()) })
+        within(batch.span, () =>
+          logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept: batch.swept, waitedMs: batch.waitedMs, handleMs: ms(batch.started, batch.handled), committedMs: ms(batch.handled, performance.now()) }),
+        )
         // The batch's outputs, in order: their positions, in order.
         sent(sends, positions)
         changes.commit(positions)
