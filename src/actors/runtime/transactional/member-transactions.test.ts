@@ -4,6 +4,7 @@ import type { GroupConsumer, Transaction, TransactionalProducer } from '../../..
 import type { ConsumedRecord, ProduceRecord, RecordPosition } from '../../../kafka/types.ts'
 import { createLogger } from '../../../log.ts'
 import { Metrics } from '../../../observability/metrics.ts'
+import { sleep } from '../../../time.ts'
 import { MemberTransactions } from './member-transactions.ts'
 
 /** What one transaction of the fake producer was given, and how it ended. */
@@ -34,7 +35,7 @@ function fakeProducer() {
       let sent: ProduceRecord[] = []
       return {
         async send(records) {
-          await Bun.sleep(1)
+          await sleep(1)
           sent = [...sent, ...records]
           one.outputs.push(...records.map((r) => String(r.value)))
         },
@@ -42,7 +43,7 @@ function fakeProducer() {
           one.offsets.push(...records.map((r) => `${r.partition}@${r.offset}`))
         },
         async commit(): Promise<RecordPosition[]> {
-          await Bun.sleep(5)
+          await sleep(5)
           open--
           if (state.failing) throw state.failing
           one.ended = 'committed'
@@ -91,7 +92,7 @@ describe('MemberTransactions', () => {
   test('a batch handed over while a transaction is in flight commits in the next one; one transaction at a time', async () => {
     const { transactions, ...fake } = member()
     const first = transactions.commit([output('a')], [input(0, 0)])
-    await Bun.sleep(3) // the first transaction is sending
+    await sleep(3) // the first transaction is sending
     const later = [transactions.commit([output('b')], [input(1, 0)]), transactions.commit([output('c')], [input(2, 0)])]
     expect((await Promise.all([first, ...later])).map((positions) => positions.map((p) => p.offset))).toEqual([[0n], [1n], [2n]])
     expect(fake.seen.map((t) => t.outputs)).toEqual([['a'], ['b', 'c']])
