@@ -32,8 +32,14 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         metrics: ctx.metrics,
       })
       // Fences this process's previous member (or, on a kept --data-dir, its previous life) and
-      // settles the transaction it left open, before the member reads anything.
-      await transactions.init()
+      // settles the transaction it left open, before the member reads anything. On failure (the
+      // broker away) the member restarts with a new producer: this one is closed, not left behind.
+      try {
+        await transactions.init()
+      } catch (error) {
+        await transactions.close().catch(() => {})
+        throw error
+      }
       return transactions
     },
     partitionActor: ({ partition, member, shared: transactions, waiting }) =>
