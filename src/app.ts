@@ -1,7 +1,7 @@
 import { createActorSystem } from './actors/runtime/supervisor.ts'
 import { createHttpApp } from './api/app.ts'
 import type { Config } from './config/options.ts'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RoleName } from './config/options.ts'
 import { DataDirError, type EscalationError, ShopError } from './errors.ts'
@@ -192,19 +192,16 @@ async function untilAvailable<T>(what: string, step: () => Promise<T>, logger: L
  */
 export function checkDataDir(dir: string): void {
   const probe = join(dir, `.shop-write-check-${process.pid}`)
-  const owner = join(dir, 'owner.pid')
-  let holder: number | undefined
   try {
     mkdirSync(dir, { recursive: true })
     writeFileSync(probe, 'shop checks that its data directory is writable\n')
     rmSync(probe, { force: true })
-    holder = Number(readFileSync(owner, 'utf8').trim())
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || (error as NodeJS.ErrnoException).path !== owner) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-      throw new DataDirError(`--data-dir ${dir} is not usable (${reason}): shop keeps its state caches there`, { cause: error })
-    }
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new DataDirError(`--data-dir ${dir} is not usable (${reason}): shop keeps its state caches there`, { cause: error })
   }
+  const owner = join(dir, 'owner.pid')
+  const holder = existsSync(owner) ? Number(readFileSync(owner, 'utf8').trim()) : undefined
   if (holder && holder !== process.pid && alive(holder)) {
     throw new DataDirError(`--data-dir ${dir} is in use by process ${holder} (${owner}): a data directory belongs to one shop process; give each its own`)
   }

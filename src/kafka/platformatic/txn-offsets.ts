@@ -1,6 +1,6 @@
 import { type MessageConsumerMetadata, type Producer, kGetApi, kGetConnection, kMetadata, kPerformWithRetry } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
-import type { ConsumedRecord } from '../types.ts'
+import { type ConsumedRecord, lastPerPartition } from '../types.ts'
 import type { Bytes } from './serde.ts'
 import { consumedOrigins } from './consumer.ts'
 
@@ -27,16 +27,17 @@ interface Internals {
  * carries the generation and member id the records were delivered under, so a zombie is refused.
  */
 export async function commitTransactionOffsets(producer: Producer<string, Bytes, string, string>, transactionalId: string, records: ConsumedRecord[]): Promise<void> {
-  const byOrigin = new Map<string, { origin: MessageConsumerMetadata; last: Map<string, ConsumedRecord> }>()
-  for (const record of records) {
+  // The last record of each partition carries its next offset, and the generation it was delivered under.
+  const byOrigin = new Map<string, { origin: MessageConsumerMetadata; last: ConsumedRecord[] }>()
+  for (const record of lastPerPartition(records)) {
     const origin = consumedOrigins.get(record)
     if (!origin) throw new LogError('sendOffsets takes records delivered by a Kafka consumer')
     const key = `${origin.groupId}\n${origin.generationId}\n${origin.memberId}`
-    let entry = byOrigin.get(key)
-    if (!entry) byOrigin.set(key, (entry = { origin, last: new Map() }))
-    entry.last.set(`${record.topic}\n${record.partition}`, record)
+    const entry = byOrigin.get(key)
+    if (entry) entry.last.push(record)
+    else byOrigin.set(key, { origin, last: [record] })
   }
-  for (const { origin, last } of byOrigin.values()) await commitOne(producer, transactionalId, origin, [...last.values()])
+  for (const { origin, last } of byOrigin.values()) await commitOne(producer, transactionalId, origin, last)
 }
 
 function commitOne(producer: Producer<string, Bytes, string, string>, transactionalId: string, origin: MessageConsumerMetadata, last: ConsumedRecord[]): Promise<void> {

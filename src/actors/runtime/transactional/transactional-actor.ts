@@ -149,10 +149,13 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     const { records, changes, outputs, sends } = batch
     const settled = transactions.commit(outputs, records).then(
       (positions) => {
-        const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-        within(batch.span, () =>
-          logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept: batch.swept, waitedMs: batch.waitedMs, handleMs: ms(batch.started, batch.handled), committedMs: ms(batch.handled, performance.now()) }),
-        )
+        // Only at debug level: the line, and the span context it is logged in, cost on every batch.
+        if (logger.isLevelEnabled('debug')) {
+          const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
+          within(batch.span, () =>
+            logger.debug({ event: 'actor:batch:committed', group, partition, records: records.length, outputs: outputs.length, swept: batch.swept, waitedMs: batch.waitedMs, handleMs: ms(batch.started, batch.handled), committedMs: ms(batch.handled, performance.now()) }),
+          )
+        }
         // The batch's outputs, in order: their positions, in order.
         sent(sends, positions)
         changes.commit(positions)
