@@ -1,7 +1,7 @@
 import { createActorSystem } from './actors/runtime/supervisor.ts'
 import { createHttpApp } from './api/app.ts'
 import type { Config } from './config/options.ts'
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RoleName } from './config/options.ts'
 import { DataDirError, type EscalationError, ShopError } from './errors.ts'
@@ -22,6 +22,7 @@ import { LagExporter, lagGroups } from './observability/lag.ts'
 import { Heartbeat } from './observability/heartbeat.ts'
 import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
 import { type HttpServer, runtime } from './runtime/index.ts'
+import { type WorkerIdentity, splitRoles, workerUrlFile, workersRole } from './workers/pool.ts'
 
 export interface ShopOptions {
   config: Config
@@ -34,6 +35,10 @@ export interface ShopOptions {
   write?: (line: string) => void
   /** Exports traces (OTEL_* variables); off when absent. */
   tracing?: TracingSettings
+  /** The command-line arguments, which --workers passes on to the worker processes. */
+  argv?: string[]
+  /** Set when this process is a worker of a supervising one (--workers). */
+  worker?: WorkerIdentity
 }
 
 /** How long a stop waits for the last spans to be exported (a collector that is down must not hold the exit). */
@@ -81,13 +86,19 @@ export class Shop {
     })
     let readModel: ReadModel | undefined
     const readModelOf = () => (readModel ??= openReadModel(readModelTarget(config, log.kind)))
-    const roles = config.roles.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, metrics, readModel: readModelOf, write: options.write, schemaStore }))
+    // With --workers the consuming roles run in worker processes, supervised as this process's first role (so stopped last).
+    const local = config.workers > 1 ? splitRoles(config.roles).local : config.roles
+    const roles: Role[] = [
+      ...(config.workers > 1 ? [workersRole({ config, argv: options.argv ?? [], logger, metrics, supervisor })] : []),
+      ...local.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, metrics, readModel: readModelOf, write: options.write, schemaStore })),
+    ]
     const state = { draining: false, connected: false }
     metrics.onScrape(() => {
       for (const role of roles) metrics.roleReady.set({ role: role.name }, role.readiness().ready ? 1 : 0)
     })
     const readiness = () => [...(state.connected ? [] : [{ ready: false as const, reason: 'waiting for the broker' }]), ...roles.map((r) => r.readiness())]
-    const lag = new LagExporter({ log, metrics, groups: lagGroups(config), logger, everyMs: config.lagSampleMs })
+    // A worker leaves the lag to its supervisor: summed over the processes, one lag would count N times.
+    const lag = new LagExporter({ log, metrics, groups: options.worker ? [] : lagGroups(config), logger, everyMs: config.lagSampleMs })
     const http = createHttpApp({
       metrics,
       readiness: () => readiness(),
@@ -107,10 +118,11 @@ export class Shop {
       everyMs: config.heartbeatMs,
       describe: () => {
         const reasons = readiness().flatMap((r) => (r.ready ? [] : [r.reason]))
-        return { roles: config.roles, url: shop.url, ready: reasons.length === 0 && !state.draining, reasons: state.draining ? ['shutting down'] : reasons, runtime: runtime.name }
+        return { roles: local, url: shop.url, ready: reasons.length === 0 && !state.draining, reasons: state.draining ? ['shutting down'] : reasons, runtime: runtime.name }
       },
     })
     const shop = new Shop(config, log, roles, server, logger, state, metrics, lag, () => readModel?.close(), tracing, closeRegistry, heartbeat)
+    if (options.worker) announceUrl(config.dataDir, shop.url)
     // Rejects (TopicMismatchError) any existing topic whose partition count is not --partitions,
     // which keeps the co-partitioned topics (orders.created, inventory.line-results) equal.
     await untilAvailable('create topics', () => log.admin.ensureTopics(topicSpecs(config)), logger)
@@ -207,6 +219,14 @@ export function checkDataDir(dir: string): void {
   }
   // A holder that is gone (killed, stopped) leaves its file behind: taken over.
   writeFileSync(owner, `${process.pid}\n`)
+}
+
+/** Tells the supervising process where this worker's HTTP server listens (written whole, then renamed into place). */
+function announceUrl(dataDir: string, url: string): void {
+  const file = workerUrlFile(dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  writeFileSync(`${file}.tmp`, `${url}\n`)
+  renameSync(`${file}.tmp`, file)
 }
 
 /** Whether a process with this pid exists (EPERM: it does, under another user). */

@@ -21,6 +21,9 @@ describe('shop command line', () => {
     [['--bus=kafka'], /--brokers: required with --bus=kafka/],
     [['--nope'], /Unknown option '--nope'/],
     [['frobnicate'], /unknown command "frobnicate"/],
+    [['--workers=2'], /--workers \(SHOP_WORKERS\): needs --bus=kafka: the in-memory bus lives in one process/],
+    [['--workers=2', '--brokers=127.0.0.1:1', '--roles=api,registry'], /--workers \(SHOP_WORKERS\): needs a role that consumes/],
+    [['--workers=65', '--brokers=127.0.0.1:1'], /--workers \(SHOP_WORKERS\)/],
   ])('%p exits 2 with one clear message', async (args, message) => {
     const { code, stderr, stdout } = await run(args)
     expect(code).toBe(2)

@@ -9,6 +9,7 @@ import { stockCommand } from './cli/stock.ts'
 import type { Config } from './config/options.ts'
 import { ConfigError, ShopError } from './errors.ts'
 import { createLogger } from './log.ts'
+import { workerIdentity } from './workers/pool.ts'
 
 /** Exit codes (also in --help). */
 const EXIT = { ok: 0, stopFailed: 1, usage: 2, escalated: 70 } as const
@@ -51,13 +52,16 @@ async function main(argv: string[]): Promise<void> {
   if (command !== 'run') fail(`unknown command "${invocation.command.join(' ')}"\nRun 'shop --help' for the options.`, EXIT.usage)
 
   const { config } = invocation
-  const logger = createLogger(config.logLevel)
+  const worker = workerIdentity(process.env)
+  const logger = worker ? createLogger(config.logLevel).child({ worker: worker.index }) : createLogger(config.logLevel)
   let shop: Shop
   try {
     shop = await Shop.start({
       config,
       logger,
       tracing: invocation.tracing,
+      argv: argv,
+      worker,
       onEscalate: (error) => {
         logger.fatal({ event: 'shop:escalated', err: error }, 'a supervisor gave up; exiting so the orchestrator restarts the process')
         process.exit(EXIT.escalated)
@@ -82,8 +86,14 @@ async function main(argv: string[]): Promise<void> {
       },
     )
   }
-  process.on('SIGINT', () => stop('SIGINT'))
+  // A worker stops when its supervisor says so (SIGTERM), not on the terminal's Ctrl-C, which reaches
+  // the whole process group: the supervisor stops its workers itself, and would restart one that left first.
+  process.on('SIGINT', () => (worker ? logger.info({ event: 'shop:signal', signal: 'SIGINT', ignored: 'a worker waits for its supervisor' }) : stop('SIGINT')))
   process.on('SIGTERM', () => stop('SIGTERM'))
+  if (worker) {
+    // A worker whose supervisor is gone (kill -9) stops too: its parent is then another process.
+    setInterval(() => process.ppid !== worker.supervisorPid && stop('supervisor exited'), 1_000).unref()
+  }
 }
 
 await main(process.argv.slice(2))

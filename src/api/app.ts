@@ -59,7 +59,10 @@ export function createHttpApp(options: HttpAppOptions) {
       endSpan(span, Number(labels.status) >= 500 ? new Error(`HTTP ${labels.status}`) : undefined)
     })
     .use(healthRoutes(() => [...options.readiness(), ...(options.draining() ? [{ ready: false as const, reason: 'shutting down' }] : [])]))
-    .get('/metrics', async () => new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType } }))
+    // ?format=json: prom-client's JSON, which a supervising process (--workers) reads from its workers to sum them.
+    .get('/metrics', async ({ query }) =>
+      query.format === 'json' ? Response.json(await metrics.json()) : new Response(await metrics.text(), { headers: { 'content-type': metrics.contentType } }),
+    )
   for (const feature of options.features ?? []) app.use(feature)
   return app.use(openapiRoutes())
 }

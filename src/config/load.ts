@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../errors.ts'
-import { type Config, ConfigSchema, type OptionSpec, optionSpecs, profiles } from './options.ts'
+import { type Config, ConfigSchema, type OptionSpec, optionSpecs, profiles, unpartitionedRoles } from './options.ts'
 import { validate } from './validate.ts'
 import { type TracingSettings, tracingSettings, tracingVariables } from '../observability/tracing.ts'
 
@@ -83,6 +83,11 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     throw new ConfigError(`must be at least --idempotency-ttl-ms (${config.idempotencyTtlMs}); got ${config.dedupWindowMs}`, setting('dedupWindowMs'))
   }
   checkKafkaSecurity(config)
+  if (config.workers > 1) {
+    // The in-memory log lives in one process; workers share the partitions of a broker's topics.
+    if (config.bus !== 'kafka') throw new ConfigError(`needs --bus=kafka: the in-memory bus lives in one process; got --workers=${config.workers} on the memory bus`, setting('workers'))
+    if (!config.roles.some((r) => !unpartitionedRoles.has(r))) throw new ConfigError(`needs a role that consumes (api and registry run in the supervising process); the roles are ${config.roles.join(',')}`, setting('workers'))
+  }
   if (config.adminToken !== '' && config.adminToken.length < 16) {
     throw new ConfigError(`must be at least 16 characters; got ${config.adminToken.length}`, setting('adminToken'))
   }

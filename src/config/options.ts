@@ -4,6 +4,8 @@ export const roleNames = ['api', 'order', 'inventory', 'payment', 'warehouse', '
 export type RoleName = (typeof roleNames)[number]
 /** What a process runs without --roles: the whole pipeline. The audit role exports to Kafka Connect; it runs where Connect does. */
 export const defaultRoles: RoleName[] = roleNames.filter((role) => role !== 'audit')
+/** Roles with no consumer group: with --workers they stay in the supervising process, the others run in its workers. */
+export const unpartitionedRoles: ReadonlySet<RoleName> = new Set(['api', 'registry'])
 export const sinkNames = ['console', 'webhook', 'smtp'] as const
 export type SinkName = (typeof sinkNames)[number]
 export const paymentProviders = ['simulator', 'http'] as const
@@ -20,6 +22,7 @@ export const ConfigSchema = Type.Object(
     brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' })),
     httpPort: Type.Integer({ minimum: 0, maximum: 65535 }),
     httpHost: Type.String({ minLength: 1 }),
+    workers: Type.Integer({ minimum: 1, maximum: 64 }),
     dataDir: Type.String({ minLength: 1 }),
     partitions: Type.Integer({ minimum: 1, maximum: 10_000 }),
     topicPrefix: Type.String({ pattern: '^[A-Za-z0-9._-]*$' }),
@@ -98,6 +101,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'brokers', flag: 'brokers', env: 'SHOP_BROKERS', kind: 'list', help: 'Kafka bootstrap brokers, host:port,... (required with --bus=kafka)' },
   { key: 'httpPort', flag: 'http-port', env: 'SHOP_HTTP_PORT', kind: 'integer', help: 'HTTP port for the API, /healthz and /readyz; 0 picks a free port (default 8080)' },
   { key: 'httpHost', flag: 'http-host', env: 'SHOP_HTTP_HOST', kind: 'string', help: 'address the HTTP server binds (default 127.0.0.1 in dev, 0.0.0.0 in prod)' },
+  { key: 'workers', flag: 'workers', env: 'SHOP_WORKERS', kind: 'integer', help: 'processes that share this process\'s consuming roles (all but api and registry), each a member of their consumer groups, under this one as their supervisor: it restarts them, waits for them at stop, and serves their /readyz and summed /metrics; uses more than one core. Kafka bus only (default 1: the roles run in this process)' },
   { key: 'dataDir', flag: 'data-dir', env: 'SHOP_DATA_DIR', kind: 'string', help: 'directory for the SQLite state caches (default ./data in dev, /var/lib/shop in prod)' },
   { key: 'partitions', flag: 'partitions', env: 'SHOP_PARTITIONS', kind: 'integer', help: 'partition count of the topics shop creates (default 6)' },
   { key: 'topicPrefix', flag: 'topic-prefix', env: 'SHOP_TOPIC_PREFIX', kind: 'string', help: 'prefix for every topic and consumer group name, to share a cluster (default none)' },
@@ -161,6 +165,7 @@ const common = {
   roles: defaultRoles,
   brokers: [] as string[],
   httpPort: 8080,
+  workers: 1,
   partitions: 6,
   topicPrefix: '',
   shutdownTimeoutMs: 10_000,

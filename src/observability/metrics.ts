@@ -1,4 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { AggregatorRegistry, Counter, Gauge, Histogram, type MetricObjectWithValues, type MetricValue, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** One process's metrics as prom-client's JSON (`GET /metrics?format=json`), which a supervising process sums. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[]
 
 /** Seconds, from a millisecond HTTP call to a minute-long order life. */
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -21,9 +24,9 @@ export class Metrics {
   readonly ordersAccepted = this.#counter('shop_orders_accepted_total', 'Orders published to orders.created and answered 202 (an Idempotency-Key replay is not counted again).')
   readonly ordersRefused = this.#counter('shop_orders_refused_total', 'Orders answered 503 before anything was published: too many waiting for the broker (in_flight) or the pipeline too far behind (backlog).', ['reason'])
   readonly producerInFlight = this.#gauge('shop_producer_in_flight', 'Orders and cancels of this api process waiting for their transaction to commit.')
-  readonly producerInFlightLimit = this.#gauge('shop_producer_in_flight_limit', 'The in-flight count above which orders are refused with 503 (--producer-max-in-flight).')
+  readonly producerInFlightLimit = this.#gauge('shop_producer_in_flight_limit', 'The in-flight count above which orders are refused with 503 (--producer-max-in-flight).', [], 'max')
   readonly orderBacklog = this.#gauge('shop_order_backlog', 'orders.created records the order group has not committed past, as the api samples it for admission.')
-  readonly orderBacklogLimit = this.#gauge('shop_order_backlog_limit', 'The backlog above which orders are refused with 503 (--max-order-backlog).')
+  readonly orderBacklogLimit = this.#gauge('shop_order_backlog_limit', 'The backlog above which orders are refused with 503 (--max-order-backlog).', [], 'max')
 
   readonly orderStatuses = this.#counter('shop_order_status_changes_total', 'Status changes committed by the order actor, by status (reserved and out_of_stock are the inventory outcomes; shipped, out_of_stock, payment_failed and cancelled are final).', ['status'])
   readonly outcomeLatency = this.#histogram('shop_order_outcome_latency_seconds', 'From acceptance (the order event\'s time) to the committed inventory outcome.', ['outcome'], latencyBuckets)
@@ -45,7 +48,7 @@ export class Metrics {
   readonly paymentCalls = this.#counter('shop_payment_requests_total', 'Charges and refunds asked of the payment provider, by kind (charge, refund) and result (performed, declined, failed: attempts spent).', ['kind', 'result'])
   readonly paymentRetries = this.#counter('shop_payment_retries_total', 'Payment provider calls that failed transiently and were tried again.')
 
-  readonly roleReady = this.#gauge('shop_role_ready', '1 when the role runs in this process and is ready, 0 when it runs and is not.', ['role'])
+  readonly roleReady = this.#gauge('shop_role_ready', '1 when the role runs in this process (or in each of its workers) and is ready, 0 when it runs and is not.', ['role'], 'min')
 
   readonly consumerLag = this.#gauge('kafka_consumergroup_lag', 'Last stable offset minus the committed offset (a transaction marker counts as an offset).', ['consumergroup', 'topic', 'partition'])
   readonly consumerOffset = this.#gauge('kafka_consumergroup_current_offset', 'The committed offset of a consumer group on a partition.', ['consumergroup', 'topic', 'partition'])
@@ -66,10 +69,32 @@ export class Metrics {
     this.#onScrape.push(refresh)
   }
 
-  /** The text exposition (Prometheus format 0.0.4). */
-  text(): Promise<string> {
+  readonly #included: Array<() => Promise<MetricsJson[]>> = []
+
+  /**
+   * Adds other processes' metrics (a supervisor's workers) to what this one serves: summed per
+   * series, as prom-client's cluster mode does; a gauge that a sum would misstate says otherwise
+   * (shop_role_ready is the minimum, limits the maximum).
+   */
+  include(source: () => Promise<MetricsJson[]>): void {
+    this.#included.push(source)
+  }
+
+  /** The text exposition (Prometheus format 0.0.4), with the included processes' series summed in. */
+  async text(): Promise<string> {
+    if (this.#included.length === 0) return this.#refreshed().metrics()
+    const others = (await Promise.all(this.#included.map((source) => source()))).flat()
+    return AggregatorRegistry.aggregate([await this.json(), ...others]).metrics()
+  }
+
+  /** This process's own series as JSON. */
+  json(): Promise<MetricsJson> {
+    return this.#refreshed().getMetricsAsJSON() as Promise<MetricsJson>
+  }
+
+  #refreshed(): Registry {
     for (const refresh of this.#onScrape) refresh()
-    return this.registry.metrics()
+    return this.registry
   }
 
   get contentType(): string {
@@ -90,8 +115,8 @@ export class Metrics {
     return new Counter<L>({ name, help, labelNames, registers: [this.registry] })
   }
 
-  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []) {
-    return new Gauge<L>({ name, help, labelNames, registers: [this.registry] })
+  #gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = [], aggregator: 'sum' | 'min' | 'max' = 'sum') {
+    return new Gauge<L>({ name, help, labelNames, aggregator, registers: [this.registry] })
   }
 
   #histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]) {

@@ -48,11 +48,12 @@ export const bun: Runtime = {
     await stdout.flush()
   },
   spawn(argv, options = {}): ChildProcess {
-    const proc = Bun.spawn(argv, { cwd: options.cwd, env: options.env ?? { ...process.env }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    const output = options.output ?? 'pipe'
+    const proc = Bun.spawn(argv, { cwd: options.cwd, env: options.env ?? { ...process.env }, stdin: 'ignore', stdout: output, stderr: output })
     return {
       pid: proc.pid,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
+      stdout: proc.stdout ?? emptyStream(),
+      stderr: proc.stderr ?? emptyStream(),
       get exitCode() {
         return proc.exitCode
       },
@@ -61,5 +62,9 @@ export const bun: Runtime = {
     }
   },
   scriptCommand: (script) => [process.execPath, script],
+  // A compiled binary's entry script lives in its embedded file system; the binary alone starts it.
+  selfCommand: () => (Bun.main.startsWith('/$bunfs/') ? [process.execPath] : [process.execPath, Bun.main]),
 }
+
+const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })
 

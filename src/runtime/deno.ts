@@ -12,12 +12,12 @@ declare const Deno: {
   stdout: { write(bytes: Uint8Array): Promise<number> }
   Command: new (
     command: string,
-    options: { args: string[]; cwd?: string; env?: Record<string, string>; clearEnv?: boolean; stdin: 'null'; stdout: 'piped'; stderr: 'piped' },
+    options: { args: string[]; cwd?: string; env?: Record<string, string>; clearEnv?: boolean; stdin: 'null'; stdout: 'piped' | 'inherit'; stderr: 'piped' | 'inherit' },
   ) => {
     spawn(): {
       pid: number
-      stdout: ReadableStream<Uint8Array>
-      stderr: ReadableStream<Uint8Array>
+      stdout: ReadableStream<Uint8Array> | null
+      stderr: ReadableStream<Uint8Array> | null
       status: Promise<{ code: number; signal: string | null }>
       kill(signal: string): void
     }
@@ -95,7 +95,8 @@ export const deno: Runtime = {
   spawn(argv, options = {}): ChildProcess {
     const [command, ...args] = argv
     const env = Object.fromEntries(Object.entries(options.env ?? process.env).filter((e): e is [string, string] => e[1] !== undefined))
-    const proc = new Deno.Command(command!, { args, cwd: options.cwd, env, clearEnv: true, stdin: 'null', stdout: 'piped', stderr: 'piped' }).spawn()
+    const output = options.output === 'inherit' ? 'inherit' : 'piped'
+    const proc = new Deno.Command(command!, { args, cwd: options.cwd, env, clearEnv: true, stdin: 'null', stdout: output, stderr: output }).spawn()
     let exitCode: number | null = null
     let running = true
     const exited = proc.status.then(({ code, signal }) => {
@@ -105,8 +106,9 @@ export const deno: Runtime = {
     })
     return {
       pid: proc.pid,
-      stdout: proc.stdout,
-      stderr: proc.stderr,
+      // Empty when inherited (reading the getter throws then).
+      stdout: output === 'piped' ? proc.stdout! : emptyStream(),
+      stderr: output === 'piped' ? proc.stderr! : emptyStream(),
       get exitCode() {
         return exitCode
       },
@@ -124,4 +126,7 @@ export const deno: Runtime = {
     }
   },
   scriptCommand: (script) => denoRun(Deno.execPath(), script),
+  selfCommand: () => denoRun(Deno.execPath(), process.argv[1]!),
 }
+
+const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })

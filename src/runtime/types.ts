@@ -19,6 +19,8 @@ export interface Runtime {
   spawn(argv: string[], options?: SpawnOptions): ChildProcess
   /** The command that runs `src/main.ts` (or another entry script) on this runtime. */
   scriptCommand(script: string): string[]
+  /** The command that starts this program again: the compiled binary itself, or the runtime and its entry script. */
+  selfCommand(): string[]
 }
 
 export type SqlValue = string | number | bigint | null | Uint8Array
@@ -64,6 +66,8 @@ export interface ServableApp {
 export interface SpawnOptions {
   cwd?: string
   env?: Record<string, string | undefined>
+  /** pipe (default): read through `stdout` and `stderr`; inherit: the child writes to this process's own (both streams are then empty). */
+  output?: 'pipe' | 'inherit'
 }
 
 export interface ChildProcess {

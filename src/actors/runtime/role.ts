@@ -28,8 +28,8 @@ export interface RoleContext {
 
 /** A role: a tree of supervised actors that one process runs (`--roles`). */
 export interface Role {
-  /** The role's name, or the name of one of its consumer groups. */
-  readonly name: GroupName
+  /** The role's name, or the name of one of its consumer groups; `workers` for a supervisor's worker processes. */
+  readonly name: GroupName | 'workers'
   /** HTTP routes the role serves, if any. */
   readonly http?: AnyElysia
   start(): Promise<void>
