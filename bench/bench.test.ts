@@ -104,15 +104,18 @@ describe('bun bench', () => {
     expect(density(end)).toBeLessThan(1.5 * density(early))
   }, 240_000)
 
-  test('stream --quick on the test broker: shop and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them', () => {
+  test('stream --quick on the test broker: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them', () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
     const run = bench(['stream', '--quick', '--stream-orders=1000', '--anchor-threads=1', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
     expect(run.code, run.stderr).toBe(0)
     const result = JSON.parse(readFileSync(join(out, 'stream.json'), 'utf8')) as StreamResult
     expectValid(StreamResult, result)
-    expect(result.runs.map((r) => r.name)).toEqual(['shop order,inventory', 'Kafka Streams, 1 stream thread'])
-    const [shop, anchor] = result.runs
+    expect(result.runs.map((r) => r.name)).toEqual(['shop order,inventory', 'shop order,inventory --workers=2', 'Kafka Streams, 1 stream thread'])
+    const [shop, workers, anchor] = result.runs
     expect(shop.reserved + shop.failed).toBe(1000)
+    expect([workers.reserved, workers.failed]).toEqual([shop.reserved, shop.failed])
+    // The workers' run is measured over the process tree: a supervisor and two workers hold more than one process.
+    expect(workers.processes[0].rssPeakMb).toBeGreaterThan(shop.processes[0].rssPeakMb)
     // About a tenth of the orders ask for a sold-out SKU; the bench itself checks the two runs
     // reserved the very same orders (by orderId) and fails otherwise.
     expect(shop.failed).toBeGreaterThan(0)

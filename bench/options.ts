@@ -40,6 +40,7 @@ const knobs = [
   { name: 'soak-window-ms', kind: 'int', default: 5_000, min: 1_000, help: "soak: shop's --dedup-window-ms (and --idempotency-ttl-ms): how long a finished order's state is kept" },
   { name: 'soak-deploy', kind: 'string', default: 'api;order,inventory,notifier;payment,warehouse,shipper,projector', help: 'soak: the processes, as --deploy; every order lives to its end, so its state can go' },
   { name: 'stream-orders', kind: 'int', default: 50_000, quick: 3_000, min: 1, help: 'stream: orders pre-filled in orders.created, drained by shop and by each Kafka Streams run' },
+  { name: 'shop-workers', kind: 'string', default: '1,2', help: "stream: the shop runs, by their --workers (1: the roles in one process), each on its own copy of the orders" },
   { name: 'anchor-threads', kind: 'string', default: '1,2', help: 'stream: the Kafka Streams runs, by their num.stream.threads' },
   { name: 'quick', kind: 'bool', default: false, help: 'a smoke run of under a minute: the smaller values above (quick: ...)' },
 ] as const satisfies readonly Knob[]
@@ -88,6 +89,7 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
   const result = options as BenchOptions
   for (const bus of result.bus.split(',')) if (bus !== 'kafka' && bus !== 'memory') throw new UsageError(`--bus: "${bus}" is neither kafka nor memory`)
   for (const f of result.fractions.split(',')) if (!(Number(f) > 0)) throw new UsageError(`--fractions: "${f}" is not a positive number`)
+  for (const w of result.shopWorkers.split(',')) if (!(Number.isInteger(Number(w)) && Number(w) > 0 && Number(w) <= 64)) throw new UsageError(`--shop-workers: "${w}" is not an integer from 1 to 64`)
   for (const t of result.anchorThreads.split(',')) if (!(Number.isInteger(Number(t)) && Number(t) > 0)) throw new UsageError(`--anchor-threads: "${t}" is not a positive integer`)
   return { help: false, name: name as BenchName, options: result }
 }

@@ -28,7 +28,8 @@ interface Processor {
 }
 
 /**
- * `bun bench stream`: shop's stream core (one `order,inventory` process) beside the same topology
+ * `bun bench stream`: shop's stream core (an `order,inventory` process, alone and with each of
+ * --shop-workers, each run on its own copy of the orders) beside the same topology
  * written with Kafka Streams (bench/anchors/kafka-streams), each draining the same --stream-orders
  * orders pre-filled in `orders.created` on the same broker, with the same stock. Each run counts
  * the outcomes (reserved or failed) it publishes until every order has exactly one; the runs must
@@ -45,8 +46,11 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const topics = topicNames(prefix)
     const threads = options.anchorThreads.split(',').map(Number)
     const namespaces = threads.map((t) => `${prefix}anchor-${t}-threads.`)
+    // Each shop run drains its own copy of the orders (its groups start at offset 0); the anchor reads the first copy.
+    const shopRuns = options.shopWorkers.split(',').map(Number)
+    const shopPrefixes = shopRuns.map((workers, i) => (i === 0 ? prefix : `${prefix}workers-${workers}.`))
     await log.admin.ensureTopics([
-      ...topicSpecs({ partitions: options.partitions, topicPrefix: prefix, idempotencyTtlMs: 86_400_000, roles: [] }),
+      ...shopPrefixes.flatMap((topicPrefix) => topicSpecs({ partitions: options.partitions, topicPrefix, idempotencyTtlMs: 86_400_000, roles: [] })),
       ...namespaces.flatMap((ns) => Object.values(anchorTopics(ns)).map((name) => ({ name, partitions: options.partitions }))),
     ])
 
@@ -56,11 +60,14 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const orders = orderRecords(topics.ordersCreated, orderBodies(mixOf(options)), count)
     const producer = log.producer()
     try {
-      await producer.send(plan.map(([sku, quantity]) => eventRecord(topics.inventoryRequests, events.inventoryRequest, { type: 'set', sku, quantity }, 'shop/bench')))
+      for (const p of shopPrefixes) {
+        const copy = topicNames(p)
+        await producer.send(plan.map(([sku, quantity]) => eventRecord(copy.inventoryRequests, events.inventoryRequest, { type: 'set', sku, quantity }, 'shop/bench')))
+        for (let i = 0; i < orders.length; i += 2_000) await producer.send(orders.slice(i, i + 2_000).map((r) => ({ ...r, topic: copy.ordersCreated })))
+      }
       for (const ns of namespaces) {
         await producer.send(plan.map(([sku, quantity]) => ({ topic: anchorTopics(ns).inventoryRequests, key: sku, value: JSON.stringify({ type: 'set', sku, quantity }) })))
       }
-      for (let i = 0; i < orders.length; i += 2_000) await producer.send(orders.slice(i, i + 2_000))
     } finally {
       await producer.close()
     }
@@ -89,7 +96,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       })
       const began = performance.now()
       const processor = await start()
-      const sampler = new ProcessSampler([{ name, pid: processor.pid }, ...(broker!.pid ? [{ name: 'kafka broker', pid: broker!.pid }] : [])])
+      const sampler = new ProcessSampler([{ name, pid: processor.pid, tree: true }, ...(broker!.pid ? [{ name: 'kafka broker', pid: broker!.pid }] : [])])
       sampler.start()
       const progress = setInterval(() => say(`${name}: ${outcome.size} of ${count} outcomes`), 5_000)
       try {
@@ -126,10 +133,13 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const runs: Array<Run & { reservedIds: Set<string> }> = []
     // --profile: a CPU profile of the shop process, and its hottest functions, in <out>/profiles/stream/.
     const profileDir = options.profile ? join(options.out, 'profiles', 'stream') : undefined
-    const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix, options, profileDir, onNotifierLine: () => {} }
-    runs.push(
-      await drain('shop order,inventory', { reserved: topics.reserved, failed: topics.failed }, async () => {
-        const shop = await spawn(spec, 'kafka:order,inventory', 'order,inventory', mkdtempSync(join(tmpdir(), 'shop-bench-')))
+    for (const [i, workers] of shopRuns.entries()) {
+      const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix: shopPrefixes[i], options, profileDir, onNotifierLine: () => {}, extraFlags: [`--workers=${workers}`] }
+      const copy = topicNames(shopPrefixes[i])
+      const name = workers === 1 ? 'shop order,inventory' : `shop order,inventory --workers=${workers}`
+      runs.push(
+      await drain(name, { reserved: copy.reserved, failed: copy.failed }, async () => {
+        const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', mkdtempSync(join(tmpdir(), 'shop-bench-')))
         return {
           pid: shop.proc.pid,
           async stop() {
@@ -137,11 +147,12 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
             await shop.exited
             // Its log, with every transaction's timings at --log-level=debug.
             mkdirSync(join(options.out, 'logs'), { recursive: true })
-            writeFileSync(join(options.out, 'logs', 'stream-shop.log'), `${shop.stderr.join('\n')}\n`)
+            writeFileSync(join(options.out, 'logs', `stream-shop${workers === 1 ? '' : `-${workers}-workers`}.log`), `${shop.stderr.join('\n')}\n`)
           },
         }
       }),
-    )
+      )
+    }
     for (const [i, n] of threads.entries()) {
       const ns = anchorTopics(namespaces[i])
       runs.push(
@@ -170,7 +181,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       machine: machine(broker!.version),
       options: { ...options },
       runs: runs.map(({ reservedIds: _, ...run }) => run),
-      ratios: ratios(runs),
+      ratios: ratios(runs, shopRuns.length),
     }
     return { result, files: writeResult(options.out, 'stream', result, streamMarkdown(result)) }
   } finally {
@@ -184,15 +195,15 @@ function orderIdOf(record: ProduceRecord | ConsumedRecord): string {
   return (JSON.parse(jsonOf(Buffer.from(record.value!))) as { orderId: string }).orderId
 }
 
-function ratios(runs: Run[]): Ratio[] {
-  const [shop, ...anchors] = runs
-  return anchors.flatMap((anchor) => {
-    const shopCpu = shop.cpuMsPerOrder[0].ms
-    const anchorCpu = anchor.cpuMsPerOrder[0].ms
-    return [
-      { name: `shop / ${anchor.name}: orders/s`, measured: `shop: ${shop.ordersPerSecond}`, baseline: `${anchor.name}: ${anchor.ordersPerSecond}`, value: ratio(shop.ordersPerSecond, anchor.ordersPerSecond) },
-      { name: `shop / ${anchor.name}: processor CPU per order`, measured: `shop: ${shopCpu} ms`, baseline: `${anchor.name}: ${anchorCpu} ms`, value: ratio(shopCpu, anchorCpu) },
-      { name: `shop / ${anchor.name}: peak RSS`, measured: `shop: ${shop.processes[0].rssPeakMb} MB`, baseline: `${anchor.name}: ${anchor.processes[0].rssPeakMb} MB`, value: ratio(shop.processes[0].rssPeakMb, anchor.processes[0].rssPeakMb) },
-    ]
-  })
+function ratios(runs: Run[], shopRuns: number): Ratio[] {
+  const shops = runs.slice(0, shopRuns)
+  const anchors = runs.slice(shopRuns)
+  const cpu = (run: Run) => run.cpuMsPerOrder[0].ms
+  const rss = (run: Run) => run.processes[0].rssPeakMb
+  const compare = (shop: Run, baseline: Run): Ratio[] => [
+    { name: `${shop.name} / ${baseline.name}: orders/s`, measured: `${shop.ordersPerSecond}`, baseline: `${baseline.ordersPerSecond}`, value: ratio(shop.ordersPerSecond, baseline.ordersPerSecond) },
+    { name: `${shop.name} / ${baseline.name}: processor CPU per order`, measured: `${cpu(shop)} ms`, baseline: `${cpu(baseline)} ms`, value: ratio(cpu(shop), cpu(baseline)) },
+    { name: `${shop.name} / ${baseline.name}: peak RSS`, measured: `${rss(shop)} MB`, baseline: `${rss(baseline)} MB`, value: ratio(rss(shop), rss(baseline)) },
+  ]
+  return [...shops.slice(1).flatMap((shop) => compare(shop, shops[0])), ...shops.flatMap((shop) => anchors.flatMap((anchor) => compare(shop, anchor)))]
 }

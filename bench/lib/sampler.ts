@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import type { Log } from '../../src/kafka/port.ts'
 import { partitionLag } from '../../src/observability/lag.ts'
 import { round } from './stats.ts'
@@ -37,6 +37,33 @@ export function rssMb(pid: number): number | undefined {
   }
 }
 
+/** `pid` and every process below it (a supervisor's workers), from each process's parent in /proc. */
+function tree(pid: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)])
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  const all = [pid]
+  for (let i = 0; i < all.length; i++) all.push(...(children.get(all[i]) ?? []))
+  return all
+}
+
+const sum = (values: Array<number | undefined>): number | undefined => (values[0] === undefined ? undefined : values.reduce<number>((a, v) => a + (v ?? 0), 0))
+
+/** A process under measurement; with `tree`, its CPU and RSS are its own and those of every process below it (`--workers`). */
+export interface Sampled {
+  name: string
+  pid: number
+  tree?: boolean
+}
+
 /** Samples /proc for CPU and RSS of each process, once a second, between `start()` and `stop()`. */
 export class ProcessSampler {
   #timer: ReturnType<typeof setInterval> | undefined
@@ -45,11 +72,20 @@ export class ProcessSampler {
   #peakCpu = new Map<number, number>()
   #peakRss = new Map<number, number>()
 
-  constructor(private readonly processes: Array<{ name: string; pid: number }>) {}
+  constructor(private readonly processes: Sampled[]) {}
+
+  #cpuTicks(p: Sampled): number | undefined {
+    return p.tree ? sum(tree(p.pid).map(cpuTicks)) : cpuTicks(p.pid)
+  }
+
+  #rssMb(p: Sampled): number | undefined {
+    return p.tree ? sum(tree(p.pid).map(rssMb)) : rssMb(p.pid)
+  }
 
   start(): void {
-    for (const { pid } of this.processes) {
-      const ticks = cpuTicks(pid)
+    for (const p of this.processes) {
+      const { pid } = p
+      const ticks = this.#cpuTicks(p)
       if (ticks !== undefined) this.#first.set(pid, { ticks, at: performance.now() })
     }
     this.#last = new Map(this.#first)
@@ -58,9 +94,10 @@ export class ProcessSampler {
 
   #sample(): void {
     const now = performance.now()
-    for (const { pid } of this.processes) {
-      const ticks = cpuTicks(pid)
-      const rss = rssMb(pid)
+    for (const p of this.processes) {
+      const { pid } = p
+      const ticks = this.#cpuTicks(p)
+      const rss = this.#rssMb(p)
       const last = this.#last.get(pid)
       if (ticks !== undefined && last) {
         const percent = ((ticks - last.ticks) / TICKS_PER_SECOND / ((now - last.at) / 1000)) * 100
@@ -74,7 +111,8 @@ export class ProcessSampler {
   stop(): ProcessUsage[] {
     this.#sample()
     clearInterval(this.#timer)
-    return this.processes.map(({ name, pid }) => {
+    return this.processes.map((p) => {
+      const { name, pid } = p
       const first = this.#first.get(pid)
       const last = this.#last.get(pid)
       const seconds = first && last ? (last.at - first.at) / 1000 : 0
@@ -85,7 +123,7 @@ export class ProcessSampler {
         cpuPercent: round(cpu, 1),
         cpuPeakPercent: round(this.#peakCpu.get(pid) ?? 0, 1),
         rssPeakMb: round(this.#peakRss.get(pid) ?? 0, 1),
-        rssEndMb: round(rssMb(pid) ?? 0, 1),
+        rssEndMb: round(this.#rssMb(p) ?? 0, 1),
       }
     })
   }
