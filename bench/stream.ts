@@ -103,6 +103,10 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
         await eventually(() => {
           if (outcome.size < count) throw new Error(`${name}: ${outcome.size} of ${count} orders have an outcome after ${options.drainTimeoutMs} ms`)
         }, options.drainTimeoutMs, 50)
+      } catch (error) {
+        // Stopped all the same, so that its log is kept for the failure.
+        await processor.stop().catch(() => {})
+        throw error
       } finally {
         clearInterval(progress)
       }

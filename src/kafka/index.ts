@@ -16,5 +16,6 @@ export function createLog(config: Pick<Config, 'bus' | 'brokers' | 'requestTimeo
     sessionTimeoutMs: config.sessionTimeoutMs,
     security: kafkaSecurity(config),
     warn: (entry) => logger?.warn(entry),
+    info: (entry) => logger?.info(entry),
   })
 }

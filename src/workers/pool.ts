@@ -60,6 +60,8 @@ const USAGE_EXIT = 2
 
 /** How often the supervisor asks its workers whether they are ready. */
 const readinessEveryMs = 1_000
+/** How long a scrape waits for a worker's series: well inside Prometheus's default scrape timeout (10 s). */
+const scrapeTimeoutMs = 2_000
 
 export interface WorkersOptions {
   config: Config
@@ -161,7 +163,7 @@ export function workersRole(options: WorkersOptions): Role {
       workers.map(async (worker) => {
         if (!worker.url || !worker.process) return undefined
         try {
-          const response = await fetch(`${worker.url}/metrics?format=json`, { signal: AbortSignal.timeout(config.requestTimeoutMs) })
+          const response = await fetch(`${worker.url}/metrics?format=json`, { signal: AbortSignal.timeout(scrapeTimeoutMs) })
           return response.ok ? ((await response.json()) as MetricsJson) : undefined
         } catch {
           // A worker restarting: its series are missing from this scrape (counters resume from the restarted worker's own).

@@ -18,6 +18,7 @@ export interface KafkaConsumerSettings extends ClientBase {
   maxBufferedRecords: number
   read: (from: RecordPosition[]) => Promise<ReadResult[]>
   warn: (entry: Record<string, unknown>) => void
+  info: (entry: Record<string, unknown>) => void
 }
 
 export class KafkaConsumer implements GroupConsumer {
@@ -41,8 +42,9 @@ export class KafkaConsumer implements GroupConsumer {
     private readonly options: ConsumerOptions,
     private readonly settings: KafkaConsumerSettings,
   ) {
-    this.#guard = new PositionGuard(settings.read, (partition, from, to, records) =>
-      settings.warn({ event: 'consumer:gap:filled', group: options.groupId, partition, from: String(from), to: String(to), records }),
+    // A skipped range is the client's fault (warned); one received before a rebalance is read again as a matter of course.
+    this.#guard = new PositionGuard(settings.read, (partition, from, to, records, why) =>
+      (why === 'skipped' ? settings.warn : settings.info)({ event: why === 'skipped' ? 'consumer:gap:filled' : 'consumer:behind:read', group: options.groupId, partition, from: String(from), to: String(to), records }),
     )
     this.client = new StableOffsetsConsumer({
       clientId: settings.clientId,
@@ -111,10 +113,11 @@ export class KafkaConsumer implements GroupConsumer {
         const revoked = this.#assignment
         this.#assignment = []
         if (revoked.length > 0) await listener.onRevoked(revoked)
-        this.#guard.reset(assigned, assigned.length > 0 ? await this.committed(assigned) : new Map())
+        this.#guard.reset(assigned, assigned.length > 0 ? await this.committed(assigned) : new Map(), generation)
         this.#generation = generation
         await listener.onAssigned(assigned, generation)
         this.#assignment = assigned
+        await this.#deliverBehind(generation)
         // Records of this generation that arrived before its join event waited for it.
         if (this.#pending.length > 0) this.#queueDelivery()
       })
@@ -150,6 +153,7 @@ export class KafkaConsumer implements GroupConsumer {
       generation: origin.generationId,
     }
     consumedOrigins.set(record, origin)
+    this.#guard.received(record)
     if (++this.#buffered >= this.settings.maxBufferedRecords) this.#stream?.pause()
     this.#pending.push(record)
     this.#queueDelivery()
@@ -182,11 +186,33 @@ export class KafkaConsumer implements GroupConsumer {
       if (batch) batch.push(record)
       else batches.set(key, [record])
     }
+    // Records of an older generation move the client's position past them without being processed.
+    if (due.some((r) => r.generation !== generation)) await this.#deliverBehind(generation)
     for (const batch of batches.values()) {
       if (this.#generation !== generation || this.#closed || this.#failed) return
       const admitted = await this.#guard.admit(batch)
-      if (admitted.length > 0) await this.#listener!.onRecords(admitted)
+      if (admitted.length > 0) await this.#listener!.onRecords(this.#owned(admitted))
     }
+  }
+
+  /** Delivers the committed records the client received past a partition's position and will not fetch again (see PositionGuard). */
+  async #deliverBehind(generation: number): Promise<void> {
+    for (const batch of await this.#guard.behind()) {
+      if (this.#generation !== generation || this.#closed || this.#failed) return
+      await this.#listener!.onRecords(this.#owned(batch))
+    }
+  }
+
+  /**
+   * Records the guard read itself were not delivered by the client: they get the current
+   * generation's origin, which their transaction's TxnOffsetCommit carries (txn-offsets.ts).
+   */
+  #owned(records: ConsumedRecord[]): ConsumedRecord[] {
+    for (const record of records) {
+      if (consumedOrigins.has(record)) continue
+      consumedOrigins.set(record, { groupId: this.groupId, generationId: this.#generation, memberId: this.client.memberId!, coordinatorId: this.client.coordinatorId! })
+    }
+    return records
   }
 
   assignment(): TopicPartition[] {

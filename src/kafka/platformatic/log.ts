@@ -89,6 +89,7 @@ export class KafkaLog implements Log {
       maxBufferedRecords: this.#options.maxBufferedRecords,
       read: (from) => this.read(from),
       warn: this.#options.warn,
+      info: this.#options.info,
     })
     consumer.onClose = this.#track(() => consumer.shutdown())
     return consumer

@@ -12,6 +12,8 @@ export interface KafkaLogOptions {
   maxBufferedRecords?: number
   /** Where the adapter reports client misbehaviour it worked around. */
   warn?: (entry: Record<string, unknown>) => void
+  /** Where the adapter reports what it did as a matter of course (records read again after a rebalance). */
+  info?: (entry: Record<string, unknown>) => void
   /**
    * Bytes of records per Produce request at most (concurrent sends are coalesced up to it; larger
    * sends are split). Below the broker's default message.max.bytes of 1 MiB, with headroom.
@@ -41,6 +43,7 @@ export const kafkaLogDefaults = {
   heartbeatIntervalMs: 1_000,
   maxBufferedRecords: 5_000,
   warn: () => {},
+  info: () => {},
   security: {},
   maxRequestBytes: 512 * 1024,
   concurrentTransactionsRetryMs: 2,
