@@ -92,6 +92,8 @@ export function workersRole(options: WorkersOptions): Role {
     dataDir: join(config.dataDir, `worker-${index}`),
     readiness: { ready: false, reason: `worker-${index} is starting` },
   }))
+  // At 0 from the start, so that rate() and the alerts see the first restart.
+  metrics.actorRestarts.inc({ actor: 'worker' }, 0)
   let poller: ReturnType<typeof setInterval> | undefined
   const actors: Array<{ stop(): Promise<void> }> = []
 
