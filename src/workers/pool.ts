@@ -146,16 +146,20 @@ export function workersRole(options: WorkersOptions): Role {
   const poll = async () => {
     await Promise.all(
       workers.map(async (worker) => {
-        if (!worker.process) return
+        const child = worker.process
+        if (!child) return
         worker.url ??= readUrl(worker.dataDir)
         if (!worker.url) return
+        let readiness: Readiness
         try {
           const response = await fetch(`${worker.url}/readyz`, { signal: AbortSignal.timeout(readinessEveryMs) })
           const body = (await response.json()) as { status?: string; reasons?: string[] }
-          worker.readiness = response.ok ? { ready: true } : { ready: false, reason: `${worker.name}: ${(body.reasons ?? [body.status ?? response.status]).join('; ')}` }
+          readiness = response.ok ? { ready: true } : { ready: false, reason: `${worker.name}: ${(body.reasons ?? [body.status ?? response.status]).join('; ')}` }
         } catch (error) {
-          worker.readiness = { ready: false, reason: `${worker.name} does not answer (${(error as Error).message})` }
+          readiness = { ready: false, reason: `${worker.name} does not answer (${(error as Error).message})` }
         }
+        // An answer of a process that has been stopped or replaced meanwhile says nothing of the current one.
+        if (worker.process === child) worker.readiness = readiness
       }),
     )
   }
