@@ -208,10 +208,18 @@ export class KafkaConsumer implements GroupConsumer {
    * generation's origin, which their transaction's TxnOffsetCommit carries (txn-offsets.ts).
    */
   #owned(records: ConsumedRecord[]): ConsumedRecord[] {
-    for (const record of records) {
-      if (consumedOrigins.has(record)) continue
-      consumedOrigins.set(record, { groupId: this.groupId, generationId: this.#generation, memberId: this.client.memberId!, coordinatorId: this.client.coordinatorId! })
+    const client = this.client
+    // The generation and member they were delivered under; the coordinator as it is when the offsets
+    // are sent (right after a broker comes back the client may not know it yet: null).
+    const origin = {
+      groupId: this.groupId,
+      generationId: this.#generation,
+      memberId: client.memberId!,
+      get coordinatorId() {
+        return client.coordinatorId!
+      },
     }
+    for (const record of records) if (!consumedOrigins.has(record)) consumedOrigins.set(record, origin)
     return records
   }
 

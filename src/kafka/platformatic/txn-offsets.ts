@@ -49,7 +49,10 @@ function commitOne(producer: Producer<string, Bytes, string, string>, transactio
       (retry) => {
         client[kMetadata]({ topics: names }, (error, metadata) => {
           if (error) return retry(error)
-          client[kGetConnection](metadata!.brokers.get(origin.coordinatorId), (error, connection) => {
+          // Not known yet (the consumer finds it again after a broker outage): retried, never sent to no broker.
+          const coordinator = origin.coordinatorId === null ? undefined : metadata!.brokers.get(origin.coordinatorId)
+          if (coordinator === undefined) return retry(new LogError(`the coordinator of group ${origin.groupId} is not known yet`))
+          client[kGetConnection](coordinator, (error, connection) => {
             if (error) return retry(error)
             client[kGetApi]('TxnOffsetCommit', (error, api) => {
               if (error) return retry(error)
