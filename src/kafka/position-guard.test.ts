@@ -51,22 +51,22 @@ describe('position guard', () => {
   test('records received in an older generation past the committed offset are read again for the new one, even when nothing more arrives', async () => {
     const guard = new PositionGuard(partition([5, 6, 7, 8]))
     for (const offset of [5, 6, 7, 8]) guard.received(record(offset))
-    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 5n]]), 2)
-    const [behind, ...others] = await guard.behind()
+    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 5n]]))
+    const [behind, ...others] = await guard.behind(2)
     expect(offsetsOf(behind)).toEqual([5, 6, 7, 8])
     expect(others).toEqual([])
     expect(behind.every((r) => r.generation === 2)).toBe(true)
     // The client's own redelivery of them, if it comes, is dropped; what follows is admitted.
     expect(offsetsOf(await guard.admit([record(7), record(8), record(9)]))).toEqual([9])
-    expect(await guard.behind()).toEqual([])
+    expect(await guard.behind(2)).toEqual([])
   })
 
   test('nothing is behind where the committed offset is past what was received, or the partition is not assigned', async () => {
     const guard = new PositionGuard(partition([5, 6, 7, 8]))
     for (const offset of [5, 6]) guard.received(record(offset))
     guard.received({ ...record(3), partition: 1 })
-    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 7n]]), 2)
-    expect(await guard.behind()).toEqual([])
+    guard.reset([{ topic: 't', partition: 0 }], new Map([['t:0', 7n]]))
+    expect(await guard.behind(2)).toEqual([])
   })
 
   test('within a generation later jumps are not checked again (markers between transactions)', async () => {

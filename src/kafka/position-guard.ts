@@ -25,7 +25,6 @@ export class PositionGuard {
   readonly #unverified = new Set<string>()
   readonly #assigned = new Map<string, TopicPartition>()
   readonly #received = new Map<string, bigint>()
-  #generation = 0
 
   constructor(
     private readonly read: (from: RecordPosition[]) => Promise<ReadResult[]>,
@@ -37,11 +36,10 @@ export class PositionGuard {
   ) {}
 
   /** A new generation: `committed` is where each assigned partition resumes. */
-  reset(assigned: TopicPartition[], committed: Map<string, bigint>, generation = 0): void {
+  reset(assigned: TopicPartition[], committed: Map<string, bigint>): void {
     this.#next.clear()
     this.#unverified.clear()
     this.#assigned.clear()
-    this.#generation = generation
     for (const { topic, partition } of assigned) {
       const key = tpKey(topic, partition)
       this.#assigned.set(key, { topic, partition })
@@ -89,14 +87,15 @@ export class PositionGuard {
    * For each assigned partition the consumer has received past its position without admitting,
    * the committed records in between, read and returned in offset order (the partition's position
    * then follows them; the consumer's own redelivery of them, if it comes, is dropped by `admit`).
+   * They are delivered under the current `generation`.
    */
-  async behind(): Promise<ConsumedRecord[][]> {
+  async behind(generation: number): Promise<ConsumedRecord[][]> {
     const result: ConsumedRecord[][] = []
     for (const [key, { topic, partition }] of this.#assigned) {
       const next = this.#next.get(key)!
       const received = this.#received.get(key)
       if (received === undefined || received <= next) continue
-      const records = (await this.#range(topic, partition, next, received)).map((r) => ({ ...r, generation: this.#generation }))
+      const records = (await this.#range(topic, partition, next, received)).map((r) => ({ ...r, generation }))
       this.onFill(key, next, received, records.length, 'behind')
       this.#unverified.delete(key)
       this.#next.set(key, received)

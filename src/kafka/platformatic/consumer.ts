@@ -113,7 +113,7 @@ export class KafkaConsumer implements GroupConsumer {
         const revoked = this.#assignment
         this.#assignment = []
         if (revoked.length > 0) await listener.onRevoked(revoked)
-        this.#guard.reset(assigned, assigned.length > 0 ? await this.committed(assigned) : new Map(), generation)
+        this.#guard.reset(assigned, assigned.length > 0 ? await this.committed(assigned) : new Map())
         this.#generation = generation
         await listener.onAssigned(assigned, generation)
         this.#assignment = assigned
@@ -179,15 +179,19 @@ export class KafkaConsumer implements GroupConsumer {
     this.#buffered -= due.length
     if (this.#buffered < this.settings.maxBufferedRecords / 2 && this.#stream?.isPaused()) this.#stream.resume()
     const batches = new Map<string, ConsumedRecord[]>()
+    let stale = false
     for (const record of due) {
-      if (record.generation !== generation) continue
+      if (record.generation !== generation) {
+        stale = true
+        continue
+      }
       const key = tpKey(record.topic, record.partition)
       const batch = batches.get(key)
       if (batch) batch.push(record)
       else batches.set(key, [record])
     }
     // Records of an older generation move the client's position past them without being processed.
-    if (due.some((r) => r.generation !== generation)) await this.#deliverBehind(generation)
+    if (stale) await this.#deliverBehind(generation)
     for (const batch of batches.values()) {
       if (this.#generation !== generation || this.#closed || this.#failed) return
       const admitted = await this.#guard.admit(batch)
@@ -197,7 +201,7 @@ export class KafkaConsumer implements GroupConsumer {
 
   /** Delivers the committed records the client received past a partition's position and will not fetch again (see PositionGuard). */
   async #deliverBehind(generation: number): Promise<void> {
-    for (const batch of await this.#guard.behind()) {
+    for (const batch of await this.#guard.behind(generation)) {
       if (this.#generation !== generation || this.#closed || this.#failed) return
       await this.#listener!.onRecords(this.#owned(batch))
     }
