@@ -20,13 +20,16 @@ const clientRetries = { retries: 3, retryDelay: (_client: unknown, _operation: s
  * AddPartitionsToTxn (or AddOffsetsToTxn) is answered CONCURRENT_TRANSACTIONS until the previous
  * transaction's markers are written, which takes a few ms: that case is retried after
  * `concurrentTransactionsRetryMs`, doubling up to 20 ms (the Java client waits a flat 20 ms).
- * Other retriable errors back off from 20 ms by 5x up to 2 s. The many attempts are for the fast
- * case; a call still ends at its deadline, and a client whose call failed is closed, which ends
- * its pending retries.
+ * Other retriable errors back off from 20 ms by 5x up to 2 s. Retries are not counted: every call
+ * ends at its deadline (`call`), and a client whose call failed is closed, which ends its pending
+ * retries. A count cut CONCURRENT_TRANSACTIONS short: 25 attempts span ~450 ms, and on a fresh
+ * deployment a coordinator still writing the markers of a transaction on new topics answered it
+ * for longer (`bun bench latency`: the api's first order failed with "addPartitionsToTransaction
+ * failed 26 times" and a 503), where the Java client retries until its delivery timeout.
  */
-function transactionRetries(concurrentTransactionsRetryMs: number) {
+export function transactionRetries(concurrentTransactionsRetryMs: number) {
   return {
-    retries: 25,
+    retries: Number.POSITIVE_INFINITY,
     retryDelay: (_client: unknown, _operation: string, attempt: number, _retries: number, error: unknown) =>
       hasProtocolError(error, 'CONCURRENT_TRANSACTIONS')
         ? backoffDelay({ minMs: concurrentTransactionsRetryMs, maxMs: Math.max(20, concurrentTransactionsRetryMs), factor: 2 }, attempt)
