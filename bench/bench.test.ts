@@ -6,6 +6,9 @@ import { compiledSchema } from '../src/events/check.ts'
 import { repo } from '../test/harness/shop-process.ts'
 import { LatencyResult, RuntimesResult, SoakResult, StreamResult, ThroughputResult, TracingResult } from './lib/report.ts'
 import { testBrokers } from '../test/integration/broker.ts'
+import { randomUUID } from 'node:crypto'
+import { KafkaLog } from '../src/kafka/platformatic/index.ts'
+import { logConsume, logProduce, orderRecords, rawKafkaConsume } from './lib/baselines.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
 function bench(args: string[]) {
@@ -45,6 +48,8 @@ describe('bun bench', () => {
     expect(memory.pipeline.outcomes.out_of_stock).toBeGreaterThan(0)
     expect(memory.pipeline.outcomes.reserved).toBeGreaterThan(memory.pipeline.outcomes.out_of_stock)
     expect(memory.log.exactlyOnce.count).toBe(1500)
+    expect(memory.log.consume.count).toBe(1500)
+    expect(memory.log.rawConsume).toBeNull()
     expect(result.baselines.rawKafka).toBeNull()
     expect(result.ratios.map((r) => r.name)).toEqual(['API / bare Elysia (memory)', 'exactly-once / at-least-once (memory log layer)'])
     expect(readFileSync(join(out, 'throughput.md'), 'utf8')).toContain('## Ratios')
@@ -105,6 +110,29 @@ describe('bun bench', () => {
     const density = (restore: typeof early) => restore.entries / rateBefore(restore.ordersBefore)
     expect(density(end)).toBeLessThan(1.5 * density(early))
   }, 240_000)
+
+  test("the consumer baselines on the test broker: Kafka's ConsumerPerformance and shop's group consumer each read every record of the same topic", async () => {
+    const log = new KafkaLog({ brokers: testBrokers, clientId: 'bench-test-consume' })
+    const prefix = `bench-test-${randomUUID().slice(0, 8)}`
+    try {
+      await log.admin.ensureTopics([{ name: `${prefix}.in`, partitions: 3 }])
+      const records = orderRecords(`${prefix}.in`, () => JSON.stringify({ userId: 'u', items: [{ sku: 'SKU-1', quantity: 1, unitPrice: 2 }], total: 2 }), 500)
+      expect((await logProduce(log, records, 8)).count).toBe(500)
+      const shop = await logConsume(log, `${prefix}.in`, 500, `${prefix}.consume`)
+      const raw = await rawKafkaConsume(testBrokers, `${prefix}.in`, 500, `${prefix}.raw`)
+      expect([shop.count, raw.count]).toEqual([500, 500])
+      expect(shop.perSecond).toBeGreaterThan(0)
+      expect(raw.perSecond).toBeGreaterThan(0)
+      // Each tool committed its group's offsets at the end of the topic: both read it all.
+      const ends = await log.admin.endOffsets(`${prefix}.in`)
+      for (const group of [`${prefix}.raw`]) {
+        const committed = await log.admin.committedOffsets(group)
+        expect(committed.map((c) => c.offset).sort()).toEqual([...ends].sort())
+      }
+    } finally {
+      await log.close()
+    }
+  }, 120_000)
 
   test('stream --quick on the test broker: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them', () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))

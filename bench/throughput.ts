@@ -4,7 +4,7 @@ import { kafkaLogDefaults } from '../src/kafka/platformatic/options.ts'
 import { MemoryLog } from '../src/kafka/memory/index.ts'
 import type { Log } from '../src/kafka/port.ts'
 import type { BenchOptions } from './options.ts'
-import { bareElysia, logProduce, logTransactions, logTransform, orderRecords, rawKafka, type Rate, recordBytes } from './lib/baselines.ts'
+import { type ConsumeRate, bareElysia, logConsume, logProduce, logTransactions, logTransform, orderRecords, rawKafka, rawKafkaConsume, type Rate, recordBytes } from './lib/baselines.ts'
 import { benchEnvironment, machine } from './lib/environment.ts'
 import { closedLoop, orderBodies } from './lib/load.ts'
 import { type Ratio, type ThroughputResult, throughputMarkdown, writeResult } from './lib/report.ts'
@@ -45,7 +45,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
       const log: Log = bus === 'kafka' ? new KafkaLog({ brokers: broker!.brokers, clientId: 'bench-log' }) : new MemoryLog()
       let logFigures: Run['log']
       try {
-        logFigures = { ...(await logLayer(log, options, say)), transactions: bus === 'kafka' ? await transactionPath(log, broker!.brokers, options, say) : null }
+        logFigures = { ...(await logLayer(log, broker?.brokers ?? null, options, say)), transactions: bus === 'kafka' ? await transactionPath(log, broker!.brokers, options, say) : null }
       } finally {
         await log.close()
       }
@@ -77,20 +77,32 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
   }
 }
 
-/** The project's log adapter alone: produce as the API does, then consume-copy-produce both ways. */
-async function logLayer(log: Log, options: BenchOptions, say: Say): Promise<Omit<Run['log'], 'transactions'>> {
+/**
+ * The project's log adapter alone: produce as the API does; consume what it produced, beside
+ * Kafka's own consumer tool on the same records (Kafka only); then consume-copy-produce both ways.
+ */
+async function logLayer(log: Log, brokers: string[] | null, options: BenchOptions, say: Say): Promise<Omit<Run['log'], 'transactions'>> {
   const prefix = `bench-${randomUUID().slice(0, 8)}.`
   const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
   await log.admin.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
   const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.orders)
   say(`${log.kind} log layer: produce ${records.length} records, one per send(), ${options.concurrency} in flight`)
   const produce = await logProduce(log, records, options.concurrency)
-  say(`${log.kind} log layer: ${produce.perSecond} records/s produced; consume-copy-produce at-least-once`)
+  say(`${log.kind} log layer: ${produce.perSecond} records/s produced; consume them`)
+  const consume = await logConsume(log, topics.input, records.length, `${prefix}consume`)
+  say(`${log.kind} log layer: ${consume.perSecond} records/s consumed`)
+  let rawConsume: ConsumeRate | null = null
+  if (log.kind === 'kafka' && brokers) {
+    say('raw Kafka: ConsumerPerformance on the same records, read_committed')
+    rawConsume = await rawKafkaConsume(brokers, topics.input, records.length, `${prefix}raw-consume`)
+    say(`raw Kafka: ${rawConsume.perSecond} records/s consumed`)
+  }
+  say(`${log.kind} log layer: consume-copy-produce at-least-once`)
   const atLeastOnce = await logTransform(log, 'at-least-once', topics.input, topics.atLeastOnce, records.length, `${prefix}alo`)
   say(`${log.kind} log layer: ${atLeastOnce.perSecond} records/s at-least-once; now exactly-once`)
   const exactlyOnce = await logTransform(log, 'exactly-once', topics.input, topics.exactlyOnce, records.length, `${prefix}eos`)
   say(`${log.kind} log layer: ${exactlyOnce.perSecond} records/s exactly-once`)
-  return { produce, atLeastOnce, exactlyOnce }
+  return { produce, consume, rawConsume, atLeastOnce, exactlyOnce }
 }
 
 /**
@@ -143,6 +155,14 @@ function ratios(runs: Run[], raw: Rate | null, bare: number): Ratio[] {
         measured: `transactions/s, CONCURRENT_TRANSACTIONS retried from ${kafkaLogDefaults.concurrentTransactionsRetryMs} ms: ${t.shop.perSecond}`,
         baseline: `retried after a flat 20 ms: ${t.javaRetry.perSecond}`,
         value: ratio(t.shop.perSecond, t.javaRetry.perSecond),
+      })
+    }
+    if (run.log.rawConsume) {
+      list.push({
+        name: 'log-layer consume / raw Kafka consumer',
+        measured: `records/s through the group consumer: ${run.log.consume.perSecond}`,
+        baseline: `ConsumerPerformance records/s on the same records: ${run.log.rawConsume.perSecond}`,
+        value: ratio(run.log.consume.perSecond, run.log.rawConsume.perSecond),
       })
     }
     if (run.bus === 'kafka') {

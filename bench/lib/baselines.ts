@@ -1,4 +1,6 @@
-import { resolve } from 'node:path'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { eventRecord } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { PlaceOrder } from '../../schemas/order.ts'
@@ -69,6 +71,80 @@ export async function rawKafka(brokers: string[], topic: string, count: number, 
   }
 }
 
+/** A consumer's rate: records read per second, from the group's assignment to the last record. */
+export interface ConsumeRate {
+  count: number
+  perSecond: number
+}
+
+/**
+ * Apache Kafka's own consumer performance tool (org.apache.kafka.tools.ConsumerPerformance) on
+ * `topic`, as a user runs it (the Java consumer's defaults), read_committed as shop's consumers
+ * are: `count` records in group `group`. Its fetch rate, which leaves out the time to join the group.
+ */
+export async function rawKafkaConsume(brokers: string[], topic: string, count: number, group: string): Promise<ConsumeRate> {
+  const config = join(mkdtempSync(join(tmpdir(), 'shop-bench-consumer-')), 'consumer.properties')
+  writeFileSync(config, 'isolation.level=read_committed\n')
+  const proc = Bun.spawn(
+    ['bash', resolve(repo, 'scripts/kafka.sh'), 'class', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(count), '--group', group, '--consumer.config', config, '--timeout', '60000'],
+    { stdout: 'pipe', stderr: 'pipe' },
+  )
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  // A header line, then: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const lines = out.trim().split('\n')
+  const header = lines.findIndex((l) => l.startsWith('start.time'))
+  const fields = header < 0 ? [] : (lines[header + 1] ?? '').split(',').map((f) => f.trim())
+  const names = header < 0 ? [] : lines[header].split(',').map((f) => f.trim())
+  const field = (name: string) => Number(fields[names.indexOf(name)])
+  const consumed = field('data.consumed.in.nMsg')
+  const rate = field('fetch.nMsg.sec')
+  if (code !== 0 || !(consumed >= count) || !Number.isFinite(rate)) throw new Error(`ConsumerPerformance failed (exit ${code}):\n${out}\n${err}`)
+  return { count: consumed, perSecond: Math.round(rate) }
+}
+
+/**
+ * The project's group consumer on `topic` (already full): `count` records counted as delivered,
+ * timed from the assignment to the last record, as ConsumerPerformance times its fetches.
+ */
+export async function logConsume(log: Log, topic: string, count: number, group: string): Promise<ConsumeRate> {
+  const consumer = log.consumer({ groupId: group, topics: [topic] })
+  const progress: Progress = { done: 0 }
+  let assigned = 0
+  let last = 0
+  await consumer.start({
+    onAssigned() {
+      assigned ||= performance.now()
+    },
+    onRevoked() {},
+    onRecords(records) {
+      progress.done += records.length
+      last = performance.now()
+    },
+    onError(error) {
+      progress.failure = error
+    },
+  })
+  await untilDone(progress, count, 'consume', () => consumer.close())
+  return { count: progress.done, perSecond: perSecond(progress.done, last - assigned) }
+}
+
+/** How far a bench consumer got: records done, or the error it stopped on. */
+interface Progress {
+  done: number
+  failure?: Error
+}
+
+/** Waits until `count` records are done or the consumer failed (300 s at most), closes, then throws what went wrong. */
+async function untilDone(progress: Progress, count: number, what: string, close: () => Promise<void>): Promise<void> {
+  await eventually(() => {
+    if (progress.failure) return
+    if (progress.done < count) throw new Error('not done')
+  }, 300_000, 5).catch(() => {})
+  await close()
+  if (progress.failure) throw progress.failure
+  if (progress.done < count) throw new Error(`${what}: ${progress.done} of ${count} records within 300 s`)
+}
+
 /** The project's producer: each record its own `send()` (as the API publishes an order), `concurrency` at a time. */
 export async function logProduce(log: Log, records: ProduceRecord[], concurrency: number): Promise<Rate> {
   const producer = log.producer({ clientId: 'bench-produce' })
@@ -100,10 +176,9 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
   const transactional = new Map<number, TransactionalProducer>()
   const consumer = log.consumer({ groupId: group, topics: [from] })
   const batchMs: number[] = []
-  let done = 0
+  const progress: Progress = { done: 0 }
   let first = 0
   let last = 0
-  let failure: Error | undefined
   const copy = (records: ConsumedRecord[]): ProduceRecord[] => records.map((r) => ({ topic: to, key: r.key, value: r.value, headers: r.headers }))
   await consumer.start({
     async onAssigned(partitions) {
@@ -130,22 +205,18 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
       }
       last = performance.now()
       batchMs.push(last - at)
-      done += records.length
+      progress.done += records.length
     },
     onError(error) {
-      failure = error
+      progress.failure = error
     },
   })
-  await eventually(() => {
-    if (failure) return
-    if (done < count) throw new Error('not done')
-  }, 300_000, 20).catch(() => {})
-  await consumer.close()
-  for (const tx of transactional.values()) await tx.close()
-  await producer.close()
-  if (failure) throw failure
-  if (done < count) throw new Error(`${mode}: ${done} of ${count} records within 300 s`)
-  return { count: done, perSecond: perSecond(done, last - first), latencyMs: percentiles(batchMs) }
+  await untilDone(progress, count, mode, async () => {
+    await consumer.close()
+    for (const tx of transactional.values()) await tx.close()
+    await producer.close()
+  })
+  return { count: progress.done, perSecond: perSecond(progress.done, last - first), latencyMs: percentiles(batchMs) }
 }
 
 /**

@@ -56,6 +56,7 @@ const resultHeader = <B extends string>(bench: B) => ({
   options: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
 })
 
+const ConsumeRate = Type.Object({ count: Count, perSecond: Count }, { additionalProperties: false })
 const TransactionPair = Type.Object({ shop: Rate, javaRetry: Rate }, { additionalProperties: false })
 
 export const ThroughputResult = Type.Object(
@@ -72,6 +73,10 @@ export const ThroughputResult = Type.Object(
           log: Type.Object(
             {
               produce: Rate,
+              /** The group consumer on what `produce` wrote, from its assignment to the last record. */
+              consume: ConsumeRate,
+              /** Kafka's ConsumerPerformance on the same records (Kafka only). */
+              rawConsume: Nullable(ConsumeRate),
               atLeastOnce: Rate,
               exactlyOnce: Rate,
               /** Back-to-back transactions (Kafka only): shop's retry of CONCURRENT_TRANSACTIONS and the Java client's flat 20 ms. */
@@ -255,6 +260,8 @@ export function throughputMarkdown(r: ThroughputResult): string {
         ...(r.baselines.rawKafka ? [['raw Kafka: ProducerPerformance, acks=all, idempotent', n(r.baselines.rawKafka.count), n(r.baselines.rawKafka.perSecond), ms(r.baselines.rawKafka.latencyMs)]] : []),
         ...r.runs.flatMap((run) => [
           [`${run.bus}: produce, one record per send()`, n(run.log.produce.count), n(run.log.produce.perSecond), ms(run.log.produce.latencyMs)],
+          ...(run.log.rawConsume ? [['raw Kafka: ConsumerPerformance, read_committed, the same records', n(run.log.rawConsume.count), n(run.log.rawConsume.perSecond), '-']] : []),
+          [`${run.bus}: consume, group consumer`, n(run.log.consume.count), n(run.log.consume.perSecond), '-'],
           [`${run.bus}: consume-copy-produce, at-least-once`, n(run.log.atLeastOnce.count), n(run.log.atLeastOnce.perSecond), ms(run.log.atLeastOnce.latencyMs)],
           [`${run.bus}: consume-copy-produce, exactly-once`, n(run.log.exactlyOnce.count), n(run.log.exactlyOnce.perSecond), ms(run.log.exactlyOnce.latencyMs)],
           ...transactionRows(run.bus, run.log.transactions),
