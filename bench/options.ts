@@ -35,6 +35,7 @@ const knobs = [
   { name: 'fractions', kind: 'string', default: '0.25,0.5,0.75', help: 'latency: arrival rates as fractions of --rate' },
   { name: 'duration-s', kind: 'int', default: 20, quick: 5, min: 1, help: 'latency: seconds of arrivals per rate' },
   { name: 'max-in-flight', kind: 'int', default: 5_000, min: 1, help: 'latency: requests in flight at most; an arrival beyond it is counted as dropped, not delayed' },
+  { name: 'log-records', kind: 'int', default: 100_000, quick: 1_500, min: 1, help: "throughput: records through the log layer alone (produce, consume, consume-copy-produce); long enough that a group's start does not set the rate" },
   { name: 'soak-orders', kind: 'int', default: 100_000, quick: 4_000, min: 10, help: 'soak: orders driven after the warm-up, in --soak-chunks equal parts' },
   { name: 'soak-chunks', kind: 'int', default: 10, min: 5, max: 100, help: 'soak: parts of the soak; memory is read after each, the stateful process restarts after the second and the last' },
   { name: 'soak-window-ms', kind: 'int', default: 5_000, min: 1_000, help: "soak: shop's --dedup-window-ms (and --idempotency-ttl-ms): how long a finished order's state is kept" },

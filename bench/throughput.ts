@@ -35,8 +35,8 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
       const topic = `bench-${randomUUID().slice(0, 8)}.raw`
       await log.admin.ensureTopics([{ name: topic, partitions: options.partitions }])
       await log.close()
-      say(`raw Kafka: ProducerPerformance, ${options.orders} records of ${bytes} bytes, acks=all, idempotent`)
-      raw = await rawKafka(broker.brokers, topic, options.orders, bytes)
+      say(`raw Kafka: ProducerPerformance, ${options.logRecords} records of ${bytes} bytes, acks=all, idempotent`)
+      raw = await rawKafka(broker.brokers, topic, options.logRecords, bytes)
       say(`raw Kafka: ${raw.perSecond} records/s`)
     }
 
@@ -85,7 +85,7 @@ async function logLayer(log: Log, brokers: string[] | null, options: BenchOption
   const prefix = `bench-${randomUUID().slice(0, 8)}.`
   const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
   await log.admin.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
-  const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.orders)
+  const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.logRecords)
   say(`${log.kind} log layer: produce ${records.length} records, one per send(), ${options.concurrency} in flight`)
   const produce = await logProduce(log, records, options.concurrency)
   say(`${log.kind} log layer: ${produce.perSecond} records/s produced; consume them`)

@@ -269,6 +269,14 @@ export function sent(spans: Span[], positions: Array<{ partition: number; offset
   })
 }
 
+/** Ends the send spans of records a later value of their key replaced before they were sent (see StepHandler.tables). */
+export function superseded(spans: Span[]): void {
+  for (const span of spans) {
+    span.setAttribute('shop.output.superseded', true)
+    span.end()
+  }
+}
+
 /**
  * The `process` CONSUMER span of a batch handled as one transaction: it links to every record's
  * creation context (at most OTEL_SPAN_LINK_COUNT_LIMIT, 128 by default) and is a root span.

@@ -145,6 +145,8 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
 
   return {
     stores: topology(topics)['aggregator-windows'].stores,
+    // A window is written as it changes; within a transaction only its last value counts.
+    tables: [topics.orderRate],
     handle(record, ctx) {
       if (record.topic !== topics.aggregatorPartials) throw new InvalidEventError(`the window owner does not read ${record.topic}`)
       const partial = decodeEvent(events.windowPartial, record)

@@ -104,3 +104,45 @@ test('a batch handled while the one before commits, when that commit fails: both
   expect(text).toContain('shop_actor_records_total{group="order"} 6')
   await log.close()
 })
+
+test("a handler's table topics get the last value of each key of a batch; its other outputs and the changelog are sent whole, in order", async () => {
+  const log = new MemoryLog()
+  await log.admin.ensureTopics(['in', 'out', 'table', 'counts-changelog', 'dlq'].map((name) => ({ name, partitions: 1 })))
+  const producer = log.producer()
+  const keys = ['a', 'b', 'a', 'a', 'c', 'b', 'a']
+  await producer.send(keys.map((key) => ({ topic: 'in', key, value: key })))
+  const delivered: ConsumedRecord[] = []
+  const consumer = log.consumer({ groupId: 'tables', topics: ['in'] })
+  await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(...records) })
+  await eventually(() => expect(delivered.length).toBe(keys.length), 5_000)
+  // The counter, also telling each count on `table`, where a later count of a key replaces the earlier.
+  const handler: StepHandler = {
+    ...counter,
+    tables: ['table'],
+    handle(record, ctx) {
+      counter.handle(record, ctx)
+      const count = ctx.get<number>('counts', record.key!)!
+      ctx.send({ topic: 'table', key: record.key, value: `${record.key}:${count}` })
+    },
+  }
+  const metrics = new Metrics()
+  const transactions = new MemberTransactions({ producer: log.transactionalProducer({ transactionalId: 'tables-test' }), consumer: () => consumer, maxRecords: 2_000, logger: createLogger('silent'), group: 'tables', groupKind: 'order', metrics })
+  const lost: Error[] = []
+  const actor = transactionalActor({
+    log, logger: createLogger('silent'), group: 'tables', topics: ['in'], groupKind: 'order', partition: 0, transactions, waiting: () => 0, handler,
+    deadLetterTopic: 'dlq', dbPath: ':memory:', maxRecordAttempts: 3, maxCommitAttempts: 3, onLost: (error) => lost.push(error), fencedGraceMs: 10_000, dedupWindowMs: 60_000, metrics,
+  })
+  await actor.preStart!()
+  // Two batches: each sends the last count of each of its keys on `table`.
+  await actor.receive(delivered.slice(0, 4))
+  await actor.receive(delivered.slice(4))
+  await actor.postStop!()
+
+  expect(lost).toEqual([])
+  expect((await readTopic(log, 'out')).map((r) => String(r.value))).toEqual(['a:1', 'b:1', 'a:2', 'a:3', 'c:1', 'b:2', 'a:4'])
+  expect((await readTopic(log, 'table')).map((r) => String(r.value))).toEqual(['b:1', 'a:3', 'c:1', 'b:2', 'a:4'])
+  // State changes were already one per key per batch.
+  expect((await readTopic(log, 'counts-changelog')).map((r) => `${r.key}:${r.value}`)).toEqual(['a:3', 'b:1', 'c:1', 'b:2', 'a:4'])
+  expect(await log.admin.committedOffsets('tables')).toEqual([{ topic: 'in', partition: 0, offset: 7n }])
+  await log.close()
+})

@@ -11,7 +11,7 @@ import type { StepContext, StepHandler } from './types.ts'
 import type { MemberTransactions } from './member-transactions.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
 import type { SqliteDatabase } from '../../../runtime/index.ts'
-import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, within } from '../../../observability/tracing.ts'
+import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, superseded, within } from '../../../observability/tracing.ts'
 
 export interface TransactionalActorOptions {
   log: Log
@@ -112,6 +112,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     return { entries, replayed }
   }
 
+  const tables = new Set(handler.tables)
+
   /**
    * Handles one batch on `parent` (the changes of the batch in flight, until they reach the
    * stores) or on the stores; traced as a `process` span linking to every record's trace.
@@ -136,6 +138,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     if (records.length === 0) take(idle(changes))
     else if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch)))).forEach(take)
     else for (const record of records) take(await handleOne(record, changes, batch))
+    if (tables.size > 0) latestPerKey(outputs, sends, tables)
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
     return { records, changes, outputs, sends, effects, swept, waitedMs, started, handled: performance.now(), span: batch }
@@ -355,4 +358,26 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       db?.close()
     },
   }
+}
+
+/**
+ * Keeps, of `outputs` to a topic of `tables`, the last record of each key (in place, the order of
+ * what stays unchanged); `sends` holds the outputs' send spans, index for index (an idle step's
+ * outputs have none), and the spans of the records dropped end as superseded.
+ */
+export function latestPerKey(outputs: ProduceRecord[], sends: Span[], tables: Set<string>): void {
+  const later = new Set<string>()
+  const dropped = new Set<number>()
+  for (let i = outputs.length - 1; i >= 0; i--) {
+    const { topic, key } = outputs[i]
+    if (key === undefined || !tables.has(topic)) continue
+    const id = `${topic}\u0000${key}`
+    if (later.has(id)) dropped.add(i)
+    else later.add(id)
+  }
+  if (dropped.size === 0) return
+  superseded([...dropped].filter((i) => i < sends.length).map((i) => sends[i]))
+  const keep = (_: unknown, i: number) => !dropped.has(i)
+  outputs.splice(0, outputs.length, ...outputs.filter(keep))
+  sends.splice(0, sends.length, ...sends.filter(keep))
 }

@@ -29,6 +29,13 @@ export interface StepHandler {
    * that one slow record does not hold up the others of its partition.
    */
   concurrent?: boolean
+  /**
+   * Output topics read as tables (compacted, the latest value of each key is what counts): of a
+   * batch's records to one of them, only the last of each key is sent, as Kafka Streams' record
+   * cache does for a KTable. Read-committed readers see a transaction whole, so the values it
+   * drops were never anyone's to see; they cost appends, and their readers' work.
+   */
+  tables?: string[]
   handle(record: ConsumedRecord, ctx: StepContext): Promise<void> | void
   /**
    * A step without input, run in its own transaction when the partition has delivered nothing for
