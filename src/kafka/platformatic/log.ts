@@ -22,10 +22,10 @@ const clientRetries = { retries: 3, retryDelay: (_client: unknown, _operation: s
  * `concurrentTransactionsRetryMs`, doubling up to 20 ms (the Java client waits a flat 20 ms).
  * Other retriable errors back off from 20 ms by 5x up to 2 s. Retries are not counted: every call
  * ends at its deadline (`call`), and a client whose call failed is closed, which ends its pending
- * retries. A count cut CONCURRENT_TRANSACTIONS short: 25 attempts span ~450 ms, and on a fresh
- * deployment a coordinator still writing the markers of a transaction on new topics answered it
- * for longer (`bun bench latency`: the api's first order failed with "addPartitionsToTransaction
- * failed 26 times" and a 503), where the Java client retries until its delivery timeout.
+ * retries. A count cut CONCURRENT_TRANSACTIONS short: 25 attempts span ~450 ms, and a coordinator
+ * answered it for longer once, right after a deployment started (`bun bench latency`: the api's
+ * first order failed with "addPartitionsToTransaction failed 26 times" and a 503; the broker's log
+ * said nothing of why), where the Java client retries until its delivery timeout.
  */
 export function transactionRetries(concurrentTransactionsRetryMs: number) {
   return {

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { eventually } from '../../../../test/harness/eventually.ts'
 import { LogError } from '../../../errors.ts'
 import { MemoryLog } from '../../../kafka/memory/index.ts'
-import type { TransactionalProducer } from '../../../kafka/port.ts'
+import type { GroupConsumer, TransactionalProducer } from '../../../kafka/port.ts'
 import { readTopic } from '../../../kafka/read-to-end.ts'
 import type { ConsumedRecord } from '../../../kafka/types.ts'
 import { createLogger } from '../../../log.ts'
@@ -33,6 +33,33 @@ function failingCommits(inner: TransactionalProducer, failures: { left: number }
   }
 }
 
+/** The transactional actor of partition 0 of `in`, group `counter`, with `handler`, committing through `producer`. */
+function actorOn(log: MemoryLog, consumer: GroupConsumer, producer: TransactionalProducer, handler: StepHandler, waiting: () => number) {
+  const metrics = new Metrics()
+  const lost: Error[] = []
+  const transactions = new MemberTransactions({ producer, consumer: () => consumer, maxRecords: 2_000, logger: createLogger('silent'), group: 'counter', groupKind: 'order', metrics })
+  const actor = transactionalActor({
+    log,
+    logger: createLogger('silent'),
+    group: 'counter',
+    topics: ['in'],
+    groupKind: 'order',
+    partition: 0,
+    transactions,
+    waiting,
+    handler,
+    deadLetterTopic: 'dlq',
+    dbPath: ':memory:',
+    maxRecordAttempts: 3,
+    maxCommitAttempts: 3,
+    onLost: (error) => lost.push(error),
+    fencedGraceMs: 10_000,
+    dedupWindowMs: 60_000,
+    metrics,
+  })
+  return { actor, metrics, lost }
+}
+
 /** Counts records per key in its store and tells each count on `out`. */
 const counter: StepHandler = {
   stores: { counts: 'counts-changelog' },
@@ -55,37 +82,8 @@ test('a batch handled while the one before commits, when that commit fails: both
   const records = delivered.flat()
 
   const failures = { left: 1 }
-  const metrics = new Metrics()
-  const transactions = new MemberTransactions({
-    producer: failingCommits(log.transactionalProducer({ transactionalId: 'counter-test' }), failures),
-    consumer: () => consumer,
-    maxRecords: 2_000,
-    logger: createLogger('silent'),
-    group: 'counter',
-    groupKind: 'order',
-    metrics,
-  })
   let waiting = 1
-  const lost: Error[] = []
-  const actor = transactionalActor({
-    log,
-    logger: createLogger('silent'),
-    group: 'counter',
-    topics: ['in'],
-    groupKind: 'order',
-    partition: 0,
-    transactions,
-    waiting: () => waiting,
-    handler: counter,
-    deadLetterTopic: 'dlq',
-    dbPath: ':memory:',
-    maxRecordAttempts: 3,
-    maxCommitAttempts: 3,
-    onLost: (error) => lost.push(error),
-    fencedGraceMs: 10_000,
-    dedupWindowMs: 60_000,
-    metrics,
-  })
+  const { actor, metrics, lost } = actorOn(log, consumer, failingCommits(log.transactionalProducer({ transactionalId: 'counter-test' }), failures), counter, () => waiting)
   await actor.preStart!()
   // The first batch is handed over and not waited for: the second is already waiting.
   await actor.receive(records.slice(0, 3))
@@ -112,7 +110,7 @@ test("a handler's table topics get the last value of each key of a batch; its ot
   const keys = ['a', 'b', 'a', 'a', 'c', 'b', 'a']
   await producer.send(keys.map((key) => ({ topic: 'in', key, value: key })))
   const delivered: ConsumedRecord[] = []
-  const consumer = log.consumer({ groupId: 'tables', topics: ['in'] })
+  const consumer = log.consumer({ groupId: 'counter', topics: ['in'] })
   await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(...records) })
   await eventually(() => expect(delivered.length).toBe(keys.length), 5_000)
   // The counter, also telling each count on `table`, where a later count of a key replaces the earlier.
@@ -125,13 +123,7 @@ test("a handler's table topics get the last value of each key of a batch; its ot
       ctx.send({ topic: 'table', key: record.key, value: `${record.key}:${count}` })
     },
   }
-  const metrics = new Metrics()
-  const transactions = new MemberTransactions({ producer: log.transactionalProducer({ transactionalId: 'tables-test' }), consumer: () => consumer, maxRecords: 2_000, logger: createLogger('silent'), group: 'tables', groupKind: 'order', metrics })
-  const lost: Error[] = []
-  const actor = transactionalActor({
-    log, logger: createLogger('silent'), group: 'tables', topics: ['in'], groupKind: 'order', partition: 0, transactions, waiting: () => 0, handler,
-    deadLetterTopic: 'dlq', dbPath: ':memory:', maxRecordAttempts: 3, maxCommitAttempts: 3, onLost: (error) => lost.push(error), fencedGraceMs: 10_000, dedupWindowMs: 60_000, metrics,
-  })
+  const { actor, lost } = actorOn(log, consumer, log.transactionalProducer({ transactionalId: 'tables-test' }), handler, () => 0)
   await actor.preStart!()
   // Two batches: each sends the last count of each of its keys on `table`.
   await actor.receive(delivered.slice(0, 4))
@@ -143,6 +135,6 @@ test("a handler's table topics get the last value of each key of a batch; its ot
   expect((await readTopic(log, 'table')).map((r) => String(r.value))).toEqual(['b:1', 'a:3', 'c:1', 'b:2', 'a:4'])
   // State changes were already one per key per batch.
   expect((await readTopic(log, 'counts-changelog')).map((r) => `${r.key}:${r.value}`)).toEqual(['a:3', 'b:1', 'c:1', 'b:2', 'a:4'])
-  expect(await log.admin.committedOffsets('tables')).toEqual([{ topic: 'in', partition: 0, offset: 7n }])
+  expect(await log.admin.committedOffsets('counter')).toEqual([{ topic: 'in', partition: 0, offset: 7n }])
   await log.close()
 })
