@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { eventRecord } from '../../src/events/envelope.ts'
@@ -83,13 +83,15 @@ export interface ConsumeRate {
  * are: `count` records in group `group`. Its fetch rate, which leaves out the time to join the group.
  */
 export async function rawKafkaConsume(brokers: string[], topic: string, count: number, group: string): Promise<ConsumeRate> {
-  const config = join(mkdtempSync(join(tmpdir(), 'shop-bench-consumer-')), 'consumer.properties')
+  const dir = mkdtempSync(join(tmpdir(), 'shop-bench-consumer-'))
+  const config = join(dir, 'consumer.properties')
   writeFileSync(config, 'isolation.level=read_committed\n')
   const proc = Bun.spawn(
     ['bash', resolve(repo, 'scripts/kafka.sh'), 'class', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(count), '--group', group, '--consumer.config', config, '--timeout', '60000'],
     { stdout: 'pipe', stderr: 'pipe' },
   )
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  rmSync(dir, { recursive: true, force: true })
   // A header line, then: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
   const lines = out.trim().split('\n')
   const header = lines.findIndex((l) => l.startsWith('start.time'))
