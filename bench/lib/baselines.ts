@@ -38,28 +38,10 @@ export function recordBytes(record: ProduceRecord): number {
  * the same broker: `count` records of `size` bytes, acks=all, idempotence on, as fast as it can.
  */
 export async function rawKafka(brokers: string[], topic: string, count: number, size: number): Promise<Rate> {
-  const proc = Bun.spawn(
-    [
-      'bash',
-      resolve(repo, 'scripts/kafka.sh'),
-      'class',
-      'org.apache.kafka.tools.ProducerPerformance',
-      '--topic',
-      topic,
-      '--num-records',
-      String(count),
-      '--record-size',
-      String(size),
-      '--throughput',
-      '-1',
-      '--producer-props',
-      `bootstrap.servers=${brokers.join(',')}`,
-      'acks=all',
-      'enable.idempotence=true',
-    ],
-    { stdout: 'pipe', stderr: 'pipe' },
-  )
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const { out, err, code } = await kafkaTool('org.apache.kafka.tools.ProducerPerformance', [
+    ...['--topic', topic, '--num-records', String(count), '--record-size', String(size), '--throughput', '-1'],
+    ...['--producer-props', `bootstrap.servers=${brokers.join(',')}`, 'acks=all', 'enable.idempotence=true'],
+  ])
   // The last line: "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, P50 ms 50th, P95 ms 95th, P99 ms 99th, ..."
   const summary = out.trim().split('\n').at(-1) ?? ''
   const m = /^(\d+) records sent, ([\d.]+) records\/sec .*?, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(summary)
@@ -69,6 +51,13 @@ export async function rawKafka(brokers: string[], topic: string, count: number, 
     perSecond: Math.round(Number(m[2])),
     latencyMs: { count: Number(m[1]), p50: Number(m[4]), p95: Number(m[5]), p99: Number(m[6]), max: Number(m[3]) },
   }
+}
+
+/** One of Apache Kafka's own tools (`main`, a class of the jars scripts/kafka.sh fetches), run to its end: what it printed and its exit code. */
+async function kafkaTool(main: string, args: string[]): Promise<{ out: string; err: string; code: number }> {
+  const proc = Bun.spawn(['bash', resolve(repo, 'scripts/kafka.sh'), 'class', main, ...args], { stdout: 'pipe', stderr: 'pipe' })
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  return { out, err, code }
 }
 
 /** A consumer's rate: records read per second, from the group's assignment to the last record. */
@@ -86,11 +75,7 @@ export async function rawKafkaConsume(brokers: string[], topic: string, count: n
   const dir = mkdtempSync(join(tmpdir(), 'shop-bench-consumer-'))
   const config = join(dir, 'consumer.properties')
   writeFileSync(config, 'isolation.level=read_committed\n')
-  const proc = Bun.spawn(
-    ['bash', resolve(repo, 'scripts/kafka.sh'), 'class', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(count), '--group', group, '--consumer.config', config, '--timeout', '60000'],
-    { stdout: 'pipe', stderr: 'pipe' },
-  )
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
+  const { out, err, code } = await kafkaTool('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', brokers.join(','), '--topic', topic, '--messages', String(count), '--group', group, '--consumer.config', config, '--timeout', '60000'])
   rmSync(dir, { recursive: true, force: true })
   // A header line, then: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
   const lines = out.trim().split('\n')

@@ -127,8 +127,8 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     // How long the oldest record waited since its producer wrote it: the hop before, its commit, the fetch and the queue.
     const waitedMs = records.length === 0 ? 0 : Date.now() - Math.min(...records.map((r) => r.timestamp))
     const changes = parent ? parent.fork() : new Changes(stores)
-    const outputs: ProduceRecord[] = []
-    const sends: Span[] = []
+    let outputs: ProduceRecord[] = []
+    let sends: Span[] = []
     const effects: Array<() => void> = []
     const take = (one: Handled) => {
       outputs.push(...one.outputs)
@@ -138,7 +138,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     if (records.length === 0) take(idle(changes))
     else if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch)))).forEach(take)
     else for (const record of records) take(await handleOne(record, changes, batch))
-    if (tables.size > 0) latestPerKey(outputs, sends, tables)
+    if (tables.size > 0) ({ outputs, sends } = latestPerKey(outputs, sends, tables))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
     return { records, changes, outputs, sends, effects, swept, waitedMs, started, handled: performance.now(), span: batch }
@@ -361,11 +361,11 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 }
 
 /**
- * Keeps, of `outputs` to a topic of `tables`, the last record of each key (in place, the order of
- * what stays unchanged); `sends` holds the outputs' send spans, index for index (an idle step's
- * outputs have none), and the spans of the records dropped end as superseded.
+ * Of `outputs` to a topic of `tables`, the last record of each key (the order of what stays
+ * unchanged), with their send spans: `sends` holds the outputs' spans, index for index (an idle
+ * step's outputs have none). The spans of the records dropped end as superseded.
  */
-export function latestPerKey(outputs: ProduceRecord[], sends: Span[], tables: Set<string>): void {
+export function latestPerKey(outputs: ProduceRecord[], sends: Span[], tables: Set<string>): { outputs: ProduceRecord[]; sends: Span[] } {
   const later = new Set<string>()
   const dropped = new Set<number>()
   for (let i = outputs.length - 1; i >= 0; i--) {
@@ -375,9 +375,8 @@ export function latestPerKey(outputs: ProduceRecord[], sends: Span[], tables: Se
     if (later.has(id)) dropped.add(i)
     else later.add(id)
   }
-  if (dropped.size === 0) return
+  if (dropped.size === 0) return { outputs, sends }
   superseded([...dropped].filter((i) => i < sends.length).map((i) => sends[i]))
   const keep = (_: unknown, i: number) => !dropped.has(i)
-  outputs.splice(0, outputs.length, ...outputs.filter(keep))
-  sends.splice(0, sends.length, ...sends.filter(keep))
+  return { outputs: outputs.filter(keep), sends: sends.filter(keep) }
 }
