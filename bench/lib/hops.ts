@@ -7,7 +7,8 @@ import { round } from './stats.ts'
  * age of the batch's oldest record when its handling began (the hop before, its commit, the fetch
  * and the queue), `handle` its handling, `committed` from handled to committed (waiting for the
  * member's transaction, then that transaction). Per transaction of the group's members
- * (`actor:transaction:committed`): how many batches it held, and its sends, offsets and commit.
+ * (`actor:transaction:committed`): how many batches it held; its sends and its offsets, which run
+ * side by side, each timed from the transaction's start; and its commit.
  */
 export const HopTiming = Type.Object(
   {

@@ -310,7 +310,7 @@ function hopsSection(label: string, hops: Array<HopTiming & { load: string }>): 
   return [
     "## Where each hop's time goes (medians, from --log-level=debug)",
     '',
-    "Per partition actor batch: waited is the age of its oldest record when its handling began (the hop before, its commit, the fetch, the queue); committed runs from handled to committed (waiting for the member's transaction, then that transaction). Per transaction of the group's members: the batches it held, its sends, offsets and commit.",
+    "Per partition actor batch: waited is the age of its oldest record when its handling began (the hop before, its commit, the fetch, the queue); committed runs from handled to committed (waiting for the member's transaction, then that transaction). Per transaction of the group's members: the batches it held; its sends and its offsets (side by side, each from the transaction's start); its commit.",
     '',
     table(
       [label, 'group', 'batches', 'records/batch', 'waited ms', 'handle ms', 'committed ms', 'transactions', 'batches/tx', 'send ms', 'offsets ms', 'commit ms'],

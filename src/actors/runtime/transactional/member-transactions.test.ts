@@ -15,15 +15,17 @@ interface Seen {
 }
 
 /**
- * A producer that records its transactions; its commit answers each output's position as
- * `out/<n>` (n counting every output ever committed), and fails while `failing` is set.
+ * A producer that records its transactions, and the order in which their calls started and ended
+ * (`events`); its commit answers each output's position as `out/<n>` (n counting every output ever
+ * committed), and fails while `failing` is set; sends fail while `sendFailing` is set.
  */
 function fakeProducer() {
   const seen: Seen[] = []
   let offset = 0n
   let open = 0
   let mostOpen = 0
-  const state = { failing: undefined as Error | undefined }
+  const events: string[] = []
+  const state = { failing: undefined as Error | undefined, sendFailing: undefined as Error | undefined }
   const producer: TransactionalProducer = {
     transactionalId: 'shop-order-test',
     init: async () => {},
@@ -35,14 +37,24 @@ function fakeProducer() {
       let sent: ProduceRecord[] = []
       return {
         async send(records) {
+          events.push('send')
           await sleep(1)
+          if (state.sendFailing) {
+            events.push('send failed')
+            throw state.sendFailing
+          }
+          events.push('sent')
           sent = [...sent, ...records]
           one.outputs.push(...records.map((r) => String(r.value)))
         },
         async sendOffsets(_consumer, records) {
+          events.push('offsets')
+          await sleep(5)
+          events.push('offsets added')
           one.offsets.push(...records.map((r) => `${r.partition}@${r.offset}`))
         },
         async commit(): Promise<RecordPosition[]> {
+          events.push('commit')
           await sleep(5)
           open--
           if (state.failing) throw state.failing
@@ -50,12 +62,13 @@ function fakeProducer() {
           return sent.map(() => ({ topic: 'out', partition: 0, offset: offset++ }))
         },
         async abort() {
+          events.push('abort')
           one.ended = 'aborted'
         },
       }
     },
   }
-  return { producer, seen, state, mostOpen: () => mostOpen }
+  return { producer, seen, state, events, mostOpen: () => mostOpen }
 }
 
 const output = (value: string): ProduceRecord => ({ topic: 'out', value })
@@ -131,5 +144,16 @@ describe('MemberTransactions', () => {
     expect(text).toContain('shop_transactions_total{group="order",result="aborted"} 1')
     expect(text).toContain('shop_transactions_total{group="order",result="committed"} 1')
     expect(text).toContain('shop_transaction_batches_sum{group="order"} 1')
+  })
+
+  test("a transaction's records and offsets go side by side; when one fails, the abort waits for the other to settle", async () => {
+    const { transactions, state, ...fake } = member()
+    await transactions.commit([output('a')], [input(0, 0)])
+    expect(fake.events).toEqual(['send', 'offsets', 'sent', 'offsets added', 'commit'])
+    fake.events.length = 0
+    state.sendFailing = new LogError('transactional produce: NOT_LEADER_OR_FOLLOWER')
+    await expect(transactions.commit([output('b')], [input(0, 1)])).rejects.toThrow(state.sendFailing.message)
+    expect(fake.events).toEqual(['send', 'offsets', 'send failed', 'offsets added', 'abort'])
+    expect(fake.seen.map((t) => t.ended)).toEqual(['committed', 'aborted'])
   })
 })

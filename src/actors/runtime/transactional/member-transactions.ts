@@ -100,13 +100,23 @@ export class MemberTransactions {
     let transaction
     try {
       transaction = await producer.begin()
-      if (outputs.length > 0) await transaction.send(outputs)
-      const sent = performance.now()
-      if (records.length > 0) await transaction.sendOffsets(this.options.consumer(), records)
-      const offsets = performance.now()
+      const open = transaction
+      const begun = performance.now()
+      // The records and the offsets go side by side: each waits only for its own requests (the
+      // partitions added, then Produce; the group added, then TxnOffsetCommit), as the Java client
+      // sends a transaction's offsets while its records are in flight. Both settle before the
+      // commit or the abort, so neither ever races them.
+      let sent = begun
+      let offsets = begun
+      const steps = await Promise.allSettled([
+        outputs.length > 0 && open.send(outputs).then(() => (sent = performance.now())),
+        records.length > 0 && open.sendOffsets(this.options.consumer(), records).then(() => (offsets = performance.now())),
+      ])
+      for (const step of steps) if (step.status === 'rejected') throw step.reason
+      const ready = performance.now()
       const positions = await transaction.commit()
       const ms = (from: number, to: number) => Math.round((to - from) * 10) / 10
-      logger.debug({ event: 'actor:transaction:committed', group: this.options.group, batches: parts.length, records: records.length, outputs: outputs.length, sendMs: ms(began, sent), offsetsMs: ms(sent, offsets), commitMs: ms(offsets, performance.now()) })
+      logger.debug({ event: 'actor:transaction:committed', group: this.options.group, batches: parts.length, records: records.length, outputs: outputs.length, beginMs: ms(began, begun), sendMs: ms(begun, sent), offsetsMs: ms(begun, offsets), commitMs: ms(ready, performance.now()) })
       metrics.transactions.inc({ ...labels, result: 'committed' })
       metrics.transactionDuration.observe(labels, (performance.now() - began) / 1000)
       metrics.transactionBatches.observe(labels, parts.length)
