@@ -1,5 +1,8 @@
+import { afterEach, expect, spyOn, test } from 'bun:test'
+import { Admin } from '@platformatic/kafka'
 import { runLogContract } from '../../src/kafka/log-contract.case.test.ts'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
+import { unique } from '../harness/log-listener.ts'
 import { controlBroker, testBrokers } from './broker.ts'
 
 runLogContract({
@@ -7,4 +10,28 @@ runLogContract({
   create: () => new KafkaLog({ brokers: testBrokers, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 }),
   patienceMs: 20_000,
   features: { controlBroker },
+})
+
+const opened: KafkaLog[] = []
+afterEach(async () => {
+  for (const log of opened.splice(0)) await log.close()
+})
+
+// A Metadata response listing every topic of the cluster costs the broker in proportion to all it
+// holds: end offsets and lag samples, which run all the time, must ask for their own topics only.
+test('describing and reading the end of existing topics asks for them alone; the cluster is listed only when one is missing', async () => {
+  const log = new KafkaLog({ brokers: testBrokers })
+  opened.push(log)
+  const [a, b] = [unique('described'), unique('described')]
+  await log.admin.ensureTopics([{ name: a, partitions: 2 }, { name: b, partitions: 3 }])
+  const listing = spyOn(Admin.prototype, 'listTopics')
+  try {
+    expect(await log.admin.describeTopics([a, b])).toEqual([{ name: a, partitions: 2 }, { name: b, partitions: 3 }])
+    expect(await log.admin.endOffsets(b)).toEqual([0n, 0n, 0n])
+    expect(listing).toHaveBeenCalledTimes(0)
+    expect(await log.admin.describeTopics([a, unique('missing')])).toEqual([{ name: a, partitions: 2 }])
+    expect(listing).toHaveBeenCalledTimes(1)
+  } finally {
+    listing.mockRestore()
+  }
 })

@@ -1,5 +1,5 @@
 import { Admin, FetchIsolationLevels } from '@platformatic/kafka'
-import { LogError, TopicMismatchError } from '../../errors.ts'
+import { LogError, TimeoutError, TopicMismatchError } from '../../errors.ts'
 import type { LogAdmin } from '../port.ts'
 import type { RecordPosition, TopicDescription, TopicSpec } from '../types.ts'
 import { call, hasProtocolError } from './call.ts'
@@ -38,7 +38,22 @@ export class KafkaAdmin implements LogAdmin {
     if (missing.length > 0) await this.ensureTopics(specs)
   }
 
+  /**
+   * One Metadata request for just `names`, not retried; only when it fails (a topic missing, or
+   * still without a leader) are all the cluster's topics listed to learn which exist. Listing them
+   * on every call made the broker build a response of every topic and partition it holds for each
+   * lag sample and end-offset read: a third of the broker's CPU samples at 225 orders/s (`bun bench
+   * latency`, a JFR profile of the broker; README, "Where a hop's time goes").
+   */
   async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    if (names.length === 0) return []
+    // A copy: platformatic 2.12.1 sorts the array it is given in place.
+    const named = this.#admin.metadata({ topics: [...names], autocreateTopics: false, forceUpdate: true, retries: 0 })
+    const found = await call('topic metadata', this.#ms, named).catch((error: unknown) => {
+      if (error instanceof TimeoutError) throw error
+      return undefined
+    })
+    if (found) return names.map((name) => ({ name, partitions: found.topics.get(name)!.partitionsCount }))
     const all = new Set(await call('list topics', this.#ms, this.#admin.listTopics()))
     const present = names.filter((n) => all.has(n))
     if (present.length === 0) return []
