@@ -83,7 +83,10 @@ export interface TransactionalProducer {
   close(): Promise<void>
 }
 
-/** Records and consumed offsets that become visible together on commit, or never. */
+/**
+ * Records and consumed offsets that become visible together on commit, or never. `send` and
+ * `sendOffsets` may run side by side; `commit` or `abort` is called once both have settled.
+ */
 export interface Transaction {
   send(records: ProduceRecord[]): Promise<void>
   /**
