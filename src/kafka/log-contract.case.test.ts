@@ -209,6 +209,30 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       await eventually(() => expect(values(second.state.records)).toEqual(['v6', 'v7', 'v8', 'v9']), patienceMs)
     })
 
+    test("a transaction's records and offsets sent side by side commit together; aborted, neither lands", async () => {
+      log = open()
+      const [t, out] = [await topic(1), await topic(1)]
+      const group = unique('group')
+      await log.producer().send(['i0', 'i1', 'i2', 'i3'].map((value) => ({ topic: t, value })))
+      const consumed = recorder()
+      const consumer = log.consumer({ groupId: group, topics: [t] })
+      await consumer.start(consumed.listener)
+      await eventually(() => expect(consumed.state.records.length).toBe(4), patienceMs)
+      const tx = log.transactionalProducer({ transactionalId: unique('tx') })
+      const sideBySide = async (value: string, inputs: ConsumedRecord[], end: 'commit' | 'abort') => {
+        const transaction = await tx.begin()
+        await Promise.all([transaction.send([{ topic: out, key: 'k', value }]), transaction.sendOffsets(consumer, inputs)])
+        await transaction[end]()
+      }
+      await sideBySide('committed', consumed.state.records.slice(0, 2), 'commit')
+      await sideBySide('aborted', consumed.state.records.slice(2), 'abort')
+      // A last record marks the known end of `out`: what is read up to it is all there is.
+      const [end] = await log.producer().send([{ topic: out, value: 'end' }])
+      expect(values(await readPartition(log, out, 0, end.offset + 1n))).toEqual(['committed', 'end'])
+      expect(await log.admin.committedOffsets(group)).toEqual([{ topic: t, partition: 0, offset: 2n }])
+      await consumer.close()
+    })
+
     test('at-least-once: commit() stores progress without a transaction; the group resumes after it and monitoring sees it', async () => {
       log = open()
       const t = await topic(2)
