@@ -36,7 +36,7 @@ describe('TopicTail', () => {
 
     await producer.send(['a2', 'a3'].map((value, partition) => ({ topic: 'a', value, partition })))
     await producer.send([{ topic: 'b', value: 'b1' }])
-    await eventually(() => expect([all.got.toSorted(), newOnly.got.toSorted(), b.got]).toEqual([['a0', 'a1', 'a2', 'a3'], ['a2', 'a3'], ['b0', 'b1']]))
+    await eventually(() => expect([all.got.toSorted(), newOnly.got.toSorted(), b.got]).toEqual([['a0', 'a1', 'a2', 'a3'], ['a2', 'a3'], ['b0', 'b1']]), 5_000)
     // Every following read covered each partition once: a's two (from the lowest position a tail needs) and b's.
     expect(following.length).toBeGreaterThan(0)
     for (const positions of following) expect(positions.map((p) => `${p.topic}:${p.partition}`).sort()).toEqual(['a:0', 'a:1', 'b:0'])
@@ -45,7 +45,7 @@ describe('TopicTail', () => {
     await b.tail.stop()
     await producer.send([{ topic: 'b', value: 'b2' }])
     await producer.send([{ topic: 'a', value: 'a4', partition: 0 }])
-    await eventually(() => expect(all.got).toContain('a4'))
+    await eventually(() => expect(all.got).toContain('a4'), 5_000)
     expect(b.got).toEqual(['b0', 'b1'])
     expect(newOnly.got.toSorted()).toEqual(['a2', 'a3', 'a4'])
     for (const { tail } of [all, newOnly]) await tail.stop()
