@@ -2,7 +2,9 @@ import { afterEach, expect, spyOn, test } from 'bun:test'
 import { Admin } from '@platformatic/kafka'
 import { runLogContract } from '../../src/kafka/log-contract.case.test.ts'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
-import { unique } from '../harness/log-listener.ts'
+import { consumedOrigins } from '../../src/kafka/platformatic/consumer.ts'
+import { eventually } from '../harness/eventually.ts'
+import { recorder, unique } from '../harness/log-listener.ts'
 import { controlBroker, testBrokers } from './broker.ts'
 
 runLogContract({
@@ -34,4 +36,25 @@ test('describing and reading the end of existing topics asks for them alone; the
   } finally {
     listing.mockRestore()
   }
+})
+
+// Right after a broker comes back, the client may deliver records before it has found its group's
+// coordinator again: they carry a null coordinator. Their offsets must still commit (found again
+// when sent), not wait on it until the member gives its partitions up.
+test("offsets of records delivered while the client did not know its group's coordinator commit", async () => {
+  const log = new KafkaLog({ brokers: testBrokers })
+  opened.push(log)
+  const t = unique('coordinator')
+  const group = unique('group')
+  await log.admin.ensureTopics([{ name: t, partitions: 1 }])
+  await log.producer().send(['a', 'b', 'c'].map((value) => ({ topic: t, value })))
+  const { state, listener } = recorder()
+  const consumer = log.consumer({ groupId: group, topics: [t] })
+  await consumer.start(listener)
+  await eventually(() => expect(state.records.length).toBe(3), 20_000)
+  for (const record of state.records) consumedOrigins.set(record, { ...consumedOrigins.get(record)!, coordinatorId: null as unknown as number })
+  const transaction = await log.transactionalProducer({ transactionalId: unique('tx') }).begin()
+  await transaction.sendOffsets(consumer, state.records)
+  await transaction.commit()
+  expect(await log.admin.committedOffsets(group)).toEqual([{ topic: t, partition: 0, offset: 3n }])
 })

@@ -213,16 +213,9 @@ export class KafkaConsumer implements GroupConsumer {
    */
   #owned(records: ConsumedRecord[]): ConsumedRecord[] {
     const client = this.client
-    // The generation and member they were delivered under; the coordinator as it is when the offsets
-    // are sent (right after a broker comes back the client may not know it yet: null).
-    const origin = {
-      groupId: this.groupId,
-      generationId: this.#generation,
-      memberId: client.memberId!,
-      get coordinatorId() {
-        return client.coordinatorId!
-      },
-    }
+    // The generation and member they were delivered under (the offsets go to the coordinator the
+    // consumer knows when they are sent: txn-offsets.ts).
+    const origin = { groupId: this.groupId, generationId: this.#generation, memberId: client.memberId!, coordinatorId: client.coordinatorId! }
     for (const record of records) if (!consumedOrigins.has(record)) consumedOrigins.set(record, origin)
     return records
   }

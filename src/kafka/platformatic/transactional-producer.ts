@@ -88,7 +88,9 @@ export function transactionalProducer(
         async sendOffsets(consumer, records) {
           const kafkaConsumer = (consumer as KafkaConsumer).client
           await call('add consumer group to transaction', ms, tx.addConsumer(kafkaConsumer))
-          await call('add offsets to transaction', ms, commitTransactionOffsets(producer, transactionalId, records))
+          // The group's coordinator as the consumer knows it, found again if it lost it (a broker outage).
+          const coordinator = () => kafkaConsumer.findGroupCoordinator()
+          await call('add offsets to transaction', ms, commitTransactionOffsets(producer, transactionalId, records, coordinator))
         },
         async commit() {
           try {

@@ -24,9 +24,18 @@ interface Internals {
  * lookup) per partition, one after the other: a member's transaction covers many partitions, and
  * the offsets were the largest part of its time at low load (`bun bench latency`, hop timings).
  * The consumer's group must already be in the transaction (Transaction.addConsumer). The request
- * carries the generation and member id the records were delivered under, so a zombie is refused.
+ * carries the generation and member id the records were delivered under, so a zombie is refused,
+ * and goes to the group's coordinator as `coordinator` finds it when sent: the one a record carries
+ * is the client's at delivery, null for records fetched right after a broker came back, and their
+ * retries waited on it until the member gave its partitions up (`broker-faults.test.ts`, the
+ * broker paused for 60 s: no notification for a minute after it came back).
  */
-export async function commitTransactionOffsets(producer: Producer<string, Bytes, string, string>, transactionalId: string, records: ConsumedRecord[]): Promise<void> {
+export async function commitTransactionOffsets(
+  producer: Producer<string, Bytes, string, string>,
+  transactionalId: string,
+  records: ConsumedRecord[],
+  coordinator: () => Promise<number>,
+): Promise<void> {
   // The last record of each partition carries its next offset, and the generation it was delivered under.
   const byOrigin = new Map<string, { origin: MessageConsumerMetadata; last: ConsumedRecord[] }>()
   for (const record of lastPerPartition(records)) {
@@ -37,10 +46,16 @@ export async function commitTransactionOffsets(producer: Producer<string, Bytes,
     if (entry) entry.last.push(record)
     else byOrigin.set(key, { origin, last: [record] })
   }
-  for (const { origin, last } of byOrigin.values()) await commitOne(producer, transactionalId, origin, last)
+  for (const { origin, last } of byOrigin.values()) await commitOne(producer, transactionalId, origin, last, coordinator)
 }
 
-function commitOne(producer: Producer<string, Bytes, string, string>, transactionalId: string, origin: MessageConsumerMetadata, last: ConsumedRecord[]): Promise<void> {
+function commitOne(
+  producer: Producer<string, Bytes, string, string>,
+  transactionalId: string,
+  origin: MessageConsumerMetadata,
+  last: ConsumedRecord[],
+  coordinator: () => Promise<number>,
+): Promise<void> {
   const client = producer as unknown as Internals
   const names = [...new Set(last.map((r) => r.topic))]
   return new Promise<void>((resolve, reject) => {
@@ -49,10 +64,14 @@ function commitOne(producer: Producer<string, Bytes, string, string>, transactio
       (retry) => {
         client[kMetadata]({ topics: names }, (error, metadata) => {
           if (error) return retry(error)
-          // Not known yet (the consumer finds it again after a broker outage): retried, never sent to no broker.
-          const coordinator = origin.coordinatorId === null ? undefined : metadata!.brokers.get(origin.coordinatorId)
-          if (coordinator === undefined) return retry(new LogError(`the coordinator of group ${origin.groupId} is not known yet`))
-          client[kGetConnection](coordinator, (error, connection) => {
+          coordinator().then((id) => {
+            const broker = metadata!.brokers.get(id)
+            if (broker === undefined) return retry(new LogError(`the coordinator of group ${origin.groupId}, broker ${id}, is not in the metadata yet`))
+            send(metadata!, broker)
+          }, retry)
+        })
+        const send = (metadata: Metadata, broker: unknown) =>
+          client[kGetConnection](broker, (error, connection) => {
             if (error) return retry(error)
             client[kGetApi]('TxnOffsetCommit', (error, api) => {
               if (error) return retry(error)
@@ -63,14 +82,13 @@ function commitOne(producer: Producer<string, Bytes, string, string>, transactio
                   .map((r) => ({
                     partitionIndex: r.partition,
                     committedOffset: r.offset + 1n,
-                    committedLeaderEpoch: metadata!.topics.get(name)?.partitions[r.partition]?.leaderEpoch ?? -1,
+                    committedLeaderEpoch: metadata.topics.get(name)?.partitions[r.partition]?.leaderEpoch ?? -1,
                     committedMetadata: null,
                   })),
               }))
               api!(connection, transactionalId, origin.groupId, producer.producerId, producer.producerEpoch, origin.generationId, origin.memberId, null, topics, (error: Error | null) => retry(error))
             })
           })
-        })
       },
       (error) => (error ? reject(error) : resolve()),
     )
