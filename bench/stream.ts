@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { events } from '../schemas/events.ts'
 import { eventRecord, jsonOf } from '../src/events/envelope.ts'
@@ -11,7 +10,7 @@ import { eventually } from '../test/harness/eventually.ts'
 import type { BenchOptions } from './options.ts'
 import { anchorTopics, buildAnchor, startAnchor } from './lib/anchor.ts'
 import { orderRecords } from './lib/baselines.ts'
-import { benchEnvironment, machine } from './lib/environment.ts'
+import { benchEnvironment, machine, scratchDir } from './lib/environment.ts'
 import { orderBodies, stockPlan } from './lib/load.ts'
 import { spawn } from './lib/pipeline.ts'
 import { type Ratio, type StreamResult, streamMarkdown, writeResult } from './lib/report.ts'
@@ -143,7 +142,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       const name = workers === 1 ? 'shop order,inventory' : `shop order,inventory --workers=${workers}`
       runs.push(
       await drain(name, { reserved: copy.reserved, failed: copy.failed }, async () => {
-        const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', mkdtempSync(join(tmpdir(), 'shop-bench-')))
+        const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', scratchDir('data'))
         return {
           pid: shop.proc.pid,
           async stop() {

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ShopProcess } from '../../test/harness/shop-process.ts'
 import type { BenchOptions } from '../options.ts'
+import { scratchDir } from './environment.ts'
 
 /** One shop process of a bench deployment. */
 export interface Member {
@@ -51,7 +52,7 @@ export class Pipeline {
     try {
       for (const roles of groups) {
         const name = `${spec.bus}:${roles}`
-        const dataDir = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+        const dataDir = scratchDir('data')
         members.push({ name, roles, shop: await spawn(spec, name, roles, dataDir), restart: () => spawn(spec, name, roles, dataDir) })
       }
       await Promise.all(members.map((m) => m.shop.ready(120_000)))
