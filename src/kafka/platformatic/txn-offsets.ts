@@ -62,14 +62,6 @@ function commitOne(
     client[kPerformWithRetry](
       'commit',
       (retry) => {
-        client[kMetadata]({ topics: names }, (error, metadata) => {
-          if (error) return retry(error)
-          coordinator().then((id) => {
-            const broker = metadata!.brokers.get(id)
-            if (broker === undefined) return retry(new LogError(`the coordinator of group ${origin.groupId}, broker ${id}, is not in the metadata yet`))
-            send(metadata!, broker)
-          }, retry)
-        })
         const send = (metadata: Metadata, broker: unknown) =>
           client[kGetConnection](broker, (error, connection) => {
             if (error) return retry(error)
@@ -89,6 +81,14 @@ function commitOne(
               api!(connection, transactionalId, origin.groupId, producer.producerId, producer.producerEpoch, origin.generationId, origin.memberId, null, topics, (error: Error | null) => retry(error))
             })
           })
+        client[kMetadata]({ topics: names }, (error, metadata) => {
+          if (error) return retry(error)
+          coordinator().then((id) => {
+            const broker = metadata!.brokers.get(id)
+            if (broker === undefined) return retry(new LogError(`the coordinator of group ${origin.groupId}, broker ${id}, is not in the metadata yet`))
+            send(metadata!, broker)
+          }, retry)
+        })
       },
       (error) => (error ? reject(error) : resolve()),
     )
