@@ -219,6 +219,19 @@ async function intakeApp(producer: TransactionalProducer, options: { maxInFlight
 }
 
 describe('POST /orders when the broker is slow or away', () => {
+  test('stopping waits for the transaction in flight: its callers get their answer, then the producer closes', async () => {
+    const { producer, waiting, release } = stalledProducer()
+    const closed: string[] = []
+    producer.close = async () => void closed.push('producer closed')
+    const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500 })
+    const published = publisher.publish([{ topic: 'orders', value: 'o1' }], Date.now() + 10_000).then(() => closed.push('published'))
+    await eventually(() => expect(waiting.begin.length).toBe(1), 2_000)
+    const stopping = publisher.close()
+    release()
+    await Promise.all([published, stopping])
+    expect(closed).toEqual(['published', 'producer closed'])
+  })
+
   test('beyond --producer-max-in-flight unacknowledged orders the API answers 503 with Retry-After', async () => {
     const { producer, waiting, release } = stalledProducer()
     const { post, metrics } = await intakeApp(producer, { maxInFlight: 2 })
