@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { loadConfig } from '../config/load.ts'
 import { ConfigError } from '../errors.ts'
-import { tracingSettings } from './tracing.ts'
+import type { ConsumedRecord } from '../kafka/types.ts'
+import { activeTraceIds, batchSpan, recordSpan, sendSpans, serverSpan, spanning, tracingSettings, within } from './tracing.ts'
 
 describe('tracingSettings (the standard OTEL_* variables)', () => {
   test('tracing is off without an endpoint, and when disabled whatever else is set', () => {
@@ -58,5 +59,31 @@ describe('tracingSettings (the standard OTEL_* variables)', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as ConfigError).message).toContain(variable)
     expect((error as ConfigError).message).toContain(message)
+  })
+})
+
+describe('instrumentation with tracing off (no startTracing in this process)', () => {
+  test('no traceparent is read or written, every span is the one no-op span, and the work still runs', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    const consumed: ConsumedRecord = { topic: 't', partition: 0, offset: 5n, key: 'k', value: Buffer.from('{}'), headers: { traceparent, ce_id: 'x' }, timestamp: 0, generation: 1 }
+    const batch = batchSpan([consumed], 'g')
+    const span = recordSpan(consumed, 'g', batch)
+    // The record's own context is not continued: a span of it would carry its trace id.
+    expect(span.spanContext().traceId).toBe('00000000000000000000000000000000')
+    expect(span.isRecording()).toBe(false)
+    expect(batch).toBe(span)
+    expect(serverSpan(new Request('http://x/orders', { headers: { traceparent } }))).toBe(span)
+
+    const outputs = [{ topic: 'a', key: 'k', value: '1', headers: { ce_id: 'y' } }, { topic: 'b', value: '2' }]
+    const headers = outputs[0].headers
+    const sends = sendSpans(outputs)
+    expect(sends).toEqual([span, span])
+    expect(outputs[0].headers).toBe(headers)
+    expect(outputs[0].headers).toEqual({ ce_id: 'y' })
+    expect(outputs[1]).toEqual({ topic: 'b', value: '2' })
+
+    expect(within(span, () => activeTraceIds())).toBeUndefined()
+    expect(await spanning(span, async (s) => (s === span ? 'ran' : 'other'))).toBe('ran')
+    await expect(spanning(span, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')
   })
 })

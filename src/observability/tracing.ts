@@ -1,6 +1,7 @@
 import {
   type Attributes,
   type Context,
+  INVALID_SPAN_CONTEXT,
   type Link,
   ROOT_CONTEXT,
   type Span,
@@ -34,9 +35,10 @@ import type { Metrics } from './metrics.ts'
 
 /**
  * OpenTelemetry traces: one trace per order across every hop. The instrumentation (below) goes
- * through the global OpenTelemetry API, so with tracing off every span is a no-op and no
- * `traceparent` is written; `startTracing` registers the SDK when OTEL_* variables ask for it.
- * Context crosses Kafka as a W3C `traceparent` record header, and HTTP as the same request header.
+ * through the global OpenTelemetry API; `startTracing` registers the SDK when OTEL_* variables ask
+ * for it. Context crosses Kafka as a W3C `traceparent` record header, and HTTP as the same request
+ * header. With tracing off no `traceparent` is read or written, and the instrumentation returns at
+ * once: the API's no-op spans still cost a context, attributes and a header parse per record.
  */
 
 /** What the standard OTEL_* variables ask for; undefined from `tracingSettings` means tracing is off. */
@@ -166,6 +168,7 @@ export function startTracing(settings: TracingSettings, deps: { metrics: Metrics
     spanProcessors: [new BatchSpanProcessor(new ObservedExporter(exporter, settings.url, deps.metrics, deps.logger))],
   })
   provider.register()
+  tracingOn = true
   deps.logger.info({ event: 'tracing:start', url: settings.url, protocol: settings.protocol, sampler: settings.sampler }, 'exporting traces')
   return {
     async shutdown(deadlineMs) {
@@ -181,8 +184,15 @@ export function startTracing(settings: TracingSettings, deps: { metrics: Metrics
 
 const tracer = () => trace.getTracer('shop', pkg.version)
 
+/** Whether `startTracing` registered the SDK in this process; until then every span is `noSpan`. */
+let tracingOn = false
+
+/** The span of everything while tracing is off: records nothing, carries no context. */
+const noSpan: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+
 /** The trace and span ids of the active span, for log lines. */
 export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+  if (!tracingOn) return undefined
   const span = trace.getSpan(context.active())
   if (!span) return undefined
   const { traceId, spanId } = span.spanContext()
@@ -190,7 +200,7 @@ export function activeTraceIds(): { trace_id: string; span_id: string } | undefi
 }
 
 /** Runs `fn` with `span` active (its log lines carry its ids; spans it starts are its children). */
-export const within = <T>(span: Span, fn: () => T): T => context.with(trace.setSpan(context.active(), span), fn)
+export const within = <T>(span: Span, fn: () => T): T => (tracingOn ? context.with(trace.setSpan(context.active(), span), fn) : fn())
 
 /** Ends `span`, marked as failed with `error` when there is one. */
 export function endSpan(span: Span, error?: unknown): void {
@@ -204,10 +214,11 @@ export function endSpan(span: Span, error?: unknown): void {
 
 /** Runs `fn` in a new span that ends when it settles (failed when it rejects). */
 export const inSpan = <T>(name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> =>
-  spanning(tracer().startSpan(name, { kind, attributes }), fn)
+  tracingOn ? spanning(tracer().startSpan(name, { kind, attributes }), fn) : fn(noSpan)
 
 /** Runs `fn` with `span` active and ends `span` when it settles (failed when it rejects). */
 export async function spanning<T>(span: Span, fn: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracingOn) return fn(span)
   try {
     const result = await within(span, () => fn(span))
     endSpan(span)
@@ -242,6 +253,7 @@ const messaging = (operation: 'send' | 'process', topic: string | undefined): At
  * The caller ends them once the records are committed (`sent`).
  */
 export function sendSpans(records: ProduceRecord[]): Span[] {
+  if (!tracingOn) return records.map(() => noSpan)
   return records.map((record) => {
     const span = tracer().startSpan(`send ${record.topic}`, {
       kind: SpanKind.PRODUCER,
@@ -262,6 +274,7 @@ export function sendSpans(records: ProduceRecord[]): Span[] {
 
 /** Ends send spans: with each record's partition and offset once committed, or failed. */
 export function sent(spans: Span[], positions: Array<{ partition: number; offset: bigint }> | undefined, error?: unknown): void {
+  if (!tracingOn) return
   spans.forEach((span, i) => {
     const at = positions?.[i]
     if (at) span.setAttributes({ 'messaging.destination.partition.id': String(at.partition), 'messaging.kafka.offset': Number(at.offset) })
@@ -282,6 +295,7 @@ export function superseded(spans: Span[]): void {
  * creation context (at most OTEL_SPAN_LINK_COUNT_LIMIT, 128 by default) and is a root span.
  */
 export function batchSpan(records: ConsumedRecord[], group: string): Span {
+  if (!tracingOn) return noSpan
   const topics = [...new Set(records.map((r) => r.topic))]
   const topic = topics.length === 1 ? topics[0] : undefined
   const span = tracer().startSpan(topic ? `process ${topic}` : 'process', {
@@ -309,6 +323,7 @@ export function batchSpan(records: ConsumedRecord[], group: string): Span {
  * context, so one order's trace reads as a chain across every hop, linked to its batch's span.
  */
 export function recordSpan(record: ConsumedRecord, group: string, batch: Span): Span {
+  if (!tracingOn) return noSpan
   return tracer().startSpan(
     `process ${record.topic}`,
     {
@@ -330,6 +345,7 @@ export function recordSpan(record: ConsumedRecord, group: string, batch: Span): 
 
 /** The SERVER span of an HTTP request, a child of the caller's `traceparent`; named and ended by the app once routed and answered. */
 export function serverSpan(request: Request): Span {
+  if (!tracingOn) return noSpan
   const url = new URL(request.url)
   return tracer().startSpan(
     request.method,
