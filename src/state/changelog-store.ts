@@ -23,9 +23,12 @@ const doneAt = (value: unknown): number | undefined => (value as Expiring | unde
  */
 export class ChangelogStore<V> {
   readonly #values = new Map<string, V>()
-  readonly #cache: (changes: Map<string, V | undefined>) => void
-  /** Committed writes (undefined: deleted) not yet in the cache: flushed at most once a second, so hot keys coalesce. */
-  #dirty = new Map<string, V | undefined>()
+  readonly #cache: (changes: Map<string, string | null>) => void
+  /**
+   * Committed writes not yet in the cache, as their JSON text (null: deleted): flushed at most once
+   * a second, so hot keys coalesce. The text is the changelog record's own, made once per write.
+   */
+  #dirty = new Map<string, string | null>()
   /** Keys of done values (`Expiring`) by `doneAt`, oldest first from `#doneHead`; checked against the value when taken. */
   #done: Array<{ key: string; at: number }> = []
   #doneHead = 0
@@ -47,10 +50,10 @@ export class ChangelogStore<V> {
     const remove = db.prepare<never, [string, string]>('DELETE FROM kv WHERE store = ? AND key = ?')
     const checkpoint = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
     // The values and the offset they reach are written together: a restart replays only what the cache lacks.
-    this.#cache = db.transaction((changes: Map<string, V | undefined>) => {
-      for (const [key, value] of changes) {
-        if (value === undefined) remove.run(this.name, key)
-        else insert.run(this.name, key, JSON.stringify(value))
+    this.#cache = db.transaction((changes: Map<string, string | null>) => {
+      for (const [key, text] of changes) {
+        if (text === null) remove.run(this.name, key)
+        else insert.run(this.name, key, text)
       }
       checkpoint.run(this.name, this.changelog.topic, this.#next.toString())
     })
@@ -85,17 +88,20 @@ export class ChangelogStore<V> {
     for (const row of this.db.prepare<{ key: string; value: string }, [string]>('SELECT key, value FROM kv WHERE store = ?').iterate(this.name)) {
       cached.set(row.key, JSON.parse(row.value) as V)
     }
-    this.#write(cached, false)
+    this.#write(cached)
     const fromCache = this.#values.size
     let replayed = 0
     const reached = await readToEnd(log, this.changelog, from, (records: ConsumedRecord[]) => {
       const changes = new Map<string, V | undefined>()
+      const texts = new Map<string, string | null>()
       for (const record of records) {
         if (record.key === undefined) continue
-        changes.set(record.key, record.value === null ? undefined : (JSON.parse(record.value.toString()) as V))
+        const text = record.value === null ? null : record.value.toString()
+        changes.set(record.key, text === null ? undefined : (JSON.parse(text) as V))
+        texts.set(record.key, text)
         replayed++
       }
-      this.#write(changes)
+      this.#write(changes, texts)
     })
     this.#done.sort((a, b) => a.at - b.at)
     this.#next = reached
@@ -105,10 +111,11 @@ export class ChangelogStore<V> {
 
   /**
    * Applies committed changes to memory, and to the cache when a second has passed since the last
-   * flush. `next` is the changelog offset after the transaction's last record of this store.
+   * flush. `next` is the changelog offset after the transaction's last record of this store;
+   * `texts` holds the JSON text of changes whose changelog records were made (`record`).
    */
-  commit(changes: Map<string, V | undefined>, next: bigint): void {
-    this.#write(changes)
+  commit(changes: Map<string, V | undefined>, next: bigint, texts?: ReadonlyMap<string, string | null>): void {
+    this.#write(changes, texts ?? new Map())
     if (next > this.#next) this.#next = next
     if (performance.now() - this.#flushedAt >= 1000) this.flush()
   }
@@ -148,12 +155,15 @@ export class ChangelogStore<V> {
   }
 
   /** The changelog record of a change (undefined: a deletion, written as a tombstone), pinned to this store's partition. */
-  record(key: string, value: V | undefined): ProduceRecord {
+  record(key: string, value: V | undefined): ProduceRecord & { value: string | null } {
     return { ...this.changelog, key, value: value === undefined ? null : JSON.stringify(value) }
   }
 
-  /** Applies changes to memory; `dirty`: they are not in the cache yet. */
-  #write(changes: Map<string, V | undefined>, dirty = true): void {
+  /**
+   * Applies changes to memory. With `texts` they are not in the cache yet: each is queued for it
+   * with its JSON text from `texts`, made here for a change that has none.
+   */
+  #write(changes: Map<string, V | undefined>, texts?: ReadonlyMap<string, string | null>): void {
     for (const [key, value] of changes) {
       if (value === undefined) this.#values.delete(key)
       else {
@@ -162,7 +172,7 @@ export class ChangelogStore<V> {
         if (at !== undefined && at !== doneAt(this.#values.get(key))) this.#done.push({ key, at })
         this.#values.set(key, value)
       }
-      if (dirty) this.#dirty.set(key, value)
+      if (texts) this.#dirty.set(key, value === undefined ? null : (texts.get(key) ?? JSON.stringify(value)))
     }
   }
 }
@@ -174,6 +184,8 @@ export class ChangelogStore<V> {
  */
 export class Changes {
   readonly #writes = new Map<string, Map<string, unknown>>()
+  /** The JSON text of each write whose changelog record `records()` made, by store: the cache takes the same text. */
+  readonly #texts = new Map<string, Map<string, string | null>>()
 
   constructor(
     private readonly stores: Map<string, ChangelogStore<unknown>>,
@@ -224,9 +236,18 @@ export class Changes {
 
   /** The changelog records of every staged write. */
   records(): ProduceRecord[] {
-    return [...this.#writes].flatMap(([store, writes]) =>
-      [...writes].map(([key, value]) => this.#store(store).record(key, value)),
-    )
+    const records: ProduceRecord[] = []
+    for (const [name, writes] of this.#writes) {
+      const store = this.#store(name)
+      const texts = new Map<string, string | null>()
+      for (const [key, value] of writes) {
+        const record = store.record(key, value)
+        texts.set(key, record.value)
+        records.push(record)
+      }
+      this.#texts.set(name, texts)
+    }
+    return records
   }
 
   /** After the transaction committed (`positions`: where its records landed): the writes reach memory and the cache. */
@@ -236,9 +257,10 @@ export class Changes {
       const { topic, partition } = store.changelog
       let last = -1n
       for (const p of positions) if (p.topic === topic && p.partition === partition && p.offset > last) last = p.offset
-      store.commit(writes, last + 1n)
+      store.commit(writes, last + 1n, this.#texts.get(name))
     }
     this.#writes.clear()
+    this.#texts.clear()
   }
 
   #store(name: string): ChangelogStore<unknown> {
