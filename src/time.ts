@@ -2,6 +2,22 @@ import { TimeoutError } from './errors.ts'
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+let stampedAt = Number.NaN
+let stamp = ''
+
+/**
+ * The time now as ISO 8601 text, as `new Date().toISOString()`, made once per millisecond: every
+ * event carries it (`ce_time`), and a loaded process writes dozens of events in the same millisecond.
+ */
+export function nowIso(): string {
+  const now = Date.now()
+  if (now !== stampedAt) {
+    stampedAt = now
+    stamp = new Date(now).toISOString()
+  }
+  return stamp
+}
+
 /**
  * Settles like `promise`, or rejects with a TimeoutError after `ms`. The timer never keeps the process alive.
  *

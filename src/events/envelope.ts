@@ -5,6 +5,7 @@ import type { ConsumedRecord, Headers, ProduceRecord } from '../kafka/types.ts'
 import { compiledSchema } from './check.ts'
 import { type EventType, schemaAt } from '../../schemas/events.ts'
 import { Value } from '@sinclair/typebox/value'
+import { nowIso } from '../time.ts'
 
 /**
  * Set by the log's serde on a record whose value it could not resolve (an unknown schema id, a
@@ -41,7 +42,7 @@ export function encodeEvent<E extends EventType>(
       ce_id: randomUUID(),
       ce_type: event.type,
       ce_source: source,
-      ce_time: new Date().toISOString(),
+      ce_time: nowIso(),
       ce_dataschemaversion: String(version),
       'content-type': 'application/json',
       ...extra,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { ProcessHeartbeat } from '../../schemas/console.ts'
 import type { Log, LogProducer } from '../kafka/port.ts'
 import { type Logger, throttledWarning } from '../log.ts'
-import { sleep, withDeadline } from '../time.ts'
+import { nowIso, sleep, withDeadline } from '../time.ts'
 
 export interface HeartbeatOptions {
   log: Log
@@ -26,7 +26,7 @@ const warnEveryMs = 60_000
  */
 export class Heartbeat {
   readonly id = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
-  readonly #startedAt = new Date().toISOString()
+  readonly #startedAt = nowIso()
   readonly #producer: LogProducer
   readonly #stopped = Promise.withResolvers<void>()
   #running: Promise<void> | undefined
@@ -55,7 +55,7 @@ export class Heartbeat {
       pid: process.pid,
       ...this.options.describe(),
       startedAt: this.#startedAt,
-      at: new Date().toISOString(),
+      at: nowIso(),
       everyMs: this.options.everyMs,
     }
     await this.#producer.send([{ topic: this.options.topic, key: this.id, value: JSON.stringify(beat) }])

@@ -11,6 +11,7 @@ import { type TopicNames, topology } from '../../topology.ts'
 import type { StepContext, StepHandler } from '../runtime/transactional/types.ts'
 import type { Expiring } from '../../state/changelog-store.ts'
 import { type Metrics, secondsSince } from '../../observability/metrics.ts'
+import { nowIso } from '../../time.ts'
 
 /**
  * An order's saga state, by orderId. Kept for the deduplication window after the order is final
@@ -203,7 +204,7 @@ class Steps {
   #status(ctx: StepContext, saga: Saga, detail: Partial<OrderStatusChanged> = {}): void {
     const done = saga.doneAt === undefined && finalStatuses.has(saga.status) ? { doneAt: Date.now() } : {}
     ctx.put<Saga>('sagas', saga.order.orderId, { ...saga, ...done })
-    const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: new Date().toISOString(), placedAt: saga.order.createdAt, ...detail }
+    const change: OrderStatusChanged = { orderId: saga.order.orderId, userId: saga.order.userId, status: saga.status, at: nowIso(), placedAt: saga.order.createdAt, ...detail }
     ctx.send(eventRecord(this.topics.orderStatus, events.orderStatus, change, this.source))
     if (detail.note !== undefined) return
     const { status } = saga

@@ -1,7 +1,7 @@
 import { decodeEvent, eventRecord } from '../../events/envelope.ts'
 import { events } from '../../../schemas/events.ts'
 import type { OrderPacked } from '../../../schemas/lifecycle.ts'
-import { sleep } from '../../time.ts'
+import { nowIso, sleep } from '../../time.ts'
 import type { TopicNames } from '../../topology.ts'
 import type { StepHandler } from '../runtime/transactional/types.ts'
 
@@ -17,7 +17,7 @@ export function warehouseHandler(topics: TopicNames, pickMs: number, source: str
     async handle(record, ctx) {
       const request = decodeEvent(events.packRequest, record)
       await sleep(pickMs)
-      const packed: OrderPacked = { orderId: request.orderId, userId: request.userId, packedAt: new Date().toISOString() }
+      const packed: OrderPacked = { orderId: request.orderId, userId: request.userId, packedAt: nowIso() }
       ctx.send(eventRecord(topics.packed, events.orderPacked, packed, source))
     },
   }

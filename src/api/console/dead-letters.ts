@@ -8,6 +8,7 @@ import type { Logger } from '../../log.ts'
 import { TopicTail } from '../../state/topic-tail.ts'
 import { TopicView } from '../../state/topic-view.ts'
 import type { TopicNames } from '../../topology.ts'
+import { nowIso } from '../../time.ts'
 
 export interface DeadLetterDeskOptions {
   log: Log
@@ -102,7 +103,7 @@ export class DeadLetterDesk {
     const transaction = await producer.begin()
     try {
       await transaction.send([{ topic: origin.topic, partition: origin.partition, key: record.key, value: record.value, headers: withoutDlqHeaders(record.headers) }])
-      const mark: DeadLetterReplayed = { partition, offset: String(offset), to: origin, at: new Date().toISOString() }
+      const mark: DeadLetterReplayed = { partition, offset: String(offset), to: origin, at: nowIso() }
       await transaction.send([{ topic: topics.deadLetterReplays, partition, key, value: JSON.stringify(mark) }])
       const [sent] = await transaction.commit()
       return { ...mark, to: { ...origin, offset: String(sent.offset) } }

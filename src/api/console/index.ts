@@ -13,6 +13,7 @@ import { LiveStream } from './live-stream.ts'
 import html from './assets/index.html' with { type: 'text' }
 import script from './assets/console.js' with { type: 'text' }
 import styles from './assets/console.css' with { type: 'text' }
+import { nowIso } from '../../time.ts'
 
 export interface ConsoleOptions {
   feed: OrderFeed
@@ -45,7 +46,7 @@ const maxSkus = 500
 export function consoleRoutes(options: ConsoleOptions) {
   const { feed, deadLetters, stock, processes, metrics, admin, ready } = options
   const state = async (): Promise<ConsoleState> => ({
-    at: new Date().toISOString(),
+    at: nowIso(),
     seconds: feed.seconds(),
     outcomes: feed.outcomes(),
     orders: feed.orders(),

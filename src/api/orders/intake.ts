@@ -12,6 +12,7 @@ import type { TopicNames } from '../../topology.ts'
 import { orderIdFor } from './identity.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import type { TransactionalPublisher } from './publisher.ts'
+import { nowIso } from '../../time.ts'
 
 /**
  * What an idempotency key remembers: the body's fingerprint, the first answer, and when. Every
@@ -112,7 +113,7 @@ export class OrderIntake {
    */
   async requestCancel(orderId: string, userId: string): Promise<void> {
     this.#admit()
-    const request: CancelRequest = { orderId, userId, requestedAt: new Date().toISOString() }
+    const request: CancelRequest = { orderId, userId, requestedAt: nowIso() }
     annotate({ 'shop.order.id': orderId })
     await this.#send([eventRecord(this.options.topics.cancelRequests, events.cancelRequest, request, 'shop/api')], 1)
   }
@@ -168,7 +169,7 @@ export class OrderIntake {
    * currency, so it can only carry an order in EUR (what every version-1 order was).
    */
   #orderRecord(orderId: string, order: PlaceOrder): ProduceRecord {
-    const createdAt = new Date().toISOString()
+    const createdAt = nowIso()
     const topic = this.options.topics.ordersCreated
     const currency = order.currency ?? defaultCurrency
     if (this.options.orderSchemaVersion === 2) return eventRecord(topic, events.orderCreated, { orderId, ...order, currency, createdAt }, 'shop/api')

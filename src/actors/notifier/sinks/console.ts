@@ -1,5 +1,6 @@
 import { runtime } from '../../../runtime/index.ts'
 import type { Notification, Sink } from './types.ts'
+import { nowIso } from '../../../time.ts'
 
 /**
  * One JSON line per notification on stdout (logs go to stderr), for humans and for pipes. A
@@ -11,7 +12,7 @@ export function consoleSink(write: (line: string) => void | Promise<void> = runt
     name: 'console',
     async send(n: Notification) {
       const { id, ...rest } = n
-      await write(`${JSON.stringify({ event: 'notification', notificationId: id, ...rest, time: new Date().toISOString() })}\n`)
+      await write(`${JSON.stringify({ event: 'notification', notificationId: id, ...rest, time: nowIso() })}\n`)
     },
   }
 }

@@ -1,5 +1,6 @@
 import { ShopError } from '../../../errors.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
+import { nowIso } from '../../../time.ts'
 
 /**
  * The dead-letter record for a record that could not be processed: the original key, value and
@@ -26,7 +27,7 @@ export function deadLetterRecord(
       'shop.dlq.error': message.slice(0, 2000),
       'shop.dlq.error.code': error instanceof ShopError ? error.code : ((error as Error)?.name ?? 'Error'),
       'shop.dlq.attempts': String(attempts),
-      'shop.dlq.time': new Date().toISOString(),
+      'shop.dlq.time': nowIso(),
     },
   }
 }
