@@ -311,6 +311,19 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       expect(atEnd.next).toBe(end)
     })
 
+    test('read with maxWaitMs waits for a record of the partitions it names: one written elsewhere does not answer it', async () => {
+      log = open()
+      const t = await topic(2)
+      const [start] = await log.producer().send([{ topic: t, value: 'before', partition: 0 }])
+      const end = start.offset + 1n
+      const polled = log.read([{ topic: t, partition: 0, offset: end }], { maxWaitMs: patienceMs })
+      await log.producer().send([{ topic: t, value: 'elsewhere', partition: 1 }])
+      await log.producer().send([{ topic: t, value: 'awaited', partition: 0 }])
+      const [result] = await polled
+      expect(values(result.records)).toEqual(['awaited'])
+      expect(result.next).toBe(end + 1n)
+    })
+
     test('outputs and input offsets commit together: a crash before commit redelivers the input and leaves no output', async () => {
       log = open()
       const input = await topic(1)

@@ -48,7 +48,11 @@ export class MemoryLog implements Log {
 
   async read(from: RecordPosition[], options: { maxWaitMs?: number } = {}): Promise<ReadResult[]> {
     const atEnd = () => from.every(({ topic, partition, offset }) => offset >= BigInt(this.cluster.topic(topic)[partition]?.length ?? 0))
-    if (options.maxWaitMs && atEnd()) await this.cluster.changed.waitAtMost(options.maxWaitMs)
+    // As a broker's fetch: answered when one of these partitions has a record, not on any append elsewhere.
+    if (options.maxWaitMs) {
+      const deadline = performance.now() + options.maxWaitMs
+      for (let left = options.maxWaitMs; left > 0 && atEnd(); left = deadline - performance.now()) await this.cluster.changed.waitAtMost(left)
+    }
     return from.map(({ topic, partition, offset }) => {
       const log = this.cluster.topic(topic)[partition]
       if (!log) throw new LogError(`topic ${topic} has no partition ${partition}`)
