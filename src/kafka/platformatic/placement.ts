@@ -39,8 +39,10 @@ export class Placement {
       return {
         topic: record.topic,
         key: record.key,
-        // The client writes an absent value as Kafka's null (length -1): a tombstone.
-        value: record.value === null ? undefined : Buffer.from(record.value),
+        // The client writes an absent value as Kafka's null (length -1): a tombstone. Bytes go as
+        // they are (the client only reads them): copying every value was 1.8% of a draining
+        // order,inventory process's CPU (`bun bench stream --profile`).
+        value: record.value === null ? undefined : Buffer.isBuffer(record.value) ? record.value : Buffer.from(record.value),
         headers: record.headers,
         partition: choosePartition(record, count, this.#spread),
       }
