@@ -35,7 +35,7 @@ describe('decodeEvent: every reader sees the current version, defaults filled', 
       keyField: 'id',
       schema: Type.Object({ id: Type.String(), box: Type.Object({ size: Type.Optional(Type.Integer({ default: 3 })), tags: Type.Optional(Type.Array(Type.String(), { default: [] })) }) }),
     }
-    const first = decodeEvent(nested, recordOf(nested, { id: 'a', box: {} })) as { box: { tags: string[] } }
+    const first = decodeEvent(nested, recordOf(nested, { id: 'a', box: {} })) as { id: string; box: { size?: number; tags: string[] } }
     expect(first).toEqual({ id: 'a', box: { size: 3, tags: [] } })
     // Each record gets its own default object, not one shared between records.
     first.box.tags.push('x')
