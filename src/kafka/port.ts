@@ -52,7 +52,8 @@ export interface LogAdmin {
   /**
    * A group's committed offsets (the next offset it will read), per partition it has committed;
    * read from outside the group, as monitoring does. Consumer lag is `endOffsets - committed`.
-   * Offsets that a transaction is still committing are waited for, never read around.
+   * Offsets that a transaction is still committing are waited for, never read around. Once its
+   * `commit()` has resolved, Kafka may still show the previous value for a few ms: wait for a value.
    */
   committedOffsets(groupId: string): Promise<RecordPosition[]>
   deleteTopics(names: string[]): Promise<void>
