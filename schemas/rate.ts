@@ -27,9 +27,9 @@ export const OrderRateWindow = Type.Object(
 export type OrderRateWindow = Static<typeof OrderRateWindow>
 
 /**
- * The aggregator's repartition topic (key: windowStart). A `count` is what one record of one source
- * partition adds to a window, sent to the window's owner (the partition its key hashes to), which
- * sums them. A `tick` goes to every partition: how far the source partition's stream time (the
+ * The aggregator's repartition topic (key: windowStart). A `count` is what records of one source
+ * partition add to a window (a batch's orders and outcomes of that window and currency, summed),
+ * sent to the window's owner (the partition its key hashes to), which sums them. A `tick` goes to every partition: how far the source partition's stream time (the
  * largest order time it has read, `eventTime`) has come, so that each owner knows every source's
  * progress, and closes a window once every source has passed it. An `idle` goes to every partition
  * too: the source has had nothing to read for `--aggregator-idle-ms` and holds no window open until
@@ -40,7 +40,7 @@ export const WindowPartial = Type.Object(
     kind: Type.Union([Type.Literal('count'), Type.Literal('tick'), Type.Literal('idle')]),
     source: Type.Optional(Type.Integer({ minimum: 0, description: 'the source partition (of the user-keyed topics) that wrote it; absent in partials written before sources were tracked' })),
     windowStart: Instant('ISO 8601 UTC'),
-    eventTime: Type.Integer({ minimum: 0, description: 'the order\'s createdAt (count) or the source partition\'s stream time (tick, idle), milliseconds since the epoch' }),
+    eventTime: Type.Integer({ minimum: 0, description: 'the latest createdAt of the orders counted (count) or the source partition\'s stream time (tick, idle), milliseconds since the epoch' }),
     orders: Count,
     confirmed: Count,
     failed: Count,

@@ -21,7 +21,7 @@ function owner() {
   const handler = windowOwnerHandler({ topics, graceMs: 10_000, sources: 3, metrics: new Metrics(), logger: createLogger('silent') })
   const state = new Map<string, unknown>()
   const windows = new Map<string, OrderRateWindow>()
-  const feed = (partial: Omit<WindowPartial, 'windowStart' | 'orders' | 'confirmed' | 'failed' | 'currency' | 'revenueCents'> & { orders?: number }) => {
+  const feed = (partial: Omit<WindowPartial, 'windowStart' | 'orders' | 'confirmed' | 'failed' | 'currency' | 'revenueCents'> & Partial<Pick<WindowPartial, 'orders' | 'confirmed' | 'failed'>>) => {
     const time = partial.eventTime
     const payload: WindowPartial = { orders: 0, confirmed: 0, failed: 0, currency: 'EUR', revenueCents: 0, ...partial, windowStart: windowKey(Math.floor(time / 60_000) * 60_000) }
     const { value, headers } = encodeEvent(events.windowPartial, payload, 'test')
@@ -38,6 +38,7 @@ function owner() {
         throw error
       },
       afterCommit: (effect) => effect(),
+      batch: new Map(),
     }
     handler.handle(record, ctx)
   }
@@ -63,6 +64,9 @@ test('a window closes only when every source partition has passed it: a stopped 
   // A record for it now is late: counted as such, never added.
   feed({ kind: 'count', source: 1, eventTime: at('00:59'), orders: 1 })
   expect(windows.get('2026-01-01T10:00:00.000Z')).toMatchObject({ orders: 4, late: 1, final: true })
+  // A partial sums a batch of its source's records: each of them is late.
+  feed({ kind: 'count', source: 2, eventTime: at('00:30'), orders: 2, failed: 1 })
+  expect(windows.get('2026-01-01T10:00:00.000Z')).toMatchObject({ orders: 4, failed: 0, late: 4, final: true })
 })
 
 test('a source never heard from holds every window open; when all are idle, the latest time among them closes what it passes', () => {

@@ -54,8 +54,8 @@ export interface WindowOwnerOptions {
  * aggregator killed or its partition moving, holds every window open until it reads again, so a
  * crash makes no record late; an idle one (nothing to read) holds nothing. Once the watermark
  * passes a window's end plus the grace period, the window is written a last time with
- * `final: true`. A partial for a final window is late: it is counted in the window's `late` (and
- * `shop_aggregator_late_records_total`) and logged, never added.
+ * `final: true`. A partial for a final window is late: the records it sums are counted in the
+ * window's `late` (and `shop_aggregator_late_records_total`) and logged, never added.
  */
 export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
   const { topics, graceMs, sources, metrics, logger } = options
@@ -83,13 +83,15 @@ export function windowOwnerHandler(options: WindowOwnerOptions): StepHandler {
     const now = ctx.get<{ at: number }>(store, watermarkKey)?.at ?? 0
     const state = ctx.get<WindowState>(store, p.windowStart)
     if (state?.final || closes(start) <= now) {
+      // A partial sums a batch of its source's records: each of them is late.
+      const records = p.orders + p.confirmed + p.failed
       if (state) {
-        const counted = { ...state, late: state.late + 1 }
+        const counted = { ...state, late: state.late + records }
         ctx.put(store, p.windowStart, counted)
         publish(ctx, start, counted)
       }
       ctx.afterCommit(() => {
-        metrics.lateRecords.inc()
+        metrics.lateRecords.inc(records)
         logger.warn({ event: 'aggregator:late', window: p.windowStart, eventTime: new Date(p.eventTime).toISOString(), streamTime: new Date(now).toISOString(), graceMs, partial: p }, 'a record reached its window after the window was final')
       })
       return

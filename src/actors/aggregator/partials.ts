@@ -35,17 +35,37 @@ const store = 'orders'
 /**
  * The aggregator's first stage, one actor per partition of the user-keyed topics: it counts each
  * order once (a retried order, published again, is recognised by its orderId) in the minute of
- * its `createdAt` (in either version of the order event), and each outcome in its order's minute,
- * writing a partial count per record to the repartition topic, keyed by window. It also tells every
- * window owner how far its stream time (the largest order time of its partition) has come, and
- * when its partition has been quiet for `idleMs` (see WindowPartial). State and outputs commit
- * with the offsets: a partial is written exactly once.
+ * its `createdAt` (in either version of the order event), and each outcome in its order's minute.
+ * It sums what a batch counts per window and currency, and writes each sum to the repartition
+ * topic, keyed by window, as one partial count: a batch of a busy partition writes a record or two
+ * where it wrote one per order and one per outcome. It also tells every window owner how far its
+ * stream time (the largest order time of its partition) has come, and when its partition has been
+ * quiet for `idleMs` (see WindowPartial); the sums counted before a tick are written before it, so
+ * an owner sees counts and ticks in the order the records gave them. State and outputs commit with
+ * the offsets: a partial is written exactly once.
  */
 export function partialsHandler(topics: TopicNames, partitions: number, idleMs: number, source = 'shop/aggregator'): StepHandler {
   type Counts = Pick<WindowPartial, 'orders' | 'confirmed' | 'failed' | 'revenueCents'>
+  /** The batch's sums not written yet, by window and currency (the batch scratch: written once the step cannot fail). */
+  const sums = (ctx: StepContext) => ctx.batch as Map<string, WindowPartial>
   const partial = (ctx: StepContext, order: CountedOrder, counts: Counts) => {
-    const payload: WindowPartial = { kind: 'count', source: ctx.partition, windowStart: windowKey(windowOf(order.at)), eventTime: order.at, currency: order.currency, ...counts }
-    ctx.send(eventRecord(topics.aggregatorPartials, events.windowPartial, payload, source))
+    const windowStart = windowKey(windowOf(order.at))
+    const key = `${windowStart}\n${order.currency}`
+    const sum = sums(ctx).get(key)
+    if (!sum) {
+      sums(ctx).set(key, { kind: 'count', source: ctx.partition, windowStart, eventTime: order.at, currency: order.currency, ...counts })
+      return
+    }
+    sum.orders += counts.orders
+    sum.confirmed += counts.confirmed
+    sum.failed += counts.failed
+    sum.revenueCents += counts.revenueCents
+    sum.eventTime = Math.max(sum.eventTime, order.at)
+  }
+  /** Writes the batch's sums so far. */
+  const flush = (ctx: StepContext) => {
+    for (const sum of sums(ctx).values()) ctx.send(eventRecord(topics.aggregatorPartials, events.windowPartial, sum, source))
+    sums(ctx).clear()
   }
   const outcomeCounts = (outcome: Outcome, totalCents: number): Counts =>
     outcome === 'confirmed' ? { orders: 0, confirmed: 1, failed: 0, revenueCents: totalCents } : { orders: 0, confirmed: 0, failed: 1, revenueCents: 0 }
@@ -81,6 +101,7 @@ export function partialsHandler(topics: TopicNames, partitions: number, idleMs: 
 
   /** Tells every window owner this partition's stream time (a tick), or that it is idle. */
   const broadcast = (ctx: StepContext, kind: 'tick' | 'idle', at: number) => {
+    flush(ctx)
     const payload: WindowPartial = { kind, source: ctx.partition, windowStart: windowKey(windowOf(at)), eventTime: at, orders: 0, confirmed: 0, failed: 0, currency: defaultCurrency, revenueCents: 0 }
     for (let owner = 0; owner < partitions; owner++) ctx.send({ ...eventRecord(topics.aggregatorPartials, events.windowPartial, payload, source), partition: owner })
   }
@@ -96,6 +117,7 @@ export function partialsHandler(topics: TopicNames, partitions: number, idleMs: 
   return {
     stores: topology(topics).aggregator.stores,
     idle: { afterMs: idleMs, handle: (ctx) => broadcast(ctx, 'idle', streamTime(ctx)) },
+    endBatch: flush,
     handle(record, ctx) {
       if (record.topic === topics.ordersCreated) return order(ctx, decodeEvent(events.orderCreated, record) as OrderCreated)
       if (record.topic === topics.reserved) {

@@ -18,7 +18,7 @@ function orderRecord(version: 1 | 2, offset: bigint): ConsumedRecord {
 
 function handled(record: ConsumedRecord): ProduceRecord {
   const sent: ProduceRecord[] = []
-  const ctx: StepContext = { partition: 1, send: (r) => void sent.push(r), get: () => undefined, put: () => {}, deadLetter: () => {}, afterCommit: () => {} }
+  const ctx: StepContext = { partition: 1, send: (r) => void sent.push(r), get: () => undefined, put: () => {}, deadLetter: () => {}, afterCommit: () => {}, batch: new Map() }
   auditHandler(topics).handle(record, ctx)
   expect(sent).toHaveLength(1)
   return sent[0]
@@ -66,6 +66,6 @@ test('version 2 adds its field as an optional column; a status keeps its optiona
 test('a fact no reader can decode is refused (the runtime dead-letters it), not exported', () => {
   const record = orderRecord(2, 9n)
   record.value = Buffer.from(JSON.stringify({ orderId: 'o-9', userId: 'ada' }))
-  const ctx: StepContext = { partition: 1, send: () => { throw new Error('sent') }, get: () => undefined, put: () => {}, deadLetter: () => {}, afterCommit: () => {} }
+  const ctx: StepContext = { partition: 1, send: () => { throw new Error('sent') }, get: () => undefined, put: () => {}, deadLetter: () => {}, afterCommit: () => {}, batch: new Map() }
   expect(() => auditHandler(topics).handle(record, ctx)).toThrow(InvalidEventError)
 })

@@ -27,6 +27,7 @@ function attempt(store: Map<string, unknown>) {
       throw error
     },
     afterCommit: () => {},
+    batch: new Map(),
   }
   return { ctx, staged }
 }

@@ -138,3 +138,39 @@ test("a handler's table topics get the last value of each key of a batch; its ot
   expect(await log.admin.committedOffsets('counter')).toEqual([{ topic: 'in', partition: 0, offset: 7n }])
   await log.close()
 })
+
+test("a handler's endBatch runs once after each batch's records, on that batch's scratch: what it sends follows their outputs in the transaction", async () => {
+  const log = new MemoryLog()
+  await log.admin.ensureTopics(['in', 'out', 'sums', 'counts-changelog', 'dlq'].map((name) => ({ name, partitions: 1 })))
+  const producer = log.producer()
+  const keys = ['a', 'b', 'a', 'a', 'c']
+  await producer.send(keys.map((key) => ({ topic: 'in', key, value: key })))
+  const delivered: ConsumedRecord[] = []
+  const consumer = log.consumer({ groupId: 'counter', topics: ['in'] })
+  await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(...records) })
+  await eventually(() => expect(delivered.length).toBe(keys.length), 5_000)
+  // The counter, also summing the records of each key of a batch and sending the sums at its end.
+  const handler: StepHandler = {
+    ...counter,
+    handle(record, ctx) {
+      counter.handle(record, ctx)
+      ctx.batch.set(record.key!, ((ctx.batch.get(record.key!) as number | undefined) ?? 0) + 1)
+    },
+    endBatch(ctx) {
+      for (const [key, sum] of ctx.batch) ctx.send({ topic: 'sums', key, value: `${key}+${sum}` })
+      ctx.send({ topic: 'out', key: 'end', value: 'end' })
+    },
+  }
+  const { actor, lost } = actorOn(log, consumer, log.transactionalProducer({ transactionalId: 'end-batch-test' }), handler, () => 0)
+  await actor.preStart!()
+  await actor.receive(delivered.slice(0, 4))
+  await actor.receive(delivered.slice(4))
+  await actor.postStop!()
+
+  expect(lost).toEqual([])
+  // The second batch's scratch starts empty: `a` is not summed again.
+  expect((await readTopic(log, 'sums')).map((r) => String(r.value))).toEqual(['a+3', 'b+1', 'c+1'])
+  expect((await readTopic(log, 'out')).map((r) => String(r.value))).toEqual(['a:1', 'b:1', 'a:2', 'a:3', 'end', 'c:1', 'end'])
+  expect(await log.admin.committedOffsets('counter')).toEqual([{ topic: 'in', partition: 0, offset: 5n }])
+  await log.close()
+})

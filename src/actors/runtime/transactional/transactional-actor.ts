@@ -135,9 +135,13 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       sends.push(...one.sends)
       effects.push(...one.effects)
     }
-    if (records.length === 0) take(idle(changes))
-    else if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch)))).forEach(take)
-    else for (const record of records) take(await handleOne(record, changes, batch))
+    const scratch = new Map<string, unknown>()
+    if (records.length === 0) take(idle(changes, scratch))
+    else {
+      if (handler.concurrent) (await Promise.all(records.map((record) => handleOne(record, changes, batch, scratch)))).forEach(take)
+      else for (const record of records) take(await handleOne(record, changes, batch, scratch))
+      if (handler.endBatch) take(stepWithoutRecord(changes, scratch, (ctx) => handler.endBatch!(ctx), 'the end of a batch'))
+    }
     if (tables.size > 0) ({ outputs, sends } = latestPerKey(outputs, sends, tables))
     const swept = changes.sweep(Date.now() - options.dedupWindowMs, sweepLimit)
     outputs.push(...changes.records())
@@ -268,18 +272,18 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
    * only if it succeeds. Traced as the record's own `process` span, in its order's trace; the
    * outputs' send spans are its children.
    */
-  async function handleOne(record: ConsumedRecord, changes: Changes, batch: Span): Promise<Handled> {
+  async function handleOne(record: ConsumedRecord, changes: Changes, batch: Span, scratch: Map<string, unknown>): Promise<Handled> {
     const span = recordSpan(record, group, batch)
     return within(span, async () => {
-      const { failure, ...one } = await attempts(record, changes)
+      const { failure, ...one } = await attempts(record, changes, scratch)
       const sends = sendSpans(one.outputs)
       endSpan(span, failure)
       return { ...one, sends }
     })
   }
 
-  /** A step's context over `fork`, gathering its outputs and effects. */
-  function context(fork: Changes, deadLetter: (error: unknown) => ProduceRecord) {
+  /** A step's context over `fork` and the batch's `scratch`, gathering its outputs and effects. */
+  function context(fork: Changes, scratch: Map<string, unknown>, deadLetter: (error: unknown) => ProduceRecord) {
     const outputs: ProduceRecord[] = []
     const effects: Array<() => void> = []
     const ctx: StepContext = {
@@ -289,26 +293,32 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       put: (store, key, value) => fork.put(store, key, value),
       deadLetter: (error) => outputs.push(deadLetter(error)),
       afterCommit: (effect) => effects.push(effect),
+      batch: scratch,
     }
     return { ctx, outputs, effects }
   }
 
   /** The handler's idle step (an empty batch: the partition has been quiet for `idle.afterMs`). */
-  function idle(changes: Changes): Handled {
+  function idle(changes: Changes, scratch: Map<string, unknown>): Handled {
+    return stepWithoutRecord(changes, scratch, (ctx) => handler.idle?.handle(ctx), 'an idle step')
+  }
+
+  /** A step of the handler's without a record (`what` it is); its outputs have no send spans. */
+  function stepWithoutRecord(changes: Changes, scratch: Map<string, unknown>, run: (ctx: StepContext) => void, what: string): Handled {
     const fork = changes.fork()
-    const { ctx, outputs, effects } = context(fork, () => {
-      throw new Error('an idle step has no record to dead-letter')
+    const { ctx, outputs, effects } = context(fork, scratch, () => {
+      throw new Error(`${what} has no record to dead-letter`)
     })
-    handler.idle?.handle(ctx)
+    run(ctx)
     fork.merge()
     return { outputs, sends: [], effects }
   }
 
   /** Handles `record` until it succeeds or is dead-lettered (`failure` then says why). */
-  async function attempts(record: ConsumedRecord, changes: Changes): Promise<Omit<Handled, 'sends'> & { failure?: unknown }> {
+  async function attempts(record: ConsumedRecord, changes: Changes, scratch: Map<string, unknown>): Promise<Omit<Handled, 'sends'> & { failure?: unknown }> {
     for (let attempt = 1; ; attempt++) {
       const fork = changes.fork()
-      const { ctx, outputs, effects } = context(fork, (error) => deadLetterRecord(options.deadLetterTopic, group, record, error, attempt))
+      const { ctx, outputs, effects } = context(fork, scratch, (error) => deadLetterRecord(options.deadLetterTopic, group, record, error, attempt))
       try {
         await handler.handle(record, ctx)
         fork.merge()

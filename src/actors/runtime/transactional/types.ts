@@ -13,6 +13,12 @@ export interface StepContext {
   deadLetter(error: unknown): void
   /** Runs `effect` once the step's transaction committed (metrics); never for an aborted attempt. */
   afterCommit(effect: () => void): void
+  /**
+   * Scratch of the batch being handled, shared by its records' steps and `endBatch`, and gone
+   * after it: never committed, never restored. Unlike `put`, what a step writes here stays when the
+   * step then fails; so a step writes it only once nothing of it can fail.
+   */
+  readonly batch: Map<string, unknown>
 }
 
 /**
@@ -37,6 +43,12 @@ export interface StepHandler {
    */
   tables?: string[]
   handle(record: ConsumedRecord, ctx: StepContext): Promise<void> | void
+  /**
+   * Runs once after the records of a batch (not after an idle step), on the batch's context: what
+   * it sends follows the records' outputs in the transaction. The aggregator sends here the counts
+   * it summed over the batch, one record per window instead of one per order and outcome.
+   */
+  endBatch?(ctx: StepContext): void
   /**
    * A step without input, run in its own transaction when the partition has delivered nothing for
    * `afterMs` (once per quiet spell, and once after the actor starts on a quiet partition) and
