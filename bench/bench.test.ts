@@ -61,6 +61,13 @@ describe('bun bench', () => {
     expect(steps.baseRate).toBe(memory.pipeline.completedPerSecond)
     expect(steps.steps.map((s) => s.fraction)).toEqual([0.25, 0.5, 0.75])
     for (const step of steps.steps) expect(step.pipeline.completed).toBe(step.pipeline.accepted)
+    // Each step says how busy the machine and each process were: shop's one process on the memory bus, and the load generator.
+    for (const step of steps.steps) {
+      expect(step.processes.map((p) => p.name)).toEqual(['memory:api,order,inventory,notifier,aggregator', 'bench (load generator)'])
+      expect(step.machineBusyPercent).toBeGreaterThan(0)
+      expect(step.machineBusyPercent).toBeLessThanOrEqual(100)
+    }
+    expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('## CPU during each load')
     // At debug level, each step says where each transactional group's time went, from shop's own log.
     for (const step of steps.steps) {
       expect(step.hops.map((h) => h.group)).toEqual(expect.arrayContaining(['inventory', 'notifier', 'order']))

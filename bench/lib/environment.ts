@@ -59,10 +59,26 @@ export interface Broker {
   stop(): void
 }
 
+/**
+ * The pid of a given broker that scripts/kafka.sh runs on this machine (one address, on 127.0.0.1
+ * or localhost, whose port has a broker of this checkout's script), so that its CPU is measured
+ * too; undefined for any other broker.
+ */
+function localBrokerPid(brokers: string[]): number | undefined {
+  const local = brokers.length === 1 ? /^(?:127\.0\.0\.1|localhost):(\d+)$/.exec(brokers[0]!) : null
+  if (!local) return undefined
+  const status = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, KAFKA_PORT: local[1] } })
+  if (status.exitCode !== 0) return undefined
+  return Number(/pid (\d+)/.exec(status.stdout.toString())?.[1]) || undefined
+}
+
 /** --brokers, or the local broker of scripts/kafka.sh (installed and started here, stopped after if the bench started it). */
 export function kafkaBroker(options: BenchOptions): Broker {
   const version = /<kafka.version>(.*)<\/kafka.version>/.exec(readFileSync(join(repo, 'scripts/kafka/pom.xml'), 'utf8'))?.[1] ?? 'unknown'
-  if (options.brokers) return { brokers: options.brokers.split(','), pid: undefined, version: `${version} (given)`, stop() {} }
+  if (options.brokers) {
+    const brokers = options.brokers.split(',')
+    return { brokers, pid: localBrokerPid(brokers), version: `${version} (given)`, stop() {} }
+  }
   const env = { KAFKA_PORT: String(BENCH_KAFKA_PORT) }
   run(['bash', 'scripts/setup.sh', '--kafka'])
   const wasRunning = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, ...env } }).exitCode === 0

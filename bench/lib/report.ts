@@ -87,6 +87,8 @@ export const ThroughputResult = Type.Object(
             { additionalProperties: false },
           ),
           processes: Type.Array(ProcessUsage),
+          /** How busy the whole machine was during the measured load, in % of all its cores. */
+          machineBusyPercent: Nullable(Type.Number({ minimum: 0 })),
           /** Null on the memory bus: its groups live inside one process, out of sight of an admin client. */
           lag: Nullable(Type.Array(GroupLag)),
           /** Empty unless --log-level=debug. */
@@ -114,7 +116,17 @@ export const LatencyResult = Type.Object(
     baseRateFrom: Type.String(),
     steps: Type.Array(
       Type.Object(
-        { fraction: Type.Number(), rate: Type.Number(), pipeline: PipelineFigures, lag: Nullable(Type.Array(GroupLag)), hops: Type.Array(HopTiming) },
+        {
+          fraction: Type.Number(),
+          rate: Type.Number(),
+          pipeline: PipelineFigures,
+          /** The processes' CPU and memory during the step (the broker's when it runs here). */
+          processes: Type.Array(ProcessUsage),
+          /** How busy the whole machine was during the step, in % of all its cores. */
+          machineBusyPercent: Nullable(Type.Number({ minimum: 0 })),
+          lag: Nullable(Type.Array(GroupLag)),
+          hops: Type.Array(HopTiming),
+        },
         { additionalProperties: false },
       ),
       { minItems: 1 },
@@ -271,6 +283,8 @@ export function throughputMarkdown(r: ThroughputResult): string {
     '',
     '## Processes during the measured load (CPU in % of one core)',
     '',
+    `The whole machine meanwhile: ${r.runs.map((run) => `${run.bus} ${run.machineBusyPercent ?? '-'}%`).join(', ')} of its ${r.machine.cpus} cores busy.`,
+    '',
     table(
       ['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'],
       r.runs.flatMap((run) => run.processes.map((p) => [run.bus, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb])),
@@ -298,6 +312,15 @@ export function latencyMarkdown(r: LatencyResult): string {
     table(
       ['load', 'rate/s', ...pipelineHead.slice(1)],
       r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, Math.round(s.rate), ...pipelineRow('', s.pipeline).slice(1)]),
+    ),
+    '',
+    '## CPU during each load',
+    '',
+    `The machine: % of its ${r.machine.cpus} cores busy, whatever ran there. Each process: % of one core (the broker's when it runs on this machine).`,
+    '',
+    table(
+      ['load', 'machine busy %', ...r.steps[0]!.processes.map((p) => `${p.name} CPU %`)],
+      r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
     ),
     '',
     ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: `${Math.round(s.fraction * 100)}%` })))),

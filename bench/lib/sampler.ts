@@ -57,6 +57,33 @@ function tree(pid: number): number[] {
 
 const sum = (values: Array<number | undefined>): number | undefined => (values[0] === undefined ? undefined : values.reduce<number>((a, v) => a + (v ?? 0), 0))
 
+/** Busy and total jiffies of every CPU of the machine since boot (/proc/stat's first line). */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/)
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already).
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number)
+    const busy = user + nice + system + irq + softirq + steal
+    return { busy, total: busy + idle + iowait }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * How busy the whole machine was between `new MachineSampler()` and `stop()`: % of all its cores
+ * (100: every core busy), whatever ran there. Null where /proc/stat cannot be read.
+ */
+export class MachineSampler {
+  readonly #first = machineTicks()
+
+  stop(): number | null {
+    const last = machineTicks()
+    if (!this.#first || !last || last.total === this.#first.total) return null
+    return round(((last.busy - this.#first.busy) / (last.total - this.#first.total)) * 100, 1)
+  }
+}
+
 /** A process under measurement; with `tree`, its CPU and RSS are its own and those of every process below it (`--workers`). */
 export interface Sampled {
   name: string

@@ -11,7 +11,7 @@ import { setStock } from '../../test/harness/stock.ts'
 import { type Member, Pipeline, hotFunctions } from './pipeline.ts'
 import { eventually } from '../../test/harness/eventually.ts'
 import type { PipelineFigures } from './report.ts'
-import { type GroupLag, LagSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
+import { type GroupLag, LagSampler, MachineSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
 import { type HopTiming, hopTimings } from './hops.ts'
 
@@ -57,6 +57,8 @@ export interface Restore {
 export interface Measured {
   pipeline: PipelineFigures
   processes: ProcessUsage[]
+  /** How busy the whole machine was meanwhile, in % of all its cores (null: not on Linux). */
+  machineBusyPercent: number | null
   lag: GroupLag[] | null
   /** Where each group's transactions spent their time (shop's debug log lines; empty at other log levels). */
   hops: HopTiming[]
@@ -149,6 +151,7 @@ export class Session {
     const lagSampler = this.lagLog ? new LagSampler(this.lagLog, this.lagGroups) : undefined
     const appendsBefore = await this.#logEnd()
     const logged = this.pipeline.members.map((m) => m.shop.stderr.length)
+    const machineSampler = new MachineSampler()
     processSampler.start()
     lagSampler?.start()
     let live: LoadResult | undefined
@@ -168,11 +171,12 @@ export class Session {
       if (completions.waiting > 0) this.say(`${label}: ${completions.waiting} accepted orders got no notification within ${this.options.drainTimeoutMs} ms`)
       progress()
       const processes = processSampler.stop()
+      const machineBusyPercent = machineSampler.stop()
       const lag = (await lagSampler?.stop()) ?? null
       const appendsAfter = await this.#logEnd()
       const appends = appendsBefore === undefined || appendsAfter === undefined ? undefined : appendsAfter - appendsBefore
       const hops = hopTimings(this.pipeline.members.flatMap((m, i) => m.shop.stderr.slice(logged[i])))
-      return { pipeline: figures(result, completions, appends), processes, lag, hops }
+      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops }
     } finally {
       clearInterval(timer)
     }
