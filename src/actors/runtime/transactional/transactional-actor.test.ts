@@ -103,16 +103,23 @@ test('a batch handled while the one before commits, when that commit fails: both
   await log.close()
 })
 
-test("a handler's table topics get the last value of each key of a batch; its other outputs and the changelog are sent whole, in order", async () => {
+/**
+ * A memory log with `topics` (one partition each, beside `in` and the counter's), `keys` written to
+ * `in`, and the group `counter`'s member that delivered them, with the records it delivered.
+ */
+async function counted(keys: string[], topics: string[]) {
   const log = new MemoryLog()
-  await log.admin.ensureTopics(['in', 'out', 'table', 'counts-changelog', 'dlq'].map((name) => ({ name, partitions: 1 })))
-  const producer = log.producer()
-  const keys = ['a', 'b', 'a', 'a', 'c', 'b', 'a']
-  await producer.send(keys.map((key) => ({ topic: 'in', key, value: key })))
+  await log.admin.ensureTopics(['in', 'out', 'counts-changelog', 'dlq', ...topics].map((name) => ({ name, partitions: 1 })))
+  await log.producer().send(keys.map((key) => ({ topic: 'in', key, value: key })))
   const delivered: ConsumedRecord[] = []
   const consumer = log.consumer({ groupId: 'counter', topics: ['in'] })
   await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(...records) })
   await eventually(() => expect(delivered.length).toBe(keys.length), 5_000)
+  return { log, consumer, delivered }
+}
+
+test("a handler's table topics get the last value of each key of a batch; its other outputs and the changelog are sent whole, in order", async () => {
+  const { log, consumer, delivered } = await counted(['a', 'b', 'a', 'a', 'c', 'b', 'a'], ['table'])
   // The counter, also telling each count on `table`, where a later count of a key replaces the earlier.
   const handler: StepHandler = {
     ...counter,
@@ -140,15 +147,7 @@ test("a handler's table topics get the last value of each key of a batch; its ot
 })
 
 test("a handler's endBatch runs once after each batch's records, on that batch's scratch: what it sends follows their outputs in the transaction", async () => {
-  const log = new MemoryLog()
-  await log.admin.ensureTopics(['in', 'out', 'sums', 'counts-changelog', 'dlq'].map((name) => ({ name, partitions: 1 })))
-  const producer = log.producer()
-  const keys = ['a', 'b', 'a', 'a', 'c']
-  await producer.send(keys.map((key) => ({ topic: 'in', key, value: key })))
-  const delivered: ConsumedRecord[] = []
-  const consumer = log.consumer({ groupId: 'counter', topics: ['in'] })
-  await consumer.start({ onAssigned() {}, onRevoked() {}, onRecords: (records) => void delivered.push(...records) })
-  await eventually(() => expect(delivered.length).toBe(keys.length), 5_000)
+  const { log, consumer, delivered } = await counted(['a', 'b', 'a', 'a', 'c'], ['sums'])
   // The counter, also summing the records of each key of a batch and sending the sums at its end.
   const handler: StepHandler = {
     ...counter,
