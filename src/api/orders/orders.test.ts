@@ -86,6 +86,26 @@ describe('POST /orders', () => {
     })
   }
 
+  test('a body sent chunked (no Content-Length) is read up to the limit: refused with 413 past it, accepted within it', async () => {
+    const chunked = (text: string) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          const bytes = new TextEncoder().encode(text)
+          for (let at = 0; at < bytes.length; at += 8 * 1024) controller.enqueue(bytes.subarray(at, at + 8 * 1024))
+          controller.close()
+        },
+      })
+    const send = (text: string) => fetch(`${shop.url}/orders`, { method: 'POST', body: chunked(text), headers: { 'content-type': json } })
+    const before = (await published()).length
+    const tooLarge = await send(JSON.stringify({ ...good, userId: 'x'.repeat(70 * 1024) }))
+    expect(tooLarge.status).toBe(413)
+    expect(((await tooLarge.json()) as { status: number }).status).toBe(413)
+    expect((await published()).length).toBe(before)
+    const fine = await send(JSON.stringify({ ...good, userId: 'chunked' }))
+    expect(fine.status).toBe(202)
+    expect((await published()).map((o) => o.userId)).toEqual([...(await published()).slice(0, before).map((o) => o.userId), 'chunked'])
+  })
+
   test('a userId with non-ASCII letters and an emoji is accepted', async () => {
     const response = await post(JSON.stringify({ ...good, userId: 'Zoë 👩‍💻' }))
     expect(response.status).toBe(202)
