@@ -9,8 +9,13 @@ import type { ClientBase } from './options.ts'
 import { type Bytes, deserializers } from './serde.ts'
 import { StableOffsetsConsumer, rangePartitionAssigner } from './stable-offsets-consumer.ts'
 
-/** Group metadata of each record a Kafka consumer delivered, needed to add its offset to a transaction. */
-export const consumedOrigins = new WeakMap<ConsumedRecord, MessageConsumerMetadata>()
+/**
+ * The group generation and member each record a Kafka consumer delivered was delivered under,
+ * which its offset's TxnOffsetCommit carries (txn-offsets.ts). Not the coordinator the client knew
+ * then: the offsets go to the one the consumer knows when they are sent.
+ */
+export type ConsumedOrigin = Pick<MessageConsumerMetadata, 'groupId' | 'generationId' | 'memberId'>
+export const consumedOrigins = new WeakMap<ConsumedRecord, ConsumedOrigin>()
 
 export interface KafkaConsumerSettings extends ClientBase {
   sessionTimeoutMs: number
@@ -212,10 +217,7 @@ export class KafkaConsumer implements GroupConsumer {
    * generation's origin, which their transaction's TxnOffsetCommit carries (txn-offsets.ts).
    */
   #owned(records: ConsumedRecord[]): ConsumedRecord[] {
-    const client = this.client
-    // The generation and member they were delivered under (the offsets go to the coordinator the
-    // consumer knows when they are sent: txn-offsets.ts).
-    const origin = { groupId: this.groupId, generationId: this.#generation, memberId: client.memberId!, coordinatorId: client.coordinatorId! }
+    const origin: ConsumedOrigin = { groupId: this.groupId, generationId: this.#generation, memberId: this.client.memberId! }
     for (const record of records) if (!consumedOrigins.has(record)) consumedOrigins.set(record, origin)
     return records
   }

@@ -1,8 +1,8 @@
-import { type MessageConsumerMetadata, type Producer, kGetApi, kGetConnection, kMetadata, kPerformWithRetry } from '@platformatic/kafka'
+import { type Producer, kGetApi, kGetConnection, kMetadata, kPerformWithRetry } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
 import { type ConsumedRecord, lastPerPartition } from '../types.ts'
 import type { Bytes } from './serde.ts'
-import { consumedOrigins } from './consumer.ts'
+import { type ConsumedOrigin, consumedOrigins } from './consumer.ts'
 
 type Callback<T = unknown> = (error: Error | null, value?: T) => void
 interface Metadata {
@@ -37,7 +37,7 @@ export async function commitTransactionOffsets(
   coordinator: () => Promise<number>,
 ): Promise<void> {
   // The last record of each partition carries its next offset, and the generation it was delivered under.
-  const byOrigin = new Map<string, { origin: MessageConsumerMetadata; last: ConsumedRecord[] }>()
+  const byOrigin = new Map<string, { origin: ConsumedOrigin; last: ConsumedRecord[] }>()
   for (const record of lastPerPartition(records)) {
     const origin = consumedOrigins.get(record)
     if (!origin) throw new LogError('sendOffsets takes records delivered by a Kafka consumer')
@@ -52,7 +52,7 @@ export async function commitTransactionOffsets(
 function commitOne(
   producer: Producer<string, Bytes, string, string>,
   transactionalId: string,
-  origin: MessageConsumerMetadata,
+  origin: ConsumedOrigin,
   last: ConsumedRecord[],
   coordinator: () => Promise<number>,
 ): Promise<void> {
