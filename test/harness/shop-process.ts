@@ -14,12 +14,15 @@ export class ShopProcess {
   runtime = ''
   /** Resolves once both output streams ended (every line the process wrote is collected). */
   readonly drained: Promise<void>
+  /** The process's exit status once it exited (128 + n after signal n), null while it runs. */
+  exitStatus: number | null = null
 
   private constructor(
     readonly proc: ChildProcess,
     onStdout?: (line: string) => void,
   ) {
     this.drained = Promise.all([collect(proc.stdout, this.stdout, onStdout), collect(proc.stderr, this.stderr)]).then(() => {})
+    void proc.exited.then((status) => (this.exitStatus = status))
   }
 
   /**
@@ -56,12 +59,24 @@ export class ShopProcess {
     return found
   }
 
-  /** Resolves once /readyz answers 200; rejects with the last answer after `ms`. */
+  /**
+   * Resolves once /readyz answers 200. Rejects at once if the process exits, else with the last
+   * answer after `ms`; either way with the process's last log lines, which say why.
+   */
   async ready(ms = 60_000): Promise<void> {
-    await eventually(async () => {
-      const res = await fetch(`${this.url}/readyz`)
-      if (res.status !== 200) throw new Error(`not ready within ${ms} ms: ${await res.text()}`)
-    }, ms, 100)
+    const logTail = () => this.stderr.slice(-20).join('\n')
+    let exited: boolean
+    try {
+      exited = await eventually(async () => {
+        if (this.exitStatus !== null) return true
+        const res = await fetch(`${this.url}/readyz`)
+        if (res.status !== 200) throw new Error(`not ready within ${ms} ms: ${await res.text()}`)
+        return false
+      }, ms, 100)
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nits last log lines:\n${logTail()}`, { cause: error })
+    }
+    if (exited) throw new Error(`process exited (status ${this.exitStatus}) before it was ready; its last log lines:\n${logTail()}`)
   }
 
   /** Notification lines printed by the console sink. */
