@@ -59,37 +59,35 @@ export interface Broker {
   stop(): void
 }
 
-/**
- * The pid of a given broker that scripts/kafka.sh runs on this machine (one address, on 127.0.0.1
- * or localhost, whose port has a broker of this checkout's script), so that its CPU is measured
- * too; undefined for any other broker.
- */
-function localBrokerPid(brokers: string[]): number | undefined {
-  const local = brokers.length === 1 ? /^(?:127\.0\.0\.1|localhost):(\d+)$/.exec(brokers[0]!) : null
-  if (!local) return undefined
-  const status = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, KAFKA_PORT: local[1] } })
+/** The pid of the broker scripts/kafka.sh runs on `port` here, undefined when none does. */
+function scriptBrokerPid(port: string): number | undefined {
+  const status = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, KAFKA_PORT: port } })
   if (status.exitCode !== 0) return undefined
   return Number(/pid (\d+)/.exec(status.stdout.toString())?.[1]) || undefined
 }
 
-/** --brokers, or the local broker of scripts/kafka.sh (installed and started here, stopped after if the bench started it). */
+/**
+ * --brokers, or the local broker of scripts/kafka.sh (installed and started here, stopped after if
+ * the bench started it). A given broker's pid is known, so that its CPU is measured too, when it is
+ * one address on 127.0.0.1 or localhost whose port has a broker of this checkout's script.
+ */
 export function kafkaBroker(options: BenchOptions): Broker {
   const version = /<kafka.version>(.*)<\/kafka.version>/.exec(readFileSync(join(repo, 'scripts/kafka/pom.xml'), 'utf8'))?.[1] ?? 'unknown'
   if (options.brokers) {
     const brokers = options.brokers.split(',')
-    return { brokers, pid: localBrokerPid(brokers), version: `${version} (given)`, stop() {} }
+    const local = brokers.length === 1 ? /^(?:127\.0\.0\.1|localhost):(\d+)$/.exec(brokers[0]!) : null
+    return { brokers, pid: local ? scriptBrokerPid(local[1]!) : undefined, version: `${version} (given)`, stop() {} }
   }
-  const env = { KAFKA_PORT: String(BENCH_KAFKA_PORT) }
+  const port = String(BENCH_KAFKA_PORT)
   run(['bash', 'scripts/setup.sh', '--kafka'])
-  const wasRunning = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, ...env } }).exitCode === 0
-  if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'up'], env)
-  const pid = Number(/pid (\d+)/.exec(run(['bash', 'scripts/kafka.sh', 'status'], env))?.[1])
+  const wasRunning = scriptBrokerPid(port) !== undefined
+  if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'up'], { KAFKA_PORT: port })
   return {
-    brokers: [`127.0.0.1:${BENCH_KAFKA_PORT}`],
-    pid: pid || undefined,
+    brokers: [`127.0.0.1:${port}`],
+    pid: scriptBrokerPid(port),
     version,
     stop() {
-      if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'down'], env)
+      if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'down'], { KAFKA_PORT: port })
     },
   }
 }
