@@ -1,5 +1,5 @@
 import type { ConsumerOptions, GroupConsumer, Log, LogAdmin, LogProducer, TransactionalProducer } from '../port.ts'
-import type { ReadResult, RecordPosition } from '../types.ts'
+import type { ConsumedRecord, ReadResult, RecordPosition } from '../types.ts'
 import { LogError } from '../../errors.ts'
 import { MemoryAdmin } from './admin.ts'
 import { MemoryCluster } from './cluster.ts'
@@ -57,12 +57,17 @@ export class MemoryLog implements Log {
       const log = this.cluster.topic(topic)[partition]
       if (!log) throw new LogError(`topic ${topic} has no partition ${partition}`)
       const start = Number(offset)
-      const records = log.slice(start, start + this.#maxBatch).map((stored, i) => ({
-        ...stored,
-        headers: { ...stored.headers },
+      // Field by field, the headers shared, as the group consumer delivers them: spreading each
+      // stored record and copying its headers was 6% of an embedded process's CPU, the api's
+      // followers reading every committed record (`bun bench throughput --bus=memory --profile`).
+      const records: ConsumedRecord[] = log.slice(start, start + this.#maxBatch).map((stored, i) => ({
         topic,
         partition,
         offset: BigInt(start + i),
+        key: stored.key,
+        value: stored.value,
+        headers: stored.headers,
+        timestamp: stored.timestamp,
         generation: -1,
       }))
       return { topic, partition, records, next: offset + BigInt(records.length) }
