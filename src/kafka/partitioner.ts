@@ -39,9 +39,9 @@ export function murmur2(data: Uint8Array): number {
 
 const encoder = new TextEncoder()
 
-/** The partition Kafka's default partitioner picks for `key` among `partitions`. */
-export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions
+/** The partition Kafka's default partitioner picks for `key` (a string, or its UTF-8 bytes) among `partitions`. */
+export function partitionForKey(key: string | Uint8Array, partitions: number): number {
+  return (murmur2(typeof key === 'string' ? encoder.encode(key) : key) & 0x7fffffff) % partitions
 }
 
 /** Spreads records without key or partition over a topic's partitions, one after another. */
@@ -57,7 +57,7 @@ export class RoundRobin {
  * next of `spread` (so every record's partition, and hence its position, is known before it is
  * sent). Throws LogError when an explicit partition is out of range.
  */
-export function choosePartition(record: { topic: string; key?: string; partition?: number }, count: number, spread: RoundRobin): number {
+export function choosePartition(record: { topic: string; key?: string | Uint8Array; partition?: number }, count: number, spread: RoundRobin): number {
   const partition = record.partition ?? (record.key !== undefined ? partitionForKey(record.key, count) : spread.next(count))
   if (!Number.isInteger(partition) || partition < 0 || partition >= count) {
     throw new LogError(`partition ${partition} out of range for ${record.topic} (${count})`)

@@ -14,7 +14,7 @@ import { type Bytes, serializers } from './serde.ts'
  * the same broker (bun bench throughput).
  */
 export function idempotentProducer(base: ClientBase, placement: Placement, maxRequestBytes: number, track: (close: () => Promise<void>) => () => Promise<void>): LogProducer {
-  const producer = new Producer<string, Bytes, string, string>({ ...base, idempotent: true, acks: ProduceAcks.ALL, serializers })
+  const producer = new Producer<Bytes, Bytes, string, string>({ ...base, idempotent: true, acks: ProduceAcks.ALL, serializers })
   const requests = new Coalescer<PlacedMessage, RecordPosition>(
     async (messages) => {
       const result = await call('produce', base.timeout, producer.send({ messages }))

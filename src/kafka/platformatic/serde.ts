@@ -1,4 +1,4 @@
-import { stringDeserializer, stringSerializer } from '@platformatic/kafka'
+import { stringDeserializer } from '@platformatic/kafka'
 
 /** Keys and header entries cross the port as strings; values stay bytes. */
 export type Bytes = Buffer
@@ -25,5 +25,7 @@ export function cachedStringSerializer(limit = 4_096): (data?: string) => Buffer
 }
 
 const headerStrings = cachedStringSerializer()
-export const serializers = { key: stringSerializer, headerKey: headerStrings, headerValue: headerStrings }
+/** Keys arrive as bytes already (see PlacedMessage): the client sends them as they are. */
+const keyBytes = (key?: Bytes): Bytes | undefined => key
+export const serializers = { key: keyBytes, headerKey: headerStrings, headerValue: headerStrings }
 export const deserializers = { key: stringDeserializer, headerKey: stringDeserializer, headerValue: stringDeserializer }

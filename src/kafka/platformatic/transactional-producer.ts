@@ -18,7 +18,7 @@ export function transactionalProducer(
   maxRequestBytes: number,
   track: (close: () => Promise<void>) => () => Promise<void>,
 ): TransactionalProducer {
-  const newClient = () => new Producer<string, Bytes, string, string>({
+  const newClient = () => new Producer<Bytes, Bytes, string, string>({
     ...base,
     idempotent: true,
     transactionalId,

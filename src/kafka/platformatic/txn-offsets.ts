@@ -31,7 +31,7 @@ interface Internals {
  * broker paused for 60 s: no notification for a minute after it came back).
  */
 export async function commitTransactionOffsets(
-  producer: Producer<string, Bytes, string, string>,
+  producer: Producer<Bytes, Bytes, string, string>,
   transactionalId: string,
   records: ConsumedRecord[],
   coordinator: () => Promise<number>,
@@ -50,7 +50,7 @@ export async function commitTransactionOffsets(
 }
 
 function commitOne(
-  producer: Producer<string, Bytes, string, string>,
+  producer: Producer<Bytes, Bytes, string, string>,
   transactionalId: string,
   origin: ConsumedOrigin,
   last: ConsumedRecord[],
