@@ -8,13 +8,22 @@ import { partialsHandler } from './partials.ts'
  * groups as Kafka Streams runs a `groupBy` with a repartition topic. The `aggregator` group counts
  * each record of its partition into partial counts keyed by window; the `aggregator-windows` group
  * owns each window, sums the partials and writes `metrics.order.rate`.
+ *
+ * Both commit at most once per `--aggregator-commit-interval-ms` (500 ms): a minute's counts do
+ * not need their records' transactions at once, and committing one per batch, as the order's own
+ * hops do, made the aggregator's groups half of the pipeline's transactions at a quarter of its
+ * throughput (`bun bench latency --log-level=debug`), their requests and markers taking the CPU
+ * that the order's hops wait for on a full machine.
  */
-export const aggregatorRole: RoleFactory = (ctx) =>
-  compositeRole('aggregator', [
-    transactionalRole(ctx, 'aggregator', partialsHandler(ctx.topics, ctx.config.partitions, ctx.config.aggregatorIdleMs)),
+export const aggregatorRole: RoleFactory = (ctx) => {
+  const options = { commitIntervalMs: ctx.config.aggregatorCommitIntervalMs }
+  return compositeRole('aggregator', [
+    transactionalRole(ctx, 'aggregator', partialsHandler(ctx.topics, ctx.config.partitions, ctx.config.aggregatorIdleMs), options),
     transactionalRole(
       ctx,
       'aggregator-windows',
       windowOwnerHandler({ topics: ctx.topics, graceMs: ctx.config.aggregatorGraceMs, sources: ctx.config.partitions, metrics: ctx.metrics, logger: ctx.logger }),
+      options,
     ),
   ])
+}

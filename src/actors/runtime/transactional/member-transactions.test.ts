@@ -75,13 +75,14 @@ const output = (value: string): ProduceRecord => ({ topic: 'out', value })
 const input = (partition: number, offset: number) => ({ topic: 'in', partition, offset: BigInt(offset) }) as ConsumedRecord
 const inputs = (partition: number, n: number) => Array.from({ length: n }, (_, i) => input(partition, i))
 
-function member(maxRecords = 2_000) {
+function member(maxRecords = 2_000, intervalMs?: number) {
   const fake = fakeProducer()
   const metrics = new Metrics()
   const transactions = new MemberTransactions({
     producer: fake.producer,
     consumer: () => ({}) as GroupConsumer,
     maxRecords,
+    intervalMs,
     logger: createLogger('silent'),
     group: 'shop-order',
     groupKind: 'order',
@@ -110,6 +111,27 @@ describe('MemberTransactions', () => {
     expect((await Promise.all([first, ...later])).map((positions) => positions.map((p) => p.offset))).toEqual([[0n], [1n], [2n]])
     expect(fake.seen.map((t) => t.outputs)).toEqual([['a'], ['b', 'c']])
     expect(fake.mostOpen()).toBe(1)
+  })
+
+  test('with intervalMs, a transaction starts at least that long after the one before; the batches ready meanwhile commit together', async () => {
+    const { transactions, ...fake } = member(2_000, 150)
+    const begins: number[] = []
+    const begin = fake.producer.begin.bind(fake.producer)
+    fake.producer.begin = () => (begins.push(performance.now()), begin())
+    await transactions.commit([output('a')], [input(0, 0)])
+    // Three batches handed over one after another while the member waits out its interval.
+    const later = [transactions.commit([output('b')], [input(1, 0)])]
+    await sleep(20)
+    later.push(transactions.commit([output('c')], [input(2, 0)]))
+    await sleep(20)
+    later.push(transactions.commit([output('d')], [input(0, 1)]))
+    await Promise.all(later)
+    expect(fake.seen.map((t) => [t.outputs, t.ended])).toEqual([
+      [['a'], 'committed'],
+      [['b', 'c', 'd'], 'committed'],
+    ])
+    // A timer may fire a little early; the interval, not a batch, decided when the second began.
+    expect(begins[1] - begins[0]).toBeGreaterThanOrEqual(140)
   })
 
   test('a transaction takes waiting batches up to maxRecords inputs; a larger batch still commits, alone', async () => {

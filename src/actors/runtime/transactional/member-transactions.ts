@@ -2,6 +2,7 @@ import type { GroupConsumer, TransactionalProducer } from '../../../kafka/port.t
 import type { ConsumedRecord, ProduceRecord, RecordPosition } from '../../../kafka/types.ts'
 import type { Logger } from '../../../log.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
+import { sleep } from '../../../time.ts'
 
 /** One partition actor's batch, waiting for the member's next transaction. */
 interface Part {
@@ -16,6 +17,12 @@ export interface MemberTransactionsOptions {
   consumer: () => GroupConsumer
   /** Input records per transaction at most (a batch larger than this still commits whole, alone). */
   maxRecords: number
+  /**
+   * The least time from the start of one transaction to the start of the next (Kafka Streams'
+   * `commit.interval.ms`; default 0: the next begins as soon as the one before ends). Batches
+   * ready meanwhile wait and commit together.
+   */
+  intervalMs?: number
   logger: Logger
   group: string
   /** The metrics' `group` label. */
@@ -28,7 +35,8 @@ export interface MemberTransactionsOptions {
  * commit together, in one Kafka transaction of the member's transactional producer (their outputs,
  * changelog records and input offsets), as Kafka Streams' exactly_once_v2 does per stream thread.
  * While a transaction is in flight, the batches that become ready wait for the next one, so a busy
- * member commits large transactions and a quiet one commits at once. A zombie is fenced by the
+ * member commits large transactions and a quiet one commits at once; a member off the customer's
+ * path (the aggregator) commits at most once per `intervalMs`. A zombie is fenced by the
  * group generation its offsets carry (KIP-447), and a restarted process fences its predecessor by
  * the transactional id it shares with it.
  *
@@ -41,6 +49,8 @@ export class MemberTransactions {
   /** Transactions and inits, one after the other (one transaction at a time per producer). */
   #tail: Promise<void> = Promise.resolve()
   #scheduled = false
+  /** When the last transaction was taken (performance.now()). */
+  #lastTaken = -Infinity
 
   constructor(private readonly options: MemberTransactionsOptions) {}
 
@@ -73,6 +83,9 @@ export class MemberTransactions {
     this.#tail = this.#tail.then(async () => {
       // The batches handed over in this turn of the event loop join the same transaction.
       await new Promise((resolve) => setImmediate(resolve))
+      const wait = this.#lastTaken + (this.options.intervalMs ?? 0) - performance.now()
+      if (wait > 0) await sleep(wait)
+      this.#lastTaken = performance.now()
       this.#scheduled = false
       const parts = this.#take()
       if (this.#queue.length > 0) this.#schedule()

@@ -10,9 +10,10 @@ import type { StepHandler } from './types.ts'
 
 /**
  * A role whose partition actors process each batch as one Kafka transaction (see
- * transactional-actor.ts), reading the role's topics as declared in the topology.
+ * transactional-actor.ts), reading the role's topics as declared in the topology. A member's
+ * transactions start at least `commitIntervalMs` apart (see MemberTransactions).
  */
-export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'api'>, handler: StepHandler): Role {
+export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'api'>, handler: StepHandler, options: { commitIntervalMs?: number } = {}): Role {
   const group = groupName(ctx.config.topicPrefix, name)
   const reads = topology(ctx.topics)[name].reads
   ctx.metrics.initGroup(name, reads)
@@ -26,6 +27,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         producer: ctx.log.transactionalProducer({ transactionalId }),
         consumer: member.consumer,
         maxRecords: ctx.config.transactionMaxRecords,
+        intervalMs: options.commitIntervalMs,
         logger: ctx.logger,
         group,
         groupKind: name,
