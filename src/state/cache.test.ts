@@ -4,18 +4,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryLog } from '../kafka/memory/index.ts'
 import { createLogger } from '../log.ts'
-import { openCache, withCache } from './cache.ts'
+import { runtime } from '../runtime/index.ts'
+import { withCache } from './cache.ts'
 import { ChangelogStore } from './changelog-store.ts'
 
 const changelog = { topic: 'changelog', partition: 0 }
 
 async function restoreFrom(path: string, log: MemoryLog) {
-  const { db, result } = await withCache(path, createLogger('silent'), async (cache) => {
+  const { cache, result } = await withCache(path, createLogger('silent'), async (cache) => {
     const store = new ChangelogStore<number>(cache, 's', changelog)
     await store.restore(log)
     return store
   })
-  return { db, store: result }
+  return { cache, store: result }
 }
 
 test.each([
@@ -23,7 +24,7 @@ test.each([
   [
     'a database with damaged pages',
     (path: string) => {
-      const db = openCache(path)
+      const db = runtime.openSqlite(path)
       db.exec('PRAGMA journal_mode = DELETE')
       db.exec('CREATE TABLE kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
       for (let i = 0; i < 500; i++) db.exec('INSERT INTO kv VALUES (?, ?, ?)', ['s', `k${i}`, 'x'.repeat(100)])
@@ -39,11 +40,11 @@ test.each([
   await log.producer().send([{ ...changelog, key: 'a', value: '1' }, { ...changelog, key: 'b', value: '2' }])
   const path = join(mkdtempSync(join(tmpdir(), 'shop-cache-')), 'p0.sqlite')
   damage(path)
-  const { db, store } = await restoreFrom(path, log)
+  const { cache, store } = await restoreFrom(path, log)
   expect([store.get('a'), store.get('b'), store.size]).toEqual([1, 2, 2])
-  db.close()
+  cache.close()
   // The rebuilt file is a sound cache: the next start reads it.
   const again = await restoreFrom(path, log)
   expect(again.store.size).toBe(2)
-  again.db.close()
+  again.cache.close()
 })

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { MemoryLog } from '../kafka/memory/index.ts'
 import { runtime } from '../runtime/index.ts'
+import { MemoryCache, SqliteCache, type StateCache } from './cache.ts'
 import { ChangelogStore, Changes } from './changelog-store.ts'
 
 const changelog = { topic: 'changelog', partition: 1 }
@@ -11,7 +12,13 @@ async function setup() {
   return log
 }
 
-describe('changelog store', () => {
+// Both caches a store may have: SQLite (an actor on Kafka, here in a database in memory) and a Map (the memory bus).
+const caches: Array<[string, () => StateCache]> = [
+  ['sqlite', () => new SqliteCache(runtime.openSqlite(':memory:'))],
+  ['memory', () => new MemoryCache()],
+]
+
+for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} cache`, () => {
   test('restores from the changelog; staged writes are invisible to the store until commit', async () => {
     const log = await setup()
     await log.producer().send([
@@ -19,7 +26,7 @@ describe('changelog store', () => {
       { ...changelog, key: 'a', value: '2' },
       { topic: 'changelog', partition: 0, key: 'other', value: '9' },
     ])
-    const store = new ChangelogStore<number>(runtime.openSqlite(':memory:'), 's', changelog)
+    const store = new ChangelogStore<number>(newCache(), 's', changelog)
     expect(await store.restore(log)).toEqual({ fromCache: 0, replayed: 2 })
     expect(store.get('a')).toBe(2)
     expect(store.get('other')).toBeUndefined()
@@ -36,9 +43,9 @@ describe('changelog store', () => {
     expect(store.get('a')).toBe(3)
   })
 
-  test('a restart reads the sqlite cache and replays only the changelog past its checkpoint', async () => {
+  test('a restart reads the cache and replays only the changelog past its checkpoint', async () => {
     const log = await setup()
-    const db = runtime.openSqlite(':memory:')
+    const db = newCache()
     await log.producer().send([{ ...changelog, key: 'a', value: '1' }, { ...changelog, key: 'b', value: '2' }])
     await new ChangelogStore<number>(db, 's', changelog).restore(log)
     await log.producer().send([{ ...changelog, key: 'b', value: '5' }])
@@ -49,8 +56,8 @@ describe('changelog store', () => {
 
   test('committed writes reach the cache in batches (flush); a restart before a flush still restores them from the changelog', async () => {
     const log = await setup()
-    const db = runtime.openSqlite(':memory:')
-    const cached = (key: string) => db.prepare<{ value: string }, [string]>("SELECT value FROM kv WHERE store = 's' AND key = ?").get(key)?.value
+    const db = newCache()
+    const cached = (key: string) => new Map(db.entries('s')).get(key)
     const store = new ChangelogStore<number>(db, 's', changelog)
     await store.restore(log)
     const changes = new Changes(new Map([['s', store as ChangelogStore<unknown>]]))
@@ -66,7 +73,7 @@ describe('changelog store', () => {
 
   test('each flush advances the checkpoint with the values: a restart after a flush replays nothing', async () => {
     const log = await setup()
-    const db = runtime.openSqlite(':memory:')
+    const db = newCache()
     const store = new ChangelogStore<number>(db, 's', changelog)
     await store.restore(log)
     for (let i = 0; i < 3; i++) {
@@ -81,9 +88,9 @@ describe('changelog store', () => {
     expect([restarted.get('k0'), restarted.get('k2'), restarted.get('hot')]).toEqual([0, 2, 2])
   })
 
-  test('a deletion is a tombstone on the changelog and a deleted row in the cache: no restore brings it back', async () => {
+  test('a deletion is a tombstone on the changelog and a deleted entry in the cache: no restore brings it back', async () => {
     const log = await setup()
-    const db = runtime.openSqlite(':memory:')
+    const db = newCache()
     const store = new ChangelogStore<number>(db, 's', changelog)
     await store.restore(log)
     const write = async (edit: (changes: Changes) => void) => {
@@ -101,14 +108,14 @@ describe('changelog store', () => {
     const fromCache = new ChangelogStore<number>(db, 's', changelog)
     expect(await fromCache.restore(log)).toEqual({ fromCache: 1, replayed: 0 })
     expect([fromCache.get('a'), fromCache.get('b')]).toEqual([undefined, 2])
-    const fromChangelog = new ChangelogStore<number>(runtime.openSqlite(':memory:'), 's', changelog)
+    const fromChangelog = new ChangelogStore<number>(newCache(), 's', changelog)
     expect(await fromChangelog.restore(log)).toEqual({ fromCache: 0, replayed: 3 })
     expect([fromChangelog.get('a'), fromChangelog.get('b'), fromChangelog.size]).toEqual([undefined, 2, 1])
   })
 
   test('sweep deletes the values done before the window, oldest first, at most `limit` per store; restore queues them again', async () => {
     const log = await setup()
-    const db = runtime.openSqlite(':memory:')
+    const db = newCache()
     const store = new ChangelogStore<{ doneAt?: number }>(db, 's', changelog)
     await store.restore(log)
     const stores = new Map([['s', store as ChangelogStore<unknown>]])
@@ -141,7 +148,7 @@ describe('changelog store', () => {
   })
 
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
-    const db = runtime.openSqlite(':memory:')
+    const db = newCache()
     const old = await setup()
     await old.producer().send([{ ...changelog, key: 'a', value: '1' }, { ...changelog, key: 'b', value: '2' }])
     await new ChangelogStore<number>(db, 's', changelog).restore(old)

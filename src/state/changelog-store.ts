@@ -1,7 +1,7 @@
 import type { Log } from '../kafka/port.ts'
 import { readToEnd } from '../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
-import type { SqliteDatabase } from '../runtime/index.ts'
+import type { StateCache } from './cache.ts'
 
 /**
  * A value that may be forgotten: once `doneAt` (milliseconds since the epoch) is older than the
@@ -15,15 +15,15 @@ const doneAt = (value: unknown): number | undefined => (value as Expiring | unde
 
 /**
  * One partition of an actor's key-value state. The truth is a compacted changelog topic partition;
- * this keeps the state in memory and caches it in SQLite, tagged with the changelog offset it
- * has caught up to. Writes go through `Changes`: they become changelog records in the actor's
- * transaction and reach the cache only after it commits. A deletion is a tombstone (a null value)
- * on the changelog, which compaction later removes, and a deleted row in the cache: the state, the
+ * this keeps the state in memory and caches it (StateCache: SQLite on Kafka, a Map on the memory
+ * bus), tagged with the changelog offset it has caught up to. Writes go through `Changes`: they
+ * become changelog records in the actor's transaction and reach the cache only after it commits. A
+ * deletion is a tombstone (a null value) on the changelog, which compaction later removes, and a
+ * deleted entry in the cache: the state, the
  * changelog and the restore time are bounded by what is live, not by history.
  */
 export class ChangelogStore<V> {
   readonly #values = new Map<string, V>()
-  readonly #cache: (changes: Map<string, string | null>) => void
   /**
    * Committed writes not yet in the cache, as their JSON text (null: deleted): flushed at most once
    * a second, so hot keys coalesce. The text is the changelog record's own, made once per write.
@@ -39,25 +39,10 @@ export class ChangelogStore<V> {
   #checkpointed = -1n
 
   constructor(
-    private readonly db: SqliteDatabase,
+    private readonly cache: StateCache,
     readonly name: string,
     readonly changelog: TopicPartition,
-  ) {
-    db.exec('CREATE TABLE IF NOT EXISTS kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
-    db.exec('CREATE TABLE IF NOT EXISTS checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
-    // Prepared once: preparing per write was 7.5% of a loaded process's CPU (bench --profile).
-    const insert = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)')
-    const remove = db.prepare<never, [string, string]>('DELETE FROM kv WHERE store = ? AND key = ?')
-    const checkpoint = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
-    // The values and the offset they reach are written together: a restart replays only what the cache lacks.
-    this.#cache = db.transaction((changes: Map<string, string | null>) => {
-      for (const [key, text] of changes) {
-        if (text === null) remove.run(this.name, key)
-        else insert.run(this.name, key, text)
-      }
-      checkpoint.run(this.name, this.changelog.topic, this.#next.toString())
-    })
-  }
+  ) {}
 
   get(key: string): V | undefined {
     return this.#values.get(key)
@@ -78,16 +63,12 @@ export class ChangelogStore<V> {
     this.#done = []
     this.#doneHead = 0
     const end = (await log.admin.endOffsets(this.changelog.topic))[this.changelog.partition]
-    const saved = this.db
-      .prepare<{ topic: string; next_offset: string }, [string]>('SELECT topic, next_offset FROM checkpoint WHERE store = ?')
-      .get(this.name)
-    let from = saved && saved.topic === this.changelog.topic ? BigInt(saved.next_offset) : 0n
+    const saved = this.cache.checkpoint(this.name)
+    let from = saved && saved.topic === this.changelog.topic ? saved.next : 0n
     if (from > end) from = 0n
-    if (from === 0n) this.db.exec('DELETE FROM kv WHERE store = ?', [this.name])
+    if (from === 0n) this.cache.clear(this.name)
     const cached = new Map<string, V>()
-    for (const row of this.db.prepare<{ key: string; value: string }, [string]>('SELECT key, value FROM kv WHERE store = ?').iterate(this.name)) {
-      cached.set(row.key, JSON.parse(row.value) as V)
-    }
+    for (const [key, text] of this.cache.entries(this.name)) cached.set(key, JSON.parse(text) as V)
     this.#write(cached)
     const fromCache = this.#values.size
     let replayed = 0
@@ -121,14 +102,14 @@ export class ChangelogStore<V> {
   }
 
   /**
-   * Writes the pending committed changes to the cache, with the checkpoint they reach, in one sqlite
-   * transaction. Writing each commit as it came cost a fifth of a loaded process's CPU (bench
+   * Writes the pending committed changes to the cache, with the checkpoint they reach, in one write
+   * (one SQLite transaction). Writing each commit as it came cost a fifth of a loaded process's CPU (bench
    * --profile), mostly rewriting the same keys. The cache may lag memory, never its own checkpoint.
    */
   flush(): void {
     this.#flushedAt = performance.now()
     if (this.#dirty.size === 0 && this.#checkpointed === this.#next) return
-    this.#cache(this.#dirty)
+    this.cache.write(this.name, this.#dirty, { topic: this.changelog.topic, next: this.#next })
     this.#dirty = new Map()
     this.#checkpointed = this.#next
   }

@@ -56,7 +56,7 @@ export function transactionalRole(ctx: RoleContext, name: Exclude<GroupName, 'ap
         waiting,
         handler,
         deadLetterTopic: ctx.topics.deadLetter,
-        dbPath: stateFile(ctx, `${group}-p${partition}`),
+        cachePath: stateFile(ctx, `${group}-p${partition}`),
         maxRecordAttempts: ctx.config.maxRecordAttempts,
         maxCommitAttempts: 3,
         onLost: member.fail,
@@ -89,10 +89,10 @@ function instanceId(ctx: RoleContext): string {
 
 /**
  * Where a partition's state cache lives. On the memory bus the log dies with the process, so the
- * cache does too (a file would outlive the changelog it caches).
+ * cache does too (a file would outlive the changelog it caches): none, it is kept in memory.
  */
-function stateFile(ctx: RoleContext, name: string): string {
-  if (ctx.log.kind === 'memory') return ':memory:'
+function stateFile(ctx: RoleContext, name: string): string | undefined {
+  if (ctx.log.kind === 'memory') return undefined
   mkdirSync(ctx.config.dataDir, { recursive: true })
   return join(ctx.config.dataDir, `${name}.sqlite`)
 }

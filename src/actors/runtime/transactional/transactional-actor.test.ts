@@ -49,7 +49,7 @@ function actorOn(log: MemoryLog, consumer: GroupConsumer, producer: Transactiona
     waiting,
     handler,
     deadLetterTopic: 'dlq',
-    dbPath: ':memory:',
+    cachePath: undefined,
     maxRecordAttempts: 3,
     maxCommitAttempts: 3,
     onLost: (error) => lost.push(error),

@@ -2,7 +2,7 @@ import { FencedError, ShopError } from '../../../errors.ts'
 import type { Log } from '../../../kafka/port.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../../kafka/types.ts'
 import type { Logger } from '../../../log.ts'
-import { withCache } from '../../../state/cache.ts'
+import { type StateCache, withCache } from '../../../state/cache.ts'
 import { Changes, ChangelogStore } from '../../../state/changelog-store.ts'
 import { backoffDelay, sleep } from '../../../time.ts'
 import type { Behavior } from '../types.ts'
@@ -10,7 +10,6 @@ import { deadLetterRecord } from './dead-letter.ts'
 import type { StepContext, StepHandler } from './types.ts'
 import type { MemberTransactions } from './member-transactions.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
-import type { SqliteDatabase } from '../../../runtime/index.ts'
 import { type Span, batchSpan, endSpan, recordSpan, sendSpans, sent, spanning, superseded, within } from '../../../observability/tracing.ts'
 
 export interface TransactionalActorOptions {
@@ -29,8 +28,8 @@ export interface TransactionalActorOptions {
   waiting: () => number
   handler: StepHandler
   deadLetterTopic: string
-  /** SQLite file of the state cache, or ':memory:'. */
-  dbPath: string
+  /** The SQLite file of the state cache; none: the cache is kept in memory (the memory bus). */
+  cachePath: string | undefined
   /** Attempts per record for errors that may pass on retry, before the record is dead-lettered. */
   maxRecordAttempts: number
   /** Attempts per batch transaction (reloading state in between) before the partition is given back. */
@@ -91,7 +90,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   const { log, logger, handler, group, partition, metrics } = options
   const kind = options.groupKind
   const { transactions } = options
-  let db: SqliteDatabase | undefined
+  let cache: StateCache | undefined
   let stores = new Map<string, ChangelogStore<unknown>>()
   /** Set once this actor must not commit anything more (fenced, or a batch was given up). */
   let retired = false
@@ -334,11 +333,11 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   return {
     async preStart() {
       const started = performance.now()
-      const opened = await withCache(options.dbPath, logger, async (cache) => {
-        stores = new Map(Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(cache, name, { topic, partition })]))
+      const opened = await withCache(options.cachePath, logger, async (opened) => {
+        stores = new Map(Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(opened, name, { topic, partition })]))
         return restore()
       })
-      db = opened.db
+      cache = opened.cache
       // What a start costs: bounded by the live state (see Changes.sweep), not by history.
       if (stores.size > 0) logger.info({ event: 'actor:restored', group, partition, ms: Math.round(performance.now() - started), ...opened.result })
     },
@@ -365,7 +364,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       // A batch in flight commits or not; the stores take its changes if it does.
       await inFlight?.settled
       for (const store of stores?.values() ?? []) store.flush()
-      db?.close()
+      cache?.close()
     },
   }
 }
