@@ -210,6 +210,33 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       await eventually(() => expect(values(second.state.records)).toEqual(['v6', 'v7', 'v8', 'v9']), patienceMs)
     })
 
+    test('a member closing commits in its revocation before it leaves: a transaction of its offsets committed then is accepted', async () => {
+      log = open()
+      const t = await topic(1)
+      const group = unique('group')
+      await log.producer().send(['c0', 'c1', 'c2'].map((value) => ({ topic: t, value })))
+      const tx = log.transactionalProducer({ transactionalId: unique('tx') })
+      const consumed = recorder()
+      const outcome: string[] = []
+      const consumer = log.consumer({ groupId: group, topics: [t] })
+      // As a partition actor stopping: its last batch's transaction commits while it is revoked.
+      await consumer.start({
+        ...consumed.listener,
+        async onRevoked() {
+          const transaction = await tx.begin()
+          await transaction.sendOffsets(consumer, consumed.state.records)
+          await transaction.commit().then(
+            () => outcome.push('committed'),
+            (error: Error) => outcome.push(error.name),
+          )
+        },
+      })
+      await eventually(() => expect(consumed.state.records.length).toBe(3), patienceMs)
+      await consumer.close()
+      expect(outcome).toEqual(['committed'])
+      expect(await log.admin.committedOffsets(group)).toEqual([{ topic: t, partition: 0, offset: 3n }])
+    })
+
     test("a transaction's records and offsets sent side by side commit together; aborted, neither lands", async () => {
       log = open()
       const [t, out] = [await topic(1), await topic(1)]

@@ -110,8 +110,11 @@ export class MemoryConsumer implements GroupConsumer {
   async close(): Promise<void> {
     if (this.#closed) return
     const group = this.cluster.group(this.groupId)
-    if (group.members.delete(this.memberId)) {
+    if (group.members.has(this.memberId)) {
+      // As the Kafka adapter leaves: its partitions revoked first, so that what its listener commits
+      // on revocation (a transaction waiting out its commit interval) commits as a member's.
       await this.revokeAll()
+      group.members.delete(this.memberId)
       await group.rebalance()
     }
     this.#closed = true
