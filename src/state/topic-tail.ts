@@ -112,9 +112,10 @@ function followersOf(log: Log, logger: Logger): Followers {
 /**
  * The tails of one log that have caught up, following together: each round is one long poll over
  * every partition of every tail, answered as soon as any of them has records, instead of one per
- * tail; rounds start at least `roundIntervalMs` apart. The api follows seven topics; read one by one, each of their commits woke a poll of its
- * own, and the api made more fetches than any consumer group process (`bun bench latency`, 225
- * orders/s, requests counted on the client's connections).
+ * tail; rounds start at least `roundIntervalMs` apart. The api follows seven topics; read one by
+ * one, each of their commits woke a poll of its own, and the api made more fetches than any
+ * consumer group process (`bun bench latency`, 225 orders/s, requests counted on the client's
+ * connections).
  */
 class Followers {
   readonly #tails = new Set<TopicTail>()

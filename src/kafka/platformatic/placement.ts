@@ -7,8 +7,9 @@ import type { Bytes } from './serde.ts'
  * A record with its partition chosen, as the client sends it: the key as its UTF-8 bytes, made
  * once for the partitioner and the request (the client's string serializer made them a second
  * time), and the headers as the Map the client iterates (given an object, it made the Map itself
- * from `Object.entries`, an array per header). Both cost ~5% of a draining order,inventory
- * process's CPU (`bun bench stream --profile`).
+ * from `Object.entries`, an array per header). Both cost ~6% of a draining order,inventory
+ * process's CPU (`bun bench stream --profile`: the serializer's Buffer 2.6%, the Map and its
+ * entries 3.9%).
  */
 export interface PlacedMessage {
   topic: string
