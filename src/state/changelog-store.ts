@@ -19,8 +19,8 @@ const doneAt = (value: unknown): number | undefined => (value as Expiring | unde
  * bus), tagged with the changelog offset it has caught up to. Writes go through `Changes`: they
  * become changelog records in the actor's transaction and reach the cache only after it commits. A
  * deletion is a tombstone (a null value) on the changelog, which compaction later removes, and a
- * deleted entry in the cache: the state, the
- * changelog and the restore time are bounded by what is live, not by history.
+ * deleted entry in the cache: the state, the changelog and the restore time are bounded by what is
+ * live, not by history.
  */
 export class ChangelogStore<V> {
   readonly #values = new Map<string, V>()
