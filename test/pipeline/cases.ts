@@ -371,7 +371,9 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       await producer.send([{ topic: s.topics.ordersCreated, key: 'aud', value: '{"not":"an order"', headers: { ce_type: 'shop.order.created', ce_dataschemaversion: '2' } }])
       const shipped = await s.call('POST', '/orders', { userId: 'aud', items: [{ sku: 'SKU-AU', quantity: 2, unitPrice: 1.25 }], total: 2.5, currency: 'USD' })
       const short = await s.call('POST', '/orders', { userId: 'aud', items: [{ sku: 'SKU-AU', quantity: 2, unitPrice: 1 }], total: 2 })
+      // Both orders at their end before the facts are read: what is audited is compared to them.
       await wait(async () => expect((await statusOf(s, shipped.body.orderId)).status).toBe('shipped'))
+      await wait(async () => expect((await statusOf(s, short.body.orderId)).status).toBe('out_of_stock'))
       for (const [fact, audit] of auditedTopics(s.topics)) {
         const facts = (await readTopic(s.log, fact)).filter((r) => r.headers.ce_id !== undefined && !String(r.value).startsWith('{"not"'))
         await wait(async () => expect((await readTopic(s.log, audit)).length).toBe(facts.length))
