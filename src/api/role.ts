@@ -39,6 +39,8 @@ export function apiRole(ctx: RoleContext): Role {
     producer: log.transactionalProducer({ transactionalId: `${groupName(config.topicPrefix, 'api')}-${randomUUID()}` }),
     logger,
     maxBatchRecords: config.batchMaxRecords,
+    commitIntervalMs: config.apiCommitIntervalMs,
+    commitRecords: config.apiCommitRecords,
   })
   const orderRate = orderRateView(log, logger, topics.orderRate)
   const stock = new TopicView<StockLevel>({ log, logger, topic: topics.stock, decode: (r) => stockLevelOf(r.value) })

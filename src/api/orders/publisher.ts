@@ -19,6 +19,14 @@ export interface TransactionalPublisherOptions {
   logger: Logger
   /** Records per transaction at most (a call's records always travel together). */
   maxBatchRecords: number
+  /**
+   * The least time from the start of one transaction to the start of the next, in ms, unless
+   * `commitRecords` wait sooner (Kafka's linger.ms and batch.size, per transaction). 0: the next
+   * begins as soon as the one before ends.
+   */
+  commitIntervalMs: number
+  /** Records waiting that start the next transaction before `commitIntervalMs` has passed. */
+  commitRecords: number
 }
 
 /**
@@ -28,7 +36,8 @@ export interface TransactionalPublisherOptions {
  * readers are read_committed), and with OutcomeUnknownError only when the commit was asked for but
  * not confirmed by the caller's deadline.
  *
- * Calls made while a transaction is in flight leave together in the next one. A transaction
+ * Calls made while a transaction is in flight, or within `commitIntervalMs` of its start, leave
+ * together in the next one (which starts sooner once `commitRecords` wait). A transaction
  * starts its commit only while every caller in it still has time; once its deadline passes before
  * the commit, it is aborted; a call still queued at its deadline is refused. After a failure the broker counts as unavailable (readiness says so)
  * and, while the failed transaction is still settling, new calls are refused at once instead of
@@ -39,6 +48,12 @@ export class TransactionalPublisher {
   #busy = false
   #available = true
   #initialized = false
+  /** Records of the callers in `#queue`. */
+  #queuedRecords = 0
+  /** When the last transaction was taken (performance.now()). */
+  #lastTaken = -Infinity
+  /** Ends the wait for the interval, once `commitRecords` are queued. */
+  #enough: (() => void) | undefined
   /** The drain loop in flight (every caller queued or in a transaction settles by its deadline). */
   #drained: Promise<void> = Promise.resolve()
 
@@ -73,6 +88,8 @@ export class TransactionalPublisher {
     return new Promise<RecordPosition[]>((resolve, reject) => {
       const waiting: Waiting = { records, deadline, resolve, reject, timer: setTimeout(() => this.#expire(waiting), Math.max(0, deadline - Date.now())) }
       this.#queue.push(waiting)
+      this.#queuedRecords += records.length
+      if (this.#queuedRecords >= this.options.commitRecords) this.#enough?.()
       if (!this.#busy) this.#drained = this.#drain()
     })
   }
@@ -82,6 +99,7 @@ export class TransactionalPublisher {
     const at = this.#queue.indexOf(waiting)
     if (at < 0) return
     this.#queue.splice(at, 1)
+    this.#queuedRecords -= waiting.records.length
     waiting.reject(refused())
   }
 
@@ -89,10 +107,12 @@ export class TransactionalPublisher {
     this.#busy = true
     try {
       while (this.#queue.length > 0) {
+        await this.#interval()
         const batch: Waiting[] = []
         let count = 0
         while (this.#queue.length > 0 && (batch.length === 0 || count + this.#queue[0].records.length <= this.options.maxBatchRecords)) {
           const next = this.#queue.shift()!
+          this.#queuedRecords -= next.records.length
           clearTimeout(next.timer)
           if (Date.now() >= next.deadline) {
             next.reject(refused())
@@ -106,6 +126,26 @@ export class TransactionalPublisher {
     } finally {
       this.#busy = false
     }
+  }
+
+  /**
+   * Waits out `commitIntervalMs` from the start of the last transaction, unless `commitRecords`
+   * are queued or come meanwhile. Each transaction costs the broker requests, a marker per
+   * partition and a wake-up of every read_committed fetch of those partitions, whatever its size:
+   * at a quarter of the throughput, transactions back to back kept the machine busy (README,
+   * "The api's commit interval").
+   */
+  async #interval(): Promise<void> {
+    const wait = this.#lastTaken + this.options.commitIntervalMs - performance.now()
+    if (wait > 0 && this.#queuedRecords < this.options.commitRecords) {
+      const enough = Promise.withResolvers<void>()
+      const timer = setTimeout(enough.resolve, wait)
+      this.#enough = enough.resolve
+      await enough.promise
+      this.#enough = undefined
+      clearTimeout(timer)
+    }
+    this.#lastTaken = performance.now()
   }
 
   /** One transaction for `batch`; settles every caller by its deadline, whatever the broker does. */
