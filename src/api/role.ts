@@ -38,6 +38,7 @@ export function apiRole(ctx: RoleContext): Role {
   const publisher = new TransactionalPublisher({
     producer: log.transactionalProducer({ transactionalId: `${groupName(config.topicPrefix, 'api')}-${randomUUID()}` }),
     logger,
+    metrics: ctx.metrics,
     maxBatchRecords: config.batchMaxRecords,
     commitIntervalMs: config.apiCommitIntervalMs,
     commitRecords: config.apiCommitRecords,

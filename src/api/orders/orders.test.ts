@@ -218,8 +218,8 @@ async function intakeApp(producer: TransactionalProducer, options: { maxInFlight
   const topics = topicNames('')
   await log.admin.ensureTopics([{ name: topics.idempotencyKeys, partitions: 1 }])
   const keys = new TopicView<IdempotencyEntry>({ log, logger: createLogger('silent'), topic: topics.idempotencyKeys, decode: () => undefined })
-  const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500, commitIntervalMs: 0, commitRecords: 64 })
   const metrics = new Metrics()
+  const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), metrics, maxBatchRecords: 500, commitIntervalMs: 0, commitRecords: 64 })
   const intake = new OrderIntake({
     publisher,
     topics,
@@ -243,7 +243,7 @@ describe('POST /orders when the broker is slow or away', () => {
     const { producer, waiting, release } = stalledProducer()
     const closed: string[] = []
     producer.close = async () => void closed.push('producer closed')
-    const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500, commitIntervalMs: 0, commitRecords: 64 })
+    const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), metrics: new Metrics(), maxBatchRecords: 500, commitIntervalMs: 0, commitRecords: 64 })
     const published = publisher.publish([{ topic: 'orders', value: 'o1' }], Date.now() + 10_000).then(() => closed.push('published'))
     await eventually(() => expect(waiting.begin.length).toBe(1), 2_000)
     const stopping = publisher.close()

@@ -2,6 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import type { TransactionalProducer } from '../../kafka/port.ts'
 import type { ProduceRecord } from '../../kafka/types.ts'
 import { createLogger } from '../../log.ts'
+import { Metrics } from '../../observability/metrics.ts'
+import { parseMetrics, total } from '../../../test/harness/metrics.ts'
 import { TransactionalPublisher } from './publisher.ts'
 
 /** A producer that keeps what each transaction carried and when it began; every commit succeeds. */
@@ -27,10 +29,15 @@ function recordingProducer() {
 
 const record = (value: string): ProduceRecord => ({ topic: 'orders', value })
 
+function spacedPublisher(producer: TransactionalProducer, commitIntervalMs: number, commitRecords: number) {
+  const metrics = new Metrics()
+  return { metrics, publisher: new TransactionalPublisher({ producer, logger: createLogger('silent'), metrics, maxBatchRecords: 500, commitIntervalMs, commitRecords }) }
+}
+
 describe('the api publisher spaces its transactions (--api-commit-interval-ms, --api-commit-records)', () => {
   test('calls made within the interval of a transaction start leave together in the next one, which starts no sooner than the interval after', async () => {
     const { producer, transactions } = recordingProducer()
-    const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500, commitIntervalMs: 150, commitRecords: 64 })
+    const { publisher, metrics } = spacedPublisher(producer, 150, 64)
     const deadline = Date.now() + 10_000
     await publisher.publish([record('a')], deadline)
     // The first transaction began at once and has committed; these come within its interval.
@@ -38,13 +45,17 @@ describe('the api publisher spaces its transactions (--api-commit-interval-ms, -
     expect(transactions.map((t) => t.values)).toEqual([['a'], ['b', 'c', 'd']])
     // setTimeout may fire a millisecond early of performance.now().
     expect(transactions[1].beganAt - transactions[0].beganAt).toBeGreaterThanOrEqual(149)
+    // What an operator tunes the interval by: the api's transactions, and the calls each carried.
+    const series = parseMetrics(await metrics.text())
+    expect([total(series, 'shop_transactions_total', { group: 'api', result: 'committed' }), total(series, 'shop_transactions_total', { group: 'api', result: 'aborted' })]).toEqual([2, 0])
+    expect([total(series, 'shop_transaction_batches_count', { group: 'api' }), total(series, 'shop_transaction_batches_sum', { group: 'api' })]).toEqual([2, 3])
     await publisher.close()
   })
 
   test('--api-commit-records waiting start the next transaction before the interval has passed', async () => {
     const { producer, transactions } = recordingProducer()
     // An interval longer than the test's deadline: only the record count can start the second transaction.
-    const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500, commitIntervalMs: 1_000, commitRecords: 4 })
+    const { publisher } = spacedPublisher(producer, 1_000, 4)
     const deadline = Date.now() + 10_000
     await publisher.publish([record('a')], deadline)
     const waiting = publisher.publish([record('b'), record('c')], deadline)
@@ -58,7 +69,7 @@ describe('the api publisher spaces its transactions (--api-commit-interval-ms, -
 
   test('at 0 ms a call made after a transaction ended begins the next one at once', async () => {
     const { producer, transactions } = recordingProducer()
-    const publisher = new TransactionalPublisher({ producer, logger: createLogger('silent'), maxBatchRecords: 500, commitIntervalMs: 0, commitRecords: 64 })
+    const { publisher } = spacedPublisher(producer, 0, 64)
     const deadline = Date.now() + 10_000
     await publisher.publish([record('a')], deadline)
     await publisher.publish([record('b')], deadline)

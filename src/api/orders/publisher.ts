@@ -2,6 +2,7 @@ import { OutcomeUnknownError, UnavailableError } from '../../errors.ts'
 import type { TransactionalProducer } from '../../kafka/port.ts'
 import type { ProduceRecord, RecordPosition } from '../../kafka/types.ts'
 import type { Logger } from '../../log.ts'
+import type { Metrics } from '../../observability/metrics.ts'
 
 interface Waiting {
   records: ProduceRecord[]
@@ -17,6 +18,8 @@ interface Waiting {
 export interface TransactionalPublisherOptions {
   producer: TransactionalProducer
   logger: Logger
+  /** Its transactions count as the group members' do, with the group label `api` (batches: the calls each carried). */
+  metrics: Metrics
   /** Records per transaction at most (a call's records always travel together). */
   maxBatchRecords: number
   /**
@@ -57,7 +60,9 @@ export class TransactionalPublisher {
   /** The drain loop in flight (every caller queued or in a transaction settles by its deadline). */
   #drained: Promise<void> = Promise.resolve()
 
-  constructor(private readonly options: TransactionalPublisherOptions) {}
+  constructor(private readonly options: TransactionalPublisherOptions) {
+    for (const result of ['committed', 'aborted']) options.metrics.transactions.inc({ group: 'api', result }, 0)
+  }
 
   /** False from a failed transaction until one commits again. */
   get available(): boolean {
@@ -153,15 +158,22 @@ export class TransactionalPublisher {
     const deadline = Math.min(...batch.map((w) => w.deadline))
     let expired = false
     let committing = false
+    const { metrics } = this.options
     const work = (async () => {
       if (!this.#initialized) await this.init()
+      const began = performance.now()
       const transaction = await this.options.producer.begin()
       try {
         await transaction.send(batch.flatMap((w) => w.records))
         if (expired) throw new UnavailableError('deadline passed before the commit')
         committing = true
-        return await transaction.commit()
+        const positions = await transaction.commit()
+        metrics.transactions.inc({ group: 'api', result: 'committed' })
+        metrics.transactionDuration.observe({ group: 'api' }, (performance.now() - began) / 1000)
+        metrics.transactionBatches.observe({ group: 'api' }, batch.length)
+        return positions
       } catch (error) {
+        metrics.transactions.inc({ group: 'api', result: 'aborted' })
         if (!committing) await transaction.abort().catch(() => {})
         throw error
       }
