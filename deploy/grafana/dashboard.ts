@@ -42,10 +42,13 @@ const specs: PanelSpec[] = [
   { title: 'Records processed', description: 'Records in committed transactions, per second, by group.', unit: 'ops', queries: [{ expr: 'sum by (group) (rate(shop_actor_records_total[1m]))', legend: '{{group}}' }] },
   { title: 'Transaction duration', description: 'From begin to commit of the group members\' transactions (each holds the batches its partition actors had ready).', unit: 's', queries: quantiles('shop_transaction_duration_seconds', ['group']) },
   {
-    title: 'Transactions aborted',
-    description: 'Aborted transactions per second (their batches retried on reloaded state), by group.',
+    title: 'Transactions',
+    description: 'Committed and aborted transactions per second, by group (an aborted batch is retried on reloaded state). api: the api\'s own, at most one per --api-commit-interval-ms unless --api-commit-records wait; orders accepted over these is the orders each carried.',
     unit: 'ops',
-    queries: [{ expr: 'sum by (group) (rate(shop_transactions_total{result="aborted"}[5m]))', legend: '{{group}}' }],
+    queries: [
+      { expr: 'sum by (group) (rate(shop_transactions_total{result="committed"}[1m]))', legend: '{{group}} committed' },
+      { expr: 'sum by (group) (rate(shop_transactions_total{result="aborted"}[5m]))', legend: '{{group}} aborted' },
+    ],
   },
   { title: 'Dead letters', description: 'Records sent to the dead-letter topic in the last 5 minutes, by group and origin.', unit: 'short', queries: [{ expr: 'sum by (group, origin_topic) (increase(shop_dead_letters_total[5m]))', legend: '{{group}} {{origin_topic}}' }] },
   {
