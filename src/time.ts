@@ -32,6 +32,36 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): 
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer))
 }
 
+/**
+ * Starts spaced at least `intervalMs` apart, from one start to the next (a commit interval, as
+ * Kafka Streams' commit.interval.ms and the producer's linger.ms). `next` resolves when the next
+ * may start: at once when `ready()` says so already or `go()` is called while it waits.
+ */
+export class Spacing {
+  #last = -Infinity
+  #go: (() => void) | undefined
+
+  constructor(private readonly intervalMs: number) {}
+
+  /** Ends a wait in progress: the next starts now. */
+  go(): void {
+    this.#go?.()
+  }
+
+  async next(ready: () => boolean = () => false): Promise<void> {
+    const wait = this.#last + this.intervalMs - performance.now()
+    if (wait > 0 && !ready()) {
+      const now = Promise.withResolvers<void>()
+      const timer = setTimeout(now.resolve, wait)
+      this.#go = now.resolve
+      await now.promise
+      this.#go = undefined
+      clearTimeout(timer)
+    }
+    this.#last = performance.now()
+  }
+}
+
 /** Exponential backoff: the wait before retry n is min(maxMs, minMs * factor^(n-1)). */
 export interface Backoff {
   minMs: number

@@ -3,6 +3,7 @@ import type { TransactionalProducer } from '../../kafka/port.ts'
 import type { ProduceRecord, RecordPosition } from '../../kafka/types.ts'
 import type { Logger } from '../../log.ts'
 import type { Metrics } from '../../observability/metrics.ts'
+import { Spacing } from '../../time.ts'
 
 interface Waiting {
   records: ProduceRecord[]
@@ -53,14 +54,13 @@ export class TransactionalPublisher {
   #initialized = false
   /** Records of the callers in `#queue`. */
   #queuedRecords = 0
-  /** When the last transaction was taken (performance.now()). */
-  #lastTaken = -Infinity
-  /** Ends the wait for the interval, once `commitRecords` are queued. */
-  #enough: (() => void) | undefined
+  /** Transactions taken at least `commitIntervalMs` apart, sooner once `commitRecords` wait. */
+  readonly #spacing: Spacing
   /** The drain loop in flight (every caller queued or in a transaction settles by its deadline). */
   #drained: Promise<void> = Promise.resolve()
 
   constructor(private readonly options: TransactionalPublisherOptions) {
+    this.#spacing = new Spacing(options.commitIntervalMs)
     for (const result of ['committed', 'aborted']) options.metrics.transactions.inc({ group: 'api', result }, 0)
   }
 
@@ -94,7 +94,7 @@ export class TransactionalPublisher {
       const waiting: Waiting = { records, deadline, resolve, reject, timer: setTimeout(() => this.#expire(waiting), Math.max(0, deadline - Date.now())) }
       this.#queue.push(waiting)
       this.#queuedRecords += records.length
-      if (this.#queuedRecords >= this.options.commitRecords) this.#enough?.()
+      if (this.#enough()) this.#spacing.go()
       if (!this.#busy) this.#drained = this.#drain()
     })
   }
@@ -112,7 +112,7 @@ export class TransactionalPublisher {
     this.#busy = true
     try {
       while (this.#queue.length > 0) {
-        await this.#interval()
+        await this.#spacing.next(this.#enough)
         const batch: Waiting[] = []
         let count = 0
         while (this.#queue.length > 0 && (batch.length === 0 || count + this.#queue[0].records.length <= this.options.maxBatchRecords)) {
@@ -134,24 +134,12 @@ export class TransactionalPublisher {
   }
 
   /**
-   * Waits out `commitIntervalMs` from the start of the last transaction, unless `commitRecords`
-   * are queued or come meanwhile. Each transaction costs the broker requests, a marker per
-   * partition and a wake-up of every read_committed fetch of those partitions, whatever its size:
-   * at a quarter of the throughput, transactions back to back kept the machine busy (README,
-   * "The api's commit interval").
+   * Whether enough records wait to start a transaction before `commitIntervalMs` has passed. Each
+   * transaction costs the broker requests, a marker per partition and a wake-up of every
+   * read_committed fetch of those partitions, whatever its size: at a quarter of the throughput,
+   * transactions back to back kept the machine busy (README, "The api's commit interval").
    */
-  async #interval(): Promise<void> {
-    const wait = this.#lastTaken + this.options.commitIntervalMs - performance.now()
-    if (wait > 0 && this.#queuedRecords < this.options.commitRecords) {
-      const enough = Promise.withResolvers<void>()
-      const timer = setTimeout(enough.resolve, wait)
-      this.#enough = enough.resolve
-      await enough.promise
-      this.#enough = undefined
-      clearTimeout(timer)
-    }
-    this.#lastTaken = performance.now()
-  }
+  readonly #enough = (): boolean => this.#queuedRecords >= this.options.commitRecords
 
   /** One transaction for `batch`; settles every caller by its deadline, whatever the broker does. */
   async #transaction(batch: Waiting[]): Promise<void> {

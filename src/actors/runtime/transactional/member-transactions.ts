@@ -2,7 +2,7 @@ import type { GroupConsumer, TransactionalProducer } from '../../../kafka/port.t
 import type { ConsumedRecord, ProduceRecord, RecordPosition } from '../../../kafka/types.ts'
 import type { Logger } from '../../../log.ts'
 import type { Metrics } from '../../../observability/metrics.ts'
-import { sleep } from '../../../time.ts'
+import { Spacing } from '../../../time.ts'
 
 /** One partition actor's batch, waiting for the member's next transaction. */
 interface Part {
@@ -49,10 +49,12 @@ export class MemberTransactions {
   /** Transactions and inits, one after the other (one transaction at a time per producer). */
   #tail: Promise<void> = Promise.resolve()
   #scheduled = false
-  /** When the last transaction was taken (performance.now()). */
-  #lastTaken = -Infinity
+  /** Transactions taken at least `intervalMs` apart. */
+  readonly #spacing: Spacing
 
-  constructor(private readonly options: MemberTransactionsOptions) {}
+  constructor(private readonly options: MemberTransactionsOptions) {
+    this.#spacing = new Spacing(options.intervalMs ?? 0)
+  }
 
   /**
    * Commits `outputs` and the offsets of `records` in the member's next transaction. Resolves with
@@ -83,9 +85,7 @@ export class MemberTransactions {
     this.#tail = this.#tail.then(async () => {
       // The batches handed over in this turn of the event loop join the same transaction.
       await new Promise((resolve) => setImmediate(resolve))
-      const wait = this.#lastTaken + (this.options.intervalMs ?? 0) - performance.now()
-      if (wait > 0) await sleep(wait)
-      this.#lastTaken = performance.now()
+      await this.#spacing.next()
       this.#scheduled = false
       const parts = this.#take()
       if (this.#queue.length > 0) this.#schedule()
