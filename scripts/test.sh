@@ -40,11 +40,14 @@ node_modules/.bin/tsc --noEmit -p .
 # A failing test's error is printed where the test ran, far above the summary; when the suite fails,
 # print each failure's error again at the end, where a CI log's tail shows it.
 output=$(mktemp -t shop-test.XXXXXX)
+# The stderr of every shop process the integration tests start, per test file, kept for this run alone.
+SHOP_TEST_LOGS=$(mktemp -d -t shop-test-logs.XXXXXX)
+export SHOP_TEST_LOGS
 status=0
 node_modules/.bin/bun test --timeout 60000 "$@" 2>&1 | tee "$output" || status=$?
 if [ "$status" -ne 0 ]; then
   echo
-  echo "test.sh: the errors of the failed tests again (the whole output is in $output):"
+  echo "test.sh: the errors of the failed tests again (the whole output is in $output; each shop process's stderr in $SHOP_TEST_LOGS/<test file>/):"
   # The lines since the previous test's result, up to a (fail) line; the last 60 of them.
   awk '/^\((pass|skip|todo)\) /{n=0; next} /^\(fail\) /{s=(n>60?n-60:0); for(i=s+1;i<=n;i++) print buf[i]; print; print "----"; n=0; next} {buf[++n]=$0}' "$output"
 fi

@@ -29,14 +29,16 @@ export const newPrefix = () => `test-${randomUUID().slice(0, 8)}.`
 
 /**
  * The processes of one test file and a log client to check their topics. After the file, each
- * process's stderr is kept in /tmp/shop-test-logs/<name>/<n>.log, then everything is killed and closed.
+ * process's stderr is kept in $SHOP_TEST_LOGS/<name>/<n>.log (scripts/test.sh makes a directory
+ * per run; /tmp/shop-test-logs otherwise), then everything is killed and closed.
  */
 export function deployment(name: string) {
   const processes: ShopProcess[] = []
   const log = new KafkaLog({ brokers: testBrokers })
   afterAll(async () => {
-    mkdirSync(`/tmp/shop-test-logs/${name}`, { recursive: true })
-    processes.forEach((p, i) => writeFileSync(`/tmp/shop-test-logs/${name}/${i}.log`, p.stderr.join('\n')))
+    const dir = join(process.env.SHOP_TEST_LOGS ?? '/tmp/shop-test-logs', name)
+    mkdirSync(dir, { recursive: true })
+    processes.forEach((p, i) => writeFileSync(join(dir, `${i}.log`), p.stderr.join('\n')))
     for (const p of processes) p.kill('SIGKILL')
     await log.close()
   })
