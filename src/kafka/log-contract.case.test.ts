@@ -3,7 +3,7 @@ import { FencedError, ShopError, TopicMismatchError } from '../errors.ts'
 import { eventually } from '../../test/harness/eventually.ts'
 import { readPartition, recorder, unique, values } from '../../test/harness/log-listener.ts'
 import { partitionForKey } from './partitioner.ts'
-import { readToEnd } from './read-to-end.ts'
+import { readToEnd, settledEnd } from './read-to-end.ts'
 import type { Log } from './port.ts'
 import { type ConsumedRecord, type ProduceRecord, type RecordPosition, tpKey } from './types.ts'
 import { sleep } from '../time.ts'
@@ -337,6 +337,37 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       const [atEnd] = await log.read([{ topic: t, partition: 0, offset: end }])
       expect(atEnd.records).toEqual([])
       expect(atEnd.next).toBe(end)
+    })
+
+    test('a transaction still open counts in the high watermark, not in the end offset; settledEnd waits for it: past its records once committed, and none of an aborted one is read', async () => {
+      log = open()
+      const t = await topic(2)
+      const tp = { topic: t, partition: 0 }
+      const before = await log.producer().send([{ ...tp, value: 'a' }])
+      const producer = log.transactionalProducer({ transactionalId: unique('tx') })
+      const committing = await producer.begin()
+      await committing.send([{ ...tp, value: 'b' }])
+      expect((await log.admin.endOffsets(t))[0]).toBe(past(before))
+      expect((await log.admin.highWatermarks(t))[0]).toBeGreaterThan(past(before))
+      // The other partition has nothing open: its ends agree.
+      expect((await log.admin.highWatermarks(t))[1]).toBe((await log.admin.endOffsets(t))[1])
+      // Asked while the transaction is open, it waits (and says so), and answers once it committed: an end past its record.
+      const waiting = Promise.withResolvers<{ stable: bigint; high: bigint }>()
+      const settled = settledEnd(log, tp, waiting.resolve)
+      expect(await waiting.promise).toEqual({ stable: past(before), high: (await log.admin.highWatermarks(t))[0] })
+      const [written] = await committing.commit()
+      expect(await settled).toBeGreaterThan(written.offset)
+      expect(await settledEnd(log, tp)).toBe((await log.admin.highWatermarks(t))[0])
+
+      const aborting = await producer.begin()
+      await aborting.send([{ ...tp, value: 'c' }])
+      const abortWaiting = Promise.withResolvers<unknown>()
+      const afterAbort = settledEnd(log, tp, abortWaiting.resolve)
+      await abortWaiting.promise
+      await aborting.abort()
+      const end = await afterAbort
+      expect(end).toBe((await log.admin.highWatermarks(t))[0])
+      expect(values(await readPartition(log, t, 0, end))).toEqual(['a', 'b'])
     })
 
     test('read with maxWaitMs waits for a record of the partitions it names: one written elsewhere does not answer it', async () => {

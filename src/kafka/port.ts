@@ -50,6 +50,11 @@ export interface LogAdmin {
   /** The end offset (next offset to be written, read_committed: the last stable offset) per partition. */
   endOffsets(topic: string): Promise<bigint[]>
   /**
+   * The end offset per partition counting the records of transactions still open (the high
+   * watermark). It equals `endOffsets` once no transaction is open on the partition (see settledEnd).
+   */
+  highWatermarks(topic: string): Promise<bigint[]>
+  /**
    * A group's committed offsets (the next offset it will read), per partition it has committed;
    * read from outside the group, as monitoring does. Consumer lag is `endOffsets - committed`.
    * Offsets that a transaction is still committing are waited for, never read around. Once its

@@ -1,4 +1,5 @@
 import { LogError } from '../errors.ts'
+import { backoffDelay, sleep } from '../time.ts'
 import type { Log } from './port.ts'
 import type { ConsumedRecord, TopicPartition } from './types.ts'
 
@@ -20,6 +21,35 @@ export async function readToEnd(
 ): Promise<bigint> {
   const end = (await log.admin.endOffsets(tp.topic))[tp.partition]
   return readRange(log, tp, from, end > atLeast ? end : atLeast, onRecords)
+}
+
+/** How a partition's open transaction is waited for: polls with backoff, for at most `maxMs`. */
+const settling = { backoff: { minMs: 10, maxMs: 1_000, factor: 2 }, maxMs: 60_000 }
+
+/**
+ * The end of a partition that one owner writes (a changelog) once no transaction is open on it:
+ * its last stable offset, once that has reached the high watermark seen first. What a new owner
+ * restores to. The last stable offset alone is not enough: a previous owner's last transaction can
+ * show as committed in the group's offsets while its commit marker is not yet written on this
+ * partition (the coordinator writes the markers of __consumer_offsets and of the other partitions
+ * separately), and a restore to the last stable offset would then leave out its records while their
+ * inputs count as processed. Waiting also covers a transaction that is open and will abort, until
+ * its owner's successor fences it or the broker aborts it after its transaction timeout. Rejects
+ * retryably if the partition stays unsettled for `settling.maxMs`. `onWait` hears of each wait.
+ */
+export async function settledEnd(log: Log, { topic, partition }: TopicPartition, onWait?: (ends: { stable: bigint; high: bigint }) => void): Promise<bigint> {
+  const started = performance.now()
+  for (let attempt = 1; ; attempt++) {
+    // The high watermark first: once the stable offset reaches it, every record below it is settled.
+    const high = (await log.admin.highWatermarks(topic))[partition]
+    const stable = (await log.admin.endOffsets(topic))[partition]
+    if (stable >= high) return stable
+    if (performance.now() - started >= settling.maxMs) {
+      throw new LogError(`${topic}:${partition} kept a transaction open for ${settling.maxMs} ms (stable up to ${stable}, written up to ${high})`, { retryable: true })
+    }
+    onWait?.({ stable, high })
+    await sleep(backoffDelay(settling.backoff, attempt))
+  }
 }
 
 /** Reads that may come back empty before `until` is reached (a broker just restarted), each a long poll. */

@@ -158,4 +158,25 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     expect(await store.restore(recreated)).toEqual({ fromCache: 0, replayed: 1 })
     expect([store.get('a'), store.get('c')]).toEqual([undefined, 3])
   })
+
+  test("a restore waits for a transaction open on the changelog (the previous owner's last one, still settling) and holds what it committed", async () => {
+    const log = await setup()
+    const db = newCache()
+    // The previous owner flushed its cache up to its last change but one.
+    const previous = new ChangelogStore<number>(db, 's', changelog)
+    await previous.restore(log)
+    const [first] = await log.producer().send([{ ...changelog, key: 'a', value: '1' }])
+    previous.commit(new Map([['a', 1]]), first.offset + 1n)
+    previous.flush()
+    const last = await log.transactionalProducer({ transactionalId: 'previous-owner' }).begin()
+    await last.send([{ ...changelog, key: 'a', value: '2' }, { ...changelog, key: 'b', value: '3' }])
+
+    const waited = Promise.withResolvers<{ stable: bigint; high: bigint }>()
+    const store = new ChangelogStore<number>(db, 's', changelog)
+    const restoring = store.restore(log, waited.resolve)
+    expect(await waited.promise).toEqual({ stable: 1n, high: 3n })
+    await last.commit()
+    expect(await restoring).toEqual({ fromCache: 1, replayed: 2 })
+    expect([store.get('a'), store.get('b')]).toEqual([2, 3])
+  })
 })

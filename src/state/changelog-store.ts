@@ -1,5 +1,5 @@
 import type { Log } from '../kafka/port.ts'
-import { readToEnd } from '../kafka/read-to-end.ts'
+import { readRange, settledEnd } from '../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
 import type { StateCache } from './cache.ts'
 
@@ -53,16 +53,17 @@ export class ChangelogStore<V> {
   }
 
   /**
-   * Loads the cache, then catches up from its checkpoint to the end of the changelog partition.
-   * A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
+   * Loads the cache, then catches up from its checkpoint to the end of the changelog partition,
+   * once no transaction is open on it (settledEnd: the last transaction of the partition's previous
+   * owner may count as committed before its records can be read; `onWait` hears of each wait). A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
    * Throws away any state held in memory: after an aborted transaction this is the reload.
    */
-  async restore(log: Log): Promise<{ fromCache: number; replayed: number }> {
+  async restore(log: Log, onWait?: Parameters<typeof settledEnd>[2]): Promise<{ fromCache: number; replayed: number }> {
     this.#values.clear()
     this.#dirty.clear()
     this.#done = []
     this.#doneHead = 0
-    const end = (await log.admin.endOffsets(this.changelog.topic))[this.changelog.partition]
+    const end = await settledEnd(log, this.changelog, onWait)
     const saved = this.cache.checkpoint(this.name)
     let from = saved && saved.topic === this.changelog.topic ? saved.next : 0n
     if (from > end) from = 0n
@@ -72,7 +73,7 @@ export class ChangelogStore<V> {
     this.#write(cached)
     const fromCache = this.#values.size
     let replayed = 0
-    const reached = await readToEnd(log, this.changelog, from, (records: ConsumedRecord[]) => {
+    const reached = await readRange(log, this.changelog, from, end, (records: ConsumedRecord[]) => {
       const changes = new Map<string, V | undefined>()
       const texts = new Map<string, string | null>()
       for (const record of records) {

@@ -1,6 +1,6 @@
 import { TopicMismatchError } from '../../errors.ts'
 import type { LogAdmin } from '../port.ts'
-import type { RecordPosition, TopicDescription, TopicSpec } from '../types.ts'
+import { type RecordPosition, type TopicDescription, type TopicSpec, tpKey } from '../types.ts'
 import type { MemoryCluster } from './cluster.ts'
 
 export class MemoryAdmin implements LogAdmin {
@@ -24,6 +24,10 @@ export class MemoryAdmin implements LogAdmin {
 
   async endOffsets(topic: string): Promise<bigint[]> {
     return this.cluster.topic(topic).map((log) => BigInt(log.length))
+  }
+
+  async highWatermarks(topic: string): Promise<bigint[]> {
+    return this.cluster.topic(topic).map((log, partition) => BigInt(log.length + (this.cluster.unsettled.get(tpKey(topic, partition)) ?? 0)))
   }
 
   async committedOffsets(groupId: string): Promise<RecordPosition[]> {

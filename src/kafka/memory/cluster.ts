@@ -89,6 +89,11 @@ export class MemoryCluster {
   readonly epochs = new Map<string, number>()
   /** Per transactional id, how to settle its open transaction when a newer instance fences it. */
   readonly openTransactions = new Map<string, () => void>()
+  /**
+   * Per partition (tpKey), the records of open transactions: they take no offset until commit, but
+   * count in the high watermark, as Kafka's records of an open transaction do.
+   */
+  readonly unsettled = new Map<string, number>()
   readonly changed = new Signal()
   readonly #spread = new RoundRobin()
 

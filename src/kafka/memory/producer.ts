@@ -45,6 +45,12 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
       if (released) return
       released = true
       if (cluster.openTransactions.get(id) === release) cluster.openTransactions.delete(id)
+      for (const { record, partition } of pending) {
+        const key = tpKey(record.topic, partition)
+        const left = cluster.unsettled.get(key)! - 1
+        if (left > 0) cluster.unsettled.set(key, left)
+        else cluster.unsettled.delete(key)
+      }
       for (const { group, record } of offsets) {
         const key = tpKey(record.topic, record.partition)
         const holders = (group.pending.get(key) ?? 1) - 1
@@ -57,7 +63,12 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
     return {
       async send(records) {
         open()
-        pending.push(...cluster.place(records))
+        const placed = cluster.place(records)
+        pending.push(...placed)
+        for (const { record, partition } of placed) {
+          const key = tpKey(record.topic, partition)
+          cluster.unsettled.set(key, (cluster.unsettled.get(key) ?? 0) + 1)
+        }
       },
       async sendOffsets(consumer, records) {
         open()

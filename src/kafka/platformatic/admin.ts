@@ -1,4 +1,4 @@
-import { Admin, FetchIsolationLevels } from '@platformatic/kafka'
+import { Admin, type FetchIsolationLevelValue, FetchIsolationLevels } from '@platformatic/kafka'
 import { LogError, TimeoutError, TopicMismatchError } from '../../errors.ts'
 import type { LogAdmin } from '../port.ts'
 import type { RecordPosition, TopicDescription, TopicSpec } from '../types.ts'
@@ -61,7 +61,16 @@ export class KafkaAdmin implements LogAdmin {
     return present.map((name) => ({ name, partitions: metadata.topics.get(name)!.partitionsCount }))
   }
 
-  async endOffsets(topic: string): Promise<bigint[]> {
+  endOffsets(topic: string): Promise<bigint[]> {
+    return this.#listEnds(topic, FetchIsolationLevels.READ_COMMITTED)
+  }
+
+  highWatermarks(topic: string): Promise<bigint[]> {
+    return this.#listEnds(topic, FetchIsolationLevels.READ_UNCOMMITTED)
+  }
+
+  /** ListOffsets of every partition's end, as a reader at `isolationLevel` sees it. */
+  async #listEnds(topic: string, isolationLevel: FetchIsolationLevelValue): Promise<bigint[]> {
     const [described] = await this.describeTopics([topic])
     if (!described) throw new LogError(`unknown topic ${topic}`)
     const result = await call(
@@ -69,7 +78,7 @@ export class KafkaAdmin implements LogAdmin {
       this.#ms,
       this.#admin.listOffsets({
         topics: [{ name: topic, partitions: Array.from({ length: described.partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        isolationLevel,
       }),
     )
     const offsets = new Array<bigint>(described.partitions).fill(0n)

@@ -83,7 +83,8 @@ const commitRetry = { minMs: 100, maxMs: 5_000, factor: 2 }
  * of records of its partition; each batch commits in one Kafka transaction of its group member
  * (see MemberTransactions) with the outputs, the changelog records of the state changes, and the
  * input offsets. On start it restores its stores from their changelogs (the member has read the
- * group's offsets as stable first, so the previous owner's last transaction has settled). Each
+ * group's offsets as stable first, and the restore waits for the changelog's open transactions, so
+ * the previous owner's last transaction has settled and is read if it committed). Each
  * batch also deletes the state values done (`Expiring`) more than `dedupWindowMs` ago.
  */
 export function transactionalActor(options: TransactionalActorOptions): Behavior<ConsumedRecord[]> {
@@ -103,7 +104,11 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     let entries = 0
     let replayed = 0
     for (const store of stores.values()) {
-      const restored = await store.restore(log)
+      let waits = 0
+      const restored = await store.restore(log, (ends) => {
+        // Rare (a previous owner's transaction still settling): said once per restore.
+        if (waits++ === 0) logger.info({ event: 'actor:store:unsettled', group, partition, store: store.name, topic: store.changelog.topic, stable: String(ends.stable), high: String(ends.high) })
+      })
       logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, ...restored })
       entries += store.size
       replayed += restored.replayed
@@ -333,6 +338,9 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   return {
     async preStart() {
       const started = performance.now()
+      // A transaction of this member left open on the partition (a commit whose outcome the broker
+      // did not tell) is settled now, not at the broker's transaction timeout: restore waits for it.
+      if (Object.keys(handler.stores).length > 0) await transactions.init()
       const opened = await withCache(options.cachePath, logger, async (opened) => {
         stores = new Map(Object.entries(handler.stores).map(([name, topic]) => [name, new ChangelogStore(opened, name, { topic, partition })]))
         return restore()
