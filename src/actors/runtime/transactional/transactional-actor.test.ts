@@ -173,3 +173,33 @@ test("a handler's endBatch runs once after each batch's records, on that batch's
   expect(await log.admin.committedOffsets('counter')).toEqual([{ topic: 'in', partition: 0, offset: 5n }])
   await log.close()
 })
+
+test('a batch whose handling fails outside any record (a fault of its endBatch) is never skipped: the batch before commits, nothing of it does, and the partition is given back', async () => {
+  const { log, consumer, delivered } = await counted(['a', 'b', 'a', 'a', 'c'], [])
+  const fault = new Error('endBatch fault')
+  const handler: StepHandler = {
+    ...counter,
+    endBatch(ctx) {
+      if (ctx.batch.get('fail')) throw fault
+    },
+    handle(record, ctx) {
+      counter.handle(record, ctx)
+      if (record.key === 'c') ctx.batch.set('fail', true)
+    },
+  }
+  let waiting = 1
+  const { actor, lost } = actorOn(log, consumer, log.transactionalProducer({ transactionalId: 'fault-test' }), handler, () => waiting)
+  await actor.preStart!()
+  await actor.receive(delivered.slice(0, 4))
+  waiting = 0
+  // Handled while the first batch is in flight; it fails without a record to blame.
+  await actor.receive(delivered.slice(4))
+  expect(lost).toEqual([fault])
+  // The actor takes nothing more: its partition's next owner reads from the committed offset.
+  await actor.receive(delivered.slice(4))
+  await actor.postStop!()
+
+  expect((await readTopic(log, 'out')).map((r) => String(r.value))).toEqual(['a:1', 'b:1', 'a:2', 'a:3'])
+  expect(await log.admin.committedOffsets('counter')).toEqual([{ topic: 'in', partition: 0, offset: 4n }])
+  await log.close()
+})

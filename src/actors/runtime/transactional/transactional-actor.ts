@@ -358,7 +358,20 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       // Handled while the batch before commits, on its changes; handed over once it committed.
       const previous = inFlight
       inFlight = undefined
-      const prepared = await prepare(batch, previous?.changes)
+      let prepared: Prepared
+      try {
+        prepared = await prepare(batch, previous?.changes)
+      } catch (error) {
+        // Not a record's error (those are retried, then dead-lettered): a fault of the handler's
+        // batch steps or of this layer. The batch must not be skipped, as a restart of this actor
+        // would (the records after it would commit over it): once the batch before has settled,
+        // the partition is given back, and its next owner reads again from the committed offsets.
+        await previous?.settled
+        retired = true
+        logger.error({ event: 'actor:batch:failed', group, partition, records: batch.length, err: error })
+        options.onLost(error instanceof Error ? error : new Error(String(error)))
+        return
+      }
       const failure = previous && (await previous.settled)
       if (failure) return recover([...previous!.records, ...batch], failure.error)
       inFlight = submit(prepared)
