@@ -55,7 +55,8 @@ export class ChangelogStore<V> {
   /**
    * Loads the cache, then catches up from its checkpoint to the end of the changelog partition,
    * once no transaction is open on it (settledEnd: the last transaction of the partition's previous
-   * owner may count as committed before its records can be read; `onWait` hears of each wait). A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
+   * owner may count as committed before its records can be read; `onWait` hears of each wait).
+   * A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
    * Throws away any state held in memory: after an aborted transaction this is the reload.
    */
   async restore(log: Log, onWait?: Parameters<typeof settledEnd>[2]): Promise<{ fromCache: number; replayed: number }> {
