@@ -50,6 +50,16 @@ const specs: PanelSpec[] = [
       { expr: 'sum by (group) (rate(shop_transactions_total{result="aborted"}[5m]))', legend: '{{group}} aborted' },
     ],
   },
+  {
+    title: 'State restores',
+    description: 'Partition actors\' state restores in the last 15 minutes, by group (a start, a rebalance, a reload after a failed transaction), and those that waited for a transaction still open on their changelog.',
+    unit: 'short',
+    queries: [
+      { expr: 'sum by (group) (increase(shop_state_restore_duration_seconds_count[15m]))', legend: '{{group}} restores' },
+      { expr: 'sum by (group) (increase(shop_state_restore_waits_total[15m]))', legend: '{{group}} waited' },
+    ],
+  },
+  { title: 'State restore duration', description: 'Time a partition actor took to restore its stores (cache, then changelog), by group.', unit: 's', queries: quantiles('shop_state_restore_duration_seconds', ['group'], '15m') },
   { title: 'Dead letters', description: 'Records sent to the dead-letter topic in the last 5 minutes, by group and origin.', unit: 'short', queries: [{ expr: 'sum by (group, origin_topic) (increase(shop_dead_letters_total[5m]))', legend: '{{group}} {{origin_topic}}' }] },
   {
     title: 'HTTP errors',

@@ -40,6 +40,10 @@ export class Metrics {
   readonly lateRecords = this.#counter('shop_aggregator_late_records_total', 'Records (orders and outcomes) that reached their orders-per-minute window after it was final: counted in the window\'s `late`, not in its counts.', [])
   readonly deadLetters = this.#counter('shop_dead_letters_total', 'Records sent to the dead-letter topic in committed transactions, by group and origin topic.', ['group', 'origin_topic'])
 
+  readonly restoreDuration = this.#histogram('shop_state_restore_duration_seconds', 'Time a partition actor took to restore its stores from their cache and changelogs (on start, and to reload after a failed transaction), by group; waits for an open transaction on a changelog included.', ['group'], latencyBuckets)
+  readonly restoredRecords = this.#counter('shop_state_restored_records_total', 'Changelog records replayed by restores (what the state cache did not already hold), by group.', ['group'])
+  readonly restoreWaits = this.#counter('shop_state_restore_waits_total', 'Store restores that found a transaction open on their changelog partition and waited for it to end (`actor:store:unsettled`), by group.', ['group'])
+
   readonly actorRestarts = this.#counter('shop_actor_restarts_total', 'Actors restarted by their supervisor after a failure, by kind: a role\'s partition actors (`order`) or its group member (`order-member`).', ['actor'])
   readonly escalations = this.#counter('shop_supervisor_escalations_total', 'Failures a supervisor could not handle and passed up (at the top, the process exits 70).')
 
@@ -108,6 +112,8 @@ export class Metrics {
   initGroup(group: string, reads: string[]): void {
     for (const result of ['committed', 'aborted']) this.transactions.inc({ group, result }, 0)
     this.records.inc({ group }, 0)
+    this.restoredRecords.inc({ group }, 0)
+    this.restoreWaits.inc({ group }, 0)
     for (const origin_topic of reads) this.deadLetters.inc({ group, origin_topic }, 0)
   }
 

@@ -558,6 +558,10 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       expect(count('shop_actor_records_total', { group: 'inventory' })).toBe((await readTopic(s.log, s.topics.inventoryRequests)).length)
       expect(count('shop_payment_requests_total', { kind: 'charge', result: 'performed' })).toBe(3)
       expect(count('shop_actor_restarts_total')).toBe(0)
+      // One restore per partition actor with stores, each from empty changelogs, none of them waiting.
+      const partitions = (await s.log.admin.describeTopics([s.topics.ordersCreated]))[0].partitions
+      expect(['order', 'inventory', 'notifier'].map((group) => count('shop_state_restore_duration_seconds_count', { group }))).toEqual([partitions, partitions, partitions])
+      expect([count('shop_state_restored_records_total'), count('shop_state_restore_waits_total')]).toEqual([0, 0])
       expect(['api', 'order', 'inventory', 'notifier'].map((role) => count('shop_role_ready', { role }))).toEqual([1, 1, 1, 1])
       expect(count('process_resident_memory_bytes')).toBeGreaterThan(0)
     })

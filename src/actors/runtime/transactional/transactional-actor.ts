@@ -101,17 +101,25 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
   /** Reloads every store; returns the entries it holds and how many changelog records it replayed. */
   async function restore(): Promise<{ entries: number; replayed: number }> {
+    const started = performance.now()
+    const labels = { group: kind }
     let entries = 0
     let replayed = 0
     for (const store of stores.values()) {
       let waits = 0
       const restored = await store.restore(log, (ends) => {
         // Rare (a previous owner's transaction still settling): said once per restore.
-        if (waits++ === 0) logger.info({ event: 'actor:store:unsettled', group, partition, store: store.name, topic: store.changelog.topic, stable: String(ends.stable), high: String(ends.high) })
+        if (waits++ > 0) return
+        metrics.restoreWaits.inc(labels)
+        logger.info({ event: 'actor:store:unsettled', group, partition, store: store.name, topic: store.changelog.topic, stable: String(ends.stable), high: String(ends.high) })
       })
       logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, ...restored })
       entries += store.size
       replayed += restored.replayed
+    }
+    if (stores.size > 0) {
+      metrics.restoreDuration.observe(labels, (performance.now() - started) / 1000)
+      metrics.restoredRecords.inc(labels, replayed)
     }
     return { entries, replayed }
   }
