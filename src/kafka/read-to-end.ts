@@ -26,6 +26,9 @@ export async function readToEnd(
 /** How a partition's open transaction is waited for: polls with backoff, for at most `maxMs`. */
 const settling = { backoff: { minMs: 10, maxMs: 1_000, factor: 2 }, maxMs: 60_000 }
 
+/** Told of each wait of settledEnd: the partition's last stable offset and its high watermark then. */
+export type OnUnsettled = (ends: { stable: bigint; high: bigint }) => void
+
 /**
  * The end of a partition that one owner writes (a changelog) once no transaction is open on it:
  * its last stable offset, once that has reached the high watermark seen first. What a new owner
@@ -37,7 +40,7 @@ const settling = { backoff: { minMs: 10, maxMs: 1_000, factor: 2 }, maxMs: 60_00
  * its owner's successor fences it or the broker aborts it after its transaction timeout. Rejects
  * retryably if the partition stays unsettled for `settling.maxMs`. `onWait` hears of each wait.
  */
-export async function settledEnd(log: Log, { topic, partition }: TopicPartition, onWait?: (ends: { stable: bigint; high: bigint }) => void): Promise<bigint> {
+export async function settledEnd(log: Log, { topic, partition }: TopicPartition, onWait?: OnUnsettled): Promise<bigint> {
   const started = performance.now()
   for (let attempt = 1; ; attempt++) {
     // The high watermark first: once the stable offset reaches it, every record below it is settled.

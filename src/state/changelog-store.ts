@@ -1,5 +1,5 @@
 import type { Log } from '../kafka/port.ts'
-import { readRange, settledEnd } from '../kafka/read-to-end.ts'
+import { type OnUnsettled, readRange, settledEnd } from '../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
 import type { StateCache } from './cache.ts'
 
@@ -59,7 +59,7 @@ export class ChangelogStore<V> {
    * A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
    * Throws away any state held in memory: after an aborted transaction this is the reload.
    */
-  async restore(log: Log, onWait?: Parameters<typeof settledEnd>[2]): Promise<{ fromCache: number; replayed: number }> {
+  async restore(log: Log, onWait?: OnUnsettled): Promise<{ fromCache: number; replayed: number }> {
     this.#values.clear()
     this.#dirty.clear()
     this.#done = []
