@@ -10,7 +10,7 @@ import { eventually } from '../test/harness/eventually.ts'
 import type { BenchOptions } from './options.ts'
 import { anchorTopics, buildAnchor, startAnchor } from './lib/anchor.ts'
 import { orderRecords } from './lib/baselines.ts'
-import { benchEnvironment, machine, scratchDir } from './lib/environment.ts'
+import { benchEnvironment, ensureTopics, machine, scratchDir } from './lib/environment.ts'
 import { orderBodies, stockPlan } from './lib/load.ts'
 import { spawn } from './lib/pipeline.ts'
 import { type Ratio, type StreamResult, streamMarkdown, writeResult } from './lib/report.ts'
@@ -48,7 +48,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     // Each shop run drains its own copy of the orders (its groups start at offset 0); the anchor reads the first copy.
     const shopRuns = options.shopWorkers.split(',').map(Number)
     const shopPrefixes = shopRuns.map((workers, i) => (i === 0 ? prefix : `${prefix}workers-${workers}.`))
-    await log.admin.ensureTopics([
+    await ensureTopics(log, [
       ...shopPrefixes.flatMap((topicPrefix) => topicSpecs({ partitions: options.partitions, topicPrefix, idempotencyTtlMs: 86_400_000, roles: [] })),
       ...namespaces.flatMap((ns) => Object.values(anchorTopics(ns)).map((name) => ({ name, partitions: options.partitions }))),
     ])

@@ -5,7 +5,7 @@ import { MemoryLog } from '../src/kafka/memory/index.ts'
 import type { Log } from '../src/kafka/port.ts'
 import type { BenchOptions } from './options.ts'
 import { type ConsumeRate, bareElysia, logConsume, logProduce, logTransactions, logTransform, orderRecords, rawKafka, rawKafkaConsume, type Rate, recordBytes } from './lib/baselines.ts'
-import { benchEnvironment, machine } from './lib/environment.ts'
+import { benchEnvironment, ensureTopics, machine } from './lib/environment.ts'
 import { closedLoop, orderBodies } from './lib/load.ts'
 import { type Ratio, type ThroughputResult, throughputMarkdown, writeResult } from './lib/report.ts'
 import { type Say, Session, figures, mixOf } from './lib/session.ts'
@@ -33,7 +33,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
     if (broker) {
       const log = new KafkaLog({ brokers: broker.brokers, clientId: 'bench-raw' })
       const topic = `bench-${randomUUID().slice(0, 8)}.raw`
-      await log.admin.ensureTopics([{ name: topic, partitions: options.partitions }])
+      await ensureTopics(log, [{ name: topic, partitions: options.partitions }])
       await log.close()
       say(`raw Kafka: ProducerPerformance, ${options.logRecords} records of ${bytes} bytes, acks=all, idempotent`)
       raw = await rawKafka(broker.brokers, topic, options.logRecords, bytes)
@@ -84,7 +84,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
 async function logLayer(log: Log, brokers: string[] | null, options: BenchOptions, say: Say): Promise<Omit<Run['log'], 'transactions'>> {
   const prefix = `bench-${randomUUID().slice(0, 8)}.`
   const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
-  await log.admin.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
+  await ensureTopics(log, Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
   const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.logRecords)
   say(`${log.kind} log layer: produce ${records.length} records, one per send(), ${options.concurrency} in flight`)
   const produce = await logProduce(log, records, options.concurrency)
@@ -115,7 +115,7 @@ async function transactionPath(log: Log, brokers: string[], options: BenchOption
   const topic = `${prefix}.out`
   const rounds = options.quick ? 50 : 200
   try {
-    await log.admin.ensureTopics([{ name: topic, partitions: options.partitions }])
+    await ensureTopics(log, [{ name: topic, partitions: options.partitions }])
     const figures = {} as NonNullable<Run['log']['transactions']>
     for (const [name, producers] of [['single', 1], ['perPartition', options.partitions]] as const) {
       say(`kafka transactions: ${producers} producer(s) x ${rounds} back-to-back, the Java client's retry delay (flat 20 ms)`)

@@ -1,6 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
+import { ShopError } from '../../src/errors.ts'
+import type { Log } from '../../src/kafka/port.ts'
+import type { TopicSpec } from '../../src/kafka/types.ts'
+import { retrying } from '../../src/time.ts'
 import { repo } from '../../test/harness/shop-process.ts'
 import type { BenchOptions } from '../options.ts'
 
@@ -90,6 +94,17 @@ export function kafkaBroker(options: BenchOptions): Broker {
       if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'down'], { KAFKA_PORT: port })
     },
   }
+}
+
+/**
+ * Creates the bench's topics, retrying while the broker says it may answer later: a broker just
+ * started, on a data directory of many topics, still elects their leaders after `scripts/kafka.sh
+ * up` has returned, and lists topics with LEADER_NOT_AVAILABLE meanwhile (as shop's own start
+ * waits, `untilAvailable` in src/app.ts).
+ */
+export function ensureTopics(log: Log, specs: TopicSpec[]): Promise<void> {
+  const retryable = (error: unknown) => error instanceof ShopError && error.retryable
+  return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, () => log.admin.ensureTopics(specs), retryable)
 }
 
 /**
