@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs'
 import type { Logger } from '../log.ts'
-import { runtime, type SqliteDatabase } from '../runtime/index.ts'
+import { runtime, type SqliteDatabase, type SqliteStatement } from '../runtime/index.ts'
 
 /** How far a store's cached entries reach: its changelog topic, and the offset after the last record they hold. */
 export interface Checkpoint {
@@ -16,6 +16,8 @@ export interface Checkpoint {
 export interface StateCache {
   checkpoint(store: string): Checkpoint | undefined
   entries(store: string): Iterable<[key: string, text: string]>
+  /** The text of one entry of `store`, undefined when it has none. */
+  get(store: string, key: string): string | undefined
   /** Forgets every entry of `store`. */
   clear(store: string): void
   /** Applies `changes` (null: deleted) to `store` and moves its checkpoint to `at`, together. */
@@ -26,6 +28,7 @@ export interface StateCache {
 /** The cache in a SQLite file, as an actor on Kafka keeps it (`--data-dir`): a restarted process restores from it. */
 export class SqliteCache implements StateCache {
   readonly #write: (store: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint) => void
+  readonly #get: SqliteStatement<{ value: string }, [string, string]>
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec('CREATE TABLE IF NOT EXISTS kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
@@ -34,6 +37,7 @@ export class SqliteCache implements StateCache {
     const insert = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)')
     const remove = db.prepare<never, [string, string]>('DELETE FROM kv WHERE store = ? AND key = ?')
     const checkpoint = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
+    this.#get = db.prepare<{ value: string }, [string, string]>('SELECT value FROM kv WHERE store = ? AND key = ?')
     // The values and the offset they reach are written together: a restart replays only what the cache lacks.
     this.#write = db.transaction((store: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint) => {
       for (const [key, text] of changes) {
@@ -51,6 +55,10 @@ export class SqliteCache implements StateCache {
 
   *entries(store: string): Iterable<[string, string]> {
     for (const row of this.db.prepare<{ key: string; value: string }, [string]>('SELECT key, value FROM kv WHERE store = ?').iterate(store)) yield [row.key, row.value]
+  }
+
+  get(store: string, key: string): string | undefined {
+    return this.#get.get(store, key)?.value
   }
 
   clear(store: string): void {
@@ -87,6 +95,10 @@ export class MemoryCache implements StateCache {
 
   entries(store: string): Iterable<[string, string]> {
     return this.#store(store).entries
+  }
+
+  get(store: string, key: string): string | undefined {
+    return this.#stores.get(store)?.entries.get(key)
   }
 
   clear(store: string): void {

@@ -147,6 +147,44 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     expect(new Changes(new Map([['s', restored as ChangelogStore<unknown>]])).sweep(1_000, 10)).toBe(2)
   })
 
+  test('a done value leaves memory once flushed to the cache; reads, rewrites, sweeps and restores still see it', async () => {
+    const log = await setup()
+    const db = newCache()
+    type Value = { doneAt?: number; note?: string }
+    const store = new ChangelogStore<Value>(db, 's', changelog)
+    await store.restore(log)
+    const stores = new Map([['s', store as ChangelogStore<unknown>]])
+    const commit = async (writes: Array<[string, Value | undefined]>) => {
+      const changes = new Changes(stores)
+      for (const [key, value] of writes) changes.put('s', key, value)
+      changes.commit(await log.producer().send(changes.records()))
+    }
+    await commit([['done', { doneAt: 100 }], ['open', {}]])
+    expect([store.size, store.resident]).toEqual([2, 2]) // not in the cache yet
+    store.flush()
+    expect([store.size, store.resident]).toEqual([2, 1])
+    expect(store.get('done')).toEqual({ doneAt: 100 })
+    expect(new Changes(stores).get('s', 'done')).toEqual({ doneAt: 100 })
+
+    // Written again (a note on a finished order): back in memory until the next flush, then in the cache as rewritten.
+    await commit([['done', { doneAt: 100, note: 'refunded' }]])
+    expect(store.resident).toBe(2)
+    store.flush()
+    expect([store.resident, new Map(db.entries('s')).get('done')]).toEqual([1, JSON.stringify({ doneAt: 100, note: 'refunded' })])
+    expect(store.get('done')).toEqual({ doneAt: 100, note: 'refunded' })
+
+    // A restart restores it to the cache alone, and the sweep still finds it, once.
+    const again = new ChangelogStore<Value>(db, 's', changelog)
+    expect(await again.restore(log)).toEqual({ fromCache: 2, replayed: 0 })
+    expect([again.size, again.resident, again.get('done')]).toEqual([2, 1, { doneAt: 100, note: 'refunded' }])
+    const sweep = new Changes(new Map([['s', again as ChangelogStore<unknown>]]))
+    expect(sweep.sweep(500, 10)).toBe(1)
+    expect(sweep.records()).toEqual([{ ...changelog, key: 'done', value: null }])
+    sweep.commit(await log.producer().send(sweep.records()))
+    again.flush()
+    expect([again.size, again.get('done'), new Map(db.entries('s')).has('done')]).toEqual([1, undefined, false])
+  })
+
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
     const db = newCache()
     const old = await setup()

@@ -21,6 +21,12 @@ const doneAt = (value: unknown): number | undefined => (value as Expiring | unde
  * deletion is a tombstone (a null value) on the changelog, which compaction later removes, and a
  * deleted entry in the cache: the state, the changelog and the restore time are bounded by what is
  * live, not by history.
+ *
+ * A done value (`Expiring`: a finished order's saga, a released reservation) is kept for the
+ * deduplication window, a day by default, but it is rarely read again (a redelivery, a late
+ * result). Once a flush has written it to the cache it leaves memory: the store keeps its key and
+ * `doneAt` (for the sweep) and reads the value back from the cache if it is asked for. Memory then
+ * holds the live orders, not a day of finished ones.
  */
 export class ChangelogStore<V> {
   readonly #values = new Map<string, V>()
@@ -29,6 +35,8 @@ export class ChangelogStore<V> {
    * a second, so hot keys coalesce. The text is the changelog record's own, made once per write.
    */
   #dirty = new Map<string, string | null>()
+  /** Done values that left memory, in the cache alone: key -> `doneAt`. */
+  readonly #evicted = new Map<string, number>()
   /** Keys of done values (`Expiring`) by `doneAt`, oldest first from `#doneHead`; checked against the value when taken. */
   #done: Array<{ key: string; at: number }> = []
   #doneHead = 0
@@ -45,10 +53,26 @@ export class ChangelogStore<V> {
   ) {}
 
   get(key: string): V | undefined {
-    return this.#values.get(key)
+    const value = this.#values.get(key)
+    if (value !== undefined || !this.#evicted.has(key)) return value
+    const text = this.cache.get(this.name, key)
+    if (text === undefined) throw new Error(`the state cache lost ${this.name}/${key}, a done value it held (the cache file was changed under the process)`)
+    return JSON.parse(text) as V
   }
 
+  /** The `doneAt` of the committed value of `key`, read without loading a value that left memory. */
+  doneAt(key: string): number | undefined {
+    const value = this.#values.get(key)
+    return value !== undefined ? doneAt(value) : this.#evicted.get(key)
+  }
+
+  /** Entries of the store, in memory or not. */
   get size(): number {
+    return this.#values.size + this.#evicted.size
+  }
+
+  /** Entries held in memory: the live ones, and done ones not yet flushed to the cache. */
+  get resident(): number {
     return this.#values.size
   }
 
@@ -61,6 +85,7 @@ export class ChangelogStore<V> {
    */
   async restore(log: Log, onWait?: OnUnsettled): Promise<{ fromCache: number; replayed: number }> {
     this.#values.clear()
+    this.#evicted.clear()
     this.#dirty.clear()
     this.#done = []
     this.#doneHead = 0
@@ -70,9 +95,18 @@ export class ChangelogStore<V> {
     if (from > end) from = 0n
     if (from === 0n) this.cache.clear(this.name)
     const cached = new Map<string, V>()
-    for (const [key, text] of this.cache.entries(this.name)) cached.set(key, JSON.parse(text) as V)
+    for (const [key, text] of this.cache.entries(this.name)) {
+      const value = JSON.parse(text) as V
+      const at = doneAt(value)
+      // A done value in the cache stays there alone.
+      if (at === undefined) cached.set(key, value)
+      else {
+        this.#evicted.set(key, at)
+        this.#done.push({ key, at })
+      }
+    }
     this.#write(cached)
-    const fromCache = this.#values.size
+    const fromCache = this.size
     let replayed = 0
     const reached = await readRange(log, this.changelog, from, end, (records: ConsumedRecord[]) => {
       const changes = new Map<string, V | undefined>()
@@ -112,6 +146,12 @@ export class ChangelogStore<V> {
     this.#flushedAt = performance.now()
     if (this.#dirty.size === 0 && this.#checkpointed === this.#next) return
     this.cache.write(this.name, this.#dirty, { topic: this.changelog.topic, next: this.#next })
+    for (const key of this.#dirty.keys()) {
+      const at = doneAt(this.#values.get(key))
+      if (at === undefined) continue
+      this.#values.delete(key)
+      this.#evicted.set(key, at)
+    }
     this.#dirty = new Map()
     this.#checkpointed = this.#next
   }
@@ -128,7 +168,7 @@ export class ChangelogStore<V> {
       if (at > before) break
       this.#doneHead++
       // A key deleted, or written again since it was queued, is queued under its current value.
-      if (doneAt(this.#values.get(key)) === at) keys.push(key)
+      if (this.doneAt(key) === at) keys.push(key)
     }
     if (this.#doneHead > 1024 && this.#doneHead * 2 > this.#done.length) {
       this.#done = this.#done.slice(this.#doneHead)
@@ -152,9 +192,10 @@ export class ChangelogStore<V> {
       else {
         const at = doneAt(value)
         // A value done before and written again with the same `doneAt` (a note added) is queued already.
-        if (at !== undefined && at !== doneAt(this.#values.get(key))) this.#done.push({ key, at })
+        if (at !== undefined && at !== this.doneAt(key)) this.#done.push({ key, at })
         this.#values.set(key, value)
       }
+      this.#evicted.delete(key)
       if (texts) this.#dirty.set(key, value === undefined ? null : (texts.get(key) ?? JSON.stringify(value)))
     }
   }
@@ -197,13 +238,21 @@ export class Changes {
     let deleted = 0
     for (const [name, store] of this.stores) {
       for (const key of store.expired(before, limit)) {
-        const at = doneAt(this.get(name, key))
+        const at = this.#doneAt(name, key)
         if (at === undefined || at > before) continue
         this.put(name, key, undefined)
         deleted++
       }
     }
     return deleted
+  }
+
+  /** The `doneAt` of the value this transaction sees, without loading one that left memory. */
+  #doneAt(store: string, key: string): number | undefined {
+    const staged = this.#writes.get(store)
+    if (staged?.has(key)) return doneAt(staged.get(key))
+    if (this.parent) return this.parent.#doneAt(store, key)
+    return this.#store(store).doneAt(key)
   }
 
   fork(): Changes {

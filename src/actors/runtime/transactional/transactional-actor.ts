@@ -99,11 +99,12 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   /** The last batch handed to the member's transactions while the next one was already waiting. */
   let inFlight: InFlight | undefined
 
-  /** Reloads every store; returns the entries it holds and how many changelog records it replayed. */
-  async function restore(): Promise<{ entries: number; replayed: number }> {
+  /** Reloads every store; returns the entries it holds (in memory, and in all) and how many changelog records it replayed. */
+  async function restore(): Promise<{ entries: number; inMemory: number; replayed: number }> {
     const started = performance.now()
     const labels = { group: kind }
     let entries = 0
+    let inMemory = 0
     let replayed = 0
     for (const store of stores.values()) {
       let waits = 0
@@ -115,13 +116,14 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       })
       logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, ...restored })
       entries += store.size
+      inMemory += store.resident
       replayed += restored.replayed
     }
     if (stores.size > 0) {
       metrics.restoreDuration.observe(labels, (performance.now() - started) / 1000)
       metrics.restoredRecords.inc(labels, replayed)
     }
-    return { entries, replayed }
+    return { entries, inMemory, replayed }
   }
 
   const tables = new Set(handler.tables)
