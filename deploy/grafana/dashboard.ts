@@ -59,6 +59,12 @@ const specs: PanelSpec[] = [
       { expr: 'sum by (group) (increase(shop_state_restore_waits_total[15m]))', legend: '{{group}} waited' },
     ],
   },
+  {
+    title: 'State entries',
+    description: 'Entries of the partition actors\' stores, by group: in memory (live values, and done ones not yet flushed to the state cache) and in the cache alone (done values kept for the deduplication window).',
+    unit: 'short',
+    queries: [{ expr: 'sum by (group, where) (shop_state_entries)', legend: '{{group}} {{where}}' }],
+  },
   { title: 'State restore duration', description: 'Time a partition actor took to restore its stores (cache, then changelog), by group.', unit: 's', queries: quantiles('shop_state_restore_duration_seconds', ['group'], '15m') },
   { title: 'Dead letters', description: 'Records sent to the dead-letter topic in the last 5 minutes, by group and origin.', unit: 'short', queries: [{ expr: 'sum by (group, origin_topic) (increase(shop_dead_letters_total[5m]))', legend: '{{group}} {{origin_topic}}' }] },
   {

@@ -562,6 +562,12 @@ export function runPipelineCases(options: PipelineCasesOptions): void {
       const partitions = (await s.log.admin.describeTopics([s.topics.ordersCreated]))[0].partitions
       expect(['order', 'inventory', 'notifier'].map((group) => count('shop_state_restore_duration_seconds_count', { group }))).toEqual([partitions, partitions, partitions])
       expect([count('shop_state_restored_records_total'), count('shop_state_restore_waits_total')]).toEqual([0, 0])
+      // The stores' entries, in memory or in the cache alone: a saga per order that reached the
+      // order actor, the stock of SKU-M and a reservation per line, a mark per notification.
+      await wait(async () => {
+        const now = await scrape(s.shop.url)
+        expect(['order', 'inventory', 'notifier'].map((group) => total(now, 'shop_state_entries', { group }))).toEqual([4, 5, 7])
+      })
       expect(['api', 'order', 'inventory', 'notifier'].map((role) => count('shop_role_ready', { role }))).toEqual([1, 1, 1, 1])
       expect(count('process_resident_memory_bytes')).toBeGreaterThan(0)
     })

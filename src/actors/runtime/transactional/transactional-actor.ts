@@ -122,8 +122,24 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
     if (stores.size > 0) {
       metrics.restoreDuration.observe(labels, (performance.now() - started) / 1000)
       metrics.restoredRecords.inc(labels, replayed)
+      measureState()
     }
     return { entries, inMemory, replayed }
+  }
+
+  const stateLabels = (where: 'memory' | 'cache') => ({ group: kind, partition: String(partition), where })
+
+  /** Where the stores' entries are (shop_state_entries): in memory, or done and in the cache alone. */
+  function measureState(): void {
+    if (stores.size === 0) return
+    let resident = 0
+    let entries = 0
+    for (const store of stores.values()) {
+      resident += store.resident
+      entries += store.size
+    }
+    metrics.stateEntries.set(stateLabels('memory'), resident)
+    metrics.stateEntries.set(stateLabels('cache'), entries - resident)
   }
 
   const tables = new Set(handler.tables)
@@ -180,6 +196,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
         // The batch's outputs, in order: their positions, in order.
         sent(sends, positions)
         changes.commit(positions)
+        measureState()
         counted(records, outputs)
         for (const effect of batch.effects) effect()
         return undefined
@@ -395,6 +412,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       // A batch in flight commits or not; the stores take its changes if it does.
       await inFlight?.settled
       for (const store of stores?.values() ?? []) store.flush()
+      if (stores.size > 0) for (const where of ['memory', 'cache'] as const) metrics.stateEntries.remove(stateLabels(where))
       cache?.close()
     },
   }
