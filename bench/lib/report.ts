@@ -192,7 +192,7 @@ export const StreamResult = Type.Object(
 export type StreamResult = Static<typeof StreamResult>
 
 const Restore = Type.Object(
-  { process: Type.String(), actors: Count, wallMs: Ms, slowestMs: Ms, entries: Count, replayed: Count, ordersBefore: Count },
+  { process: Type.String(), actors: Count, wallMs: Ms, slowestMs: Ms, entries: Count, inMemory: Count, replayed: Count, ordersBefore: Count },
   { additionalProperties: false },
 )
 
@@ -345,7 +345,7 @@ function hopsSection(label: string, hops: Array<HopTiming & { load: string }>): 
 
 export function soakMarkdown(r: SoakResult): string {
   const processes = Object.keys(r.parts[0]!.rssMb)
-  const restore = (label: string, x: Static<typeof Restore>) => [label, n(x.ordersBefore), x.actors, n(x.entries), n(x.replayed), n(x.slowestMs), n(x.wallMs)]
+  const restore = (label: string, x: Static<typeof Restore>) => [label, n(x.ordersBefore), x.actors, n(x.entries), n(x.inMemory), n(x.replayed), n(x.slowestMs), n(x.wallMs)]
   return [
     `# shop soak, ${r.startedAt}`,
     '',
@@ -359,7 +359,7 @@ export function soakMarkdown(r: SoakResult): string {
     '',
     '## Restarts of the stateful process',
     '',
-    table(['restart', 'orders before', 'partition actors', 'entries restored', 'changelog records replayed', 'slowest actor ms', 'SIGTERM to restored ms'], [restore('early (baseline)', r.restores.early), restore('end', r.restores.end)]),
+    table(['restart', 'orders before', 'partition actors', 'entries restored', 'of them in memory', 'changelog records replayed', 'slowest actor ms', 'SIGTERM to restored ms'], [restore('early (baseline)', r.restores.early), restore('end', r.restores.end)]),
     '',
   ].join('\n')
 }

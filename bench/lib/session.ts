@@ -50,6 +50,8 @@ export interface Restore {
   slowestMs: number
   /** State entries held after the restore, over every partition. */
   entries: number
+  /** Of them, those held in memory: the live ones (the others are done values in the state cache alone). */
+  inMemory: number
   /** Changelog records read past the cache's checkpoint. */
   replayed: number
 }
@@ -206,7 +208,8 @@ export class Session {
   /**
    * Restarts the process of `member` on its data directory and waits until every partition actor
    * with state on it has restored (`actor:restored`). Returns the restores: the slowest, and the
-   * entries and replayed changelog records summed over the partitions.
+   * entries (those held in memory apart: the others are done values in the state cache alone) and
+   * replayed changelog records summed over the partitions.
    */
   async restart(member: Member): Promise<Restore> {
     const roles = topology(topicNames(''))
@@ -215,7 +218,7 @@ export class Session {
     const started = performance.now()
     await this.pipeline.restart(member)
     const restores = await eventually(() => {
-      const lines = member.shop.stderr.flatMap((line) => (line.includes('"actor:restored"') ? [JSON.parse(line) as { ms: number; entries: number; replayed: number }] : []))
+      const lines = member.shop.stderr.flatMap((line) => (line.includes('"actor:restored"') ? [JSON.parse(line) as { ms: number; entries: number; inMemory: number; replayed: number }] : []))
       if (lines.length < expected) throw new Error(`${member.name}: ${lines.length} of ${expected} partition actors restored`)
       return lines
     }, 120_000, 50)
@@ -227,6 +230,7 @@ export class Session {
       wallMs: Math.round(performance.now() - started),
       slowestMs: Math.max(...restores.map((r) => r.ms)),
       entries: restores.reduce((n, r) => n + r.entries, 0),
+      inMemory: restores.reduce((n, r) => n + r.inMemory, 0),
       replayed: restores.reduce((n, r) => n + r.replayed, 0),
     }
   }
