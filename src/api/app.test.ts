@@ -38,7 +38,10 @@ describe('HTTP probes', () => {
     const other = await get(a, '/orders')
     expect(other.status).toBe(503)
     expect(await other.json()).toMatchObject({ status: 503, detail: 'shutting down' })
-    expect((await get(a, '/healthz')).status).toBe(200)
+    const health = await get(a, '/healthz')
+    expect(health.status).toBe(200)
+    // Every answer closes its connection, so that none is idle when the listener closes.
+    expect([ready, other, health].map((r) => r.headers.get('connection'))).toEqual(['close', 'close', 'close'])
   })
 
   test('an unknown route is a 404 problem body', async () => {

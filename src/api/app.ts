@@ -35,13 +35,16 @@ export function createHttpApp(options: HttpAppOptions) {
       return within(span, () => handle(...args))
     })
     .use(problems)
-    .onRequest(({ request }) => {
+    .onRequest(({ request, set }) => {
       started.set(request, performance.now())
       const path = new URL(request.url).pathname
       allowed ??= methodsByPath(app.routes)
       const allow = allowed(request.method, path)
       if (allow) throw new MethodNotAllowedError(request.method, allow)
       if (!options.draining()) return
+      // No connection is kept for a next request: the listener closes once the roles have
+      // stopped, and a request sent on an idle connection just as it closes gets no answer.
+      set.headers.connection = 'close'
       if (alwaysServed.has(path)) return
       throw new NotReadyError('shutting down')
     })

@@ -32,6 +32,8 @@ export interface LoadResult {
   refused: string[]
   /** Answered 503 SHOP_OUTCOME_UNKNOWN, or no answer in time (then also in `unanswered`): processed at most once. */
   unknown: string[]
+  /** Why each of `unknown` is: the 503, or the client's error when no answer came (ECONNRESET, a timeout, ...). */
+  why: Record<string, string>
   /** No answer within `timeoutMs`: the API broke its promise to answer within --accept-timeout-ms. */
   unanswered: string[]
   /** Any other answer, as `status type` (a test expects none). */
@@ -44,7 +46,7 @@ export interface LoadResult {
  */
 export async function placeOrders(url: () => string, options: LoadOptions): Promise<LoadResult> {
   const next = random(options.seed ?? 42)
-  const result: LoadResult = { accepted: [], refused: [], unknown: [], unanswered: [], unexpected: [] }
+  const result: LoadResult = { accepted: [], refused: [], unknown: [], why: {}, unanswered: [], unexpected: [] }
   let sent = 0
   const worker = async () => {
     while (sent < options.orders && !options.stop?.()) {
@@ -56,23 +58,29 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       const key = randomUUID()
       const orderId = orderIdFor(body.userId, key)
       let refusedConnection = false
+      let failure = 'no answer'
       const response = await fetch(`${url()}/orders`, {
         method: 'POST',
         body: JSON.stringify(body),
         headers: { 'content-type': 'application/json', 'idempotency-key': key },
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      }).catch((error: { code?: string }) => {
+      }).catch((error: { code?: string; name?: string }) => {
         // No process listened: the request never reached an api, so nothing can have been published.
         refusedConnection = error.code === 'ECONNREFUSED'
+        failure = `no answer: ${error.code ?? error.name ?? String(error)}`
         return undefined
       })
       // The body is read at once, inside the same deadline: a body cut off is no answer.
-      const text = await response?.text().catch(() => undefined)
+      const text = await response?.text().catch((error: { code?: string; name?: string }) => {
+        failure = `the answer cut off: ${error.code ?? error.name ?? String(error)}`
+        return undefined
+      })
       if (options.pauseMs) await sleep(options.pauseMs)
       if (!response || text === undefined) {
         if (refusedConnection) result.refused.push(orderId)
         else {
           result.unknown.push(orderId)
+          result.why[orderId] = failure
           result.unanswered.push(orderId)
         }
         await sleep(20)
@@ -82,15 +90,23 @@ export async function placeOrders(url: () => string, options: LoadOptions): Prom
       if (response.status === 202 && answer.orderId === orderId) {
         result.accepted.push(orderId)
         options.onAccepted?.(orderId)
-      }      else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') result.unknown.push(orderId)
-      else if (response.status === 503 && (answer.type === 'urn:shop:error:SHOP_UNAVAILABLE' || answer.type === 'urn:shop:error:SHOP_NOT_READY')) result.refused.push(orderId)
-      else result.unexpected.push(`${response.status} ${answer.type ?? text.slice(0, 200)}`)
+      } else if (response.status === 503 && answer.type === 'urn:shop:error:SHOP_OUTCOME_UNKNOWN') {
+        result.unknown.push(orderId)
+        result.why[orderId] = '503 SHOP_OUTCOME_UNKNOWN'
+      } else if (response.status === 503 && (answer.type === 'urn:shop:error:SHOP_UNAVAILABLE' || answer.type === 'urn:shop:error:SHOP_NOT_READY')) {
+        result.refused.push(orderId)
+      } else {
+        result.unexpected.push(`${response.status} ${answer.type ?? text.slice(0, 200)}`)
+      }
       if (response.status !== 202) await sleep(20)
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))
   return result
 }
+
+/** Each order without a certain answer, with why: what a test that expects none prints when it fails. */
+export const unknownOrders = (result: LoadResult): string[] => result.unknown.map((id) => `${id}: ${result.why[id]}`)
 
 function parseAnswer(text: string): { orderId?: string; type?: string } {
   try {
