@@ -4,7 +4,7 @@ import type { Config } from './config/options.ts'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RoleName } from './config/options.ts'
-import { DataDirError, type EscalationError, ShopError } from './errors.ts'
+import { DataDirError, type EscalationError, isRetryable } from './errors.ts'
 import { createLog, type Log } from './kafka/index.ts'
 import { openReadModel, readModelTarget } from './read-model/open.ts'
 import type { ReadModel } from './read-model/types.ts'
@@ -188,7 +188,7 @@ async function untilAvailable<T>(what: string, step: () => Promise<T>, logger: L
     try {
       return await step()
     } catch (error) {
-      if (!(error instanceof ShopError && error.retryable)) throw error
+      if (!isRetryable(error)) throw error
       const delayMs = backoffDelay(startRetry, attempt)
       logger.warn({ event: 'shop:start:retry', what, attempt, delayMs, err: error }, `${what}: the broker is not reachable; retrying`)
       await sleep(delayMs)

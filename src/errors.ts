@@ -52,6 +52,9 @@ export class ShopError extends Error {
   }
 }
 
+/** Whether a retry may cure `error`: a ShopError that says so (a timeout, an unreachable broker, a 429 or 5xx). */
+export const isRetryable = (error: unknown): error is ShopError => error instanceof ShopError && error.retryable
+
 /** Invalid configuration; `path` is the JSON path of the offending setting. */
 export class ConfigError extends ShopError {
   static override readonly code = 'SHOP_CONFIG'

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { ShopError } from '../../src/errors.ts'
+import { isRetryable } from '../../src/errors.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import type { TopicSpec } from '../../src/kafka/types.ts'
 import { retrying } from '../../src/time.ts'
@@ -103,8 +103,7 @@ export function kafkaBroker(options: BenchOptions): Broker {
  * waits, `untilAvailable` in src/app.ts).
  */
 export function ensureTopics(log: Log, specs: TopicSpec[]): Promise<void> {
-  const retryable = (error: unknown) => error instanceof ShopError && error.retryable
-  return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, () => log.admin.ensureTopics(specs), retryable)
+  return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, () => log.admin.ensureTopics(specs), isRetryable)
 }
 
 /**

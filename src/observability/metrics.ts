@@ -42,8 +42,8 @@ export class Metrics {
 
   readonly restoreDuration = this.#histogram('shop_state_restore_duration_seconds', 'Time a partition actor took to restore its stores from their cache and changelogs (on start, and to reload after a failed transaction), by group; waits for an open transaction on a changelog included.', ['group'], latencyBuckets)
   readonly restoredRecords = this.#counter('shop_state_restored_records_total', 'Changelog records replayed by restores (what the state cache did not already hold), by group.', ['group'])
-  readonly stateEntries = this.#gauge('shop_state_entries', 'Entries of a partition actor\'s stores, by group, partition and where they are: memory (live values, and done ones not yet flushed to the state cache) or cache (done values kept in the state cache alone for the deduplication window).', ['group', 'partition', 'where'])
   readonly restoreWaits = this.#counter('shop_state_restore_waits_total', 'Store restores that found a transaction open on their changelog partition and waited for it to end (`actor:store:unsettled`), by group.', ['group'])
+  readonly stateEntries = this.#gauge('shop_state_entries', 'Entries of a partition actor\'s stores, by group, partition and where they are: memory (live values, and done ones not yet flushed to the state cache) or cache (done values kept in the state cache alone for the deduplication window).', ['group', 'partition', 'where'])
 
   readonly actorRestarts = this.#counter('shop_actor_restarts_total', 'Actors restarted by their supervisor after a failure, by kind: a role\'s partition actors (`order`) or its group member (`order-member`).', ['actor'])
   readonly escalations = this.#counter('shop_supervisor_escalations_total', 'Failures a supervisor could not handle and passed up (at the top, the process exits 70).')

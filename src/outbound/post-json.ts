@@ -1,4 +1,4 @@
-import { DeliveryError, ShopError } from '../errors.ts'
+import { DeliveryError, isRetryable } from '../errors.ts'
 import { type Backoff, retrying } from '../time.ts'
 import { SpanKind, SpanStatusCode, injectContext, inSpan } from '../observability/tracing.ts'
 
@@ -24,9 +24,6 @@ export interface RetryPolicy {
 
 export const retryBackoff = (policy: RetryPolicy): Backoff => ({ minMs: policy.backoffMs, maxMs: 60_000, factor: 2 })
 
-/** What a retry may cure: a network error, a timeout, 429 or 5xx (postJson's retryable DeliveryError). */
-export const isTransient = (error: unknown): boolean => error instanceof ShopError && error.retryable
-
 /**
  * Retries `call` under `policy` while it fails transiently; once the attempts are spent, rejects
  * with a final DeliveryError listing every failure (the record then goes to the dead-letter topic).
@@ -37,12 +34,12 @@ export async function withRetries<T>(what: string, policy: RetryPolicy, call: ()
     return await retrying(policy.attempts, retryBackoff(policy), (attempt) => {
       if (attempt > 1) policy.onRetry?.()
       return call().catch((error) => {
-        if (isTransient(error)) failures.push((error as Error).message)
+        if (isRetryable(error)) failures.push(error.message)
         throw error
       })
-    }, isTransient)
+    }, isRetryable)
   } catch (error) {
-    if (!isTransient(error)) throw error
+    if (!isRetryable(error)) throw error
     throw new DeliveryError(`${what}: ${failures.length} attempt(s) failed: ${failures.join('; ')}`, { cause: error })
   }
 }

@@ -201,6 +201,8 @@ export class ChangelogStore<V> {
   }
 }
 
+const unstaged = Symbol('unstaged')
+
 /**
  * Uncommitted writes over a set of stores (a staged undefined is a deletion). Reads see these
  * writes first; `fork()` stages one record's writes, kept by `merge()` when the record succeeds and
@@ -217,10 +219,15 @@ export class Changes {
   ) {}
 
   get<V>(store: string, key: string): V | undefined {
+    const staged = this.#staged(store, key)
+    return (staged === unstaged ? this.#store(store).get(key) : staged) as V | undefined
+  }
+
+  /** What this transaction (or one it forked from) staged for `key`, `unstaged` when nothing. */
+  #staged(store: string, key: string): unknown {
     const staged = this.#writes.get(store)
-    if (staged?.has(key)) return staged.get(key) as V
-    if (this.parent) return this.parent.get<V>(store, key)
-    return this.#store(store).get(key) as V | undefined
+    if (staged?.has(key)) return staged.get(key)
+    return this.parent ? this.parent.#staged(store, key) : unstaged
   }
 
   put<V>(store: string, key: string, value: V | undefined): void {
@@ -249,10 +256,8 @@ export class Changes {
 
   /** The `doneAt` of the value this transaction sees, without loading one that left memory. */
   #doneAt(store: string, key: string): number | undefined {
-    const staged = this.#writes.get(store)
-    if (staged?.has(key)) return doneAt(staged.get(key))
-    if (this.parent) return this.parent.#doneAt(store, key)
-    return this.#store(store).doneAt(key)
+    const staged = this.#staged(store, key)
+    return staged === unstaged ? this.#store(store).doneAt(key) : doneAt(staged)
   }
 
   fork(): Changes {

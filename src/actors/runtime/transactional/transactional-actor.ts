@@ -103,8 +103,6 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
   async function restore(): Promise<{ entries: number; inMemory: number; replayed: number }> {
     const started = performance.now()
     const labels = { group: kind }
-    let entries = 0
-    let inMemory = 0
     let replayed = 0
     for (const store of stores.values()) {
       let waits = 0
@@ -115,31 +113,30 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
         logger.info({ event: 'actor:store:unsettled', group, partition, store: store.name, topic: store.changelog.topic, stable: String(ends.stable), high: String(ends.high) })
       })
       logger.debug({ event: 'actor:store:restored', group, partition, store: store.name, ...restored })
-      entries += store.size
-      inMemory += store.resident
       replayed += restored.replayed
     }
     if (stores.size > 0) {
       metrics.restoreDuration.observe(labels, (performance.now() - started) / 1000)
       metrics.restoredRecords.inc(labels, replayed)
-      measureState()
     }
-    return { entries, inMemory, replayed }
+    return { ...measureState(), replayed }
   }
 
   const stateLabels = (where: 'memory' | 'cache') => ({ group: kind, partition: String(partition), where })
 
-  /** Where the stores' entries are (shop_state_entries): in memory, or done and in the cache alone. */
-  function measureState(): void {
-    if (stores.size === 0) return
-    let resident = 0
+  /** The stores' entries, in all and in memory (the others are done and in the cache alone), also set as shop_state_entries. */
+  function measureState(): { entries: number; inMemory: number } {
     let entries = 0
+    let inMemory = 0
     for (const store of stores.values()) {
-      resident += store.resident
       entries += store.size
+      inMemory += store.resident
     }
-    metrics.stateEntries.set(stateLabels('memory'), resident)
-    metrics.stateEntries.set(stateLabels('cache'), entries - resident)
+    if (stores.size > 0) {
+      metrics.stateEntries.set(stateLabels('memory'), inMemory)
+      metrics.stateEntries.set(stateLabels('cache'), entries - inMemory)
+    }
+    return { entries, inMemory }
   }
 
   const tables = new Set(handler.tables)
