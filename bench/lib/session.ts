@@ -50,7 +50,7 @@ export interface Restore {
   slowestMs: number
   /** State entries held after the restore, over every partition. */
   entries: number
-  /** Of them, those held in memory: the live ones (the others are done values in the state cache alone). */
+  /** Of them, those held in memory (the others are in the state cache alone, read back when a record needs them). */
   inMemory: number
   /** Changelog records read past the cache's checkpoint. */
   replayed: number
@@ -208,7 +208,7 @@ export class Session {
   /**
    * Restarts the process of `member` on its data directory and waits until every partition actor
    * with state on it has restored (`actor:restored`). Returns the restores: the slowest, and the
-   * entries (those held in memory apart: the others are done values in the state cache alone) and
+   * entries (those held in memory apart: the others are in the state cache alone) and
    * replayed changelog records summed over the partitions.
    */
   async restart(member: Member): Promise<Restore> {

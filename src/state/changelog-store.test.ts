@@ -147,7 +147,7 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     expect(new Changes(new Map([['s', restored as ChangelogStore<unknown>]])).sweep(1_000, 10)).toBe(2)
   })
 
-  test('a done value leaves memory once flushed to the cache; reads, rewrites, sweeps and restores still see it', async () => {
+  test('a value leaves memory once flushed to the cache; a read takes it back until the next flush; rewrites, sweeps and restores still see it', async () => {
     const log = await setup()
     const db = newCache()
     type Value = { doneAt?: number; note?: string }
@@ -159,30 +159,35 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
       for (const [key, value] of writes) changes.put('s', key, value)
       changes.commit(await log.producer().send(changes.records()))
     }
-    await commit([['done', { doneAt: 100 }], ['open', {}]])
-    expect([store.size, store.resident]).toEqual([2, 2]) // not in the cache yet
+    const cached = () => new Map(db.entries('s'))
+    await commit([['done', { doneAt: 100 }], ['open', {}], ['gone', {}]])
+    expect([store.size, store.resident]).toEqual([3, 3]) // not in the cache yet
     store.flush()
-    expect([store.size, store.resident]).toEqual([2, 1])
-    expect(store.get('done')).toEqual({ doneAt: 100 })
+    expect([store.size, store.resident]).toEqual([3, 0])
+    expect(store.get('open')).toEqual({})
     expect(new Changes(stores).get('s', 'done')).toEqual({ doneAt: 100 })
-
-    // Written again (a note on a finished order): back in memory until the next flush, then in the cache as rewritten.
-    await commit([['done', { doneAt: 100, note: 'refunded' }]])
-    expect(store.resident).toBe(2)
+    expect(store.get('missing')).toBeUndefined()
+    expect([store.size, store.resident]).toEqual([3, 2]) // read back, until the next flush
     store.flush()
-    expect([store.resident, new Map(db.entries('s')).get('done')]).toEqual([1, JSON.stringify({ doneAt: 100, note: 'refunded' })])
-    expect(store.get('done')).toEqual({ doneAt: 100, note: 'refunded' })
+    expect([store.size, store.resident]).toEqual([3, 0])
 
-    // A restart restores it to the cache alone, and the sweep still finds it, once.
+    // Read back, then written again or deleted: the cache takes the write at the next flush, and memory lets go.
+    expect([store.get('done'), store.get('gone')]).toEqual([{ doneAt: 100 }, {}])
+    await commit([['done', { doneAt: 100, note: 'refunded' }], ['gone', undefined]])
+    store.flush()
+    expect([store.size, store.resident, cached().get('done'), cached().has('gone')]).toEqual([2, 0, JSON.stringify({ doneAt: 100, note: 'refunded' }), false])
+    expect([store.get('done'), store.get('gone'), store.doneAt('open')]).toEqual([{ doneAt: 100, note: 'refunded' }, undefined, undefined])
+
+    // A restart restores both to the cache alone, and the sweep still finds the done one, once.
     const again = new ChangelogStore<Value>(db, 's', changelog)
     expect(await again.restore(log)).toEqual({ fromCache: 2, replayed: 0 })
-    expect([again.size, again.resident, again.get('done')]).toEqual([2, 1, { doneAt: 100, note: 'refunded' }])
+    expect([again.size, again.resident, again.doneAt('done')]).toEqual([2, 0, 100])
     const sweep = new Changes(new Map([['s', again as ChangelogStore<unknown>]]))
     expect(sweep.sweep(500, 10)).toBe(1)
     expect(sweep.records()).toEqual([{ ...changelog, key: 'done', value: null }])
     sweep.commit(await log.producer().send(sweep.records()))
     again.flush()
-    expect([again.size, again.get('done'), new Map(db.entries('s')).has('done')]).toEqual([1, undefined, false])
+    expect([again.size, again.get('done'), cached().has('done'), again.get('open')]).toEqual([1, undefined, false, {}])
   })
 
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {

@@ -22,21 +22,25 @@ const doneAt = (value: unknown): number | undefined => (value as Expiring | unde
  * deleted entry in the cache: the state, the changelog and the restore time are bounded by what is
  * live, not by history.
  *
- * A done value (`Expiring`: a finished order's saga, a released reservation) is kept for the
- * deduplication window, a day by default, but it is rarely read again (a redelivery, a late
- * result). Once a flush has written it to the cache it leaves memory: the store keeps its key and
- * `doneAt` (for the sweep) and reads the value back from the cache if it is asked for. Memory then
- * holds the live orders, not a day of finished ones.
+ * Memory holds only what was written or read since the last flush (at most a second ago): once a
+ * flush has written a value to the cache, it leaves memory, and the store keeps its key (and, for
+ * a done value, its `doneAt`, for the sweep). A read of such a value takes it back from the cache
+ * until the next flush. So memory holds the state being worked on, not every live order, nor the
+ * day of finished ones kept for the deduplication window; the cache file holds the rest, as Kafka
+ * Streams keeps its state in RocksDB rather than on the JVM's heap.
  */
 export class ChangelogStore<V> {
+  /** Values written or read since the last flush. */
   readonly #values = new Map<string, V>()
   /**
    * Committed writes not yet in the cache, as their JSON text (null: deleted): flushed at most once
    * a second, so hot keys coalesce. The text is the changelog record's own, made once per write.
    */
   #dirty = new Map<string, string | null>()
-  /** Done values that left memory, in the cache alone: key -> `doneAt`. */
-  readonly #evicted = new Map<string, number>()
+  /** Values in the cache alone: key -> `doneAt` (undefined: live). */
+  readonly #cached = new Map<string, number | undefined>()
+  /** Keys read back from the cache since the last flush: they leave memory again at the next. */
+  #readBack: string[] = []
   /** Keys of done values (`Expiring`) by `doneAt`, oldest first from `#doneHead`; checked against the value when taken. */
   #done: Array<{ key: string; at: number }> = []
   #doneHead = 0
@@ -54,24 +58,28 @@ export class ChangelogStore<V> {
 
   get(key: string): V | undefined {
     const value = this.#values.get(key)
-    if (value !== undefined || !this.#evicted.has(key)) return value
+    if (value !== undefined || !this.#cached.has(key)) return value
     const text = this.cache.get(this.name, key)
-    if (text === undefined) throw new Error(`the state cache lost ${this.name}/${key}, a done value it held (the cache file was changed under the process)`)
-    return JSON.parse(text) as V
+    if (text === undefined) throw new Error(`the state cache lost ${this.name}/${key}, a value it held (the cache file was changed under the process)`)
+    const read = JSON.parse(text) as V
+    this.#cached.delete(key)
+    this.#values.set(key, read)
+    this.#readBack.push(key)
+    return read
   }
 
   /** The `doneAt` of the committed value of `key`, read without loading a value that left memory. */
   doneAt(key: string): number | undefined {
     const value = this.#values.get(key)
-    return value !== undefined ? doneAt(value) : this.#evicted.get(key)
+    return value !== undefined ? doneAt(value) : this.#cached.get(key)
   }
 
   /** Entries of the store, in memory or not. */
   get size(): number {
-    return this.#values.size + this.#evicted.size
+    return this.#values.size + this.#cached.size
   }
 
-  /** Entries held in memory: the live ones, and done ones not yet flushed to the cache. */
+  /** Entries held in memory: those written or read since the last flush. */
   get resident(): number {
     return this.#values.size
   }
@@ -85,7 +93,8 @@ export class ChangelogStore<V> {
    */
   async restore(log: Log, onWait?: OnUnsettled): Promise<{ fromCache: number; replayed: number }> {
     this.#values.clear()
-    this.#evicted.clear()
+    this.#cached.clear()
+    this.#readBack = []
     this.#dirty.clear()
     this.#done = []
     this.#doneHead = 0
@@ -94,18 +103,12 @@ export class ChangelogStore<V> {
     let from = saved && saved.topic === this.changelog.topic ? saved.next : 0n
     if (from > end) from = 0n
     if (from === 0n) this.cache.clear(this.name)
-    const cached = new Map<string, V>()
+    // The cache's values stay there alone; each is parsed once, to learn its `doneAt`.
     for (const [key, text] of this.cache.entries(this.name)) {
-      const value = JSON.parse(text) as V
-      const at = doneAt(value)
-      // A done value in the cache stays there alone.
-      if (at === undefined) cached.set(key, value)
-      else {
-        this.#evicted.set(key, at)
-        this.#done.push({ key, at })
-      }
+      const at = doneAt(JSON.parse(text))
+      this.#cached.set(key, at)
+      if (at !== undefined) this.#done.push({ key, at })
     }
-    this.#write(cached)
     const fromCache = this.size
     let replayed = 0
     const reached = await readRange(log, this.changelog, from, end, (records: ConsumedRecord[]) => {
@@ -144,14 +147,11 @@ export class ChangelogStore<V> {
    */
   flush(): void {
     this.#flushedAt = performance.now()
+    for (const key of this.#readBack) this.#leaveMemory(key)
+    this.#readBack = []
     if (this.#dirty.size === 0 && this.#checkpointed === this.#next) return
     this.cache.write(this.name, this.#dirty, { topic: this.changelog.topic, next: this.#next })
-    for (const key of this.#dirty.keys()) {
-      const at = doneAt(this.#values.get(key))
-      if (at === undefined) continue
-      this.#values.delete(key)
-      this.#evicted.set(key, at)
-    }
+    for (const key of this.#dirty.keys()) this.#leaveMemory(key)
     this.#dirty = new Map()
     this.#checkpointed = this.#next
   }
@@ -177,16 +177,24 @@ export class ChangelogStore<V> {
     return keys
   }
 
+  /** A value the cache holds leaves memory (a deleted one is in neither). */
+  #leaveMemory(key: string): void {
+    const value = this.#values.get(key)
+    if (value === undefined) return
+    this.#values.delete(key)
+    this.#cached.set(key, doneAt(value))
+  }
+
   /** The changelog record of a change (undefined: a deletion, written as a tombstone), pinned to this store's partition. */
   record(key: string, value: V | undefined): ProduceRecord & { value: string | null } {
     return { ...this.changelog, key, value: value === undefined ? null : JSON.stringify(value) }
   }
 
   /**
-   * Applies changes to memory. With `texts` they are not in the cache yet: each is queued for it
-   * with its JSON text from `texts`, made here for a change that has none.
+   * Applies changes to memory and queues each for the cache with its JSON text from `texts`, made
+   * here for a change that has none.
    */
-  #write(changes: Map<string, V | undefined>, texts?: ReadonlyMap<string, string | null>): void {
+  #write(changes: Map<string, V | undefined>, texts: ReadonlyMap<string, string | null>): void {
     for (const [key, value] of changes) {
       if (value === undefined) this.#values.delete(key)
       else {
@@ -195,8 +203,8 @@ export class ChangelogStore<V> {
         if (at !== undefined && at !== this.doneAt(key)) this.#done.push({ key, at })
         this.#values.set(key, value)
       }
-      this.#evicted.delete(key)
-      if (texts) this.#dirty.set(key, value === undefined ? null : (texts.get(key) ?? JSON.stringify(value)))
+      this.#cached.delete(key)
+      this.#dirty.set(key, value === undefined ? null : (texts.get(key) ?? JSON.stringify(value)))
     }
   }
 }
