@@ -150,6 +150,7 @@ export class ChangelogStore<V> {
    * Writes the pending committed changes to the cache, with the checkpoint they reach, in one write
    * (one SQLite transaction). Writing each commit as it came cost a fifth of a loaded process's CPU (bench
    * --profile), mostly rewriting the same keys. The cache may lag memory, never its own checkpoint.
+   * Then every value written or read back since the last flush leaves memory (the cache holds it).
    */
   flush(): void {
     this.#flushedAt = performance.now()
