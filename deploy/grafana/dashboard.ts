@@ -61,7 +61,7 @@ const specs: PanelSpec[] = [
   },
   {
     title: 'State entries',
-    description: 'Entries of the partition actors\' stores, by group: in memory (live values, and done ones not yet flushed to the state cache) and in the cache alone (done values kept for the deduplication window).',
+    description: 'Entries of the partition actors\' stores, by group: in memory (written or read since the store\'s last flush to the state cache, at most a second ago) and in the cache alone (read back when a record needs them).',
     unit: 'short',
     queries: [{ expr: 'sum by (group, where) (shop_state_entries)', legend: '{{group}} {{where}}' }],
   },

@@ -124,7 +124,7 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
 
   const stateLabels = (where: 'memory' | 'cache') => ({ group: kind, partition: String(partition), where })
 
-  /** The stores' entries, in all and in memory (the others are done and in the cache alone), also set as shop_state_entries. */
+  /** The stores' entries, in all and in memory (the others are in the state cache alone), also set as shop_state_entries. */
   function measureState(): { entries: number; inMemory: number } {
     let entries = 0
     let inMemory = 0
