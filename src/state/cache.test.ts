@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { MemoryLog } from '../kafka/memory/index.ts'
 import { createLogger } from '../log.ts'
 import { runtime } from '../runtime/index.ts'
-import { withCache } from './cache.ts'
+import { SqliteCache, withCache } from './cache.ts'
 import { ChangelogStore } from './changelog-store.ts'
 
 const changelog = { topic: 'changelog', partition: 0 }
@@ -26,9 +26,10 @@ test.each([
     (path: string) => {
       const db = runtime.openSqlite(path)
       db.exec('PRAGMA journal_mode = DELETE')
-      db.exec('CREATE TABLE kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
-      for (let i = 0; i < 500; i++) db.exec('INSERT INTO kv VALUES (?, ?, ?)', ['s', `k${i}`, 'x'.repeat(100)])
-      db.close()
+      const cache = new SqliteCache(db)
+      const entries = new Map(Array.from({ length: 500 }, (_, i) => [`k${i}`, { text: 'x'.repeat(100), doneAt: i }]))
+      cache.write('s', entries, { topic: 'changelog', next: 2n })
+      cache.close()
       const bytes = readFileSync(path)
       for (let i = 4096; i < bytes.length; i += 7) bytes[i] = 0xff
       writeFileSync(path, bytes)
@@ -46,5 +47,25 @@ test.each([
   // The rebuilt file is a sound cache: the next start reads it.
   const again = await restoreFrom(path, log)
   expect(again.store.size).toBe(2)
+  again.cache.close()
+})
+
+test('a state cache of the layout before the done_at column is dropped and refilled from the changelog', async () => {
+  const log = new MemoryLog()
+  await log.admin.ensureTopics([{ name: 'changelog', partitions: 1 }])
+  await log.producer().send([{ ...changelog, key: 'a', value: '1' }, { ...changelog, key: 'b', value: '2' }])
+  const path = join(mkdtempSync(join(tmpdir(), 'shop-cache-')), 'p0.sqlite')
+  // The old layout, holding a value the changelog does not have and a checkpoint at its end.
+  const old = runtime.openSqlite(path)
+  old.exec('CREATE TABLE kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
+  old.exec('CREATE TABLE checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
+  old.exec("INSERT INTO kv VALUES ('s', 'stale', '9')")
+  old.exec("INSERT INTO checkpoint VALUES ('s', 'changelog', '2')")
+  old.close()
+  const { cache, store } = await restoreFrom(path, log)
+  expect([store.get('a'), store.get('b'), store.get('stale'), store.size]).toEqual([1, 2, undefined, 2])
+  cache.close()
+  const again = await restoreFrom(path, log)
+  expect(await again.store.restore(log)).toEqual({ fromCache: 2, replayed: 0 })
   again.cache.close()
 })

@@ -8,41 +8,80 @@ export interface Checkpoint {
   next: bigint
 }
 
+/** A value as the cache holds it: its JSON text and, for a done value (`Expiring`), its `doneAt`. */
+export interface CacheEntry {
+  text: string
+  doneAt?: number
+}
+
 /**
  * The cache of one partition actor's stores (see ChangelogStore): each store's committed values,
- * as JSON text, and the changelog offset they reach. It only speeds up a restore, which replays
- * the changelog from the checkpoint; the changelog is the truth.
+ * as JSON text, and the changelog offset they reach. It holds what the store keeps out of memory,
+ * and it speeds up a restore, which replays the changelog from the checkpoint; the changelog is
+ * the truth.
  */
 export interface StateCache {
   checkpoint(store: string): Checkpoint | undefined
-  entries(store: string): Iterable<[key: string, text: string]>
+  /** How many entries `store` holds. */
+  count(store: string): number
   /** The text of one entry of `store`, undefined when it has none. */
   get(store: string, key: string): string | undefined
+  /**
+   * Keys of `store`'s entries done at or before `before`, oldest first, at most `limit`: from the
+   * oldest when `fromStart`, otherwise after the last one the previous call returned.
+   */
+  expired(store: string, before: number, limit: number, fromStart: boolean): string[]
   /** Forgets every entry of `store`. */
   clear(store: string): void
   /** Applies `changes` (null: deleted) to `store` and moves its checkpoint to `at`, together. */
-  write(store: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint): void
+  write(store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint): void
   close(): void
 }
 
-/** The cache in a SQLite file, as an actor on Kafka keeps it (`--data-dir`): a restarted process restores from it. */
+/** Where a store's sweep has read the done entries up to, by `doneAt` then key. */
+interface DoneCursor {
+  at: number
+  key: string
+}
+
+const beforeAll: DoneCursor = { at: Number.MIN_SAFE_INTEGER, key: '' }
+
+/**
+ * The cache in a SQLite file, as an actor on Kafka keeps it (`--data-dir`): a restarted process
+ * restores from it. A partial index on `done_at` gives the sweep the oldest done entries without
+ * holding their keys in memory.
+ */
 export class SqliteCache implements StateCache {
-  readonly #write: (store: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint) => void
+  readonly #write: (store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint) => void
   readonly #get: SqliteStatement<{ value: string }, [string, string]>
+  readonly #count: SqliteStatement<{ n: number }, [string]>
+  readonly #expired: SqliteStatement<{ key: string; done_at: number }, [string, number, number, string, number]>
+  readonly #cursors = new Map<string, DoneCursor>()
 
   constructor(private readonly db: SqliteDatabase) {
-    db.exec('CREATE TABLE IF NOT EXISTS kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (store, key))')
+    const columns = db.prepare<{ name: string }, []>("SELECT name FROM pragma_table_info('kv')").all()
+    if (columns.length > 0 && !columns.some((c) => c.name === 'done_at')) {
+      // A file of the layout before `done_at`: it only caches the changelog, so it is dropped and refilled from there.
+      db.exec('DROP TABLE kv')
+      db.exec('DROP TABLE IF EXISTS checkpoint')
+    }
+    db.exec('CREATE TABLE IF NOT EXISTS kv (store TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, done_at INTEGER, PRIMARY KEY (store, key))')
+    db.exec('CREATE INDEX IF NOT EXISTS kv_done ON kv (store, done_at, key) WHERE done_at IS NOT NULL')
     db.exec('CREATE TABLE IF NOT EXISTS checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
     // Prepared once: preparing per write was 7.5% of a loaded process's CPU (bench --profile).
-    const insert = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO kv (store, key, value) VALUES (?, ?, ?)')
+    const insert = db.prepare<never, [string, string, string, number | null]>('INSERT OR REPLACE INTO kv (store, key, value, done_at) VALUES (?, ?, ?, ?)')
     const remove = db.prepare<never, [string, string]>('DELETE FROM kv WHERE store = ? AND key = ?')
     const checkpoint = db.prepare<never, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
-    this.#get = db.prepare<{ value: string }, [string, string]>('SELECT value FROM kv WHERE store = ? AND key = ?')
+    this.#get = db.prepare('SELECT value FROM kv WHERE store = ? AND key = ?')
+    this.#count = db.prepare('SELECT count(*) AS n FROM kv WHERE store = ?')
+    this.#expired = db.prepare(
+      'SELECT key, done_at FROM kv WHERE store = ?1 AND done_at IS NOT NULL AND done_at <= ?2 AND (done_at, key) > (?3, ?4) ORDER BY done_at, key LIMIT ?5',
+    )
     // The values and the offset they reach are written together: a restart replays only what the cache lacks.
-    this.#write = db.transaction((store: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint) => {
-      for (const [key, text] of changes) {
-        if (text === null) remove.run(store, key)
-        else insert.run(store, key, text)
+    this.#write = db.transaction((store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint) => {
+      for (const [key, entry] of changes) {
+        if (entry === null) remove.run(store, key)
+        else insert.run(store, key, entry.text, entry.doneAt ?? null)
       }
       checkpoint.run(store, at.topic, at.next.toString())
     })
@@ -53,19 +92,28 @@ export class SqliteCache implements StateCache {
     return row && { topic: row.topic, next: BigInt(row.next_offset) }
   }
 
-  *entries(store: string): Iterable<[string, string]> {
-    for (const row of this.db.prepare<{ key: string; value: string }, [string]>('SELECT key, value FROM kv WHERE store = ?').iterate(store)) yield [row.key, row.value]
+  count(store: string): number {
+    return this.#count.get(store)?.n ?? 0
   }
 
   get(store: string, key: string): string | undefined {
     return this.#get.get(store, key)?.value
   }
 
+  expired(store: string, before: number, limit: number, fromStart: boolean): string[] {
+    const after = (!fromStart && this.#cursors.get(store)) || beforeAll
+    const rows = this.#expired.all(store, before, after.at, after.key, limit)
+    const last = rows.at(-1)
+    if (last) this.#cursors.set(store, { at: last.done_at, key: last.key })
+    else if (fromStart) this.#cursors.delete(store)
+    return rows.map((row) => row.key)
+  }
+
   clear(store: string): void {
     this.db.exec('DELETE FROM kv WHERE store = ?', [store])
   }
 
-  write(store: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint): void {
+  write(store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint): void {
     this.#write(store, changes, at)
   }
 
@@ -79,13 +127,15 @@ export class SqliteCache implements StateCache {
  * a file would outlive what it caches. An in-memory SQLite database did the same job at ~7 µs per
  * row written; with this Map the embedded bus completed 3,521 / 3,450 / 3,500 orders/s against
  * 3,321 / 3,253 / 3,482 (three alternating pairs of `bun bench throughput --bus=memory`).
+ * The sweep's index is a queue of done entries by `doneAt`, each checked against the entry when
+ * read.
  */
 export class MemoryCache implements StateCache {
-  readonly #stores = new Map<string, { entries: Map<string, string>; at?: Checkpoint }>()
+  readonly #stores = new Map<string, MemoryStore>()
 
-  #store(name: string) {
+  #store(name: string): MemoryStore {
     let store = this.#stores.get(name)
-    if (!store) this.#stores.set(name, (store = { entries: new Map() }))
+    if (!store) this.#stores.set(name, (store = new MemoryStore()))
     return store
   }
 
@@ -93,28 +143,92 @@ export class MemoryCache implements StateCache {
     return this.#stores.get(store)?.at
   }
 
-  entries(store: string): Iterable<[string, string]> {
-    return this.#store(store).entries
+  count(store: string): number {
+    return this.#stores.get(store)?.entries.size ?? 0
   }
 
   get(store: string, key: string): string | undefined {
-    return this.#stores.get(store)?.entries.get(key)
+    return this.#stores.get(store)?.entries.get(key)?.text
+  }
+
+  expired(store: string, before: number, limit: number, fromStart: boolean): string[] {
+    return this.#store(store).expired(before, limit, fromStart)
   }
 
   clear(store: string): void {
-    this.#store(store).entries.clear()
+    this.#stores.delete(store)
   }
 
-  write(name: string, changes: ReadonlyMap<string, string | null>, at: Checkpoint): void {
+  write(name: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint): void {
     const store = this.#store(name)
-    for (const [key, text] of changes) {
-      if (text === null) store.entries.delete(key)
-      else store.entries.set(key, text)
-    }
+    for (const [key, entry] of changes) store.set(key, entry)
     store.at = at
   }
 
   close(): void {}
+}
+
+/** One store of a MemoryCache. */
+class MemoryStore {
+  readonly entries = new Map<string, CacheEntry>()
+  at?: Checkpoint
+  /** Done entries in `doneAt` order (key and `doneAt` side by side), from `#head`; the sweep reads on from `#cursor`. */
+  #doneKeys: string[] = []
+  #doneAts: number[] = []
+  #head = 0
+  #cursor = 0
+
+  set(key: string, entry: CacheEntry | null): void {
+    if (entry === null) {
+      this.entries.delete(key)
+      return
+    }
+    const at = entry.doneAt
+    // Rewritten with the same `doneAt` (a note added): queued already.
+    if (at !== undefined && at !== this.entries.get(key)?.doneAt) this.#queueDone(key, at)
+    this.entries.set(key, entry)
+  }
+
+  /** Queues a done entry in `doneAt` order: at the end, but for one done before the last queued (written later). */
+  #queueDone(key: string, at: number): void {
+    const ats = this.#doneAts
+    if (ats.length === this.#head || ats.at(-1)! <= at) {
+      this.#doneKeys.push(key)
+      ats.push(at)
+      return
+    }
+    // After the last entry done at or before `at`.
+    let low = this.#head
+    let high = ats.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (ats[mid]! <= at) low = mid + 1
+      else high = mid
+    }
+    this.#doneKeys.splice(low, 0, key)
+    ats.splice(low, 0, at)
+  }
+
+  expired(before: number, limit: number, fromStart: boolean): string[] {
+    const keys: string[] = []
+    let i = fromStart ? this.#head : this.#cursor
+    for (; i < this.#doneKeys.length && keys.length < limit; i++) {
+      const at = this.#doneAts[i]!
+      if (at > before) break
+      const key = this.#doneKeys[i]!
+      // A key deleted, or written again since it was queued, is queued under its current entry.
+      if (this.entries.get(key)?.doneAt === at) keys.push(key)
+      else if (i === this.#head) this.#head++
+    }
+    this.#cursor = i
+    if (this.#head > 1024 && this.#head * 2 > this.#doneKeys.length) {
+      this.#doneKeys = this.#doneKeys.slice(this.#head)
+      this.#doneAts = this.#doneAts.slice(this.#head)
+      this.#cursor -= this.#head
+      this.#head = 0
+    }
+    return keys
+  }
 }
 
 /** Opens a state cache file the way every actor uses it: WAL, normal sync. */

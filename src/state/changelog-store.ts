@@ -1,7 +1,7 @@
 import type { Log } from '../kafka/port.ts'
 import { type OnUnsettled, readRange, settledEnd } from '../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
-import type { StateCache } from './cache.ts'
+import type { CacheEntry, StateCache } from './cache.ts'
 
 /**
  * A value that may be forgotten: once `doneAt` (milliseconds since the epoch) is older than the
@@ -15,40 +15,44 @@ const doneAt = (value: unknown): number | undefined => (value as Expiring | unde
 
 /**
  * One partition of an actor's key-value state. The truth is a compacted changelog topic partition;
- * this keeps the state in memory and caches it (StateCache: SQLite on Kafka, a Map on the memory
- * bus), tagged with the changelog offset it has caught up to. Writes go through `Changes`: they
- * become changelog records in the actor's transaction and reach the cache only after it commits. A
- * deletion is a tombstone (a null value) on the changelog, which compaction later removes, and a
- * deleted entry in the cache: the state, the changelog and the restore time are bounded by what is
- * live, not by history.
+ * this keeps the state being worked on in memory and the rest in a cache (StateCache: SQLite on
+ * Kafka, a Map on the memory bus), tagged with the changelog offset it has caught up to. Writes go
+ * through `Changes`: they become changelog records in the actor's transaction and reach the cache
+ * only after it commits. A deletion is a tombstone (a null value) on the changelog, which
+ * compaction later removes, and a deleted entry in the cache: the state, the changelog and the
+ * restore time are bounded by what is live, not by history.
  *
- * Memory holds only what was written or read since the last flush (at most a second ago): once a
- * flush has written a value to the cache, it leaves memory, and the store keeps its key (and, for
- * a done value, its `doneAt`, for the sweep). A read of such a value takes it back from the cache
- * until the next flush. So memory holds the state being worked on, not every live order, nor the
- * day of finished ones kept for the deduplication window; the cache file holds the rest, as Kafka
- * Streams keeps its state in RocksDB rather than on the JVM's heap.
+ * Memory holds only what was written or read since the last flush (at most a second ago): a flush
+ * writes the changes to the cache, then memory lets go of every value, key and index, and the
+ * cache answers for them: a read of a value not in memory takes it back from the cache until the
+ * next flush, and the sweep finds the done values in the cache's index of `doneAt`. So memory
+ * holds the state being worked on, not every live order, nor the day of finished ones kept for
+ * the deduplication window, as Kafka Streams keeps its state in RocksDB rather than on the JVM's
+ * heap.
  */
 export class ChangelogStore<V> {
   /** Values written or read since the last flush. */
   readonly #values = new Map<string, V>()
   /**
-   * Committed writes not yet in the cache, as their JSON text (null: deleted): flushed at most once
-   * a second, so hot keys coalesce. The text is the changelog record's own, made once per write.
+   * Committed writes not yet in the cache (null: deleted), with their JSON text: flushed at most
+   * once a second, so hot keys coalesce. The text is the changelog record's own, made once per write.
    */
-  #dirty = new Map<string, string | null>()
-  /** Values in the cache alone: key -> `doneAt` (undefined: live). */
-  readonly #cached = new Map<string, number | undefined>()
-  /** Keys read back from the cache since the last flush: they leave memory again at the next. */
-  #readBack: string[] = []
+  #dirty = new Map<string, CacheEntry | null>()
+  /** Whether the cache held each key read or written since the last flush. */
+  readonly #inCache = new Map<string, boolean>()
+  /** Entries the cache held at the last flush, and how many the writes since add (or, negative, remove). */
+  #cachedCount = 0
+  #pending = 0
   /**
-   * Keys of done values (`Expiring`) and their `doneAt`, side by side, oldest first from
-   * `#doneHead`; checked against the value when taken. Two arrays rather than an object per entry,
-   * which was a third of the heap a finished entry holds.
+   * Done values (`Expiring`) written since the last flush, key and `doneAt` side by side, as
+   * written, read by the sweep from `#doneHead`; checked against the write when taken. The flushed
+   * ones are in the cache's index.
    */
   #doneKeys: string[] = []
   #doneAts: number[] = []
   #doneHead = 0
+  /** Whether the sweep reads the cache's done entries from the oldest again: a flush removed the deleted ones. */
+  #sweepFromStart = true
   #flushedAt = performance.now()
   /** The changelog offset memory has caught up to: the cache's checkpoint once `#dirty` is flushed. */
   #next = 0n
@@ -63,25 +67,19 @@ export class ChangelogStore<V> {
 
   get(key: string): V | undefined {
     const value = this.#values.get(key)
-    if (value !== undefined || !this.#cached.has(key)) return value
+    // Written since the last flush (a deletion is in `#dirty` alone), or known to be missing.
+    if (value !== undefined || this.#dirty.has(key) || this.#inCache.get(key) === false) return value
     const text = this.cache.get(this.name, key)
-    if (text === undefined) throw new Error(`the state cache lost ${this.name}/${key}, a value it held (the cache file was changed under the process)`)
+    this.#inCache.set(key, text !== undefined)
+    if (text === undefined) return undefined
     const read = JSON.parse(text) as V
-    this.#cached.delete(key)
     this.#values.set(key, read)
-    this.#readBack.push(key)
     return read
-  }
-
-  /** The `doneAt` of the committed value of `key`, read without loading a value that left memory. */
-  doneAt(key: string): number | undefined {
-    const value = this.#values.get(key)
-    return value !== undefined ? doneAt(value) : this.#cached.get(key)
   }
 
   /** Entries of the store, in memory or not. */
   get size(): number {
-    return this.#values.size + this.#cached.size
+    return this.#cachedCount + this.#pending
   }
 
   /** Entries held in memory: those written or read since the last flush. */
@@ -90,32 +88,28 @@ export class ChangelogStore<V> {
   }
 
   /**
-   * Loads the cache, then catches up from its checkpoint to the end of the changelog partition,
-   * once no transaction is open on it (settledEnd: the last transaction of the partition's previous
+   * Catches up from the cache's checkpoint to the end of the changelog partition, once no
+   * transaction is open on it (settledEnd: the last transaction of the partition's previous
    * owner may count as committed before its records can be read; `onWait` hears of each wait).
+   * The cache's entries stay there: a restore reads only the changelog past the checkpoint.
    * A checkpoint past the end (the topic was recreated) or of another topic discards the cache.
    * Throws away any state held in memory: after an aborted transaction this is the reload.
    */
   async restore(log: Log, onWait?: OnUnsettled): Promise<{ fromCache: number; replayed: number }> {
     this.#values.clear()
-    this.#cached.clear()
-    this.#readBack = []
-    this.#dirty.clear()
+    this.#dirty = new Map()
+    this.#inCache.clear()
+    this.#pending = 0
     this.#doneKeys = []
     this.#doneAts = []
     this.#doneHead = 0
+    this.#sweepFromStart = true
     const end = await settledEnd(log, this.changelog, onWait)
     const saved = this.cache.checkpoint(this.name)
     let from = saved && saved.topic === this.changelog.topic ? saved.next : 0n
     if (from > end) from = 0n
     if (from === 0n) this.cache.clear(this.name)
-    // The cache's values stay there alone; each is parsed once, to learn its `doneAt`.
-    for (const [key, text] of this.cache.entries(this.name)) {
-      const at = doneAt(JSON.parse(text))
-      this.#cached.set(key, at)
-      if (at !== undefined) this.#queueDone(key, at)
-    }
-    const fromCache = this.size
+    const fromCache = (this.#cachedCount = this.cache.count(this.name))
     let replayed = 0
     const reached = await readRange(log, this.changelog, from, end, (records: ConsumedRecord[]) => {
       const changes = new Map<string, V | undefined>()
@@ -129,7 +123,6 @@ export class ChangelogStore<V> {
       }
       this.#write(changes, texts)
     })
-    this.#sortDone()
     this.#next = reached
     this.flush()
     return { fromCache, replayed }
@@ -150,62 +143,49 @@ export class ChangelogStore<V> {
    * Writes the pending committed changes to the cache, with the checkpoint they reach, in one write
    * (one SQLite transaction). Writing each commit as it came cost a fifth of a loaded process's CPU (bench
    * --profile), mostly rewriting the same keys. The cache may lag memory, never its own checkpoint.
-   * Then every value written or read back since the last flush leaves memory (the cache holds it).
+   * Then memory lets go of every value written or read back since the last flush: the cache holds them.
    */
   flush(): void {
     this.#flushedAt = performance.now()
-    for (const key of this.#readBack) this.#leaveMemory(key)
-    this.#readBack = []
-    if (this.#dirty.size === 0 && this.#checkpointed === this.#next) return
-    this.cache.write(this.name, this.#dirty, { topic: this.changelog.topic, next: this.#next })
-    for (const key of this.#dirty.keys()) this.#leaveMemory(key)
-    this.#dirty = new Map()
-    this.#checkpointed = this.#next
+    if (this.#dirty.size > 0 || this.#checkpointed !== this.#next) {
+      this.cache.write(this.name, this.#dirty, { topic: this.changelog.topic, next: this.#next })
+      this.#dirty = new Map()
+      this.#checkpointed = this.#next
+      this.#cachedCount += this.#pending
+      this.#pending = 0
+      this.#doneKeys = []
+      this.#doneAts = []
+      this.#doneHead = 0
+      this.#sweepFromStart = true
+    }
+    this.#values.clear()
+    this.#inCache.clear()
   }
 
   /**
-   * Up to `limit` keys whose values were done at or before `before`, oldest first. They are taken
-   * off the queue: the caller deletes them, or, if its transaction fails, restores the store (which
-   * queues them again).
+   * Up to `limit` keys whose committed values were done at or before `before`, the cache's first
+   * (oldest first), then those written since the last flush. Each is handed out once until the next
+   * flush: the caller deletes it, or, if its transaction fails, restores the store (which hands it
+   * out again).
    */
   expired(before: number, limit: number): string[] {
     const keys: string[] = []
+    for (const key of this.cache.expired(this.name, before, limit, this.#sweepFromStart)) {
+      // A key written since the last flush is judged by that write (if done, it is queued below).
+      if (this.#dirty.has(key)) continue
+      this.#inCache.set(key, true)
+      keys.push(key)
+    }
+    this.#sweepFromStart = false
     while (this.#doneHead < this.#doneKeys.length && keys.length < limit) {
       const key = this.#doneKeys[this.#doneHead]!
       const at = this.#doneAts[this.#doneHead]!
       if (at > before) break
       this.#doneHead++
       // A key deleted, or written again since it was queued, is queued under its current value.
-      if (this.doneAt(key) === at) keys.push(key)
-    }
-    if (this.#doneHead > 1024 && this.#doneHead * 2 > this.#doneKeys.length) {
-      this.#doneKeys = this.#doneKeys.slice(this.#doneHead)
-      this.#doneAts = this.#doneAts.slice(this.#doneHead)
-      this.#doneHead = 0
+      if (this.#dirty.get(key)?.doneAt === at) keys.push(key)
     }
     return keys
-  }
-
-  #queueDone(key: string, at: number): void {
-    this.#doneKeys.push(key)
-    this.#doneAts.push(at)
-  }
-
-  /** Orders the done queue by `doneAt` (a restore reads the cache in no particular order). */
-  #sortDone(): void {
-    const keys = this.#doneKeys
-    const ats = this.#doneAts
-    const order = keys.map((_, i) => i).sort((a, b) => ats[a]! - ats[b]!)
-    this.#doneKeys = order.map((i) => keys[i]!)
-    this.#doneAts = order.map((i) => ats[i]!)
-  }
-
-  /** A value the cache holds leaves memory (a deleted one is in neither). */
-  #leaveMemory(key: string): void {
-    const value = this.#values.get(key)
-    if (value === undefined) return
-    this.#values.delete(key)
-    this.#cached.set(key, doneAt(value))
   }
 
   /** The changelog record of a change (undefined: a deletion, written as a tombstone), pinned to this store's partition. */
@@ -215,19 +195,25 @@ export class ChangelogStore<V> {
 
   /**
    * Applies changes to memory and queues each for the cache with its JSON text from `texts`, made
-   * here for a change that has none.
+   * here for a change that has none; counts the entries they add or remove.
    */
   #write(changes: Map<string, V | undefined>, texts: ReadonlyMap<string, string | null>): void {
     for (const [key, value] of changes) {
-      if (value === undefined) this.#values.delete(key)
-      else {
-        const at = doneAt(value)
-        // A value done before and written again with the same `doneAt` (a note added) is queued already.
-        if (at !== undefined && at !== this.doneAt(key)) this.#queueDone(key, at)
-        this.#values.set(key, value)
+      const entry = value === undefined ? null : { text: texts.get(key) ?? JSON.stringify(value), doneAt: doneAt(value) }
+      const previous = this.#dirty.get(key)
+      let held = this.#inCache.get(key)
+      // A key written without being read first: the cache says whether it holds it (an empty cache holds nothing).
+      if (held === undefined) this.#inCache.set(key, (held = this.#cachedCount > 0 && this.cache.get(this.name, key) !== undefined))
+      const existed = previous === undefined ? held : previous !== null
+      this.#pending += (entry ? 1 : 0) - (existed ? 1 : 0)
+      // A value done before and written again with the same `doneAt` (a note added) is queued already.
+      if (entry?.doneAt !== undefined && entry.doneAt !== previous?.doneAt) {
+        this.#doneKeys.push(key)
+        this.#doneAts.push(entry.doneAt)
       }
-      this.#cached.delete(key)
-      this.#dirty.set(key, value === undefined ? null : (texts.get(key) ?? JSON.stringify(value)))
+      if (value === undefined) this.#values.delete(key)
+      else this.#values.set(key, value)
+      this.#dirty.set(key, entry)
     }
   }
 }
@@ -276,19 +262,17 @@ export class Changes {
     let deleted = 0
     for (const [name, store] of this.stores) {
       for (const key of store.expired(before, limit)) {
-        const at = this.#doneAt(name, key)
-        if (at === undefined || at > before) continue
+        // The store judged the committed value; one this transaction staged is judged here.
+        const staged = this.#staged(name, key)
+        if (staged !== unstaged) {
+          const at = doneAt(staged)
+          if (at === undefined || at > before) continue
+        }
         this.put(name, key, undefined)
         deleted++
       }
     }
     return deleted
-  }
-
-  /** The `doneAt` of the value this transaction sees, without loading one that left memory. */
-  #doneAt(store: string, key: string): number | undefined {
-    const staged = this.#staged(store, key)
-    return staged === unstaged ? this.#store(store).doneAt(key) : doneAt(staged)
   }
 
   fork(): Changes {
