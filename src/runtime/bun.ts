@@ -19,7 +19,7 @@ function statement<Row, Params extends SqlValue[]>(s: Statement<Row, Params>): S
     run: (...params) => void s.run(...params),
     get: (...params) => s.get(...params) ?? undefined,
     all: (...params) => s.all(...params),
-    iterate: (...params) => s.iterate(...params),
+    finalize: () => s.finalize(),
   }
 }
 

@@ -38,7 +38,8 @@ function openSqlite(path: string): SqliteDatabase {
         run: (...params) => void s.run(...params),
         get: (...params) => s.get(...params) as Row | undefined,
         all: (...params) => s.all(...params) as Row[],
-        iterate: (...params) => s.iterate(...params) as IterableIterator<Row>,
+        // node:sqlite finalizes a connection's statements when it closes.
+        finalize: () => {},
       }
     },
     transaction:

@@ -30,7 +30,8 @@ export interface SqliteStatement<Row, Params extends SqlValue[]> {
   run(...params: Params): void
   get(...params: Params): Row | undefined
   all(...params: Params): Row[]
-  iterate(...params: Params): IterableIterator<Row>
+  /** Releases the statement. bun:sqlite closes a connection only once its statements are released (until then it holds the file's locks). */
+  finalize(): void
 }
 
 /** A synchronous SQLite connection (bun:sqlite on Bun, node:sqlite on Deno). */

@@ -69,3 +69,16 @@ test('a state cache of the layout before the done_at column is dropped and refil
   expect(await again.store.restore(log)).toEqual({ fromCache: 2, replayed: 0 })
   again.cache.close()
 })
+
+test('a state cache file is locked to the connection that has it open: a second opening fails until the first closes', async () => {
+  const log = new MemoryLog()
+  await log.admin.ensureTopics([{ name: 'changelog', partitions: 1 }])
+  await log.producer().send([{ ...changelog, key: 'a', value: '1' }])
+  const path = join(mkdtempSync(join(tmpdir(), 'shop-cache-')), 'p0.sqlite')
+  const first = await restoreFrom(path, log)
+  expect(restoreFrom(path, log)).rejects.toThrow(/locked/)
+  first.cache.close()
+  const next = await restoreFrom(path, log)
+  expect([next.store.get('a'), next.store.size]).toEqual([1, 1])
+  next.cache.close()
+})

@@ -408,9 +408,13 @@ export function transactionalActor(options: TransactionalActorOptions): Behavior
       clearTimeout(fencedTimer)
       // A batch in flight commits or not; the stores take its changes if it does.
       await inFlight?.settled
-      for (const store of stores?.values() ?? []) store.flush()
-      if (stores.size > 0) for (const where of ['memory', 'cache'] as const) metrics.stateEntries.remove(stateLabels(where))
-      cache?.close()
+      try {
+        for (const store of stores?.values() ?? []) store.flush()
+      } finally {
+        if (stores.size > 0) for (const where of ['memory', 'cache'] as const) metrics.stateEntries.remove(stateLabels(where))
+        // Always: the file stays locked to this connection until it closes, and the actor's next start opens it again.
+        cache?.close()
+      }
     },
   }
 }
