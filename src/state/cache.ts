@@ -167,7 +167,7 @@ export class MemoryCache implements StateCache {
   }
 
   get(store: string, key: string): string | undefined {
-    return this.#stores.get(store)?.entries.get(key)?.text
+    return this.#stores.get(store)?.entries.get(key)
   }
 
   expired(store: string, before: number, limit: number, fromStart: boolean): string[] {
@@ -189,7 +189,9 @@ export class MemoryCache implements StateCache {
 
 /** One store of a MemoryCache. */
 class MemoryStore {
-  readonly entries = new Map<string, CacheEntry>()
+  /** Texts, and the `doneAt` of the done ones apart: no object per entry for the collector to trace. */
+  readonly entries = new Map<string, string>()
+  readonly #doneAt = new Map<string, number>()
   at?: Checkpoint
   /** Done entries in `doneAt` order (key and `doneAt` side by side), from `#head`; the sweep reads on from `#cursor`. */
   #doneKeys: string[] = []
@@ -200,12 +202,17 @@ class MemoryStore {
   set(key: string, entry: CacheEntry | null): void {
     if (entry === null) {
       this.entries.delete(key)
+      this.#doneAt.delete(key)
       return
     }
     const at = entry.doneAt
+    if (at === undefined) this.#doneAt.delete(key)
     // Rewritten with the same `doneAt` (a note added): queued already.
-    if (at !== undefined && at !== this.entries.get(key)?.doneAt) this.#queueDone(key, at)
-    this.entries.set(key, entry)
+    else if (at !== this.#doneAt.get(key)) {
+      this.#queueDone(key, at)
+      this.#doneAt.set(key, at)
+    }
+    this.entries.set(key, entry.text)
   }
 
   /** Queues a done entry in `doneAt` order: at the end, but for one done before the last queued (written later). */
@@ -236,7 +243,7 @@ class MemoryStore {
       if (at > before) break
       const key = this.#doneKeys[i]!
       // A key deleted, or written again since it was queued, is queued under its current entry.
-      if (this.entries.get(key)?.doneAt === at) keys.push(key)
+      if (this.#doneAt.get(key) === at) keys.push(key)
       else if (i === this.#head) this.#head++
     }
     this.#cursor = i
