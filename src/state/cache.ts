@@ -233,6 +233,8 @@ class MemoryStore {
     }
     this.#doneKeys.splice(low, 0, key)
     ats.splice(low, 0, at)
+    // What the sweep has read stays read; the entry is found when it reads from the start, as in SQLite's index.
+    if (low < this.#cursor) this.#cursor++
   }
 
   expired(before: number, limit: number, fromStart: boolean): string[] {

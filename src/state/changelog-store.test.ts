@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { MemoryLog } from '../kafka/memory/index.ts'
 import { runtime } from '../runtime/index.ts'
-import { MemoryCache, SqliteCache, type StateCache } from './cache.ts'
+import { type CacheEntry, MemoryCache, SqliteCache, type StateCache } from './cache.ts'
 import { ChangelogStore, Changes } from './changelog-store.ts'
 
 const changelog = { topic: 'changelog', partition: 1 }
@@ -250,6 +250,18 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     const last = new Changes(stores)
     expect(last.sweep(500, 10)).toBe(2)
     expect(last.records().map((r) => r.key)).toEqual(['k4', 'k3'])
+  })
+
+  test('the cache reads its done entries oldest first and on from where it stopped; one written older than that is read from the start', () => {
+    const cache = newCache()
+    const at = { topic: 'changelog', next: 1n }
+    const done = (doneAt: number): CacheEntry => ({ text: '{}', doneAt })
+    cache.write('s', new Map([['c', done(30)], ['a', done(10)], ['live', { text: '{}' }], ['b', done(20)], ['d', done(40)]]), at)
+    expect(cache.expired('s', 35, 2, true)).toEqual(['a', 'b'])
+    cache.write('s', new Map([['early', done(5)], ['a', null]]), at)
+    expect(cache.expired('s', 35, 10, false)).toEqual(['c'])
+    expect(cache.expired('s', 50, 10, false)).toEqual(['d'])
+    expect(cache.expired('s', 50, 10, true)).toEqual(['early', 'b', 'c', 'd'])
   })
 
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
