@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs'
 import type { Logger } from '../log.ts'
+import { DoneQueue } from './done-queue.ts'
 import { runtime, type SqlValue, type SqliteDatabase, type SqliteStatement } from '../runtime/index.ts'
 
 /** How far a store's cached entries reach: its changelog topic, and the offset after the last record they hold. */
@@ -146,8 +147,7 @@ export class SqliteCache implements StateCache {
  * a file would outlive what it caches. An in-memory SQLite database did the same job at ~7 µs per
  * row written; with this Map the embedded bus completed 3,521 / 3,450 / 3,500 orders/s against
  * 3,321 / 3,253 / 3,482 (three alternating pairs of `bun bench throughput --bus=memory`).
- * The sweep's index is a queue of done entries by `doneAt`, each checked against the entry when
- * read.
+ * The sweep's index is a DoneQueue.
  */
 export class MemoryCache implements StateCache {
   readonly #stores = new Map<string, MemoryStore>()
@@ -192,12 +192,8 @@ class MemoryStore {
   /** Texts, and the `doneAt` of the done ones apart: no object per entry for the collector to trace. */
   readonly entries = new Map<string, string>()
   readonly #doneAt = new Map<string, number>()
+  readonly #done = new DoneQueue()
   at?: Checkpoint
-  /** Done entries in `doneAt` order (key and `doneAt` side by side), from `#head`; the sweep reads on from `#cursor`. */
-  #doneKeys: string[] = []
-  #doneAts: number[] = []
-  #head = 0
-  #cursor = 0
 
   set(key: string, entry: CacheEntry | null): void {
     if (entry === null) {
@@ -209,53 +205,14 @@ class MemoryStore {
     if (at === undefined) this.#doneAt.delete(key)
     // Rewritten with the same `doneAt` (a note added): queued already.
     else if (at !== this.#doneAt.get(key)) {
-      this.#queueDone(key, at)
+      this.#done.add(key, at)
       this.#doneAt.set(key, at)
     }
     this.entries.set(key, entry.text)
   }
 
-  /** Queues a done entry in `doneAt` order: at the end, but for one done before the last queued (written later). */
-  #queueDone(key: string, at: number): void {
-    const ats = this.#doneAts
-    if (ats.length === this.#head || ats.at(-1)! <= at) {
-      this.#doneKeys.push(key)
-      ats.push(at)
-      return
-    }
-    // After the last entry done at or before `at`.
-    let low = this.#head
-    let high = ats.length
-    while (low < high) {
-      const mid = (low + high) >>> 1
-      if (ats[mid]! <= at) low = mid + 1
-      else high = mid
-    }
-    this.#doneKeys.splice(low, 0, key)
-    ats.splice(low, 0, at)
-    // What the sweep has read stays read; the entry is found when it reads from the start, as in SQLite's index.
-    if (low < this.#cursor) this.#cursor++
-  }
-
   expired(before: number, limit: number, fromStart: boolean): string[] {
-    const keys: string[] = []
-    let i = fromStart ? this.#head : this.#cursor
-    for (; i < this.#doneKeys.length && keys.length < limit; i++) {
-      const at = this.#doneAts[i]!
-      if (at > before) break
-      const key = this.#doneKeys[i]!
-      // A key deleted, or written again since it was queued, is queued under its current entry.
-      if (this.#doneAt.get(key) === at) keys.push(key)
-      else if (i === this.#head) this.#head++
-    }
-    this.#cursor = i
-    if (this.#head > 1024 && this.#head * 2 > this.#doneKeys.length) {
-      this.#doneKeys = this.#doneKeys.slice(this.#head)
-      this.#doneAts = this.#doneAts.slice(this.#head)
-      this.#cursor -= this.#head
-      this.#head = 0
-    }
-    return keys
+    return this.#done.read(before, limit, fromStart, (key) => this.#doneAt.get(key))
   }
 }
 

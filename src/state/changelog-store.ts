@@ -2,6 +2,7 @@ import type { Log } from '../kafka/port.ts'
 import { type OnUnsettled, readRange, settledEnd } from '../kafka/read-to-end.ts'
 import type { ConsumedRecord, ProduceRecord, RecordPosition, TopicPartition } from '../kafka/types.ts'
 import type { CacheEntry, StateCache } from './cache.ts'
+import { DoneQueue } from './done-queue.ts'
 
 /**
  * A value that may be forgotten: once `doneAt` (milliseconds since the epoch) is older than the
@@ -43,14 +44,8 @@ export class ChangelogStore<V> {
   /** Entries the cache held at the last flush, and how many the writes since add (or, negative, remove). */
   #cachedCount = 0
   #pending = 0
-  /**
-   * Done values (`Expiring`) written since the last flush, key and `doneAt` side by side, as
-   * written, read by the sweep from `#doneHead`; checked against the write when taken. The flushed
-   * ones are in the cache's index.
-   */
-  #doneKeys: string[] = []
-  #doneAts: number[] = []
-  #doneHead = 0
+  /** Done values (`Expiring`) written since the last flush; the flushed ones are in the cache's index. */
+  #done = new DoneQueue()
   /** Whether the sweep reads the cache's done entries from the oldest again: a flush removed the deleted ones. */
   #sweepFromStart = true
   #flushedAt = performance.now()
@@ -100,9 +95,7 @@ export class ChangelogStore<V> {
     this.#dirty = new Map()
     this.#inCache.clear()
     this.#pending = 0
-    this.#doneKeys = []
-    this.#doneAts = []
-    this.#doneHead = 0
+    this.#done = new DoneQueue()
     this.#sweepFromStart = true
     const end = await settledEnd(log, this.changelog, onWait)
     const saved = this.cache.checkpoint(this.name)
@@ -153,9 +146,7 @@ export class ChangelogStore<V> {
       this.#checkpointed = this.#next
       this.#cachedCount += this.#pending
       this.#pending = 0
-      this.#doneKeys = []
-      this.#doneAts = []
-      this.#doneHead = 0
+      this.#done = new DoneQueue()
       this.#sweepFromStart = true
     }
     this.#values.clear()
@@ -177,14 +168,7 @@ export class ChangelogStore<V> {
       keys.push(key)
     }
     this.#sweepFromStart = false
-    while (this.#doneHead < this.#doneKeys.length && keys.length < limit) {
-      const key = this.#doneKeys[this.#doneHead]!
-      const at = this.#doneAts[this.#doneHead]!
-      if (at > before) break
-      this.#doneHead++
-      // A key deleted, or written again since it was queued, is queued under its current value.
-      if (this.#dirty.get(key)?.doneAt === at) keys.push(key)
-    }
+    keys.push(...this.#done.read(before, limit - keys.length, false, (key) => this.#dirty.get(key)?.doneAt))
     return keys
   }
 
@@ -207,10 +191,7 @@ export class ChangelogStore<V> {
       const existed = previous === undefined ? held : previous !== null
       this.#pending += (entry ? 1 : 0) - (existed ? 1 : 0)
       // A value done before and written again with the same `doneAt` (a note added) is queued already.
-      if (entry?.doneAt !== undefined && entry.doneAt !== previous?.doneAt) {
-        this.#doneKeys.push(key)
-        this.#doneAts.push(entry.doneAt)
-      }
+      if (entry?.doneAt !== undefined && entry.doneAt !== previous?.doneAt) this.#done.add(key, entry.doneAt)
       if (value === undefined) this.#values.delete(key)
       else this.#values.set(key, value)
       this.#dirty.set(key, entry)
