@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { eventually } from '../test/harness/eventually.ts'
+import { ShopProcess } from '../test/harness/shop-process.ts'
 import { runtime } from './runtime/index.ts'
 
 const main = resolve(import.meta.dirname, 'main.ts')
@@ -92,4 +93,43 @@ test('shop probe: exit 0 with the answer when the shop at --http-port is ready o
   }
   const closed = await probe(`--http-port=${port}`)
   expect(closed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^shop: http:\/\/127\.0\.0\.1:\d+\/readyz did not answer/) })
+})
+
+describe("--engine-ram-mb sizes the engine's collector at start", () => {
+  const fourGiB = 2 ** 32
+  /** Starts an api-only shop on the memory bus and returns what its start said of the engine, then stops it. */
+  async function engineAt(args: string[], env: Record<string, string> = {}) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'shop-engine-'))
+    const shop = await ShopProcess.spawn(['--roles=api', '--http-port=0', '--log-level=info', `--data-dir=${dataDir}`, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    })
+    // Ready: its signal handlers are in place, so SIGTERM is a clean stop.
+    await shop.ready()
+    shop.kill('SIGTERM')
+    expect(await shop.exited).toBe(0)
+    const lines = shop.stderr.map((line) => JSON.parse(line) as Record<string, unknown>)
+    const sized = lines.filter((entry) => entry.event === 'shop:engine:sized')
+    // Started again in place: the process the test spawned is the one that ran.
+    expect(lines.find((entry) => entry.event === 'shop:start')?.pid).toBe(shop.proc.pid)
+    expect(sized.length).toBeLessThanOrEqual(1)
+    if (sized[0]) expect(sized[0].pid).toBe(shop.proc.pid)
+    return sized[0]?.ramBytes
+  }
+
+  test("on Bun the process starts again in place with the size; a size already in the environment is kept; 0 (the memory bus's default) and Deno leave it to the engine", async () => {
+    const onBun = runtime.name === 'bun'
+    const machine = onBun ? process.constrainedMemory() : 0
+    expect(await engineAt(['--engine-ram-mb=1024'])).toBe(onBun ? 2 ** 30 : undefined)
+    // The kafka bus's default (the memory bus's is 0), unless this machine (or its container) has no more than 4 GiB.
+    expect(await engineAt(['--engine-ram-mb=4096'])).toBe(onBun && machine > fourGiB ? fourGiB : undefined)
+    expect(await engineAt(['--engine-ram-mb=1024'], { BUN_JSC_forceRAMSize: String(2 ** 29) })).toBe(onBun ? 2 ** 29 : undefined)
+    expect(await engineAt(['--engine-ram-mb=0'])).toBeUndefined()
+    expect(await engineAt([])).toBeUndefined()
+  }, 60_000)
+
+  test('a size that is not a whole number of MiB exits 2 with one clear message', async () => {
+    const { code, stderr } = await run(['--engine-ram-mb=lots'])
+    expect(code).toBe(2)
+    expect(stderr).toMatch(/^shop: .*--engine-ram-mb/)
+  })
 })

@@ -1,21 +1,27 @@
 #!/usr/bin/env bun
 import pkg from '../package.json' with { type: 'json' }
-import { Shop } from './app.ts'
+import type { Shop } from './app.ts'
 import { helpText, loadConfig } from './config/load.ts'
-import { aclsCommand } from './cli/acls.ts'
-import { rebuildCommand } from './cli/rebuild.ts'
-import { probeCommand } from './cli/probe.ts'
-import { stockCommand } from './cli/stock.ts'
 import type { Config } from './config/options.ts'
 import { ConfigError, ShopError } from './errors.ts'
 import { createLogger } from './log.ts'
-import { workerIdentity } from './workers/pool.ts'
+import { runtime } from './runtime/index.ts'
 
 /** Exit codes (also in --help). */
 const EXIT = { ok: 0, stopFailed: 1, usage: 2, escalated: 70 } as const
 
-/** Commands that do one thing against the configured bus, print one JSON line and exit. */
-const oneShotCommands: Record<string, (args: string[], config: Config) => Promise<string>> = { stock: stockCommand, rebuild: rebuildCommand, probe: probeCommand, acls: aclsCommand }
+type OneShot = (args: string[], config: Config) => Promise<string>
+/**
+ * Commands that do one thing against the configured bus, print one JSON line and exit. They, and the
+ * Shop itself, are loaded once chosen: a start that sizes the engine's collector runs this file
+ * twice (`runtime.sizeCollector`), and the first run should load no more than it needs.
+ */
+const oneShotCommands: Record<string, () => Promise<OneShot>> = {
+  stock: async () => (await import('./cli/stock.ts')).stockCommand,
+  rebuild: async () => (await import('./cli/rebuild.ts')).rebuildCommand,
+  probe: async () => (await import('./cli/probe.ts')).probeCommand,
+  acls: async () => (await import('./cli/acls.ts')).aclsCommand,
+}
 
 function fail(message: string, code: number): never {
   process.stderr.write(`shop: ${message}\n`)
@@ -42,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
   const oneShot = oneShotCommands[command]
   if (oneShot) {
     try {
-      process.stdout.write(`${await oneShot(args, invocation.config)}\n`)
+      process.stdout.write(`${await (await oneShot())(args, invocation.config)}\n`)
       process.exit(EXIT.ok)
     } catch (error) {
       if (error instanceof ConfigError) fail(error.message, EXIT.usage)
@@ -52,8 +58,17 @@ async function main(argv: string[]): Promise<void> {
   if (command !== 'run') fail(`unknown command "${invocation.command.join(' ')}"\nRun 'shop --help' for the options.`, EXIT.usage)
 
   const { config } = invocation
+  // First of all: on Bun this may start the process again in place, with the collector sized.
+  let engineRamBytes
+  try {
+    engineRamBytes = runtime.sizeCollector(config.engineRamMb * 2 ** 20)
+  } catch (error) {
+    fail(`start failed: cannot size the engine's collector (--engine-ram-mb): ${(error as Error)?.message ?? error}`, EXIT.stopFailed)
+  }
+  const [{ Shop }, { workerIdentity }] = await Promise.all([import('./app.ts'), import('./workers/pool.ts')])
   const worker = workerIdentity(process.env)
   const logger = worker ? createLogger(config.logLevel).child({ worker: worker.index }) : createLogger(config.logLevel)
+  if (engineRamBytes !== undefined) logger.info({ event: 'shop:engine:sized', ramBytes: engineRamBytes }, `the engine collects as if the machine had ${engineRamBytes / 2 ** 20} MiB`)
   let shop: Shop
   try {
     shop = await Shop.start({

@@ -24,6 +24,14 @@ describe('loadConfig', () => {
     expect(loadConfig(['--bus=memory'], { SHOP_BROKERS: 'k1:9092' }).config.bus).toBe('memory')
   })
 
+  test("the engine's memory: 4096 MiB on the kafka bus, left to the engine on the memory bus, unless set", () => {
+    expect(loadConfig(['--brokers=k1:9092'], {}).config.engineRamMb).toBe(4096)
+    expect(loadConfig([], {}).config.engineRamMb).toBe(0)
+    expect(loadConfig(['--bus=memory'], { SHOP_BROKERS: 'k1:9092' }).config.engineRamMb).toBe(0)
+    expect(loadConfig(['--brokers=k1:9092', '--engine-ram-mb=0'], {}).config.engineRamMb).toBe(0)
+    expect(loadConfig([], { SHOP_ENGINE_RAM_MB: '2048' }).config.engineRamMb).toBe(2048)
+  })
+
   const bad: Array<[string, string[], Record<string, string>, RegExp]> = [
     ['an unknown role', ['--roles=api,shipping'], {}, /--roles item 2.*must be one of api, order, inventory, payment, warehouse, shipper, notifier, projector, aggregator, registry, audit; got "shipping"/],
     ['a port out of range', ['--http-port=70000'], {}, /--http-port.*65535/],
@@ -34,6 +42,7 @@ describe('loadConfig', () => {
     ['an unknown flag', ['--colour=blue'], {}, /Unknown option '--colour'/],
     ['an unknown profile', ['--profile=staging'], {}, /--profile.*must be dev or prod/],
     ['zero partitions', ['--partitions=0'], {}, /--partitions/],
+    ['a negative engine memory', ['--engine-ram-mb=-1'], {}, /--engine-ram-mb \(SHOP_ENGINE_RAM_MB\)/],
     ['a dedup window shorter than the idempotency TTL', ['--dedup-window-ms=60000'], {}, /--dedup-window-ms \(SHOP_DEDUP_WINDOW_MS\): must be at least --idempotency-ttl-ms \(86400000\); got 60000/],
     ['the prod profile serving the api without an admin token', ['--roles=api'], { SHOP_PROFILE: 'prod' }, /--admin-token \(SHOP_ADMIN_TOKEN\): required by the prod profile for the api and registry roles/],
     ['the prod profile serving the registry without an admin token', ['--profile=prod', '--roles=registry'], {}, /--admin-token \(SHOP_ADMIN_TOKEN\): required by the prod profile/],

@@ -23,6 +23,7 @@ export const ConfigSchema = Type.Object(
     httpPort: Type.Integer({ minimum: 0, maximum: 65535 }),
     httpHost: Type.String({ minLength: 1 }),
     workers: Type.Integer({ minimum: 1, maximum: 64 }),
+    engineRamMb: Type.Integer({ minimum: 0, maximum: 16_777_216 }),
     dataDir: Type.String({ minLength: 1 }),
     partitions: Type.Integer({ minimum: 1, maximum: 10_000 }),
     topicPrefix: Type.String({ pattern: '^[A-Za-z0-9._-]*$' }),
@@ -105,6 +106,7 @@ export const optionSpecs: OptionSpec[] = [
   { key: 'httpPort', flag: 'http-port', env: 'SHOP_HTTP_PORT', kind: 'integer', help: 'HTTP port for the API, /healthz and /readyz; 0 picks a free port (default 8080)' },
   { key: 'httpHost', flag: 'http-host', env: 'SHOP_HTTP_HOST', kind: 'string', help: 'address the HTTP server binds (default 127.0.0.1 in dev, 0.0.0.0 in prod)' },
   { key: 'workers', flag: 'workers', env: 'SHOP_WORKERS', kind: 'integer', help: 'processes that share this process\'s consuming roles (all but api and registry), each a member of their consumer groups, under this one as their supervisor: it restarts them, waits for them at stop, and serves their /readyz and summed /metrics; uses more than one core. Kafka bus only (default 1: the roles run in this process)' },
+  { key: 'engineRamMb', flag: 'engine-ram-mb', env: 'SHOP_ENGINE_RAM_MB', kind: 'integer', help: 'memory, in MiB, that Bun\'s engine (JavaScriptCore) is told the machine has; it paces its collector by it (not a limit): under 16 GiB it lets the heap grow 2x between collections, not up to 3x. Set at start by starting the process again in place (same pid), unless BUN_JSC_forceRAMSize is already set or the machine or container has no more. 0: the machine\'s memory or the container\'s limit. Not on Deno (default 4096 on the kafka bus, 0 on the memory bus)' },
   { key: 'dataDir', flag: 'data-dir', env: 'SHOP_DATA_DIR', kind: 'string', help: 'directory for the SQLite state caches (default ./data in dev, /var/lib/shop in prod)' },
   { key: 'partitions', flag: 'partitions', env: 'SHOP_PARTITIONS', kind: 'integer', help: 'partition count of the topics shop creates (default 6)' },
   { key: 'topicPrefix', flag: 'topic-prefix', env: 'SHOP_TOPIC_PREFIX', kind: 'string', help: 'prefix for every topic and consumer group name, to share a cluster (default none)' },
@@ -232,7 +234,7 @@ const common = {
 }
 
 /** Defaults per profile; flags and SHOP_* variables override them. */
-export const profiles: Record<Config['profile'], Omit<Config, 'bus' | 'profile'>> = {
+export const profiles: Record<Config['profile'], Omit<Config, 'bus' | 'profile' | 'engineRamMb'>> = {
   dev: { ...common, httpHost: '127.0.0.1', dataDir: './data', logLevel: 'debug' },
   prod: { ...common, httpHost: '0.0.0.0', dataDir: '/var/lib/shop', logLevel: 'info' },
 }

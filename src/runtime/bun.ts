@@ -23,6 +23,9 @@ function statement<Row, Params extends SqlValue[]>(s: Statement<Row, Params>): S
   }
 }
 
+/** JavaScriptCore's option for the memory it sizes its heap by, read once at start. */
+const ramSize = 'BUN_JSC_forceRAMSize'
+
 let stdout: ReturnType<typeof Bun.stdout.writer> | undefined
 
 function server(s: { hostname?: string; port?: number }, stop: () => Promise<void>): HttpServer {
@@ -62,8 +65,19 @@ export const bun: Runtime = {
     }
   },
   scriptCommand: (script) => [process.execPath, script],
-  // A compiled binary's entry script lives in its embedded file system; the binary alone starts it.
-  selfCommand: () => (Bun.main.startsWith('/$bunfs/') ? [process.execPath] : [process.execPath, Bun.main]),
+  selfCommand,
+  sizeCollector(bytes) {
+    const set = process.env[ramSize]
+    if (set !== undefined) return Number(set) || undefined
+    if (bytes <= 0 || bytes >= process.constrainedMemory()) return undefined
+    const command = selfCommand()
+    process.execve!(command[0]!, [...command, ...process.argv.slice(2)], { ...process.env, [ramSize]: String(bytes) })
+  },
+}
+
+/** A compiled binary's entry script lives in its embedded file system; the binary alone starts it. */
+function selfCommand(): string[] {
+  return Bun.main.startsWith('/$bunfs/') ? [process.execPath] : [process.execPath, Bun.main]
 }
 
 const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })

@@ -21,6 +21,15 @@ export interface Runtime {
   scriptCommand(script: string): string[]
   /** The command that starts this program again: the compiled binary itself, or the runtime and its entry script. */
   selfCommand(): string[]
+  /**
+   * Has the engine's collector sized for `bytes` of memory (0: the engine's own choice, by the
+   * machine's memory or the container's limit), and returns the size in effect (undefined: the
+   * engine's own). On Bun this starts the process again in place (`execve`: same pid, arguments
+   * and environment, plus `BUN_JSC_forceRAMSize`), as JavaScriptCore reads it only at start; a size
+   * already set in the environment is kept. Call it before anything else starts. Deno's V8 sizes its
+   * heap by its own flags: there it does nothing.
+   */
+  sizeCollector(bytes: number): number | undefined
 }
 
 export type SqlValue = string | number | bigint | null | Uint8Array
