@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../errors.ts'
-import { type Config, ConfigSchema, type OptionSpec, optionSpecs, profiles, unpartitionedRoles } from './options.ts'
+import { type Config, ConfigSchema, engineRamMbByBus, type OptionSpec, optionSpecs, profiles, unpartitionedRoles } from './options.ts'
 import { validate } from './validate.ts'
 import { type TracingSettings, tracingSettings, tracingVariables } from '../observability/tracing.ts'
 
@@ -67,9 +67,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   const merged = {
     ...profiles[profile],
     bus,
-    // The memory bus keeps every record in its one process's heap, which a collector paced for less
-    // memory only marks more often: there it costs CPU and saves nothing (README, "The engine told 4 GiB").
-    engineRamMb: bus === 'kafka' ? 4096 : 0,
+    engineRamMb: engineRamMbByBus[bus as Config['bus']] ?? 0,
     ...given,
     profile,
   }
