@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { KafkaLog } from '../src/kafka/platformatic/index.ts'
 import { logConsume, logProduce, orderRecords, rawKafkaConsume } from './lib/baselines.ts'
 import { soldOutSkus } from './lib/load.ts'
+import { eventually } from '../test/harness/eventually.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
 function bench(args: string[]) {
@@ -28,7 +29,7 @@ describe('bun bench', () => {
   test('--help lists every knob; a bad command line exits 2 with the reason', () => {
     const help = bench(['--help'])
     expect(help.code).toBe(0)
-    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads']) {
+    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads', 'keep-topics']) {
       expect(help.stdout).toContain(`--${knob}`)
     }
     expect(bench(['throughput', '--orders=many'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--orders: "many" is not an integer') })
@@ -134,10 +135,24 @@ describe('bun bench', () => {
     }
   }, 120_000)
 
-  test('stream --quick on the test broker: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them', () => {
+  test('stream --quick on the test broker: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them; the run deletes its own topics and no others', async () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
-    const run = bench(['stream', '--quick', '--stream-orders=1000', '--anchor-threads=1', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
-    expect(run.code, run.failure).toBe(0)
+    const log = new KafkaLog({ brokers: testBrokers, clientId: 'bench-test-cleanup' })
+    // Another run's topic, named as a bench run names its topics.
+    const bystander = `bench-${randomUUID().slice(0, 8)}-1.orders.created`
+    try {
+      await log.admin.ensureTopics([{ name: bystander, partitions: 1 }])
+      const run = bench(['stream', '--quick', '--stream-orders=1000', '--anchor-threads=1', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
+      expect(run.code, run.failure).toBe(0)
+      const [, deleted, runPrefix] = /deleted this run's (\d+) topics \((bench-[0-9a-f]{8}-)\*/.exec(run.stderr) ?? []
+      // Three runs' orders and outcomes at least (shop, shop --workers=2, Kafka Streams with its changelogs).
+      expect(Number(deleted)).toBeGreaterThan(3 * 2)
+      await eventually(async () => expect((await log.admin.listTopics()).filter((name) => name.startsWith(runPrefix!))).toEqual([]), 60_000, 250)
+      expect(await log.admin.listTopics()).toContain(bystander)
+    } finally {
+      await log.admin.deleteTopics([bystander]).catch(() => {})
+      await log.close()
+    }
     const result = JSON.parse(readFileSync(join(out, 'stream.json'), 'utf8')) as StreamResult
     expectValid(StreamResult, result)
     expect(result.runs.map((r) => r.name)).toEqual(['shop order,inventory', 'shop order,inventory --workers=2', 'Kafka Streams, 1 stream thread'])

@@ -56,6 +56,6 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
     }
     return { result, files: writeResult(options.out, 'latency', result, latencyMarkdown(result)) }
   } finally {
-    broker?.stop()
+    await broker?.stop()
   }
 }

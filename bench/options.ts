@@ -25,6 +25,7 @@ const knobs = [
   { name: 'bus', kind: 'string', default: 'kafka,memory', help: 'pipelines to run: kafka, memory or both (memory needs no broker and skips raw Kafka)' },
   { name: 'brokers', kind: 'string', default: '', help: 'a Kafka to use (host:port,...); default: start the local broker of scripts/kafka.sh on port 29092 and stop it after' },
   { name: 'deploy', kind: 'string', default: 'api;order,inventory;notifier,aggregator', help: 'processes of the Kafka pipeline, separated by ";", each a list of roles' },
+  { name: 'keep-topics', kind: 'bool', default: false, help: "keep this run's topics (all named bench-<run id>-…) on the broker; default: deleted when the run ends, so that runs do not pile up partitions that slow the broker down" },
   { name: 'shop', kind: 'string', default: '', help: 'the shop binary to run; default: build ./shop from this checkout' },
   { name: 'profile', kind: 'bool', default: false, help: 'CPU-profile every shop process (Bun --cpu-prof); profiles and their hottest functions go to <out>/profiles/' },
   { name: 'log-level', kind: 'string', default: 'info', help: "shop's --log-level; each process's log is kept in <out>/logs/ (debug logs every actor transaction with its timings)" },

@@ -60,7 +60,7 @@ export async function runtimes(options: BenchOptions, say: Say): Promise<{ resul
     const files = writeResult(options.out, 'runtimes', result, runtimesMarkdown(result))
     return { result, files }
   } finally {
-    broker?.stop()
+    await broker?.stop()
   }
 }
 

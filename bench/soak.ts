@@ -62,7 +62,7 @@ export async function soak(options: BenchOptions, say: Say): Promise<{ result: S
       await session.stop()
     }
   } finally {
-    broker.stop()
+    await broker.stop()
   }
 }
 

@@ -10,7 +10,7 @@ import { eventually } from '../test/harness/eventually.ts'
 import type { BenchOptions } from './options.ts'
 import { anchorTopics, buildAnchor, startAnchor } from './lib/anchor.ts'
 import { orderRecords } from './lib/baselines.ts'
-import { benchEnvironment, ensureTopics, machine, scratchDir } from './lib/environment.ts'
+import { benchEnvironment, ensureTopics, machine, runPrefix, scratchDir } from './lib/environment.ts'
 import { orderBodies, stockPlan } from './lib/load.ts'
 import { spawn } from './lib/pipeline.ts'
 import { type Ratio, type StreamResult, streamMarkdown, writeResult } from './lib/report.ts'
@@ -41,7 +41,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
   try {
     say('building the Kafka Streams anchor (bench/anchors/kafka-streams, Maven)')
     const classpath = buildAnchor()
-    const prefix = `bench-${randomUUID().slice(0, 8)}.`
+    const prefix = runPrefix()
     const topics = topicNames(prefix)
     const threads = options.anchorThreads.split(',').map(Number)
     const namespaces = threads.map((t) => `${prefix}anchor-${t}-threads.`)
@@ -189,7 +189,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     return { result, files: writeResult(options.out, 'stream', result, streamMarkdown(result)) }
   } finally {
     await log.close()
-    broker?.stop()
+    await broker?.stop()
   }
 }
 

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { KafkaLog } from '../src/kafka/platformatic/index.ts'
 import { kafkaLogDefaults } from '../src/kafka/platformatic/options.ts'
 import { MemoryLog } from '../src/kafka/memory/index.ts'
 import type { Log } from '../src/kafka/port.ts'
 import type { BenchOptions } from './options.ts'
 import { type ConsumeRate, bareElysia, logConsume, logProduce, logTransactions, logTransform, orderRecords, rawKafka, rawKafkaConsume, type Rate, recordBytes } from './lib/baselines.ts'
-import { benchEnvironment, ensureTopics, machine } from './lib/environment.ts'
+import { benchEnvironment, ensureTopics, machine, runPrefix } from './lib/environment.ts'
 import { closedLoop, orderBodies } from './lib/load.ts'
 import { type Ratio, type ThroughputResult, throughputMarkdown, writeResult } from './lib/report.ts'
 import { type Say, Session, figures, mixOf } from './lib/session.ts'
@@ -32,7 +31,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
     let raw: Rate | null = null
     if (broker) {
       const log = new KafkaLog({ brokers: broker.brokers, clientId: 'bench-raw' })
-      const topic = `bench-${randomUUID().slice(0, 8)}.raw`
+      const topic = `${runPrefix()}raw`
       await ensureTopics(log, [{ name: topic, partitions: options.partitions }])
       await log.close()
       say(`raw Kafka: ProducerPerformance, ${options.logRecords} records of ${bytes} bytes, acks=all, idempotent`)
@@ -73,7 +72,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
     const files = writeResult(options.out, 'throughput', result, throughputMarkdown(result))
     return { result, files }
   } finally {
-    broker?.stop()
+    await broker?.stop()
   }
 }
 
@@ -82,7 +81,7 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
  * Kafka's own consumer tool on the same records (Kafka only); then consume-copy-produce both ways.
  */
 async function logLayer(log: Log, brokers: string[] | null, options: BenchOptions, say: Say): Promise<Omit<Run['log'], 'transactions'>> {
-  const prefix = `bench-${randomUUID().slice(0, 8)}.`
+  const prefix = runPrefix()
   const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
   await ensureTopics(log, Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
   const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.logRecords)
@@ -111,7 +110,7 @@ async function logLayer(log: Log, brokers: string[] | null, options: BenchOption
  */
 async function transactionPath(log: Log, brokers: string[], options: BenchOptions, say: Say): Promise<NonNullable<Run['log']['transactions']>> {
   const javaRetry = new KafkaLog({ brokers, clientId: 'bench-java-retry', concurrentTransactionsRetryMs: 20 })
-  const prefix = `bench-${randomUUID().slice(0, 8)}.txn`
+  const prefix = `${runPrefix()}txn`
   const topic = `${prefix}.out`
   const rounds = options.quick ? 50 : 200
   try {

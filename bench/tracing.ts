@@ -49,7 +49,7 @@ export async function tracing(options: BenchOptions, say: Say): Promise<{ result
     return { result, files: writeResult(options.out, 'tracing', result, tracingMarkdown(result)) }
   } finally {
     collector.stop(true)
-    broker?.stop()
+    await broker?.stop()
   }
 }
 

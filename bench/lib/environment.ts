@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isRetryable } from '../../src/errors.ts'
+import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
 import type { Log } from '../../src/kafka/port.ts'
 import type { TopicSpec } from '../../src/kafka/types.ts'
 import { retrying } from '../../src/time.ts'
@@ -10,6 +12,19 @@ import type { BenchOptions } from '../options.ts'
 
 /** The local broker's port when the bench starts one (apart from dev's 9092 and the tests' 19092). */
 const BENCH_KAFKA_PORT = 29092
+
+/** This run's id: every topic and group the run creates is named `bench-<id>-<n>.…` (runPrefix). */
+const runId = randomUUID().slice(0, 8)
+let prefixes = 0
+
+/**
+ * A fresh prefix for the topics and groups of one part of this run, `bench-<run id>-<n>.`: the
+ * parts never share a topic, and the run deletes its own topics, and no other run's, when it ends
+ * (Broker.stop).
+ */
+export function runPrefix(): string {
+  return `bench-${runId}-${++prefixes}.`
+}
 
 /** What the figures were measured on. */
 export interface Machine {
@@ -60,7 +75,30 @@ export interface Broker {
   /** The broker's pid when it runs on this machine (for its CPU and memory figures). */
   pid: number | undefined
   version: string
-  stop(): void
+  /**
+   * Deletes this run's topics (unless --keep-topics), then stops the local broker if the bench
+   * started it. Never throws: the results are written by then, and a failed deletion is said.
+   */
+  stop(): Promise<void>
+}
+
+/**
+ * Deletes every topic whose name has this run's prefix: the pipelines', the log-layer baselines'
+ * and Kafka Streams' own (changelogs, repartition topics). Left behind, each run added ~40 topics
+ * of 6 partitions, and a broker holding thousands of partitions spends its CPU on them (the
+ * high-watermark checkpoints, the metadata of every listing) while it is being measured.
+ */
+async function deleteRunTopics(brokers: string[], say: (line: string) => void): Promise<void> {
+  const log = new KafkaLog({ brokers, clientId: 'bench-cleanup' })
+  try {
+    const mine = (await log.admin.listTopics()).filter((name) => name.startsWith(`bench-${runId}-`))
+    if (mine.length > 0) await log.admin.deleteTopics(mine)
+    say(`deleted this run's ${mine.length} topics (bench-${runId}-*; --keep-topics keeps them)`)
+  } catch (error) {
+    say(`could not delete this run's topics (bench-${runId}-*): ${(error as Error)?.message ?? error}`)
+  } finally {
+    await log.close()
+  }
 }
 
 /** The pid of the broker scripts/kafka.sh runs on `port` here, undefined when none does. */
@@ -75,22 +113,26 @@ function scriptBrokerPid(port: string): number | undefined {
  * the bench started it). A given broker's pid is known, so that its CPU is measured too, when it is
  * one address on 127.0.0.1 or localhost whose port has a broker of this checkout's script.
  */
-export function kafkaBroker(options: BenchOptions): Broker {
+export function kafkaBroker(options: BenchOptions, say: (line: string) => void): Broker {
   const version = /<kafka.version>(.*)<\/kafka.version>/.exec(readFileSync(join(repo, 'scripts/kafka/pom.xml'), 'utf8'))?.[1] ?? 'unknown'
+  const cleanUp = (brokers: string[]) => (options.keepTopics ? Promise.resolve() : deleteRunTopics(brokers, say))
   if (options.brokers) {
     const brokers = options.brokers.split(',')
     const local = brokers.length === 1 ? /^(?:127\.0\.0\.1|localhost):(\d+)$/.exec(brokers[0]!) : null
-    return { brokers, pid: local ? scriptBrokerPid(local[1]!) : undefined, version: `${version} (given)`, stop() {} }
+    return { brokers, pid: local ? scriptBrokerPid(local[1]!) : undefined, version: `${version} (given)`, stop: () => cleanUp(brokers) }
   }
   const port = String(BENCH_KAFKA_PORT)
   run(['bash', 'scripts/setup.sh', '--kafka'])
   const wasRunning = scriptBrokerPid(port) !== undefined
   if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'up'], { KAFKA_PORT: port })
+  const brokers = [`127.0.0.1:${port}`]
   return {
-    brokers: [`127.0.0.1:${port}`],
+    brokers,
     pid: scriptBrokerPid(port),
     version,
-    stop() {
+    async stop() {
+      // Its data directory outlives it: the topics would be there at the next run's start.
+      await cleanUp(brokers)
       if (!wasRunning) run(['bash', 'scripts/kafka.sh', 'down'], { KAFKA_PORT: port })
     },
   }
@@ -115,5 +157,5 @@ export function benchEnvironment(options: BenchOptions, say: (line: string) => v
   const binary = shopBinary(options)
   if (!kafka) return { binary, broker: undefined }
   say(options.brokers ? `using Kafka at ${options.brokers}` : `starting the local Kafka broker (scripts/kafka.sh, port ${BENCH_KAFKA_PORT})`)
-  return { binary, broker: kafkaBroker(options) }
+  return { binary, broker: kafkaBroker(options, say) }
 }

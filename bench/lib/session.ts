@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
 import { groupName, topicNames, topicSpecs, topology } from '../../src/topology.ts'
 import type { RoleName } from '../../src/config/options.ts'
 import type { BenchOptions } from '../options.ts'
-import type { Broker } from './environment.ts'
+import { type Broker, runPrefix } from './environment.ts'
 import { Completions, closedLoop, type LoadResult, type LoadTarget, type OrderMix, orderBodies, stockPlan } from './load.ts'
 import { setStock } from '../../test/harness/stock.ts'
 import { type Member, Pipeline, hotFunctions } from './pipeline.ts'
@@ -100,7 +99,7 @@ export class Session {
     extraFlags: string[] = [],
     extraEnv: Record<string, string> = {},
   ): Promise<Session> {
-    const prefix = `bench-${randomUUID().slice(0, 8)}.`
+    const prefix = runPrefix()
     const profileDir = options.profile ? join(options.out, 'profiles', bus) : undefined
     if (profileDir) rmSync(profileDir, { recursive: true, force: true })
     let session: Session | undefined

@@ -667,6 +667,16 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       await expect(log.admin.ensureTopics([{ name: t, partitions: 4 }])).rejects.toBeInstanceOf(TopicMismatchError)
       await expect(log.producer().send([{ topic: t, value: 'x', partition: 3 }])).rejects.toThrow(/out of range/)
     })
+
+    test('listTopics names the topics created, and not one deleted', async () => {
+      log = open()
+      const [kept, deleted] = [unique('listed'), unique('deleted')]
+      await log.admin.ensureTopics([{ name: kept, partitions: 1 }, { name: deleted, partitions: 2 }])
+      expect((await log.admin.listTopics()).filter((name) => name === kept || name === deleted).sort()).toEqual([deleted, kept].sort())
+      await log.admin.deleteTopics([deleted])
+      // Kafka deletes a topic in the background: it leaves the listing once the controller has removed it.
+      await eventually(async () => expect((await log.admin.listTopics()).filter((name) => name === kept || name === deleted)).toEqual([kept]), 30_000, 100)
+    })
   })
 }
 

@@ -61,6 +61,8 @@ export interface LogAdmin {
    * `commit()` has resolved, Kafka may still show the previous value for a few ms: wait for a value.
    */
   committedOffsets(groupId: string): Promise<RecordPosition[]>
+  /** The names of every topic the cluster holds (internal ones apart), in no particular order. */
+  listTopics(): Promise<string[]>
   deleteTopics(names: string[]): Promise<void>
 }
 

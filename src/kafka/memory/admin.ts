@@ -38,6 +38,10 @@ export class MemoryAdmin implements LogAdmin {
     })
   }
 
+  async listTopics(): Promise<string[]> {
+    return [...this.cluster.topics.keys()]
+  }
+
   async deleteTopics(names: string[]): Promise<void> {
     for (const name of names) this.cluster.topics.delete(name)
   }

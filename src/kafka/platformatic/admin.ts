@@ -93,6 +93,10 @@ export class KafkaAdmin implements LogAdmin {
     )
   }
 
+  listTopics(): Promise<string[]> {
+    return call('list topics', this.#ms, this.#admin.listTopics())
+  }
+
   async deleteTopics(names: string[]): Promise<void> {
     await call('delete topics', this.#ms, this.#admin.deleteTopics({ topics: names }))
   }
