@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import type { Log } from '../../src/kafka/port.ts'
-import { partitionLag } from '../../src/observability/lag.ts'
+import { groupsLag, partitionLag } from '../../src/observability/lag.ts'
 import { round } from './stats.ts'
 
 const TICKS_PER_SECOND = 100 // Linux USER_HZ
@@ -178,11 +178,6 @@ export class LagSampler {
     private readonly groups: Array<{ group: string; topics: string[] }>,
   ) {}
 
-  async lag(group: string, topics: string[]): Promise<number> {
-    const partitions = await partitionLag(this.log, group, topics)
-    return Number(partitions.reduce((lag, p) => lag + p.end - (p.committed ?? 0n), 0n))
-  }
-
   /**
    * Records (not offsets: transaction markers are not records) after the group's committed offsets,
    * as far as one read reaches: 0 when the group has caught up.
@@ -195,10 +190,10 @@ export class LagSampler {
     return (await this.log.read(behind)).reduce((n, r) => n + r.records.length, 0)
   }
 
-  /** Current lag per group. */
+  /** Current lag per group: the ends of all their topics read in one round, as shop's own lag exporter does (groupsLag). */
   async sample(): Promise<Map<string, number>> {
-    for (const { group, topics } of this.groups) {
-      const lag = await this.lag(group, topics)
+    for (const { group, partitions } of await groupsLag(this.log, this.groups)) {
+      const lag = Number(partitions.reduce((sum, p) => sum + p.end - (p.committed ?? 0n), 0n))
       this.#latest.set(group, lag)
       this.#max.set(group, Math.max(this.#max.get(group) ?? 0, lag))
     }

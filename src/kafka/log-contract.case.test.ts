@@ -668,6 +668,23 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
       await expect(log.producer().send([{ topic: t, value: 'x', partition: 3 }])).rejects.toThrow(/out of range/)
     })
 
+    test('endOffsetsOf reads the ends of several topics at once, each as endOffsets does; an unknown topic is named', async () => {
+      log = open()
+      const [a, b] = [await topic(2), await topic(3)]
+      await log.producer().send([
+        { topic: a, value: 'x', partition: 1 },
+        { topic: b, value: 'y', partition: 0 },
+        { topic: b, value: 'z', partition: 0 },
+        { topic: b, value: 'w', partition: 2 },
+      ])
+      const ends = await log.admin.endOffsetsOf([a, b, a])
+      expect([...ends.keys()].sort()).toEqual([a, b].sort())
+      expect([ends.get(a), ends.get(b)]).toEqual([[0n, 1n], [2n, 0n, 1n]])
+      expect(ends.get(b)).toEqual(await log.admin.endOffsets(b))
+      const missing = unique('missing')
+      await expect(log.admin.endOffsetsOf([a, missing])).rejects.toThrow(missing)
+    })
+
     test('listTopics names the topics created, and not one deleted', async () => {
       log = open()
       const [kept, deleted] = [unique('listed'), unique('deleted')]

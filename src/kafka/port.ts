@@ -50,6 +50,12 @@ export interface LogAdmin {
   /** The end offset (next offset to be written, read_committed: the last stable offset) per partition. */
   endOffsets(topic: string): Promise<bigint[]>
   /**
+   * `endOffsets` of several topics at once, by name (on Kafka one Metadata and one ListOffsets
+   * request for them all, where a call per topic costs two requests each). Rejects naming any topic
+   * that does not exist.
+   */
+  endOffsetsOf(topics: string[]): Promise<Map<string, bigint[]>>
+  /**
    * The end offset per partition counting the records of transactions still open (the high
    * watermark). It equals `endOffsets` once no transaction is open on the partition (see settledEnd).
    */

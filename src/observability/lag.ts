@@ -40,13 +40,25 @@ export interface PartitionLag {
 }
 
 /** Every partition of `topics` with the group's committed offset and the partition's end. */
-export async function partitionLag(log: Log, group: string, topics: string[], endsOf = (topic: string) => log.admin.endOffsets(topic)): Promise<PartitionLag[]> {
-  const committed = new Map((await log.admin.committedOffsets(group)).map((p) => [tpKey(p.topic, p.partition), p.offset]))
-  const result: PartitionLag[] = []
-  for (const topic of topics) {
-    for (const [partition, end] of (await endsOf(topic)).entries()) result.push({ topic, partition, end, committed: committed.get(tpKey(topic, partition)) })
-  }
-  return result
+export async function partitionLag(log: Log, group: string, topics: string[]): Promise<PartitionLag[]> {
+  const [lag] = await groupsLag(log, [{ group, topics }])
+  return lag!.partitions
+}
+
+/**
+ * `partitionLag` of several groups, their topics' ends read once for all: one Metadata and one
+ * ListOffsets request on Kafka, where a read per topic cost two each (the api reports ~12 groups
+ * over ~30 topics). Each group's committed offsets are read before the ends, so an end is never
+ * older than the offset it is compared with.
+ */
+export async function groupsLag(log: Log, groups: LaggingGroup[]): Promise<Array<{ group: string; partitions: PartitionLag[] }>> {
+  const committed = await Promise.all(groups.map(({ group }) => log.admin.committedOffsets(group)))
+  const ends = await log.admin.endOffsetsOf(groups.flatMap(({ topics }) => topics))
+  return groups.map(({ group, topics }, i) => {
+    const offsets = new Map(committed[i]!.map((p) => [tpKey(p.topic, p.partition), p.offset]))
+    const partitions = topics.flatMap((topic) => ends.get(topic)!.map((end, partition) => ({ topic, partition, end, committed: offsets.get(tpKey(topic, partition)) })))
+    return { group, partitions }
+  })
 }
 
 export interface LagExporterOptions {
@@ -89,10 +101,8 @@ export class LagExporter {
   /** One sample of every group; rejects when the broker cannot be asked. */
   async sample(): Promise<void> {
     const { log, metrics } = this.options
-    const ends = new Map<string, bigint[]>()
-    const endsOf = async (topic: string) => ends.get(topic) ?? ends.set(topic, await log.admin.endOffsets(topic)).get(topic)!
-    for (const { group, topics } of this.options.groups) {
-      for (const { topic, partition, end, committed } of await partitionLag(log, group, topics, endsOf)) {
+    for (const { group, partitions } of await groupsLag(log, this.options.groups)) {
+      for (const { topic, partition, end, committed } of partitions) {
         if (committed === undefined) continue
         const labels = { consumergroup: group, topic, partition: String(partition) }
         metrics.consumerOffset.set(labels, Number(committed))

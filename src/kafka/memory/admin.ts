@@ -26,6 +26,10 @@ export class MemoryAdmin implements LogAdmin {
     return this.cluster.topic(topic).map((log) => BigInt(log.length))
   }
 
+  async endOffsetsOf(topics: string[]): Promise<Map<string, bigint[]>> {
+    return new Map(await Promise.all(topics.map(async (topic) => [topic, await this.endOffsets(topic)] as const)))
+  }
+
   async highWatermarks(topic: string): Promise<bigint[]> {
     return this.cluster.topic(topic).map((log, partition) => BigInt(log.length + (this.cluster.unsettled.get(tpKey(topic, partition)) ?? 0)))
   }

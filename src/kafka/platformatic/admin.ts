@@ -61,29 +61,36 @@ export class KafkaAdmin implements LogAdmin {
     return present.map((name) => ({ name, partitions: metadata.topics.get(name)!.partitionsCount }))
   }
 
-  endOffsets(topic: string): Promise<bigint[]> {
-    return this.#listEnds(topic, FetchIsolationLevels.READ_COMMITTED)
+  async endOffsets(topic: string): Promise<bigint[]> {
+    return (await this.#listEnds([topic], FetchIsolationLevels.READ_COMMITTED)).get(topic)!
   }
 
-  highWatermarks(topic: string): Promise<bigint[]> {
-    return this.#listEnds(topic, FetchIsolationLevels.READ_UNCOMMITTED)
+  endOffsetsOf(topics: string[]): Promise<Map<string, bigint[]>> {
+    return this.#listEnds(topics, FetchIsolationLevels.READ_COMMITTED)
   }
 
-  /** ListOffsets of every partition's end, as a reader at `isolationLevel` sees it. */
-  async #listEnds(topic: string, isolationLevel: FetchIsolationLevelValue): Promise<bigint[]> {
-    const [described] = await this.describeTopics([topic])
-    if (!described) throw new LogError(`unknown topic ${topic}`)
+  async highWatermarks(topic: string): Promise<bigint[]> {
+    return (await this.#listEnds([topic], FetchIsolationLevels.READ_UNCOMMITTED)).get(topic)!
+  }
+
+  /** ListOffsets of every partition's end, as a reader at `isolationLevel` sees it: one Metadata and one ListOffsets request for all `topics`. */
+  async #listEnds(topics: string[], isolationLevel: FetchIsolationLevelValue): Promise<Map<string, bigint[]>> {
+    const names = [...new Set(topics)]
+    if (names.length === 0) return new Map()
+    const described = await this.describeTopics(names)
+    const missing = names.filter((name) => !described.some((d) => d.name === name))
+    if (missing.length > 0) throw new LogError(`unknown topic ${missing.join(', ')}`)
     const result = await call(
-      `end offsets of ${topic}`,
+      `end offsets of ${names.length === 1 ? names[0] : `${names.length} topics`}`,
       this.#ms,
       this.#admin.listOffsets({
-        topics: [{ name: topic, partitions: Array.from({ length: described.partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) }],
+        topics: described.map(({ name, partitions }) => ({ name, partitions: Array.from({ length: partitions }, (_, p) => ({ partitionIndex: p, timestamp: -1n })) })),
         isolationLevel,
       }),
     )
-    const offsets = new Array<bigint>(described.partitions).fill(0n)
-    for (const p of result[0].partitions) offsets[p.partitionIndex] = p.offset
-    return offsets
+    const ends = new Map(described.map(({ name, partitions }) => [name, new Array<bigint>(partitions).fill(0n)]))
+    for (const topic of result) for (const p of topic.partitions) ends.get(topic.name)![p.partitionIndex] = p.offset
+    return ends
   }
 
   async committedOffsets(groupId: string): Promise<RecordPosition[]> {
