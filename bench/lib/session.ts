@@ -238,7 +238,7 @@ export class Session {
   async #logEnd(): Promise<number | undefined> {
     if (!this.lagLog) return undefined
     let sum = 0n
-    for (const topic of this.topics) for (const end of await this.lagLog.admin.endOffsets(topic)) sum += end
+    for (const ends of (await this.lagLog.admin.endOffsetsOf(this.topics)).values()) for (const end of ends) sum += end
     return Number(sum)
   }
 

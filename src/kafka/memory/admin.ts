@@ -23,11 +23,15 @@ export class MemoryAdmin implements LogAdmin {
   }
 
   async endOffsets(topic: string): Promise<bigint[]> {
-    return this.cluster.topic(topic).map((log) => BigInt(log.length))
+    return this.#ends(topic)
   }
 
   async endOffsetsOf(topics: string[]): Promise<Map<string, bigint[]>> {
-    return new Map(await Promise.all(topics.map(async (topic) => [topic, await this.endOffsets(topic)] as const)))
+    return new Map(topics.map((topic) => [topic, this.#ends(topic)]))
+  }
+
+  #ends(topic: string): bigint[] {
+    return this.cluster.topic(topic).map((log) => BigInt(log.length))
   }
 
   async highWatermarks(topic: string): Promise<bigint[]> {
