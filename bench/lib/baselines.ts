@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path'
 import { eventRecord } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { PlaceOrder } from '../../schemas/order.ts'
-import type { Log, TransactionalProducer } from '../../src/kafka/port.ts'
+import { isRetryable } from '../../src/errors.ts'
+import type { ConsumerListener, ConsumerOptions, GroupConsumer, Log, TransactionalProducer } from '../../src/kafka/port.ts'
+import { retrying } from '../../src/time.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../src/kafka/types.ts'
 import { ShopProcess, repo } from '../../test/harness/shop-process.ts'
 import { closedLoop, type LoadResult } from './load.ts'
@@ -94,11 +96,10 @@ export async function rawKafkaConsume(brokers: string[], topic: string, count: n
  * timed from the assignment to the last record, as ConsumerPerformance times its fetches.
  */
 export async function logConsume(log: Log, topic: string, count: number, group: string): Promise<ConsumeRate> {
-  const consumer = log.consumer({ groupId: group, topics: [topic] })
   const progress: Progress = { done: 0 }
   let assigned = 0
   let last = 0
-  await consumer.start({
+  const consumer = await startedConsumer(log, { groupId: group, topics: [topic] }, () => ({
     onAssigned() {
       assigned ||= performance.now()
     },
@@ -110,9 +111,27 @@ export async function logConsume(log: Log, topic: string, count: number, group: 
     onError(error) {
       progress.failure = error
     },
-  })
+  }))
   await untilDone(progress, count, 'consume', () => consumer.close())
   return { count: progress.done, perSecond: perSecond(progress.done, last - assigned) }
+}
+
+/**
+ * A group consumer that has joined, retrying while the broker says it may answer later: a broker
+ * just started still loads its group coordinators, and answers the first join
+ * COORDINATOR_LOAD_IN_PROGRESS (as `ensureTopics` waits out LEADER_NOT_AVAILABLE).
+ */
+async function startedConsumer(log: Log, options: ConsumerOptions, listener: (consumer: GroupConsumer) => ConsumerListener): Promise<GroupConsumer> {
+  return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, async () => {
+    const consumer = log.consumer(options)
+    try {
+      await consumer.start(listener(consumer))
+      return consumer
+    } catch (error) {
+      await consumer.close().catch(() => {})
+      throw error
+    }
+  }, isRetryable)
 }
 
 /** How far a bench consumer got: records done, or the error it stopped on. */
@@ -161,13 +180,12 @@ export async function logProduce(log: Log, records: ProduceRecord[], concurrency
 export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-once', from: string, to: string, count: number, group: string): Promise<Rate> {
   const producer = log.producer({ clientId: `bench-${mode}` })
   const transactional = new Map<number, TransactionalProducer>()
-  const consumer = log.consumer({ groupId: group, topics: [from] })
   const batchMs: number[] = []
   const progress: Progress = { done: 0 }
   let first = 0
   let last = 0
   const copy = (records: ConsumedRecord[]): ProduceRecord[] => records.map((r) => ({ topic: to, key: r.key, value: r.value, headers: r.headers }))
-  await consumer.start({
+  const consumer = await startedConsumer(log, { groupId: group, topics: [from] }, (consumer) => ({
     async onAssigned(partitions) {
       if (mode === 'at-least-once') return
       for (const { partition } of partitions) {
@@ -197,7 +215,7 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
     onError(error) {
       progress.failure = error
     },
-  })
+  }))
   await untilDone(progress, count, mode, async () => {
     await consumer.close()
     for (const tx of transactional.values()) await tx.close()
