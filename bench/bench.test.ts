@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto'
 import { KafkaLog } from '../src/kafka/platformatic/index.ts'
 import { logConsume, logProduce, orderRecords, rawKafkaConsume } from './lib/baselines.ts'
 import { soldOutSkus } from './lib/load.ts'
+import { BrokerRequests, requestsBetween } from './lib/broker-requests.ts'
+import { scriptBrokerPid } from './lib/environment.ts'
 import { eventually } from '../test/harness/eventually.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
@@ -134,6 +136,35 @@ describe('bun bench', () => {
       await log.close()
     }
   }, 120_000)
+
+  test("the broker's requests are counted by type over JMX: ten sends are ten Produce requests, and a fetch is counted once", async () => {
+    const pid = scriptBrokerPid(new URL(`kafka://${testBrokers[0]}`).port)
+    expect(pid).toBeGreaterThan(0)
+    const requests = BrokerRequests.open(pid!)
+    if (typeof requests === 'string') throw new Error(requests)
+    const log = new KafkaLog({ brokers: testBrokers, clientId: 'bench-test-requests' })
+    const topic = `bench-test-${randomUUID().slice(0, 8)}.requests`
+    try {
+      await log.admin.ensureTopics([{ name: topic, partitions: 1 }])
+      const producer = log.producer()
+      // The first send also asks for metadata and a producer id; the counted ones ask for nothing else.
+      await producer.send([{ topic, value: 'first', partition: 0 }])
+      const before = requests.read()
+      for (let i = 0; i < 10; i++) await producer.send([{ topic, value: `v${i}`, partition: 0 }])
+      const [read] = await log.read([{ topic, partition: 0, offset: 0n }])
+      expect(read!.records.map((r) => r.value?.toString())).toContain('v9')
+      const after = requests.read()
+      await producer.close()
+      const counted = requestsBetween(before, after)
+      // Clients of earlier tests may still heartbeat or fetch meanwhile; none of them produces.
+      expect(counted.Produce).toBe(10)
+      // The broker marks each fetch twice (Fetch, and FetchConsumer or FetchFollower): counted once.
+      expect(counted.Fetch).toBeGreaterThanOrEqual(1)
+      expect(Object.keys(counted).filter((type) => type.startsWith('Fetch') && type !== 'Fetch')).toEqual([])
+    } finally {
+      await log.close()
+    }
+  }, 60_000)
 
   test('stream --quick on the test broker: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them; the run deletes its own topics and no others', async () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))

@@ -102,7 +102,7 @@ async function deleteRunTopics(brokers: string[], say: (line: string) => void): 
 }
 
 /** The pid of the broker scripts/kafka.sh runs on `port` here, undefined when none does. */
-function scriptBrokerPid(port: string): number | undefined {
+export function scriptBrokerPid(port: string): number | undefined {
   const status = Bun.spawnSync(['bash', 'scripts/kafka.sh', 'status'], { cwd: repo, env: { ...process.env, KAFKA_PORT: port } })
   if (status.exitCode !== 0) return undefined
   return Number(/pid (\d+)/.exec(status.stdout.toString())?.[1]) || undefined

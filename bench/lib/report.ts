@@ -2,6 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { HopTiming } from './hops.ts'
+import { round } from './stats.ts'
 
 /** The shape of bench/results/*.json: what a run measured, and the baselines beside it. */
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
@@ -59,6 +60,13 @@ const resultHeader = <B extends string>(bench: B) => ({
 const ConsumeRate = Type.Object({ count: Count, perSecond: Count }, { additionalProperties: false })
 const TransactionPair = Type.Object({ shop: Rate, javaRetry: Rate }, { additionalProperties: false })
 
+/**
+ * The requests the broker answered during a measurement, by type (Kafka's RequestsPerSec meters,
+ * read over JMX; bench/tools/BrokerRequests.java). Null on the memory bus, for a broker elsewhere,
+ * or without a JDK here.
+ */
+const BrokerRequestCounts = Nullable(Type.Record(Type.String(), Type.Integer({ minimum: 1 })))
+
 export const ThroughputResult = Type.Object(
   {
     ...resultHeader('throughput'),
@@ -93,6 +101,7 @@ export const ThroughputResult = Type.Object(
           lag: Nullable(Type.Array(GroupLag)),
           /** Empty unless --log-level=debug. */
           hops: Type.Array(HopTiming),
+          brokerRequests: BrokerRequestCounts,
           profiles: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
         },
         { additionalProperties: false },
@@ -126,6 +135,7 @@ export const LatencyResult = Type.Object(
           machineBusyPercent: Nullable(Type.Number({ minimum: 0 })),
           lag: Nullable(Type.Array(GroupLag)),
           hops: Type.Array(HopTiming),
+          brokerRequests: BrokerRequestCounts,
         },
         { additionalProperties: false },
       ),
@@ -294,6 +304,7 @@ export function throughputMarkdown(r: ThroughputResult): string {
     if (!run.lag) continue
     lines.push('', `## Consumer lag on ${run.bus} (offsets, transaction markers included)`, '', table(['group', 'max', 'at the end'], run.lag.map((g) => [g.group, n(g.max), n(g.end)])))
   }
+  lines.push(...requestsSection('bus', r.runs.map((run) => ({ label: run.bus, requests: run.brokerRequests, orders: run.pipeline.completed }))))
   const hops = r.runs.flatMap((run) => run.hops.map((h) => ({ ...h, load: run.bus })))
   if (hops.length > 0) lines.push('', ...hopsSection('bus', hops))
   for (const run of r.runs) {
@@ -322,9 +333,35 @@ export function latencyMarkdown(r: LatencyResult): string {
       ['load', 'machine busy %', ...r.steps[0]!.processes.map((p) => `${p.name} CPU %`)],
       r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
     ),
+    ...requestsSection('load', r.steps.map((s) => ({ label: `${Math.round(s.fraction * 100)}%`, requests: s.brokerRequests, orders: s.pipeline.completed }))),
     '',
     ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: `${Math.round(s.fraction * 100)}%` })))),
   ].join('\n')
+}
+
+/** The broker's requests by type during each measurement, and per order completed (nothing when they were not counted). */
+function requestsSection(label: string, runs: Array<{ label: string; requests: Record<string, number> | null; orders: number }>): string[] {
+  const counted = runs.filter((run) => run.requests !== null)
+  if (counted.length === 0) return []
+  const types = [...new Set(counted.flatMap((run) => Object.keys(run.requests!)))]
+  const total = (type: string) => counted.reduce((sum, run) => sum + (run.requests![type] ?? 0), 0)
+  types.sort((a, b) => total(b) - total(a))
+  const perOrder = (count: number, orders: number) => (orders > 0 ? round(count / orders, 2) : '-')
+  return [
+    '',
+    "## The broker's requests (Kafka's RequestsPerSec meters over JMX, all clients, the bench's own included)",
+    '',
+    table(
+      ['request', ...counted.flatMap((run) => [`${label} ${run.label}`, 'per order'])],
+      [...types, 'all'].map((type) => [
+        type,
+        ...counted.flatMap((run) => {
+          const count = type === 'all' ? Object.values(run.requests!).reduce((a, b) => a + b, 0) : (run.requests![type] ?? 0)
+          return [n(count), perOrder(count, run.orders)]
+        }),
+      ]),
+    ),
+  ]
 }
 
 /** Where each group's transactions spent their time (nothing when shop did not log at debug level). */

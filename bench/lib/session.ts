@@ -12,6 +12,7 @@ import { eventually } from '../../test/harness/eventually.ts'
 import type { PipelineFigures } from './report.ts'
 import { type GroupLag, LagSampler, MachineSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
+import { BrokerRequests, requestsBetween } from './broker-requests.ts'
 import { type HopTiming, hopTimings } from './hops.ts'
 
 /** Prints one progress line (to stderr, with the time since the bench started). */
@@ -63,6 +64,8 @@ export interface Measured {
   lag: GroupLag[] | null
   /** Where each group's transactions spent their time (shop's debug log lines; empty at other log levels). */
   hops: HopTiming[]
+  /** The requests the broker answered meanwhile, by type, most first (null: no broker on this machine, or no JDK to read it). */
+  brokerRequests: Record<string, number> | null
 }
 
 /**
@@ -84,6 +87,7 @@ export class Session {
     private readonly lagGroups: Array<{ group: string; topics: string[] }>,
     private readonly profileDir: string | undefined,
     private readonly topics: string[],
+    private readonly brokerRequests: BrokerRequests | undefined,
   ) {
     // The warm-up and the measurement draw from one sequence, so no order repeats.
     this.bodies = orderBodies(mixOf(options))
@@ -126,7 +130,13 @@ export class Session {
     // The topics the deployment created (only names matter here: the audit topics exist when the audit role runs).
     const createdTopics = topicSpecs({ partitions: 1, topicPrefix: prefix, idempotencyTtlMs: 0, roles: [...deployed] as RoleName[] }).map((t) => t.name)
     const lagLog = bus === 'kafka' && broker ? new KafkaLog({ brokers: broker.brokers, clientId: 'bench-lag' }) : undefined
-    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, createdTopics)
+    let requests: BrokerRequests | undefined
+    if (bus === 'kafka' && broker?.pid) {
+      const opened = BrokerRequests.open(broker.pid)
+      if (typeof opened === 'string') say(`the broker's requests are not counted: ${opened}`)
+      else requests = opened
+    }
+    session = new Session(bus, pipeline, options, say, processes, lagLog, lagGroups, profileDir, createdTopics, requests)
     try {
       say(`${bus} pipeline: seeding stock of ${options.skus} SKUs (+ sold-out ones)`)
       await setStock(pipeline.apiUrl, stockPlan(mixOf(options), stockFor), 60_000)
@@ -151,6 +161,7 @@ export class Session {
     const processSampler = new ProcessSampler(this.processes)
     const lagSampler = this.lagLog ? new LagSampler(this.lagLog, this.lagGroups) : undefined
     const appendsBefore = await this.#logEnd()
+    const requestsBefore = this.brokerRequests?.read()
     const logged = this.pipeline.members.map((m) => m.shop.stderr.length)
     const machineSampler = new MachineSampler()
     processSampler.start()
@@ -175,9 +186,11 @@ export class Session {
       const machineBusyPercent = machineSampler.stop()
       const lag = (await lagSampler?.stop()) ?? null
       const appendsAfter = await this.#logEnd()
+      const requestsAfter = this.brokerRequests?.read()
+      const brokerRequests = requestsBefore && requestsAfter ? requestsBetween(requestsBefore, requestsAfter) : null
       const appends = appendsBefore === undefined || appendsAfter === undefined ? undefined : appendsAfter - appendsBefore
       const hops = hopTimings(this.pipeline.members.flatMap((m, i) => m.shop.stderr.slice(logged[i])))
-      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops }
+      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops, brokerRequests }
     } finally {
       clearInterval(timer)
     }
