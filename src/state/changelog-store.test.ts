@@ -252,6 +252,34 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     expect(last.records().map((r) => r.key)).toEqual(['k4', 'k3'])
   })
 
+  test('batches in flight one on another: each reads through the uncommitted ones before it, and through the store once they committed', async () => {
+    const log = await setup()
+    const store = new ChangelogStore<number>(newCache(), 's', changelog)
+    await store.restore(log)
+    const stores = new Map([['s', store as ChangelogStore<unknown>]])
+    const first = new Changes(stores)
+    first.put('s', 'a', 1)
+    const second = first.fork()
+    second.put('s', 'b', 2)
+    const third = second.fork()
+    third.put('s', 'a', 3)
+    expect([third.get('s', 'a'), third.get('s', 'b'), second.get('s', 'a'), store.get('a')]).toEqual([3, 2, 1, undefined])
+    // The first commits: the second reads its value from the store; the third still reads its own and the second's.
+    first.commit(await log.producer().send(first.records()))
+    expect([store.get('a'), second.get('s', 'a'), third.get('s', 'a'), third.get('s', 'b'), store.get('b')]).toEqual([1, 1, 3, 2, undefined])
+    const fourth = third.fork()
+    second.commit(await log.producer().send(second.records()))
+    third.commit(await log.producer().send(third.records()))
+    expect([fourth.get('s', 'a'), fourth.get('s', 'b')]).toEqual([3, 2])
+    expect(fourth.records()).toEqual([])
+    // Committed changes are read through no more (the chain of a busy actor's batches stays short):
+    // what is staged on them afterwards reaches no later batch.
+    first.put('s', 'c', 9)
+    second.put('s', 'c', 9)
+    expect([third.get('s', 'c'), fourth.get('s', 'c'), fourth.fork().get('s', 'c')]).toEqual([undefined, undefined, undefined])
+  })
+
+
   test('the cache reads its done entries oldest first and on from where it stopped; one written older than that is read from the start', () => {
     const cache = newCache()
     const at = { topic: 'changelog', next: 1n }

@@ -203,18 +203,28 @@ const unstaged = Symbol('unstaged')
 
 /**
  * Uncommitted writes over a set of stores (a staged undefined is a deletion). Reads see these
- * writes first; `fork()` stages one record's writes, kept by `merge()` when the record succeeds and
- * dropped otherwise.
+ * writes first, then those of the changes they were forked from; `fork()` stages one record's
+ * writes, kept by `merge()` when the record succeeds and dropped otherwise, or a batch's over the
+ * batch before it, still in flight.
  */
 export class Changes {
   readonly #writes = new Map<string, Map<string, unknown>>()
   /** The JSON text of each write whose changelog record `records()` made, by store: the cache takes the same text. */
   readonly #texts = new Map<string, Map<string, string | null>>()
+  /**
+   * Forked from; let go once it committed (its writes are in the stores then). A busy actor forks
+   * each batch from the one before, so without this the chain that reads walk would grow with
+   * every batch for as long as its mailbox never empties.
+   */
+  #parent: Changes | undefined
+  #committed = false
 
   constructor(
     private readonly stores: Map<string, ChangelogStore<unknown>>,
-    private readonly parent?: Changes,
-  ) {}
+    parent?: Changes,
+  ) {
+    this.#parent = parent
+  }
 
   get<V>(store: string, key: string): V | undefined {
     const staged = this.#staged(store, key)
@@ -225,7 +235,8 @@ export class Changes {
   #staged(store: string, key: string): unknown {
     const staged = this.#writes.get(store)
     if (staged?.has(key)) return staged.get(key)
-    return this.parent ? this.parent.#staged(store, key) : unstaged
+    const parent = this.#uncommittedParent()
+    return parent ? parent.#staged(store, key) : unstaged
   }
 
   put<V>(store: string, key: string, value: V | undefined): void {
@@ -257,13 +268,22 @@ export class Changes {
   }
 
   fork(): Changes {
+    this.#uncommittedParent()
     return new Changes(this.stores, this)
+  }
+
+  /** The changes this was forked from, unless they committed. */
+  #uncommittedParent(): Changes | undefined {
+    const parent = this.#parent
+    if (parent && parent.#committed) this.#parent = undefined
+    return this.#parent
   }
 
   /** Moves this fork's writes into its parent. */
   merge(): void {
-    if (!this.parent) return
-    for (const [store, writes] of this.#writes) for (const [key, value] of writes) this.parent.put(store, key, value)
+    const parent = this.#parent
+    if (!parent) return
+    for (const [store, writes] of this.#writes) for (const [key, value] of writes) parent.put(store, key, value)
     this.#writes.clear()
   }
 
@@ -294,6 +314,7 @@ export class Changes {
     }
     this.#writes.clear()
     this.#texts.clear()
+    this.#committed = true
   }
 
   #store(name: string): ChangelogStore<unknown> {
