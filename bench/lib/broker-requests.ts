@@ -6,7 +6,7 @@ import { run, scratchDir } from './environment.ts'
  * Counts the requests a broker on this machine answers, by type, over JMX (bench/tools/
  * BrokerRequests.java, compiled once per run with the JDK's javac; the JDK also runs the broker).
  * Measured at low load, the broker's work is per request and per transaction, not per record
- * (README, Benchmarks: "The broker's side at low load"), so the report gives each type per order.
+ * (docs/performance.md: "The broker's side at low load"), so the report gives each type per order.
  */
 export class BrokerRequests {
   private constructor(

@@ -86,7 +86,7 @@ export interface Broker {
  * Deletes every topic whose name has this run's prefix: the pipelines', the log-layer baselines'
  * and Kafka Streams' own (changelogs, repartition topics). Left behind, each run added ~38 topics
  * of 6 partitions: on a broker holding 1,493 of them the Kafka pipeline completed 926 orders/s,
- * against 1,688 once they were deleted (README, "Old runs' topics").
+ * against 1,688 once they were deleted (docs/performance.md, "Old runs' topics").
  */
 async function deleteRunTopics(brokers: string[], say: (line: string) => void): Promise<void> {
   const log = new KafkaLog({ brokers, clientId: 'bench-cleanup' })
