@@ -236,7 +236,7 @@ const common = {
 /**
  * `--engine-ram-mb` by bus. The memory bus keeps every record in its one process's heap, which a
  * collector paced for less memory only marks more often: there it costs CPU and saves nothing
- * (README, "The engine told 4 GiB").
+ * (docs/performance.md, "The engine told 4 GiB").
  */
 export const engineRamMbByBus: Record<Config['bus'], number> = { kafka: 4096, memory: 0 }
 

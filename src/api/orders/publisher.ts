@@ -137,7 +137,7 @@ export class TransactionalPublisher {
    * Whether enough records wait to start a transaction before `commitIntervalMs` has passed. Each
    * transaction costs the broker requests, a marker per partition and a wake-up of every
    * read_committed fetch of those partitions, whatever its size: at a quarter of the throughput,
-   * transactions back to back kept the machine busy (README, "The api's commit interval").
+   * transactions back to back kept the machine busy (docs/performance.md, "The api's commit interval").
    */
   readonly #enough = (): boolean => this.#queuedRecords >= this.options.commitRecords
 

@@ -43,7 +43,7 @@ export class KafkaAdmin implements LogAdmin {
    * still without a leader) are all the cluster's topics listed to learn which exist. Listing them
    * on every call made the broker build a response of every topic and partition it holds for each
    * lag sample and end-offset read: a third of the broker's CPU samples at 225 orders/s (`bun bench
-   * latency`, a JFR profile of the broker; README, "Where a hop's time goes").
+   * latency`, a JFR profile of the broker; docs/performance.md, "Where a hop's time goes").
    */
   async describeTopics(names: string[]): Promise<TopicDescription[]> {
     if (names.length === 0) return []
