@@ -31,12 +31,13 @@ describe('bun bench', () => {
   test('--help lists every knob; a bad command line exits 2 with the reason', () => {
     const help = bench(['--help'])
     expect(help.code).toBe(0)
-    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads', 'keep-topics']) {
+    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads', 'stream-rounds', 'keep-topics']) {
       expect(help.stdout).toContain(`--${knob}`)
     }
     expect(bench(['throughput', '--orders=many'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--orders: "many" is not an integer') })
     expect(bench(['sprint'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown benchmark "sprint"') })
     expect(bench(['throughput', '--bus=disk'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--bus') })
+    expect(bench(['stream', '--stream-rounds=0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--stream-rounds') })
   })
 
   test('throughput --quick on the memory bus completes every order and writes JSON (every field) and Markdown; latency follows from it', () => {
@@ -166,18 +167,18 @@ describe('bun bench', () => {
     }
   }, 60_000)
 
-  test('stream --quick on the test broker: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them; the run deletes its own topics and no others', async () => {
+  test('stream --quick on the test broker, two rounds: shop alone, shop with two workers and the Kafka Streams anchor each give every pre-filled order one outcome, and agree on them; each ratio per round and its median; the run deletes its own topics and no others', async () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
     const log = new KafkaLog({ brokers: testBrokers, clientId: 'bench-test-cleanup' })
     // Another run's topic, named as a bench run names its topics.
     const bystander = `bench-${randomUUID().slice(0, 8)}-1.orders.created`
     try {
       await log.admin.ensureTopics([{ name: bystander, partitions: 1 }])
-      const run = bench(['stream', '--quick', '--stream-orders=1000', '--anchor-threads=1', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
+      const run = bench(['stream', '--quick', '--stream-orders=1000', '--anchor-threads=1', '--stream-rounds=2', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
       expect(run.code, run.failure).toBe(0)
       const [, deleted, runPrefix] = /deleted this run's (\d+) topics \((bench-[0-9a-f]{8}-)\*/.exec(run.stderr) ?? []
-      // Three runs' orders and outcomes at least (shop, shop --workers=2, Kafka Streams with its changelogs).
-      expect(Number(deleted)).toBeGreaterThan(3 * 2)
+      // Two rounds of three runs' orders and outcomes at least (shop, shop --workers=2, Kafka Streams with its changelogs).
+      expect(Number(deleted)).toBeGreaterThan(2 * 3 * 2)
       await eventually(async () => expect((await log.admin.listTopics()).filter((name) => name.startsWith(runPrefix!))).toEqual([]), 60_000, 250)
       expect(await log.admin.listTopics()).toContain(bystander)
     } finally {
@@ -186,8 +187,11 @@ describe('bun bench', () => {
     }
     const result = JSON.parse(readFileSync(join(out, 'stream.json'), 'utf8')) as StreamResult
     expectValid(StreamResult, result)
-    expect(result.runs.map((r) => r.name)).toEqual(['shop order,inventory', 'shop order,inventory --workers=2', 'Kafka Streams, 1 stream thread'])
+    const names = ['shop order,inventory', 'shop order,inventory --workers=2', 'Kafka Streams, 1 stream thread']
+    expect(result.runs.map((r) => r.name)).toEqual([1, 2].flatMap((round) => names.map((name) => `${name} (round ${round})`)))
     const [shop, workers, anchor] = result.runs
+    // Every run of the second round drained its own orders to the same outcomes.
+    expect(result.runs.slice(3).map((r) => [r.reserved, r.failed])).toEqual([1, 2, 3].map(() => [shop.reserved, shop.failed]))
     expect(shop.reserved + shop.failed).toBe(1000)
     expect([workers.reserved, workers.failed]).toEqual([shop.reserved, shop.failed])
     // The workers' run is measured over the process tree: a supervisor and two workers hold more than one process.
@@ -197,7 +201,19 @@ describe('bun bench', () => {
     expect(shop.failed).toBeGreaterThan(0)
     expect([anchor.reserved, anchor.failed]).toEqual([shop.reserved, shop.failed])
     expect(result.ratios.map((r) => r.value)).not.toContain(null)
-  }, 240_000)
+    // Per round, nine ratios (three figures of three pairs); then the median of each over the rounds.
+    expect(result.ratios).toHaveLength(27)
+    const pair = 'shop order,inventory / Kafka Streams, 1 stream thread: orders/s'
+    const perRound = [1, 2].map((round) => result.ratios.find((r) => r.name === `shop order,inventory (round ${round}) / Kafka Streams, 1 stream thread (round ${round}): orders/s`)!.value!)
+    const rates = (round: number) => result.runs.slice(3 * (round - 1), 3 * round).map((r) => r.ordersPerSecond)
+    expect(perRound).toEqual([1, 2].map((round) => Math.round((rates(round)[0] / rates(round)[2]) * 100) / 100))
+    expect(result.ratios.find((r) => r.name === `${pair}, median of 2 rounds`)).toEqual({
+      name: `${pair}, median of 2 rounds`,
+      measured: perRound.join(' / '),
+      baseline: 'the rounds above',
+      value: Math.round(((perRound[0] + perRound[1]) / 2) * 100) / 100,
+    })
+  }, 300_000)
 
   test('runtimes --quick on the memory bus: the same orders complete on Bun and on Deno, and the ratios are measured', () => {
     const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))

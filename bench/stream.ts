@@ -16,7 +16,7 @@ import { spawn } from './lib/pipeline.ts'
 import { type Ratio, type StreamResult, streamMarkdown, writeResult } from './lib/report.ts'
 import { ProcessSampler } from './lib/sampler.ts'
 import { type Say, mixOf } from './lib/session.ts'
-import { perSecond, ratio, round } from './lib/stats.ts'
+import { median, perSecond, ratio, round } from './lib/stats.ts'
 
 type Run = StreamResult['runs'][number]
 
@@ -44,13 +44,16 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const prefix = runPrefix()
     const topics = topicNames(prefix)
     const threads = options.anchorThreads.split(',').map(Number)
-    const namespaces = threads.map((t) => `${prefix}anchor-${t}-threads.`)
-    // Each shop run drains its own copy of the orders (its groups start at offset 0); the anchor reads the first copy.
+    const rounds = Array.from({ length: options.streamRounds }, (_, r) => r)
+    const inRound = (r: number) => (r === 0 ? '' : `r${r + 1}-`)
+    const namespaces = rounds.map((r) => threads.map((t) => `${prefix}anchor-${inRound(r)}${t}-threads.`))
+    // Each shop run of each round drains its own copy of the orders (its groups start at offset 0);
+    // every anchor run reads the first copy, under its own application id.
     const shopRuns = options.shopWorkers.split(',').map(Number)
-    const shopPrefixes = shopRuns.map((workers, i) => (i === 0 ? prefix : `${prefix}workers-${workers}.`))
+    const shopPrefixes = rounds.map((r) => shopRuns.map((workers, i) => (r === 0 && i === 0 ? prefix : `${prefix}${inRound(r)}workers-${workers}.`)))
     await ensureTopics(log, [
-      ...shopPrefixes.flatMap((topicPrefix) => topicSpecs({ partitions: options.partitions, topicPrefix, idempotencyTtlMs: 86_400_000, roles: [] })),
-      ...namespaces.flatMap((ns) => Object.values(anchorTopics(ns)).map((name) => ({ name, partitions: options.partitions }))),
+      ...shopPrefixes.flat().flatMap((topicPrefix) => topicSpecs({ partitions: options.partitions, topicPrefix, idempotencyTtlMs: 86_400_000, roles: [] })),
+      ...namespaces.flat().flatMap((ns) => Object.values(anchorTopics(ns)).map((name) => ({ name, partitions: options.partitions }))),
     ])
 
     const count = options.streamOrders
@@ -59,12 +62,12 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const orders = orderRecords(topics.ordersCreated, orderBodies(mixOf(options)), count)
     const producer = log.producer()
     try {
-      for (const p of shopPrefixes) {
+      for (const p of shopPrefixes.flat()) {
         const copy = topicNames(p)
         await producer.send(plan.map(([sku, quantity]) => eventRecord(copy.inventoryRequests, events.inventoryRequest, { type: 'set', sku, quantity }, 'shop/bench')))
         for (let i = 0; i < orders.length; i += 2_000) await producer.send(orders.slice(i, i + 2_000).map((r) => ({ ...r, topic: copy.ordersCreated })))
       }
-      for (const ns of namespaces) {
+      for (const ns of namespaces.flat()) {
         await producer.send(plan.map(([sku, quantity]) => ({ topic: anchorTopics(ns).inventoryRequests, key: sku, value: JSON.stringify({ type: 'set', sku, quantity }) })))
       }
     } finally {
@@ -133,48 +136,55 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       }
     }
 
-    const runs: Array<Run & { reservedIds: Set<string> }> = []
+    // Per round: shop's runs, then the anchor's.
+    const runs: Array<Array<Run & { reservedIds: Set<string> }>> = []
     // --profile: a CPU profile of the shop process, and its hottest functions, in <out>/profiles/stream/.
     const profileDir = options.profile ? join(options.out, 'profiles', 'stream') : undefined
-    for (const [i, workers] of shopRuns.entries()) {
-      const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix: shopPrefixes[i], options, profileDir, onNotifierLine: () => {}, extraFlags: [`--workers=${workers}`] }
-      const copy = topicNames(shopPrefixes[i])
-      const name = workers === 1 ? 'shop order,inventory' : `shop order,inventory --workers=${workers}`
-      runs.push(
-      await drain(name, { reserved: copy.reserved, failed: copy.failed }, async () => {
-        const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', scratchDir('data'))
-        return {
-          pid: shop.proc.pid,
-          async stop() {
-            shop.kill('SIGTERM')
-            await shop.exited
-            // Its log, with every transaction's timings at --log-level=debug.
-            mkdirSync(join(options.out, 'logs'), { recursive: true })
-            writeFileSync(join(options.out, 'logs', `stream-shop${workers === 1 ? '' : `-${workers}-workers`}.log`), `${shop.stderr.join('\n')}\n`)
-          },
-        }
-      }),
-      )
+    for (const r of rounds) {
+      const round = (options.streamRounds > 1 ? ` (round ${r + 1})` : '')
+      const these: Array<Run & { reservedIds: Set<string> }> = []
+      for (const [i, workers] of shopRuns.entries()) {
+        const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix: shopPrefixes[r][i], options, profileDir, onNotifierLine: () => {}, extraFlags: [`--workers=${workers}`] }
+        const copy = topicNames(shopPrefixes[r][i])
+        const name = (workers === 1 ? 'shop order,inventory' : `shop order,inventory --workers=${workers}`) + round
+        these.push(
+          await drain(name, { reserved: copy.reserved, failed: copy.failed }, async () => {
+            const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', scratchDir('data'))
+            return {
+              pid: shop.proc.pid,
+              async stop() {
+                shop.kill('SIGTERM')
+                await shop.exited
+                // Its log, with every transaction's timings at --log-level=debug.
+                mkdirSync(join(options.out, 'logs'), { recursive: true })
+                const file = `stream-shop${workers === 1 ? '' : `-${workers}-workers`}${r === 0 ? '' : `-round-${r + 1}`}.log`
+                writeFileSync(join(options.out, 'logs', file), `${shop.stderr.join('\n')}\n`)
+              },
+            }
+          }),
+        )
+      }
+      for (const [i, n] of threads.entries()) {
+        const ns = anchorTopics(namespaces[r][i])
+        these.push(
+          await drain(`Kafka Streams, ${n} stream thread${n === 1 ? '' : 's'}${round}`, { reserved: ns.reserved, failed: ns.failed }, async () => {
+            const java = startAnchor(classpath, broker!.brokers, topics.ordersCreated, namespaces[r][i], n)
+            return {
+              pid: java.proc.pid,
+              async stop() {
+                // On SIGTERM the JVM runs the shutdown hook (KafkaStreams.close), then exits 143 (128 + 15).
+                java.proc.kill('SIGTERM')
+                const code = await java.proc.exited
+                if (code !== 143 && code !== 0) throw new Error(`the anchor exited ${code}; its log: ${java.logFile}`)
+              },
+            }
+          }),
+        )
+      }
+      runs.push(these)
     }
-    for (const [i, n] of threads.entries()) {
-      const ns = anchorTopics(namespaces[i])
-      runs.push(
-        await drain(`Kafka Streams, ${n} stream thread${n === 1 ? '' : 's'}`, { reserved: ns.reserved, failed: ns.failed }, async () => {
-          const java = startAnchor(classpath, broker!.brokers, topics.ordersCreated, namespaces[i], n)
-          return {
-            pid: java.proc.pid,
-            async stop() {
-              // On SIGTERM the JVM runs the shutdown hook (KafkaStreams.close), then exits 143 (128 + 15).
-              java.proc.kill('SIGTERM')
-              const code = await java.proc.exited
-              if (code !== 143 && code !== 0) throw new Error(`the anchor exited ${code}; its log: ${java.logFile}`)
-            },
-          }
-        }),
-      )
-    }
-    const shop = runs[0]
-    for (const run of runs.slice(1)) {
+    const [shop, ...others] = runs.flat()
+    for (const run of others) {
       const differ = [...run.reservedIds].filter((id) => !shop.reservedIds.has(id)).length + [...shop.reservedIds].filter((id) => !run.reservedIds.has(id)).length
       if (differ > 0) throw new Error(`${run.name} and shop disagree on ${differ} orders' outcomes`)
     }
@@ -183,7 +193,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       startedAt,
       machine: machine(broker!.version),
       options: { ...options },
-      runs: runs.map(({ reservedIds: _, ...run }) => run),
+      runs: runs.flat().map(({ reservedIds: _, ...run }) => run),
       ratios: ratios(runs, shopRuns.length),
     }
     return { result, files: writeResult(options.out, 'stream', result, streamMarkdown(result)) }
@@ -198,15 +208,39 @@ function orderIdOf(record: ProduceRecord | ConsumedRecord): string {
   return (JSON.parse(jsonOf(Buffer.from(record.value!))) as { orderId: string }).orderId
 }
 
-function ratios(runs: Run[], shopRuns: number): Ratio[] {
-  const shops = runs.slice(0, shopRuns)
-  const anchors = runs.slice(shopRuns)
+/**
+ * Each round's ratios (within the round: shop's later runs against its first, every shop run against
+ * every anchor run); with more than one round, then the median of each over the rounds.
+ */
+export function ratios(rounds: Run[][], shopRuns: number): Ratio[] {
   const cpu = (run: Run) => run.cpuMsPerOrder[0].ms
   const rss = (run: Run) => run.processes[0].rssPeakMb
-  const compare = (shop: Run, baseline: Run): Ratio[] => [
-    { name: `${shop.name} / ${baseline.name}: orders/s`, measured: `${shop.ordersPerSecond}`, baseline: `${baseline.ordersPerSecond}`, value: ratio(shop.ordersPerSecond, baseline.ordersPerSecond) },
-    { name: `${shop.name} / ${baseline.name}: processor CPU per order`, measured: `${cpu(shop)} ms`, baseline: `${cpu(baseline)} ms`, value: ratio(cpu(shop), cpu(baseline)) },
-    { name: `${shop.name} / ${baseline.name}: peak RSS`, measured: `${rss(shop)} MB`, baseline: `${rss(baseline)} MB`, value: ratio(rss(shop), rss(baseline)) },
+  const figures = [
+    { what: 'orders/s', of: (run: Run) => run.ordersPerSecond, unit: '' },
+    { what: 'processor CPU per order', of: cpu, unit: ' ms' },
+    { what: 'peak RSS', of: rss, unit: ' MB' },
   ]
-  return [...shops.slice(1).flatMap((shop) => compare(shop, shops[0])), ...shops.flatMap((shop) => anchors.flatMap((anchor) => compare(shop, anchor)))]
+  // Per round, the pairs compared, each named without its round.
+  const perRound = rounds.map((runs) => {
+    const shops = runs.slice(0, shopRuns)
+    const anchors = runs.slice(shopRuns)
+    const pairs = [...shops.slice(1).map((shop) => [shop, shops[0]]), ...shops.flatMap((shop) => anchors.map((anchor) => [shop, anchor]))]
+    return pairs.flatMap(([shop, baseline]) =>
+      figures.map(({ what, of, unit }) => ({
+        pair: `${unrounded(shop.name)} / ${unrounded(baseline.name)}: ${what}`,
+        ratio: { name: `${shop.name} / ${baseline.name}: ${what}`, measured: `${of(shop)}${unit}`, baseline: `${of(baseline)}${unit}`, value: ratio(of(shop), of(baseline)) },
+      })),
+    )
+  })
+  const all = perRound.flat().map(({ ratio }) => ratio)
+  if (rounds.length === 1) return all
+  const medians = perRound[0].map(({ pair }, i) => {
+    const values = perRound.map((round) => round[i].ratio.value)
+    const known = values.filter((v): v is number => v !== null)
+    return { name: `${pair}, median of ${rounds.length} rounds`, measured: values.map((v) => v ?? '-').join(' / '), baseline: 'the rounds above', value: known.length === values.length ? median(known) : null }
+  })
+  return [...all, ...medians]
 }
+
+/** A run's name without its round. */
+const unrounded = (name: string) => name.replace(/ \(round \d+\)$/, '')

@@ -14,6 +14,16 @@ export function percentiles(samples: ArrayLike<number>): Percentiles {
   return { count: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.length === 0 ? 0 : round(sorted[sorted.length - 1]) }
 }
 
+/**
+ * The median of a few figures (the mean of the middle two of an even count), to two decimals: of
+ * ratios over rounds, where the nearest rank of `percentiles` would take the lower of two.
+ */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return round(sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2)
+}
+
 /** Events per second over `ms`, rounded to a whole number (0 when nothing happened). */
 export const perSecond = (events: number, ms: number): number => (ms > 0 ? Math.round((events * 1000) / ms) : 0)
 
