@@ -141,7 +141,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     // --profile: a CPU profile of the shop process, and its hottest functions, in <out>/profiles/stream/.
     const profileDir = options.profile ? join(options.out, 'profiles', 'stream') : undefined
     for (const r of rounds) {
-      const round = (options.streamRounds > 1 ? ` (round ${r + 1})` : '')
+      const round = options.streamRounds > 1 ? ` (round ${r + 1})` : ''
       const these: Array<Run & { reservedIds: Set<string> }> = []
       for (const [i, workers] of shopRuns.entries()) {
         const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix: shopPrefixes[r][i], options, profileDir, onNotifierLine: () => {}, extraFlags: [`--workers=${workers}`] }
@@ -212,7 +212,7 @@ function orderIdOf(record: ProduceRecord | ConsumedRecord): string {
  * Each round's ratios (within the round: shop's later runs against its first, every shop run against
  * every anchor run); with more than one round, then the median of each over the rounds.
  */
-export function ratios(rounds: Run[][], shopRuns: number): Ratio[] {
+function ratios(rounds: Run[][], shopRuns: number): Ratio[] {
   const cpu = (run: Run) => run.cpuMsPerOrder[0].ms
   const rss = (run: Run) => run.processes[0].rssPeakMb
   const figures = [

@@ -279,7 +279,6 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     expect([third.get('s', 'c'), fourth.get('s', 'c'), fourth.fork().get('s', 'c')]).toEqual([undefined, undefined, undefined])
   })
 
-
   test('the cache reads its done entries oldest first and on from where it stopped; one written older than that is read from the start', () => {
     const cache = newCache()
     const at = { topic: 'changelog', next: 1n }
