@@ -39,7 +39,7 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
         const measured = await session.measure(`${bus} at ${Math.round(fraction * 100)}%`, (target, live) =>
           openLoop(target, rate, options.durationS * 1000, options.maxInFlight, live),
         )
-        steps.push({ fraction, rate, pipeline: measured.pipeline, processes: measured.processes, machineBusyPercent: measured.machineBusyPercent, lag: measured.lag, hops: measured.hops, brokerRequests: measured.brokerRequests })
+        steps.push({ fraction, rate, ...measured })
       }
     } finally {
       await session.stop()

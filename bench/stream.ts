@@ -236,8 +236,7 @@ function ratios(rounds: Run[][], shopRuns: number): Ratio[] {
   if (rounds.length === 1) return all
   const medians = perRound[0].map(({ pair }, i) => {
     const values = perRound.map((round) => round[i].ratio.value)
-    const known = values.filter((v): v is number => v !== null)
-    return { name: `${pair}, median of ${rounds.length} rounds`, measured: values.map((v) => v ?? '-').join(' / '), baseline: 'the rounds above', value: known.length === values.length ? median(known) : null }
+    return { name: `${pair}, median of ${rounds.length} rounds`, measured: values.map((v) => v ?? '-').join(' / '), baseline: 'the rounds above', value: values.includes(null) ? null : median(values as number[]) }
   })
   return [...all, ...medians]
 }
