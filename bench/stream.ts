@@ -10,7 +10,7 @@ import { eventually } from '../test/harness/eventually.ts'
 import type { BenchOptions } from './options.ts'
 import { anchorTopics, buildAnchor, startAnchor } from './lib/anchor.ts'
 import { orderRecords } from './lib/baselines.ts'
-import { benchEnvironment, ensureTopics, machine, runPrefix, scratchDir } from './lib/environment.ts'
+import { benchEnvironment, ensureTopics, machine, runPrefix, scratchDir, startedConsumer } from './lib/environment.ts'
 import { orderBodies, stockPlan } from './lib/load.ts'
 import { spawn } from './lib/pipeline.ts'
 import { type Ratio, type StreamResult, streamMarkdown, writeResult } from './lib/report.ts'
@@ -81,8 +81,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       let duplicates = 0
       let firstAt = 0
       let lastAt = 0
-      const counter = log.consumer({ groupId: `${prefix}count-${randomUUID().slice(0, 8)}`, topics: [outcomes.reserved, outcomes.failed] })
-      await counter.start({
+      const counter = await startedConsumer(log, { groupId: `${prefix}count-${randomUUID().slice(0, 8)}`, topics: [outcomes.reserved, outcomes.failed] }, () => ({
         onAssigned() {},
         onRevoked() {},
         onRecords(records) {
@@ -95,7 +94,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
           firstAt ||= now
           if (outcome.size >= count && !lastAt) lastAt = now
         },
-      })
+      }))
       const began = performance.now()
       const processor = await start()
       const sampler = new ProcessSampler([{ name, pid: processor.pid, tree: true }, ...(broker!.pid ? [{ name: 'kafka broker', pid: broker!.pid }] : [])])

@@ -4,14 +4,13 @@ import { join, resolve } from 'node:path'
 import { eventRecord } from '../../src/events/envelope.ts'
 import { events } from '../../schemas/events.ts'
 import type { PlaceOrder } from '../../schemas/order.ts'
-import { isRetryable } from '../../src/errors.ts'
-import type { ConsumerListener, ConsumerOptions, GroupConsumer, Log, TransactionalProducer } from '../../src/kafka/port.ts'
-import { retrying } from '../../src/time.ts'
+import type { Log, TransactionalProducer } from '../../src/kafka/port.ts'
 import type { ConsumedRecord, ProduceRecord } from '../../src/kafka/types.ts'
 import { ShopProcess, repo } from '../../test/harness/shop-process.ts'
 import { closedLoop, type LoadResult } from './load.ts'
 import { type Percentiles, percentiles, perSecond } from './stats.ts'
 import { eventually } from '../../test/harness/eventually.ts'
+import { startedConsumer } from './environment.ts'
 
 /** A throughput figure with the latency of its unit of work (a request, a send, a record). */
 export interface Rate {
@@ -114,24 +113,6 @@ export async function logConsume(log: Log, topic: string, count: number, group: 
   }))
   await untilDone(progress, count, 'consume', () => consumer.close())
   return { count: progress.done, perSecond: perSecond(progress.done, last - assigned) }
-}
-
-/**
- * A group consumer that has joined, retrying while the broker says it may answer later: a broker
- * just started still loads its group coordinators, and answers the first join
- * COORDINATOR_LOAD_IN_PROGRESS (as `ensureTopics` waits out LEADER_NOT_AVAILABLE).
- */
-async function startedConsumer(log: Log, options: ConsumerOptions, listener: (consumer: GroupConsumer) => ConsumerListener): Promise<GroupConsumer> {
-  return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, async () => {
-    const consumer = log.consumer(options)
-    try {
-      await consumer.start(listener(consumer))
-      return consumer
-    } catch (error) {
-      await consumer.close().catch(() => {})
-      throw error
-    }
-  }, isRetryable)
 }
 
 /** How far a bench consumer got: records done, or the error it stopped on. */

@@ -4,7 +4,7 @@ import { cpus, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { isRetryable } from '../../src/errors.ts'
 import { KafkaLog } from '../../src/kafka/platformatic/index.ts'
-import type { Log } from '../../src/kafka/port.ts'
+import type { ConsumerListener, ConsumerOptions, GroupConsumer, Log } from '../../src/kafka/port.ts'
 import type { TopicSpec } from '../../src/kafka/types.ts'
 import { retrying } from '../../src/time.ts'
 import { repo } from '../../test/harness/shop-process.ts'
@@ -146,6 +146,24 @@ export function kafkaBroker(options: BenchOptions, say: (line: string) => void):
  */
 export function ensureTopics(log: Log, specs: TopicSpec[]): Promise<void> {
   return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, () => log.admin.ensureTopics(specs), isRetryable)
+}
+
+/**
+ * A group consumer that has joined, retrying while the broker says it may answer later: a broker
+ * just started still loads its group coordinators, and answers the first join
+ * COORDINATOR_LOAD_IN_PROGRESS (as `ensureTopics` waits out LEADER_NOT_AVAILABLE).
+ */
+export async function startedConsumer(log: Log, options: ConsumerOptions, listener: (consumer: GroupConsumer) => ConsumerListener): Promise<GroupConsumer> {
+  return retrying(20, { minMs: 250, maxMs: 5_000, factor: 2 }, async () => {
+    const consumer = log.consumer(options)
+    try {
+      await consumer.start(listener(consumer))
+      return consumer
+    } catch (error) {
+      await consumer.close().catch(() => {})
+      throw error
+    }
+  }, isRetryable)
 }
 
 /**
