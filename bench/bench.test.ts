@@ -31,13 +31,14 @@ describe('bun bench', () => {
   test('--help lists every knob; a bad command line exits 2 with the reason', () => {
     const help = bench(['--help'])
     expect(help.code).toBe(0)
-    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads', 'stream-rounds', 'keep-topics']) {
+    for (const knob of ['orders', 'users', 'skus', 'concurrency', 'partitions', 'batch-max-records', 'batch-linger-ms', 'quick', 'bus', 'out', 'stream-orders', 'anchor-threads', 'stream-rounds', 'latency-rounds', 'keep-topics']) {
       expect(help.stdout).toContain(`--${knob}`)
     }
     expect(bench(['throughput', '--orders=many'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--orders: "many" is not an integer') })
     expect(bench(['sprint'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown benchmark "sprint"') })
     expect(bench(['throughput', '--bus=disk'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--bus') })
     expect(bench(['stream', '--stream-rounds=0'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--stream-rounds') })
+    expect(bench(['latency', '--latency-rounds=11'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--latency-rounds') })
   })
 
   test('throughput --quick on the memory bus completes every order and writes JSON (every field) and Markdown; latency follows from it', () => {
@@ -59,13 +60,24 @@ describe('bun bench', () => {
     expect(result.ratios.map((r) => r.name)).toEqual(['API / bare Elysia (memory)', 'exactly-once / at-least-once (memory log layer)'])
     expect(readFileSync(join(out, 'throughput.md'), 'utf8')).toContain('## Ratios')
 
-    const latency = bench(['latency', '--quick', '--bus=memory', '--duration-s=1', '--warmup=0', '--log-level=debug', `--out=${out}`])
+    const latency = bench(['latency', '--quick', '--bus=memory', '--duration-s=1', '--warmup=0', '--latency-rounds=2', '--log-level=debug', `--out=${out}`])
     expect(latency.code, latency.stderr).toBe(0)
     const steps = JSON.parse(readFileSync(join(out, 'latency.json'), 'utf8')) as LatencyResult
     expectValid(LatencyResult, steps)
     expect(steps.baseRate).toBe(memory.pipeline.completedPerSecond)
-    expect(steps.steps.map((s) => s.fraction)).toEqual([0.25, 0.5, 0.75])
+    // Two rounds of the three loads, one after another.
+    expect(steps.steps.map((s) => [s.round, s.fraction])).toEqual([[1, 0.25], [1, 0.5], [1, 0.75], [2, 0.25], [2, 0.5], [2, 0.75]])
     for (const step of steps.steps) expect(step.pipeline.completed).toBe(step.pipeline.accepted)
+    // Each load's medians are of its two rounds: the mean of the two.
+    expect(steps.medians.map((m) => [m.fraction, m.rounds])).toEqual([[0.25, 2], [0.5, 2], [0.75, 2]])
+    for (const m of steps.medians) {
+      const [a, b] = steps.steps.filter((s) => s.fraction === m.fraction)
+      expect(m.toNotified.p50).toBeCloseTo((a.pipeline.toNotified.p50 + b.pipeline.toNotified.p50) / 2, 1)
+      expect(m.toNotified.p99).toBeCloseTo((a.pipeline.toNotified.p99 + b.pipeline.toNotified.p99) / 2, 1)
+      expect(m.completedPerSecond).toBeCloseTo((a.pipeline.completedPerSecond + b.pipeline.completedPerSecond) / 2, 1)
+    }
+    expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('## Median over 2 rounds')
+    expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('| 50% (round 2) |')
     // Each step says how busy the machine and each process were: shop's one process on the memory bus, and the load generator.
     for (const step of steps.steps) {
       expect(step.processes.map((p) => p.name)).toEqual(['memory:api,order,inventory,notifier,aggregator', 'bench (load generator)'])

@@ -5,6 +5,7 @@ import { benchEnvironment, machine } from './lib/environment.ts'
 import { openLoop } from './lib/load.ts'
 import { type LatencyResult, latencyMarkdown, type ThroughputResult, writeResult } from './lib/report.ts'
 import { type Say, Session } from './lib/session.ts'
+import { median } from './lib/stats.ts'
 
 /** The throughput the arrival rates are fractions of: --rate, or the completed orders/s of the last throughput run. */
 function baseRate(options: BenchOptions, bus: 'kafka' | 'memory'): { rate: number; from: string } {
@@ -29,17 +30,19 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
   const startedAt = new Date().toISOString()
   const { binary, broker } = benchEnvironment(options, say, bus === 'kafka')
   try {
-    const orders = fractions.reduce((n, f) => n + Math.ceil(base.rate * f * options.durationS), options.warmup)
+    const rounds = options.latencyRounds
+    const orders = rounds * fractions.reduce((n, f) => n + Math.ceil(base.rate * f * options.durationS), 0) + options.warmup
     const session = await Session.start(bus, [binary], broker, options, say, orders)
     const steps: LatencyResult['steps'] = []
     try {
-      for (const fraction of fractions) {
-        const rate = base.rate * fraction
-        say(`${bus} latency: ${Math.round(fraction * 100)}% of ${base.rate} = ${Math.round(rate)} orders/s for ${options.durationS} s`)
-        const measured = await session.measure(`${bus} at ${Math.round(fraction * 100)}%`, (target, live) =>
-          openLoop(target, rate, options.durationS * 1000, options.maxInFlight, live),
-        )
-        steps.push({ fraction, rate, ...measured })
+      for (let round = 1; round <= rounds; round++) {
+        for (const fraction of fractions) {
+          const rate = base.rate * fraction
+          const which = `${Math.round(fraction * 100)}%${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}`
+          say(`${bus} latency: ${which} of ${base.rate} = ${Math.round(rate)} orders/s for ${options.durationS} s`)
+          const measured = await session.measure(`${bus} at ${which}`, (target, live) => openLoop(target, rate, options.durationS * 1000, options.maxInFlight, live))
+          steps.push({ round, fraction, rate, ...measured })
+        }
       }
     } finally {
       await session.stop()
@@ -53,9 +56,23 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
       baseRate: base.rate,
       baseRateFrom: base.from,
       steps,
+      medians: rounds > 1 ? fractions.map((fraction) => medianOf(steps.filter((s) => s.fraction === fraction))) : [],
     }
     return { result, files: writeResult(options.out, 'latency', result, latencyMarkdown(result)) }
   } finally {
     await broker?.stop()
+  }
+}
+
+/** One load's figures over its rounds (see LatencyResult's `medians`). */
+function medianOf(steps: LatencyResult['steps']): LatencyResult['medians'][number] {
+  const of = (figure: (step: LatencyResult['steps'][number]) => number) => median(steps.map(figure))
+  const busy = steps.map((s) => s.machineBusyPercent)
+  return {
+    fraction: steps[0]!.fraction,
+    rounds: steps.length,
+    completedPerSecond: of((s) => s.pipeline.completedPerSecond),
+    toNotified: { p50: of((s) => s.pipeline.toNotified.p50), p95: of((s) => s.pipeline.toNotified.p95), p99: of((s) => s.pipeline.toNotified.p99), max: of((s) => s.pipeline.toNotified.max) },
+    machineBusyPercent: busy.every((b) => b !== null) ? median(busy) : null,
   }
 }

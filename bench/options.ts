@@ -35,6 +35,7 @@ const knobs = [
   { name: 'rate', kind: 'number', default: 0, min: 0, help: 'latency: the throughput (orders/s) the arrival rates are fractions of; default: completed orders/s of <out>/throughput.json' },
   { name: 'fractions', kind: 'string', default: '0.25,0.5,0.75', help: 'latency: arrival rates as fractions of --rate' },
   { name: 'duration-s', kind: 'int', default: 20, quick: 5, min: 1, help: 'latency: seconds of arrivals per rate' },
+  { name: 'latency-rounds', kind: 'int', default: 1, min: 1, max: 10, help: 'latency: rounds of the rates above, one after another on the same processes; with more than one, each load is also given as the median of its rounds: on a shared machine one step\'s p99 moves by half' },
   { name: 'max-in-flight', kind: 'int', default: 5_000, min: 1, help: 'latency: requests in flight at most; an arrival beyond it is counted as dropped, not delayed' },
   { name: 'log-records', kind: 'int', default: 100_000, quick: 1_500, min: 1, help: "throughput: records through the log layer alone (produce, consume, consume-copy-produce); long enough that a group's start does not set the rate" },
   { name: 'soak-orders', kind: 'int', default: 100_000, quick: 4_000, min: 10, help: 'soak: orders driven after the warm-up, in --soak-chunks equal parts' },

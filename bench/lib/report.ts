@@ -126,6 +126,8 @@ export const LatencyResult = Type.Object(
     steps: Type.Array(
       Type.Object(
         {
+          /** Which of the --latency-rounds this step was (1 when there is one). */
+          round: Type.Integer({ minimum: 1 }),
           fraction: Type.Number(),
           rate: Type.Number(),
           pipeline: PipelineFigures,
@@ -140,6 +142,24 @@ export const LatencyResult = Type.Object(
         { additionalProperties: false },
       ),
       { minItems: 1 },
+    ),
+    /**
+     * With more than one round: per load, the median over the rounds of its completed orders/s, of
+     * each POST -> notification percentile (the median of the rounds' p99s, not the p99 of their
+     * samples pooled: one disturbed round moves it no more than any other) and of the machine's
+     * busy %. Empty with one round.
+     */
+    medians: Type.Array(
+      Type.Object(
+        {
+          fraction: Type.Number(),
+          rounds: Type.Integer({ minimum: 2 }),
+          completedPerSecond: Type.Number({ minimum: 0 }),
+          toNotified: Type.Object({ p50: Ms, p95: Ms, p99: Ms, max: Ms }, { additionalProperties: false }),
+          machineBusyPercent: Nullable(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -223,7 +243,7 @@ export const SoakResult = Type.Object(
 export type SoakResult = Static<typeof SoakResult>
 
 const n = (v: number) => v.toLocaleString('en-US')
-const ms = (p: Static<typeof Percentiles>) => `${p.p50} / ${p.p95} / ${p.p99} / ${p.max}`
+const ms = (p: Omit<Static<typeof Percentiles>, 'count'>) => `${p.p50} / ${p.p95} / ${p.p99} / ${p.max}`
 
 /** The back-to-back transaction rows of a run (counts and rates are of transactions, latency per transaction). */
 function transactionRows(bus: string, t: Static<typeof ThroughputResult>['runs'][number]['log']['transactions']): string[][] {
@@ -314,6 +334,23 @@ export function throughputMarkdown(r: ThroughputResult): string {
 }
 
 export function latencyMarkdown(r: LatencyResult): string {
+  const percent = (fraction: number) => `${Math.round(fraction * 100)}%`
+  // A step's load, and its round when there are several.
+  const load = (s: LatencyResult['steps'][number]) => (r.medians.length > 0 ? `${percent(s.fraction)} (round ${s.round})` : percent(s.fraction))
+  const medians =
+    r.medians.length === 0
+      ? []
+      : [
+          '',
+          `## Median over ${r.medians[0]!.rounds} rounds`,
+          '',
+          'Per load, the median of each figure over the rounds above (of each percentile: the median of the rounds\' values).',
+          '',
+          table(
+            ['load', 'completed/s', 'POST→notified ms p50/p95/p99/max', 'machine busy %'],
+            r.medians.map((m) => [percent(m.fraction), n(m.completedPerSecond), ms(m.toNotified), m.machineBusyPercent ?? '-']),
+          ),
+        ]
   return [
     `# shop latency (open loop), ${r.startedAt}`,
     '',
@@ -322,8 +359,9 @@ export function latencyMarkdown(r: LatencyResult): string {
     '',
     table(
       ['load', 'rate/s', ...pipelineHead.slice(1)],
-      r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, Math.round(s.rate), ...pipelineRow('', s.pipeline).slice(1)]),
+      r.steps.map((s) => [load(s), Math.round(s.rate), ...pipelineRow('', s.pipeline).slice(1)]),
     ),
+    ...medians,
     '',
     '## CPU during each load',
     '',
@@ -331,11 +369,11 @@ export function latencyMarkdown(r: LatencyResult): string {
     '',
     table(
       ['load', 'machine busy %', ...r.steps[0]!.processes.map((p) => `${p.name} CPU %`)],
-      r.steps.map((s) => [`${Math.round(s.fraction * 100)}%`, s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
+      r.steps.map((s) => [load(s), s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
     ),
-    ...requestsSection('load', r.steps.map((s) => ({ label: `${Math.round(s.fraction * 100)}%`, requests: s.brokerRequests, orders: s.pipeline.completed }))),
+    ...requestsSection('load', r.steps.map((s) => ({ label: load(s), requests: s.brokerRequests, orders: s.pipeline.completed }))),
     '',
-    ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: `${Math.round(s.fraction * 100)}%` })))),
+    ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: load(s) })))),
   ].join('\n')
 }
 
