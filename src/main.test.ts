@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { eventually } from '../test/harness/eventually.ts'
@@ -99,6 +99,11 @@ describe("--engine-ram-mb sizes the engine's collector at start", () => {
   const fourGiB = 2 ** 32
   /** Starts an api-only shop on the memory bus and returns what its start said of the engine, then stops it. */
   async function engineAt(args: string[], env: Record<string, string> = {}) {
+    return (await engineStart(args, env)).sized
+  }
+
+  /** As engineAt, with every line the start logged of the engine. */
+  async function engineStart(args: string[], env: Record<string, string> = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), 'shop-engine-'))
     const shop = await ShopProcess.spawn(['--roles=api', '--http-port=0', '--log-level=info', `--data-dir=${dataDir}`, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -113,7 +118,7 @@ describe("--engine-ram-mb sizes the engine's collector at start", () => {
     expect(lines.find((entry) => entry.event === 'shop:start')?.pid).toBe(shop.proc.pid)
     expect(sized.length).toBeLessThanOrEqual(1)
     if (sized[0]) expect(sized[0].pid).toBe(shop.proc.pid)
-    return sized[0]?.ramBytes
+    return { sized: sized[0]?.ramBytes, unsized: lines.filter((entry) => entry.event === 'shop:engine:unsized') }
   }
 
   test("on Bun the process starts again in place with the size; a size already in the environment is kept; 0 (the memory bus's default) and Deno leave it to the engine", async () => {
@@ -125,6 +130,20 @@ describe("--engine-ram-mb sizes the engine's collector at start", () => {
     expect(await engineAt(['--engine-ram-mb=1024'], { BUN_JSC_forceRAMSize: String(2 ** 29) })).toBe(onBun ? 2 ** 29 : undefined)
     expect(await engineAt(['--engine-ram-mb=0'])).toBeUndefined()
     expect(await engineAt([])).toBeUndefined()
+  }, 60_000)
+
+  // Bun's CPU profiler samples with signals, and one arriving across the re-exec killed 7 of 60 such starts (SIGPWR).
+  test.if(runtime.name === 'bun')("under Bun's CPU profiler the process does not start again: it warns, naming the variable that sizes it, and runs", async () => {
+    const profiles = mkdtempSync(join(tmpdir(), 'shop-profile-'))
+    const profiled = { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}` }
+    const { sized, unsized } = await engineStart(['--engine-ram-mb=1024'], profiled)
+    expect(sized).toBeUndefined()
+    expect(unsized).toHaveLength(1)
+    expect(unsized[0]!.msg).toContain(`BUN_JSC_forceRAMSize=${2 ** 30}`)
+    // The size given in the environment holds, profiler or not.
+    expect(await engineStart(['--engine-ram-mb=1024'], { ...profiled, BUN_JSC_forceRAMSize: String(2 ** 30) })).toEqual({ sized: 2 ** 30, unsized: [] })
+    // The process ran under the profiler: it wrote its profiles when it stopped.
+    expect(readdirSync(profiles).filter((file) => file.endsWith('.cpuprofile'))).toHaveLength(2)
   }, 60_000)
 
   test('a size that is not a whole number of MiB exits 2 with one clear message', async () => {

@@ -59,16 +59,17 @@ async function main(argv: string[]): Promise<void> {
 
   const { config } = invocation
   // First of all: on Bun this may start the process again in place, with the collector sized.
-  let engineRamBytes
+  let engine: ReturnType<typeof runtime.sizeCollector> = { bytes: undefined }
   try {
-    engineRamBytes = runtime.sizeCollector(config.engineRamMb * 2 ** 20)
+    engine = runtime.sizeCollector(config.engineRamMb * 2 ** 20)
   } catch (error) {
     fail(`start failed: cannot size the engine's collector (--engine-ram-mb): ${(error as Error)?.message ?? error}`, EXIT.stopFailed)
   }
   const [{ Shop }, { workerIdentity }] = await Promise.all([import('./app.ts'), import('./workers/pool.ts')])
   const worker = workerIdentity(process.env)
   const logger = worker ? createLogger(config.logLevel).child({ worker: worker.index }) : createLogger(config.logLevel)
-  if (engineRamBytes !== undefined) logger.info({ event: 'shop:engine:sized', ramBytes: engineRamBytes }, `the engine collects as if the machine had ${engineRamBytes / 2 ** 20} MiB`)
+  if (engine.bytes !== undefined) logger.info({ event: 'shop:engine:sized', ramBytes: engine.bytes }, `the engine collects as if the machine had ${engine.bytes / 2 ** 20} MiB`)
+  if (engine.unsized) logger.warn({ event: 'shop:engine:unsized' }, `the engine's collector is not sized (--engine-ram-mb): ${engine.unsized}`)
   let shop: Shop
   try {
     shop = await Shop.start({

@@ -1,6 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { loadConfig } from '../../src/config/load.ts'
+import { collectorBytes } from '../../src/runtime/bun.ts'
 import { ShopProcess } from '../../test/harness/shop-process.ts'
 import type { BenchOptions } from '../options.ts'
 import { scratchDir } from './environment.ts'
@@ -92,31 +94,33 @@ export class Pipeline {
 /** One shop process of `spec` running `roles` on `dataDir` (not waited for: call `ready`). */
 export function spawn(spec: PipelineSpec, name: string, roles: string, dataDir: string): Promise<ShopProcess> {
   const env: Record<string, string | undefined> = { ...process.env, BUN_OPTIONS: undefined, ...spec.extraEnv }
+  const args = [
+    `--bus=${spec.bus}`,
+    ...(spec.bus === 'kafka' ? [`--brokers=${spec.brokers.join(',')}`, `--topic-prefix=${spec.prefix}`] : []),
+    `--roles=${roles}`,
+    '--http-port=0',
+    `--partitions=${spec.options.partitions}`,
+    `--batch-max-records=${spec.options.batchMaxRecords}`,
+    `--batch-linger-ms=${spec.options.batchLingerMs}`,
+    `--data-dir=${dataDir}`,
+    `--log-level=${spec.options.logLevel}`,
+    ...(spec.extraFlags ?? []),
+  ]
   if (spec.profileDir) {
     const dir = join(spec.profileDir, fileName(name))
     mkdirSync(dir, { recursive: true })
     env.BUN_OPTIONS = `--cpu-prof --cpu-prof-md --cpu-prof-dir=${dir}`
+    // Under the profiler shop does not start itself again to size its collector (src/runtime/bun.ts):
+    // the size it would choose is given, so that a profiled process collects as an unprofiled one.
+    const size = collectorBytes(loadConfig(args, env).config.engineRamMb * 2 ** 20)
+    if (size !== undefined) env.BUN_JSC_forceRAMSize ??= String(size)
   }
-  return ShopProcess.spawn(
-    [
-      `--bus=${spec.bus}`,
-      ...(spec.bus === 'kafka' ? [`--brokers=${spec.brokers.join(',')}`, `--topic-prefix=${spec.prefix}`] : []),
-      `--roles=${roles}`,
-      '--http-port=0',
-      `--partitions=${spec.options.partitions}`,
-      `--batch-max-records=${spec.options.batchMaxRecords}`,
-      `--batch-linger-ms=${spec.options.batchLingerMs}`,
-      `--data-dir=${dataDir}`,
-      `--log-level=${spec.options.logLevel}`,
-      ...(spec.extraFlags ?? []),
-    ],
-    {
-      command: spec.shop,
-      cwd: tmpdir(),
-      env,
-      onStdout: roles.split(',').includes('notifier') ? spec.onNotifierLine : undefined,
-    },
-  )
+  return ShopProcess.spawn(args, {
+    command: spec.shop,
+    cwd: tmpdir(),
+    env,
+    onStdout: roles.split(',').includes('notifier') ? spec.onNotifierLine : undefined,
+  })
 }
 
 /** The hottest functions (self time) of each profile Bun wrote under `dir`, as Markdown table rows. */

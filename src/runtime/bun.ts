@@ -68,11 +68,28 @@ export const bun: Runtime = {
   selfCommand,
   sizeCollector(bytes) {
     const set = process.env[ramSize]
-    if (set !== undefined) return Number(set) || undefined
-    if (bytes <= 0 || bytes >= process.constrainedMemory()) return undefined
+    if (set !== undefined) return { bytes: Number(set) || undefined }
+    const size = collectorBytes(bytes)
+    if (size === undefined) return { bytes: undefined }
+    // Bun's CPU profiler samples the thread with signals, and one that arrives across the execve
+    // reaches the new image before it handles it: 7 of 60 starts under `--cpu-prof` (Bun 1.4.5)
+    // were killed by SIGPWR or hung silently. Under the profiler the size is left to the caller.
+    if (process.execArgv.some((arg) => arg === '--cpu-prof' || arg === '--cpu-prof-md')) {
+      return { bytes: undefined, unsized: `Bun's CPU profiler is on, and starting again under it can kill the process: set ${ramSize}=${size} to size the collector` }
+    }
     const command = selfCommand()
-    process.execve!(command[0]!, [...command, ...process.argv.slice(2)], { ...process.env, [ramSize]: String(bytes) })
+    process.execve!(command[0]!, [...command, ...process.argv.slice(2)], { ...process.env, [ramSize]: String(size) })
+    return { bytes: size } // not reached: execve replaced the process
   },
+}
+
+/**
+ * The memory to tell Bun's engine for `bytes` asked (`--engine-ram-mb`): undefined when that is
+ * the engine's own choice (0) or no less than the machine's or the container's memory, which the
+ * engine reads by itself.
+ */
+export function collectorBytes(bytes: number): number | undefined {
+  return bytes <= 0 || bytes >= process.constrainedMemory() ? undefined : bytes
 }
 
 /** A compiled binary's entry script lives in its embedded file system; the binary alone starts it. */

@@ -128,7 +128,7 @@ export const deno: Runtime = {
   },
   scriptCommand: (script) => denoRun(Deno.execPath(), script),
   selfCommand: () => denoRun(Deno.execPath(), process.argv[1]!),
-  sizeCollector: () => undefined,
+  sizeCollector: () => ({ bytes: undefined }),
 }
 
 const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() })

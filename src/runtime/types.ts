@@ -23,13 +23,14 @@ export interface Runtime {
   selfCommand(): string[]
   /**
    * Has the engine's collector sized for `bytes` of memory (0: the engine's own choice, by the
-   * machine's memory or the container's limit), and returns the size in effect (undefined: the
-   * engine's own). On Bun this starts the process again in place (`execve`: same pid, arguments
-   * and environment, plus `BUN_JSC_forceRAMSize`), as JavaScriptCore reads it only at start; a size
-   * already set in the environment is kept. Call it before anything else starts. Deno's V8 sizes its
-   * heap by its own flags: there it does nothing.
+   * machine's memory or the container's limit), and returns the size in effect (`bytes` undefined:
+   * the engine's own), with why it was not sized when it should have been (`unsized`). On Bun this
+   * starts the process again in place (`execve`: same pid, arguments and environment, plus
+   * `BUN_JSC_forceRAMSize`), as JavaScriptCore reads it only at start; a size already set in the
+   * environment is kept. Call it before anything else starts. Deno's V8 sizes its heap by its own
+   * flags: there it does nothing.
    */
-  sizeCollector(bytes: number): number | undefined
+  sizeCollector(bytes: number): { bytes: number | undefined; unsized?: string }
 }
 
 export type SqlValue = string | number | bigint | null | Uint8Array
