@@ -29,14 +29,22 @@ export interface StateCache {
   get(store: string, key: string): string | undefined
   /**
    * Keys of `store`'s entries done at or before `before`, oldest first, at most `limit`: from the
-   * oldest when `fromStart`, otherwise after the last one the previous call returned.
+   * oldest when `fromStart`, otherwise after the last one the previous call returned. `next` is
+   * the `doneAt` of the entry after them, if there is one: no entry not yet returned is done
+   * before it.
    */
-  expired(store: string, before: number, limit: number, fromStart: boolean): string[]
+  expired(store: string, before: number, limit: number, fromStart: boolean): Expired
   /** Forgets every entry of `store`. */
   clear(store: string): void
   /** Applies `changes` (null: deleted) to `store` and moves its checkpoint to `at`, together. */
   write(store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint): void
   close(): void
+}
+
+/** What a read of a store's done entries found (see StateCache.expired). */
+export interface Expired {
+  keys: string[]
+  next?: number
 }
 
 /** Where a store's sweep has read the done entries up to, by `doneAt` then key. */
@@ -58,7 +66,7 @@ export class SqliteCache implements StateCache {
   readonly #count: SqliteStatement<{ n: number }, [string]>
   readonly #checkpoint: SqliteStatement<{ topic: string; next_offset: string }, [string]>
   readonly #clear: SqliteStatement<never, [string]>
-  readonly #expired: SqliteStatement<{ key: string; done_at: number }, [string, number, number, string, number]>
+  readonly #expired: SqliteStatement<{ key: string; done_at: number }, [string, number, string, number]>
   readonly #cursors = new Map<string, DoneCursor>()
   /** Every statement prepared on the connection: released at close, or bun:sqlite keeps the connection (and its lock) open. */
   readonly #statements: Array<SqliteStatement<never, never>> = []
@@ -82,9 +90,8 @@ export class SqliteCache implements StateCache {
       this.#count = this.#prepare('SELECT count(*) AS n FROM kv WHERE store = ?')
       this.#checkpoint = this.#prepare('SELECT topic, next_offset FROM checkpoint WHERE store = ?')
       this.#clear = this.#prepare('DELETE FROM kv WHERE store = ?')
-      this.#expired = this.#prepare(
-        'SELECT key, done_at FROM kv WHERE store = ?1 AND done_at IS NOT NULL AND done_at <= ?2 AND (done_at, key) > (?3, ?4) ORDER BY done_at, key LIMIT ?5',
-      )
+      // One row past those due: when it is not due, its done_at says when the next one will be.
+      this.#expired = this.#prepare('SELECT key, done_at FROM kv WHERE store = ?1 AND done_at IS NOT NULL AND (done_at, key) > (?2, ?3) ORDER BY done_at, key LIMIT ?4')
       // The values and the offset they reach are written together: a restart replays only what the cache lacks.
       this.#write = db.transaction((store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint) => {
         for (const [key, entry] of changes) {
@@ -118,13 +125,15 @@ export class SqliteCache implements StateCache {
     return this.#get.get(store, key)?.value
   }
 
-  expired(store: string, before: number, limit: number, fromStart: boolean): string[] {
+  expired(store: string, before: number, limit: number, fromStart: boolean): Expired {
     const after = (!fromStart && this.#cursors.get(store)) || beforeAll
-    const rows = this.#expired.all(store, before, after.at, after.key, limit)
-    const last = rows.at(-1)
+    const rows = this.#expired.all(store, after.at, after.key, limit + 1)
+    let due = 0
+    while (due < rows.length && due < limit && rows[due]!.done_at <= before) due++
+    const last = rows[due - 1]
     if (last) this.#cursors.set(store, { at: last.done_at, key: last.key })
     else if (fromStart) this.#cursors.delete(store)
-    return rows.map((row) => row.key)
+    return { keys: rows.slice(0, due).map((row) => row.key), next: rows[due]?.done_at }
   }
 
   clear(store: string): void {
@@ -170,7 +179,7 @@ export class MemoryCache implements StateCache {
     return this.#stores.get(store)?.entries.get(key)
   }
 
-  expired(store: string, before: number, limit: number, fromStart: boolean): string[] {
+  expired(store: string, before: number, limit: number, fromStart: boolean): Expired {
     return this.#store(store).expired(before, limit, fromStart)
   }
 
@@ -211,8 +220,9 @@ class MemoryStore {
     this.entries.set(key, entry.text)
   }
 
-  expired(before: number, limit: number, fromStart: boolean): string[] {
-    return this.#done.read(before, limit, fromStart, (key) => this.#doneAt.get(key))
+  expired(before: number, limit: number, fromStart: boolean): Expired {
+    const keys = this.#done.read(before, limit, fromStart, (key) => this.#doneAt.get(key))
+    return { keys, next: this.#done.upcoming }
   }
 }
 

@@ -252,6 +252,48 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     expect(last.records().map((r) => r.key)).toEqual(['k4', 'k3'])
   })
 
+  test('the sweep asks the cache only when its last answer said something falls due: not at every batch while nothing does', async () => {
+    const log = await setup()
+    const cache = newCache()
+    // Counts the sweep's reads of the cache.
+    let reads = 0
+    const expired = cache.expired.bind(cache)
+    cache.expired = (...args) => (reads++, expired(...args))
+    const store = new ChangelogStore<{ doneAt?: number }>(cache, 's', changelog)
+    await store.restore(log)
+    const stores = new Map([['s', store as ChangelogStore<unknown>]])
+    const done = new Changes(stores)
+    done.put('s', 'a', { doneAt: 100 })
+    done.put('s', 'b', { doneAt: 200 })
+    done.put('s', 'live', {})
+    done.commit(await log.producer().send(done.records()))
+    store.flush()
+    const sweep = (before: number) => {
+      const changes = new Changes(stores)
+      changes.sweep(before, 10)
+      return changes.records().map((r) => r.key)
+    }
+
+    expect([sweep(50), reads]).toEqual([[], 1]) // the cache says a falls due at 100
+    expect([sweep(60), sweep(99), reads]).toEqual([[], [], 1])
+    expect([sweep(150), reads]).toEqual([['a'], 2]) // and then b at 200
+    expect([sweep(199), reads]).toEqual([[], 2])
+    expect([sweep(250), reads]).toEqual([['b'], 3]) // and then nothing
+    expect([sweep(10_000), reads]).toEqual([[], 3])
+    // A flush changes what the cache holds (here: c, done before any of those): it is asked again.
+    const later = new Changes(stores)
+    later.put('s', 'c', { doneAt: 50 })
+    later.commit(await log.producer().send(later.records()))
+    store.flush()
+    expect([sweep(60), reads]).toEqual([['c'], 4])
+    // So is the cache of a restored store (none of these deletions committed: all are handed out again).
+    const restored = new ChangelogStore<{ doneAt?: number }>(cache, 's', changelog)
+    await restored.restore(log)
+    const again = new Changes(new Map([['s', restored as ChangelogStore<unknown>]]))
+    expect(again.sweep(250, 10)).toBe(3)
+    expect(reads).toBe(5)
+  })
+
   test('batches in flight one on another: each reads through the uncommitted ones before it, and through the store once they committed', async () => {
     const log = await setup()
     const store = new ChangelogStore<number>(newCache(), 's', changelog)
@@ -284,11 +326,12 @@ for (const [kind, newCache] of caches) describe(`changelog store on the ${kind} 
     const at = { topic: 'changelog', next: 1n }
     const done = (doneAt: number): CacheEntry => ({ text: '{}', doneAt })
     cache.write('s', new Map([['c', done(30)], ['a', done(10)], ['live', { text: '{}' }], ['b', done(20)], ['d', done(40)]]), at)
-    expect(cache.expired('s', 35, 2, true)).toEqual(['a', 'b'])
+    // Each read also says when the next entry it did not return falls due (none: undefined).
+    expect(cache.expired('s', 35, 2, true)).toEqual({ keys: ['a', 'b'], next: 30 })
     cache.write('s', new Map([['early', done(5)], ['a', null]]), at)
-    expect(cache.expired('s', 35, 10, false)).toEqual(['c'])
-    expect(cache.expired('s', 50, 10, false)).toEqual(['d'])
-    expect(cache.expired('s', 50, 10, true)).toEqual(['early', 'b', 'c', 'd'])
+    expect(cache.expired('s', 35, 10, false)).toEqual({ keys: ['c'], next: 40 })
+    expect(cache.expired('s', 50, 10, false)).toEqual({ keys: ['d'], next: undefined })
+    expect(cache.expired('s', 50, 10, true)).toEqual({ keys: ['early', 'b', 'c', 'd'], next: undefined })
   })
 
   test('a checkpoint past the end of the changelog (the topic was recreated) discards the cache', async () => {
