@@ -13,7 +13,7 @@ interface Knob {
 
 const knobs = [
   { name: 'orders', kind: 'int', default: 20_000, quick: 1_500, min: 1, help: 'orders driven through the pipeline, and records through each log-layer baseline' },
-  { name: 'warmup', kind: 'int', default: 2_000, quick: 200, min: 0, help: 'orders sent (and completed) first and left out of the figures' },
+  { name: 'warmup', kind: 'int', default: 20_000, quick: 200, min: 0, help: "orders sent (and completed) first and left out of the figures; after 2,000 the latency bench's first round read 1.5 to 4.2x the p50 of its last one, after 20,000 0.7 to 1.2x (docs/performance.md, \"Latency in rounds\")" },
   { name: 'users', kind: 'int', default: 10_000, min: 1, help: 'distinct user ids (the order key: spreads orders.created over partitions)' },
   { name: 'skus', kind: 'int', default: 200, min: 1, help: 'distinct SKUs in stock (spread over inventory partitions)' },
   { name: 'max-lines', kind: 'int', default: 4, min: 1, max: 100, help: 'lines per order, 1 to this, uniformly' },
