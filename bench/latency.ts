@@ -67,12 +67,13 @@ export async function latency(options: BenchOptions, say: Say): Promise<{ result
 /** One load's figures over its rounds (see LatencyResult's `medians`). */
 function medianOf(steps: LatencyResult['steps']): LatencyResult['medians'][number] {
   const of = (figure: (step: LatencyResult['steps'][number]) => number) => median(steps.map(figure))
+  const notified = (p: 'p50' | 'p95' | 'p99' | 'max') => of((s) => s.pipeline.toNotified[p])
   const busy = steps.map((s) => s.machineBusyPercent)
   return {
     fraction: steps[0]!.fraction,
     rounds: steps.length,
     completedPerSecond: of((s) => s.pipeline.completedPerSecond),
-    toNotified: { p50: of((s) => s.pipeline.toNotified.p50), p95: of((s) => s.pipeline.toNotified.p95), p99: of((s) => s.pipeline.toNotified.p99), max: of((s) => s.pipeline.toNotified.max) },
+    toNotified: { p50: notified('p50'), p95: notified('p95'), p99: notified('p99'), max: notified('max') },
     machineBusyPercent: busy.every((b) => b !== null) ? median(busy) : null,
   }
 }

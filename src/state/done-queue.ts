@@ -35,10 +35,6 @@ export class DoneQueue {
   }
 
   /**
-   * Up to `limit` keys done at or before `before` whose `current` doneAt is still the queued one:
-   * from the oldest when `fromStart`, otherwise on from where the previous read stopped.
-   */
-  /**
    * The `doneAt` of the entry the next read goes on from, if any: a lower bound of what is done
    * next (it may be stale, written again since).
    */
@@ -46,6 +42,10 @@ export class DoneQueue {
     return this.#ats[this.#cursor]
   }
 
+  /**
+   * Up to `limit` keys done at or before `before` whose `current` doneAt is still the queued one:
+   * from the oldest when `fromStart`, otherwise on from where the previous read stopped.
+   */
   read(before: number, limit: number, fromStart: boolean, current: (key: string) => number | undefined): string[] {
     const keys: string[] = []
     let i = fromStart ? this.#head : this.#cursor
