@@ -106,7 +106,9 @@ export interface Transaction {
   /**
    * Adds the consumer's progress: for each partition, the offset after the last of `records`
    * (records that `consumer` delivered). If the group has moved to a newer generation since they
-   * were delivered, this call or `commit()` rejects with FencedError and nothing is committed.
+   * were delivered, this call rejects with FencedError (and `commit()` too, should the group move
+   * on after it), and nothing is committed. One transaction may carry the offsets of several
+   * groups, added side by side.
    */
   sendOffsets(consumer: GroupConsumer, records: ConsumedRecord[]): Promise<void>
   /**

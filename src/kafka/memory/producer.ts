@@ -74,6 +74,9 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
         open()
         const group = cluster.group(consumer.groupId)
         const member = (consumer as MemoryConsumer).memberId
+        // Refused here already, as a broker refuses a TxnOffsetCommit of an older generation (and
+        // again at commit, should the group move on meanwhile).
+        for (const record of records) refuseStale(group, member, record)
         for (const record of records) {
           offsets.push({ group, member, record })
           const key = tpKey(record.topic, record.partition)
@@ -85,11 +88,7 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
         done = true
         try {
           if (cluster.epochs.get(id) !== epoch) throw new FencedError(`transactional id ${id} was taken over by a newer producer`)
-          for (const { group, member, record } of offsets) {
-            if (record.generation !== group.generation || !group.members.has(member)) {
-              throw new FencedError(`group ${group.id} moved to generation ${group.generation}; offsets of generation ${record.generation} refused`)
-            }
-          }
+          for (const { group, member, record } of offsets) refuseStale(group, member, record)
           const positions = cluster.append(pending)
           for (const { group, record } of offsets) {
             const key = tpKey(record.topic, record.partition)
@@ -109,4 +108,11 @@ export class MemoryTransactionalProducer implements TransactionalProducer {
   }
 
   async close(): Promise<void> {}
+}
+
+/** FencedError when `record` was delivered to `member` under an older generation of `group` than its current one. */
+function refuseStale(group: MemoryGroup, member: string, record: ConsumedRecord): void {
+  if (record.generation !== group.generation || !group.members.has(member)) {
+    throw new FencedError(`group ${group.id} moved to generation ${group.generation}; offsets of generation ${record.generation} refused`)
+  }
 }

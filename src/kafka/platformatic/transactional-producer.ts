@@ -73,6 +73,12 @@ export function transactionalProducer(
       const tx = await beginOrReplace('begin transaction')
       initialized = true
       const positions: RecordPosition[] = []
+      /**
+       * The groups added so far, one at a time: platformatic 2.12.1 deduplicates AddOffsetsToTxn
+       * calls in flight by name alone, so a second group's, sent while the first's is in flight,
+       * would ride on it and never be added (its TxnOffsetCommit then fails TRANSACTION_ABORTABLE).
+       */
+      let groupsAdded: Promise<unknown> = Promise.resolve()
       const cancel = async () => {
         await call('cancel local transaction', ms, tx.cancel()).catch(() => {})
         await replace()
@@ -87,7 +93,9 @@ export function transactionalProducer(
         },
         async sendOffsets(consumer, records) {
           const kafkaConsumer = (consumer as KafkaConsumer).client
-          await call('add consumer group to transaction', ms, tx.addConsumer(kafkaConsumer))
+          const added = groupsAdded.then(() => call('add consumer group to transaction', ms, tx.addConsumer(kafkaConsumer)))
+          groupsAdded = added.catch(() => {})
+          await added
           // The group's coordinator as the consumer knows it, found again if it lost it (a broker outage).
           const coordinator = () => kafkaConsumer.findGroupCoordinator()
           await call('add offsets to transaction', ms, commitTransactionOffsets(producer, transactionalId, records, coordinator))
