@@ -78,8 +78,8 @@ async function post(target: LoadTarget, result: LoadResult, startedAt: number): 
     method: 'POST',
     body: target.next(),
     headers: { 'content-type': 'application/json' },
-  }).catch(() => undefined)
-  if (response?.status === 202) {
+  }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+  if (!(response instanceof Error) && response.status === 202) {
     const { orderId } = (await response.json()) as { orderId: string }
     const now = performance.now()
     result.accepted++
@@ -88,9 +88,10 @@ async function post(target: LoadTarget, result: LoadResult, startedAt: number): 
     target.onAccepted?.(orderId, startedAt)
     return
   }
-  const status = response ? String(response.status) : 'error'
+  // A request that got no answer is counted by what failed (`error ECONNRESET`), one that was refused by its status.
+  const status = response instanceof Error ? `error ${(response as { code?: string }).code ?? response.name}` : String(response.status)
   result.refused[status] = (result.refused[status] ?? 0) + 1
-  await response?.body?.cancel()
+  if (!(response instanceof Error)) await response.body?.cancel()
 }
 
 /** Closed loop: `concurrency` workers, each sending its next order as soon as the last is answered. */
