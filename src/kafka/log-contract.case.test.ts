@@ -479,8 +479,9 @@ export function runLogContract({ name, create, patienceMs, features }: LogContra
 
     test("two groups' offsets, added side by side to one transaction, both commit with it", async () => {
       // Kafka allows it (a Kafka Streams thread's transaction carries every sub-topology's offsets).
-      // @platformatic/kafka 2.12.1 runs one AddOffsetsToTxn at a time, whatever the group: a second
-      // group's would ride on the first's, and its TxnOffsetCommit fail TRANSACTION_ABORTABLE.
+      // @platformatic/kafka 2.12.1 deduplicates AddOffsetsToTxn calls in flight, whatever the group: a
+      // second group's rode on the first's, and its TxnOffsetCommit failed TRANSACTION_ABORTABLE
+      // (docs/upstream/add-offsets-dedup.ts).
       log = open()
       const t = await topic(1)
       await log.producer().send(Array.from({ length: 10 }, (_, i) => ({ topic: t, value: `v${i}` })))
