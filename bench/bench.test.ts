@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { KafkaLog } from '../src/kafka/platformatic/index.ts'
 import { logConsume, logProduce, orderRecords, rawKafkaConsume } from './lib/baselines.ts'
 import { soldOutSkus } from './lib/load.ts'
-import { BrokerRequests, requestsBetween } from './lib/broker-requests.ts'
+import { BrokerRequests, requestTimesBetween, requestsBetween } from './lib/broker-requests.ts'
 import { scriptBrokerPid } from './lib/environment.ts'
 import { eventually } from '../test/harness/eventually.ts'
 
@@ -150,7 +150,7 @@ describe('bun bench', () => {
     }
   }, 120_000)
 
-  test("the broker's requests are counted by type over JMX: ten sends are ten Produce requests, and a fetch is counted once", async () => {
+  test("the broker's requests are counted and timed by type over JMX: ten sends are ten Produce requests, and a fetch is counted once", async () => {
     const pid = scriptBrokerPid(new URL(`kafka://${testBrokers[0]}`).port)
     expect(pid).toBeGreaterThan(0)
     const requests = BrokerRequests.open(pid!)
@@ -174,6 +174,12 @@ describe('bun bench', () => {
       // The broker marks each fetch twice (Fetch, and FetchConsumer or FetchFollower): counted once.
       expect(counted.Fetch).toBeGreaterThanOrEqual(1)
       expect(Object.keys(counted).filter((type) => type.startsWith('Fetch') && type !== 'Fetch')).toEqual([])
+      // And their mean times, each a number of ms; the broker records every time rounded to a whole
+      // ms, so a total may fall short of its rounded parts by 1.5 ms at most.
+      const produce = requestTimesBetween(before, after).Produce!
+      for (const ms of Object.values(produce)) expect(ms).toBeGreaterThanOrEqual(0)
+      expect(Object.keys(produce).sort()).toEqual(['localMs', 'queueMs', 'remoteMs', 'totalMs'])
+      expect(produce.totalMs + 1.5).toBeGreaterThanOrEqual(produce.queueMs + produce.localMs + produce.remoteMs)
     } finally {
       await log.close()
     }

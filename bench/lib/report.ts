@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { HopTiming } from './hops.ts'
 import { round } from './stats.ts'
+import type { RequestTimes } from './broker-requests.ts'
 
 /** The shape of bench/results/*.json: what a run measured, and the baselines beside it. */
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
@@ -66,6 +67,11 @@ const TransactionPair = Type.Object({ shop: Rate, javaRetry: Rate }, { additiona
  * or without a JDK here.
  */
 const BrokerRequestCounts = Nullable(Type.Record(Type.String(), Type.Integer({ minimum: 1 })))
+/**
+ * The broker's mean time per request of each type it answered during a measurement, in ms
+ * (Kafka's request time histograms; see RequestTally in broker-requests.ts). Null as above.
+ */
+const BrokerRequestTimes = Nullable(Type.Record(Type.String(), Type.Object({ totalMs: Ms, queueMs: Ms, localMs: Ms, remoteMs: Ms }, { additionalProperties: false })))
 
 export const ThroughputResult = Type.Object(
   {
@@ -102,6 +108,7 @@ export const ThroughputResult = Type.Object(
           /** Empty unless --log-level=debug. */
           hops: Type.Array(HopTiming),
           brokerRequests: BrokerRequestCounts,
+          brokerRequestTimes: BrokerRequestTimes,
           profiles: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
         },
         { additionalProperties: false },
@@ -138,6 +145,7 @@ export const LatencyResult = Type.Object(
           lag: Nullable(Type.Array(GroupLag)),
           hops: Type.Array(HopTiming),
           brokerRequests: BrokerRequestCounts,
+          brokerRequestTimes: BrokerRequestTimes,
         },
         { additionalProperties: false },
       ),
@@ -324,7 +332,7 @@ export function throughputMarkdown(r: ThroughputResult): string {
     if (!run.lag) continue
     lines.push('', `## Consumer lag on ${run.bus} (offsets, transaction markers included)`, '', table(['group', 'max', 'at the end'], run.lag.map((g) => [g.group, n(g.max), n(g.end)])))
   }
-  lines.push(...requestsSection('bus', r.runs.map((run) => ({ label: run.bus, requests: run.brokerRequests, orders: run.pipeline.completed }))))
+  lines.push(...requestsSection('bus', r.runs.map((run) => ({ label: run.bus, requests: run.brokerRequests, times: run.brokerRequestTimes, orders: run.pipeline.completed }))))
   const hops = r.runs.flatMap((run) => run.hops.map((h) => ({ ...h, load: run.bus })))
   if (hops.length > 0) lines.push('', ...hopsSection('bus', hops))
   for (const run of r.runs) {
@@ -371,20 +379,21 @@ export function latencyMarkdown(r: LatencyResult): string {
       ['load', 'machine busy %', ...r.steps[0]!.processes.map((p) => `${p.name} CPU %`)],
       r.steps.map((s) => [load(s), s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
     ),
-    ...requestsSection('load', r.steps.map((s) => ({ label: load(s), requests: s.brokerRequests, orders: s.pipeline.completed }))),
+    ...requestsSection('load', r.steps.map((s) => ({ label: load(s), requests: s.brokerRequests, times: s.brokerRequestTimes, orders: s.pipeline.completed }))),
     '',
     ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: load(s) })))),
   ].join('\n')
 }
 
 /** The broker's requests by type during each measurement, and per order completed (nothing when they were not counted). */
-function requestsSection(label: string, runs: Array<{ label: string; requests: Record<string, number> | null; orders: number }>): string[] {
+function requestsSection(label: string, runs: Array<{ label: string; requests: Record<string, number> | null; times: Record<string, RequestTimes> | null; orders: number }>): string[] {
   const counted = runs.filter((run) => run.requests !== null)
   if (counted.length === 0) return []
   const types = [...new Set(counted.flatMap((run) => Object.keys(run.requests!)))]
   const total = (type: string) => counted.reduce((sum, run) => sum + (run.requests![type] ?? 0), 0)
   types.sort((a, b) => total(b) - total(a))
   const perOrder = (count: number, orders: number) => (orders > 0 ? round(count / orders, 2) : '-')
+  const timed = counted.filter((run) => run.times !== null)
   return [
     '',
     "## The broker's requests (Kafka's RequestsPerSec meters over JMX, all clients, the bench's own included)",
@@ -399,6 +408,20 @@ function requestsSection(label: string, runs: Array<{ label: string; requests: R
         }),
       ]),
     ),
+    ...(timed.length === 0
+      ? []
+      : [
+          '',
+          "The broker's own time per request, mean ms over the measurement (Kafka's request time histograms): total, from its network thread's read of the request to the response's send, then queue (waiting for a request handler thread) / local (handled) / remote (in purgatory: a fetch's long poll, a produce waiting for its acks). The broker records each time rounded to a whole ms, so a mean is within 0.5 ms of the true one. A client's wait beyond the total is the network, the client's own queue, and the CPU the broker's threads waited for.",
+          '',
+          table(
+            ['request', ...timed.map((run) => `${label} ${run.label}`)],
+            types.map((type) => [type, ...timed.map((run) => {
+              const t = run.times![type]
+              return t ? `${t.totalMs} (${t.queueMs} / ${t.localMs} / ${t.remoteMs})` : '-'
+            })]),
+          ),
+        ]),
   ]
 }
 

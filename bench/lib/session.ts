@@ -12,7 +12,7 @@ import { eventually } from '../../test/harness/eventually.ts'
 import type { PipelineFigures } from './report.ts'
 import { type GroupLag, LagSampler, MachineSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
-import { BrokerRequests, requestsBetween } from './broker-requests.ts'
+import { BrokerRequests, type RequestTimes, requestTimesBetween, requestsBetween } from './broker-requests.ts'
 import { type HopTiming, hopTimings } from './hops.ts'
 
 /** Prints one progress line (to stderr, with the time since the bench started). */
@@ -66,6 +66,8 @@ export interface Measured {
   hops: HopTiming[]
   /** The requests the broker answered meanwhile, by type, most first (null: no broker on this machine, or no JDK to read it). */
   brokerRequests: Record<string, number> | null
+  /** The broker's mean time per request meanwhile, by type (null when the requests are not counted). */
+  brokerRequestTimes: Record<string, RequestTimes> | null
 }
 
 /**
@@ -188,9 +190,10 @@ export class Session {
       const appendsAfter = await this.#logEnd()
       const requestsAfter = this.brokerRequests?.read()
       const brokerRequests = requestsBefore && requestsAfter ? requestsBetween(requestsBefore, requestsAfter) : null
+      const brokerRequestTimes = requestsBefore && requestsAfter ? requestTimesBetween(requestsBefore, requestsAfter) : null
       const appends = appendsBefore === undefined || appendsAfter === undefined ? undefined : appendsAfter - appendsBefore
       const hops = hopTimings(this.pipeline.members.flatMap((m, i) => m.shop.stderr.slice(logged[i])))
-      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops, brokerRequests }
+      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops, brokerRequests, brokerRequestTimes }
     } finally {
       clearInterval(timer)
     }

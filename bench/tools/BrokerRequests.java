@@ -10,9 +10,14 @@ import javax.management.remote.JMXServiceURL;
 
 /**
  * The requests a Kafka broker running on this machine has answered since it started, by request
- * type (every version summed), one "<type> <count>" line each: Kafka's own meters,
- * kafka.network:type=RequestMetrics,name=RequestsPerSec, read over JMX from the broker's pid
- * through the JDK's attach API (no JMX port needed). Usage: java BrokerRequests <broker pid>.
+ * type (every version summed), one "<type> <count> <total> <queue> <local> <remote>" line each:
+ * Kafka's own meters, kafka.network:type=RequestMetrics,name=RequestsPerSec, and the sums of its
+ * request time histograms (TotalTimeMs; RequestQueueTimeMs, waiting for a request handler thread;
+ * LocalTimeMs, handled by it; RemoteTimeMs, waiting in purgatory: a fetch's long poll, a produce's
+ * acks), in ms since the start, each its Mean times its Count (a Yammer histogram's mean is over
+ * every value, not its sample). The broker records each time rounded to a whole ms, so a mean over
+ * many requests is within 0.5 ms of the true one. Read over JMX from the broker's pid through the
+ * JDK's attach API (no JMX port needed). Usage: java BrokerRequests <broker pid>.
  * A request is counted once: the broker also marks each Fetch under FetchConsumer or FetchFollower
  * (and ListConfigResources v0 under ListClientMetricsResources), which are left out here; a
  * verify-only AddPartitionsToTxn (from a partition leader) is marked as
@@ -20,6 +25,16 @@ import javax.management.remote.JMXServiceURL;
  */
 public class BrokerRequests {
   private static final Set<String> ALSO_COUNTED_ELSEWHERE = Set.of("FetchConsumer", "FetchFollower", "ListClientMetricsResources");
+  private static final String[] TIMES = {"TotalTimeMs", "RequestQueueTimeMs", "LocalTimeMs", "RemoteTimeMs"};
+
+  /** The sum of `time` over every request of `request`'s type so far, in ms (0 when the broker has no such histogram). */
+  private static double timeSum(MBeanServerConnection server, String time, String request) throws Exception {
+    double sum = 0;
+    for (ObjectName histogram : server.queryNames(new ObjectName("kafka.network:type=RequestMetrics,name=" + time + ",request=" + request + ",*"), null)) {
+      sum += ((Number) server.getAttribute(histogram, "Mean")).doubleValue() * ((Number) server.getAttribute(histogram, "Count")).longValue();
+    }
+    return sum;
+  }
 
   public static void main(String[] args) throws Exception {
     VirtualMachine vm = VirtualMachine.attach(args[0]);
@@ -31,7 +46,11 @@ public class BrokerRequests {
         if (ALSO_COUNTED_ELSEWHERE.contains(request)) continue;
         counts.merge(request, ((Number) server.getAttribute(meter, "Count")).longValue(), Long::sum);
       }
-      counts.forEach((type, count) -> System.out.println(type + " " + count));
+      for (Map.Entry<String, Long> entry : counts.entrySet()) {
+        StringBuilder line = new StringBuilder(entry.getKey()).append(' ').append(entry.getValue());
+        for (String time : TIMES) line.append(' ').append(String.format(java.util.Locale.ROOT, "%.3f", timeSum(server, time, entry.getKey())));
+        System.out.println(line);
+      }
     } finally {
       vm.detach();
     }
