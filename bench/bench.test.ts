@@ -85,6 +85,12 @@ describe('bun bench', () => {
       expect(step.machineBusyPercent).toBeLessThanOrEqual(100)
     }
     expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('## CPU during each load')
+    // And how late shop's event loop ran during each step, read from its /metrics.
+    for (const step of [...steps.steps, memory]) {
+      expect(step.eventLoop.map((d) => d.name)).toEqual(['memory:api,order,inventory,notifier,aggregator'])
+      for (const delay of step.eventLoop) expect(delay.maxMs).toBeGreaterThanOrEqual(delay.p99Ms)
+    }
+    expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('## Event-loop delay of each shop process (ms, p99 / max)')
     // At debug level, each step says where each transactional group's time went, from shop's own log.
     for (const step of steps.steps) {
       expect(step.hops.map((h) => h.group)).toEqual(expect.arrayContaining(['inventory', 'notifier', 'order']))

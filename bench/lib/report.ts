@@ -17,6 +17,8 @@ const ProcessUsage = Type.Object(
   { name: Type.String(), pid: Count, cpuPercent: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms },
   { additionalProperties: false },
 )
+/** A shop process's event-loop delay during a measurement (see bench/lib/event-loop.ts). */
+const EventLoopDelay = Type.Object({ name: Type.String(), p99Ms: Ms, maxMs: Ms }, { additionalProperties: false })
 const GroupLag = Type.Object({ group: Type.String(), max: Type.Integer(), end: Type.Integer() }, { additionalProperties: false })
 const Bus = Type.Union([Type.Literal('kafka'), Type.Literal('memory')])
 
@@ -109,6 +111,8 @@ export const ThroughputResult = Type.Object(
           hops: Type.Array(HopTiming),
           brokerRequests: BrokerRequestCounts,
           brokerRequestTimes: BrokerRequestTimes,
+          /** Each shop process's event-loop delay meanwhile. */
+          eventLoop: Type.Array(EventLoopDelay),
           profiles: Nullable(Type.Record(Type.String(), Type.Array(Type.String()))),
         },
         { additionalProperties: false },
@@ -146,6 +150,8 @@ export const LatencyResult = Type.Object(
           hops: Type.Array(HopTiming),
           brokerRequests: BrokerRequestCounts,
           brokerRequestTimes: BrokerRequestTimes,
+          /** Each shop process's event-loop delay meanwhile. */
+          eventLoop: Type.Array(EventLoopDelay),
         },
         { additionalProperties: false },
       ),
@@ -332,6 +338,7 @@ export function throughputMarkdown(r: ThroughputResult): string {
     if (!run.lag) continue
     lines.push('', `## Consumer lag on ${run.bus} (offsets, transaction markers included)`, '', table(['group', 'max', 'at the end'], run.lag.map((g) => [g.group, n(g.max), n(g.end)])))
   }
+  lines.push(...eventLoopSection('bus', r.runs.map((run) => ({ label: run.bus, delays: run.eventLoop }))))
   lines.push(...requestsSection('bus', r.runs.map((run) => ({ label: run.bus, requests: run.brokerRequests, times: run.brokerRequestTimes, orders: run.pipeline.completed }))))
   const hops = r.runs.flatMap((run) => run.hops.map((h) => ({ ...h, load: run.bus })))
   if (hops.length > 0) lines.push('', ...hopsSection('bus', hops))
@@ -379,10 +386,31 @@ export function latencyMarkdown(r: LatencyResult): string {
       ['load', 'machine busy %', ...r.steps[0]!.processes.map((p) => `${p.name} CPU %`)],
       r.steps.map((s) => [load(s), s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
     ),
+    ...eventLoopSection('load', r.steps.map((s) => ({ label: load(s), delays: s.eventLoop }))),
     ...requestsSection('load', r.steps.map((s) => ({ label: load(s), requests: s.brokerRequests, times: s.brokerRequestTimes, orders: s.pipeline.completed }))),
     '',
     ...hopsSection('load', r.steps.flatMap((s) => s.hops.map((h) => ({ ...h, load: load(s) })))),
   ].join('\n')
+}
+
+/** Each shop process's event-loop delay during each measurement (nothing when none was read). */
+function eventLoopSection(label: string, runs: Array<{ label: string; delays: Array<{ name: string; p99Ms: number; maxMs: number }> }>): string[] {
+  const names = [...new Set(runs.flatMap((run) => run.delays.map((d) => d.name)))]
+  if (names.length === 0) return []
+  return [
+    '',
+    '## Event-loop delay of each shop process (ms, p99 / max)',
+    '',
+    "How late the process's event loop ran meanwhile (Node's monitorEventLoopDelay, a timer every 10 ms, through prom-client's nodejs_eventloop_lag gauges): every request and record the process held waited out a delay like this.",
+    '',
+    table(
+      [label, ...names],
+      runs.map((run) => [run.label, ...names.map((name) => {
+        const d = run.delays.find((delay) => delay.name === name)
+        return d ? `${d.p99Ms} / ${d.maxMs}` : '-'
+      })]),
+    ),
+  ]
 }
 
 /** The broker's requests by type during each measurement, and per order completed (nothing when they were not counted). */

@@ -13,6 +13,7 @@ import type { PipelineFigures } from './report.ts'
 import { type GroupLag, LagSampler, MachineSampler, ProcessSampler, type ProcessUsage, rssMb } from './sampler.ts'
 import { percentiles, perSecond, round } from './stats.ts'
 import { BrokerRequests, type RequestTimes, requestTimesBetween, requestsBetween } from './broker-requests.ts'
+import { type EventLoopDelay, readEventLoopDelay } from './event-loop.ts'
 import { type HopTiming, hopTimings } from './hops.ts'
 
 /** Prints one progress line (to stderr, with the time since the bench started). */
@@ -68,6 +69,8 @@ export interface Measured {
   brokerRequests: Record<string, number> | null
   /** The broker's mean time per request meanwhile, by type (null when the requests are not counted). */
   brokerRequestTimes: Record<string, RequestTimes> | null
+  /** Each shop process's event-loop delay meanwhile. */
+  eventLoop: EventLoopDelay[]
 }
 
 /**
@@ -164,6 +167,7 @@ export class Session {
     const lagSampler = this.lagLog ? new LagSampler(this.lagLog, this.lagGroups) : undefined
     const appendsBefore = await this.#logEnd()
     const requestsBefore = this.brokerRequests?.read()
+    await this.#eventLoopDelays()
     const logged = this.pipeline.members.map((m) => m.shop.stderr.length)
     const machineSampler = new MachineSampler()
     processSampler.start()
@@ -189,14 +193,21 @@ export class Session {
       const lag = (await lagSampler?.stop()) ?? null
       const appendsAfter = await this.#logEnd()
       const requestsAfter = this.brokerRequests?.read()
+      const eventLoop = await this.#eventLoopDelays()
       const brokerRequests = requestsBefore && requestsAfter ? requestsBetween(requestsBefore, requestsAfter) : null
       const brokerRequestTimes = requestsBefore && requestsAfter ? requestTimesBetween(requestsBefore, requestsAfter) : null
       const appends = appendsBefore === undefined || appendsAfter === undefined ? undefined : appendsAfter - appendsBefore
       const hops = hopTimings(this.pipeline.members.flatMap((m, i) => m.shop.stderr.slice(logged[i])))
-      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops, brokerRequests, brokerRequestTimes }
+      return { pipeline: figures(result, completions, appends), processes, machineBusyPercent, lag, hops, brokerRequests, brokerRequestTimes, eventLoop }
     } finally {
       clearInterval(timer)
     }
+  }
+
+  /** Each shop process's event-loop delay since the last read (which the read resets). */
+  async #eventLoopDelays(): Promise<EventLoopDelay[]> {
+    const read = await Promise.all(this.pipeline.members.map((m) => readEventLoopDelay(m.name, m.shop.url)))
+    return read.filter((delay) => delay !== undefined)
   }
 
   /**
