@@ -83,6 +83,8 @@ describe('bun bench', () => {
       expect(step.processes.map((p) => p.name)).toEqual(['memory:api,order,inventory,notifier,aggregator', 'bench (load generator)'])
       expect(step.machineBusyPercent).toBeGreaterThan(0)
       expect(step.machineBusyPercent).toBeLessThanOrEqual(100)
+      // And how long its threads waited for a core (the kernel's run-queue wait, read for each process).
+      for (const p of step.processes) expect(p.waitPercent).toBeGreaterThanOrEqual(0)
     }
     expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('## CPU during each load')
     // And how late shop's event loop ran during each step, read from its /metrics.

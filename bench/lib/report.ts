@@ -14,7 +14,7 @@ export const Percentiles = Type.Object({ count: Count, p50: Ms, p95: Ms, p99: Ms
 export const Rate = Type.Object({ count: Count, perSecond: Count, latencyMs: Percentiles }, { additionalProperties: false })
 const Machine = Type.Object({ cpus: Count, cpuModel: Type.String(), memoryGb: Count, bun: Type.String(), kafka: Nullable(Type.String()) }, { additionalProperties: false })
 const ProcessUsage = Type.Object(
-  { name: Type.String(), pid: Count, cpuPercent: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms },
+  { name: Type.String(), pid: Count, cpuPercent: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms, waitPercent: Ms },
   { additionalProperties: false },
 )
 /** A shop process's event-loop delay during a measurement (see bench/lib/event-loop.ts). */
@@ -330,8 +330,8 @@ export function throughputMarkdown(r: ThroughputResult): string {
     `The whole machine meanwhile: ${r.runs.map((run) => `${run.bus} ${run.machineBusyPercent ?? '-'}%`).join(', ')} of its ${r.machine.cpus} cores busy.`,
     '',
     table(
-      ['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'],
-      r.runs.flatMap((run) => run.processes.map((p) => [run.bus, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb])),
+      ['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB', 'waited for a core %'],
+      r.runs.flatMap((run) => run.processes.map((p) => [run.bus, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb, p.waitPercent])),
     ),
   ]
   for (const run of r.runs) {
@@ -385,6 +385,13 @@ export function latencyMarkdown(r: LatencyResult): string {
     table(
       ['load', 'machine busy %', ...r.steps[0]!.processes.map((p) => `${p.name} CPU %`)],
       r.steps.map((s) => [load(s), s.machineBusyPercent ?? '-', ...s.processes.map((p) => p.cpuPercent)]),
+    ),
+    '',
+    "Each process's threads, ready to run but waiting for a core (the kernel's run-queue wait, summed over its threads), % of one core: on a full machine every step of an order waits this way.",
+    '',
+    table(
+      ['load', ...r.steps[0]!.processes.map((p) => `${p.name} waited %`)],
+      r.steps.map((s) => [load(s), ...s.processes.map((p) => p.waitPercent)]),
     ),
     ...eventLoopSection('load', r.steps.map((s) => ({ label: load(s), delays: s.eventLoop }))),
     ...requestsSection('load', r.steps.map((s) => ({ label: load(s), requests: s.brokerRequests, times: s.brokerRequestTimes, orders: s.pipeline.completed }))),
@@ -504,7 +511,7 @@ export function tracingMarkdown(r: TracingResult): string {
     '',
     '## Processes during the measured load (CPU in % of one core)',
     '',
-    table(['tracing', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'], r.runs.flatMap((run) => run.processes.map((p) => [run.label, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb]))),
+    table(['tracing', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB', 'waited for a core %'], r.runs.flatMap((run) => run.processes.map((p) => [run.label, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb, p.waitPercent]))),
     '',
   ].join('\n')
 }
@@ -527,7 +534,7 @@ export function streamMarkdown(r: StreamResult): string {
     '',
     '## Processes (CPU in % of one core)',
     '',
-    table(['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB'], r.runs.flatMap((run) => run.processes.map((p) => [run.name, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb]))),
+    table(['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB', 'waited for a core %'], r.runs.flatMap((run) => run.processes.map((p) => [run.name, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb, p.waitPercent]))),
     '',
   ].join('\n')
 }

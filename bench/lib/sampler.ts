@@ -15,6 +15,29 @@ export interface ProcessUsage {
   cpuPeakPercent: number
   rssPeakMb: number
   rssEndMb: number
+  /**
+   * Time its threads were ready to run but waited for a core, over the window, in % of one core
+   * (the kernel's run-queue wait, /proc/<pid>/task/<tid>/schedstat, summed over the threads). On a
+   * full machine a process is late by this much whatever its own work: its event loop, its replies.
+   */
+  waitPercent: number
+}
+
+/** Nanoseconds the threads of `pid` have waited on a run queue, summed; undefined if unreadable (the process gone, or not Linux). */
+function runQueueWaitNs(pid: number): number | undefined {
+  try {
+    let total = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1])
+      } catch {
+        // A thread that ended meanwhile: its wait is gone with it.
+      }
+    }
+    return total
+  } catch {
+    return undefined
+  }
 }
 
 function cpuTicks(pid: number): number | undefined {
@@ -95,6 +118,7 @@ export interface Sampled {
 export class ProcessSampler {
   #timer: ReturnType<typeof setInterval> | undefined
   #first = new Map<number, { ticks: number; at: number }>()
+  #firstWaitNs = new Map<number, number>()
   #last = new Map<number, { ticks: number; at: number }>()
   #peakCpu = new Map<number, number>()
   #peakRss = new Map<number, number>()
@@ -109,11 +133,17 @@ export class ProcessSampler {
     return p.tree ? sum(tree(p.pid).map(rssMb)) : rssMb(p.pid)
   }
 
+  #waitNs(p: Sampled): number | undefined {
+    return p.tree ? sum(tree(p.pid).map(runQueueWaitNs)) : runQueueWaitNs(p.pid)
+  }
+
   start(): void {
     for (const p of this.processes) {
       const { pid } = p
       const ticks = this.#cpuTicks(p)
       if (ticks !== undefined) this.#first.set(pid, { ticks, at: performance.now() })
+      const waitNs = this.#waitNs(p)
+      if (waitNs !== undefined) this.#firstWaitNs.set(pid, waitNs)
     }
     this.#last = new Map(this.#first)
     this.#timer = setInterval(() => this.#sample(), 1000)
@@ -144,6 +174,7 @@ export class ProcessSampler {
       const last = this.#last.get(pid)
       const seconds = first && last ? (last.at - first.at) / 1000 : 0
       const cpu = first && last && seconds > 0 ? ((last.ticks - first.ticks) / TICKS_PER_SECOND / seconds) * 100 : 0
+      const waitedNs = (this.#waitNs(p) ?? 0) - (this.#firstWaitNs.get(pid) ?? 0)
       return {
         name,
         pid,
@@ -151,6 +182,7 @@ export class ProcessSampler {
         cpuPeakPercent: round(this.#peakCpu.get(pid) ?? 0, 1),
         rssPeakMb: round(this.#peakRss.get(pid) ?? 0, 1),
         rssEndMb: round(this.#rssMb(p) ?? 0, 1),
+        waitPercent: seconds > 0 && this.#firstWaitNs.has(pid) ? round(Math.max(0, waitedNs) / 1e9 / seconds * 100, 1) : 0,
       }
     })
   }
