@@ -1,10 +1,11 @@
 /**
  * How long a shop process's event loop was held up during a measurement: prom-client's
  * `nodejs_eventloop_lag_p99_seconds` and `_max_seconds` from its `GET /metrics`, which read Node's
- * `monitorEventLoopDelay` histogram (a timer every 10 ms, how late it fired) and reset it. So a read before the
- * measurement starts it afresh, and a read after it gives the measurement's delays alone. A
- * stalled loop (a long collection, a long synchronous step) shows here as a delay that every
- * request and record of that process waited out.
+ * `monitorEventLoopDelay` histogram (a timer every 10 ms, how late it fired) and reset it. So a
+ * read before the measurement starts it afresh, and a read after it gives the measurement's delays
+ * alone. A loop held by a long synchronous step, or by the process waiting for a core (see
+ * `waitPercent` in sampler.ts), shows here as a delay that every request and record of that
+ * process waited out.
  */
 export interface EventLoopDelay {
   name: string
