@@ -74,24 +74,28 @@ function newResult(): LoadResult {
 
 async function post(target: LoadTarget, result: LoadResult, startedAt: number): Promise<void> {
   result.sent++
-  const response = await fetch(`${target.url}/orders`, {
-    method: 'POST',
-    body: target.next(),
-    headers: { 'content-type': 'application/json' },
-  }).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
-  if (!(response instanceof Error) && response.status === 202) {
-    const { orderId } = (await response.json()) as { orderId: string }
-    const now = performance.now()
-    result.accepted++
-    result.lastAcceptedAt = now
-    result.toAccepted.push(now - startedAt)
-    target.onAccepted?.(orderId, startedAt)
-    return
+  const refused = (reason: string) => void (result.refused[reason] = (result.refused[reason] ?? 0) + 1)
+  let response: Response
+  try {
+    response = await fetch(`${target.url}/orders`, {
+      method: 'POST',
+      body: target.next(),
+      headers: { 'content-type': 'application/json' },
+    })
+  } catch (error) {
+    // A request that got no answer is counted by what failed (`error ECONNRESET`).
+    return refused(`error ${(error as { code?: string }).code ?? (error as Error).name}`)
   }
-  // A request that got no answer is counted by what failed (`error ECONNRESET`), one that was refused by its status.
-  const status = response instanceof Error ? `error ${(response as { code?: string }).code ?? response.name}` : String(response.status)
-  result.refused[status] = (result.refused[status] ?? 0) + 1
-  if (!(response instanceof Error)) await response.body?.cancel()
+  if (response.status !== 202) {
+    refused(String(response.status))
+    return void (await response.body?.cancel())
+  }
+  const { orderId } = (await response.json()) as { orderId: string }
+  const now = performance.now()
+  result.accepted++
+  result.lastAcceptedAt = now
+  result.toAccepted.push(now - startedAt)
+  target.onAccepted?.(orderId, startedAt)
 }
 
 /** Closed loop: `concurrency` workers, each sending its next order as soon as the last is answered. */

@@ -401,7 +401,7 @@ export function latencyMarkdown(r: LatencyResult): string {
 }
 
 /** Each shop process's event-loop delay during each measurement (nothing when none was read). */
-function eventLoopSection(label: string, runs: Array<{ label: string; delays: Array<{ name: string; p99Ms: number; maxMs: number }> }>): string[] {
+function eventLoopSection(label: string, runs: Array<{ label: string; delays: Array<Static<typeof EventLoopDelay>> }>): string[] {
   const names = [...new Set(runs.flatMap((run) => run.delays.map((d) => d.name)))]
   if (names.length === 0) return []
   return [

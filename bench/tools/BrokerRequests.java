@@ -1,4 +1,7 @@
 import com.sun.tools.attach.VirtualMachine;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -27,13 +30,14 @@ public class BrokerRequests {
   private static final Set<String> ALSO_COUNTED_ELSEWHERE = Set.of("FetchConsumer", "FetchFollower", "ListClientMetricsResources");
   private static final String[] TIMES = {"TotalTimeMs", "RequestQueueTimeMs", "LocalTimeMs", "RemoteTimeMs"};
 
-  /** The sum of `time` over every request of `request`'s type so far, in ms (0 when the broker has no such histogram). */
-  private static double timeSum(MBeanServerConnection server, String time, String request) throws Exception {
-    double sum = 0;
-    for (ObjectName histogram : server.queryNames(new ObjectName("kafka.network:type=RequestMetrics,name=" + time + ",request=" + request + ",*"), null)) {
-      sum += ((Number) server.getAttribute(histogram, "Mean")).doubleValue() * ((Number) server.getAttribute(histogram, "Count")).longValue();
+  /** The sum of `time` over every request so far, in ms, by request type (a histogram's Mean times its Count). */
+  private static Map<String, Double> timeSums(MBeanServerConnection server, String time) throws Exception {
+    Map<String, Double> sums = new TreeMap<>();
+    for (ObjectName histogram : server.queryNames(new ObjectName("kafka.network:type=RequestMetrics,name=" + time + ",*"), null)) {
+      double sum = ((Number) server.getAttribute(histogram, "Mean")).doubleValue() * ((Number) server.getAttribute(histogram, "Count")).longValue();
+      sums.merge(histogram.getKeyProperty("request"), sum, Double::sum);
     }
-    return sum;
+    return sums;
   }
 
   public static void main(String[] args) throws Exception {
@@ -46,9 +50,11 @@ public class BrokerRequests {
         if (ALSO_COUNTED_ELSEWHERE.contains(request)) continue;
         counts.merge(request, ((Number) server.getAttribute(meter, "Count")).longValue(), Long::sum);
       }
+      List<Map<String, Double>> sums = new ArrayList<>();
+      for (String time : TIMES) sums.add(timeSums(server, time));
       for (Map.Entry<String, Long> entry : counts.entrySet()) {
         StringBuilder line = new StringBuilder(entry.getKey()).append(' ').append(entry.getValue());
-        for (String time : TIMES) line.append(' ').append(String.format(java.util.Locale.ROOT, "%.3f", timeSum(server, time, entry.getKey())));
+        for (Map<String, Double> sum : sums) line.append(' ').append(String.format(Locale.ROOT, "%.3f", sum.getOrDefault(entry.getKey(), 0.0)));
         System.out.println(line);
       }
     } finally {
