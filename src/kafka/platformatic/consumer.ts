@@ -1,4 +1,4 @@
-import { Admin, FetchIsolationLevels, type Message, type MessageConsumerMetadata, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka'
+import { Admin, FetchIsolationLevels, type MessageConsumerMetadata, MessagesStreamFallbackModes, MessagesStreamModes } from '@platformatic/kafka'
 import { FencedError, LogError } from '../../errors.ts'
 import { withDeadline } from '../../time.ts'
 import type { ConsumerListener, ConsumerOptions, GroupConsumer } from '../port.ts'
@@ -6,7 +6,7 @@ import { PositionGuard } from '../position-guard.ts'
 import { type ConsumedRecord, type ReadResult, type RecordPosition, type TopicPartition, lastPerPartition, tpKey } from '../types.ts'
 import { call } from './call.ts'
 import type { ClientBase } from './options.ts'
-import { type Bytes, deserializers } from './serde.ts'
+import { consumedRecords } from './records.ts'
 import { StableOffsetsConsumer, rangePartitionAssigner } from './stable-offsets-consumer.ts'
 
 /**
@@ -60,7 +60,6 @@ export class KafkaConsumer implements GroupConsumer {
       retries: settings.retries,
       retryDelay: settings.retryDelay,
       groupId: options.groupId,
-      deserializers,
       autocommit: false,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       sessionTimeout: settings.sessionTimeoutMs,
@@ -136,28 +135,23 @@ export class KafkaConsumer implements GroupConsumer {
         mode: MessagesStreamModes.COMMITTED,
         fallbackMode: MessagesStreamFallbackModes.EARLIEST,
         autocommit: false,
+        // Each fetched batch is decoded straight into the records this consumer delivers (records.ts).
+        decodeBatch: (batch, topic, partition, from, metadata) => {
+          const origin = metadata.consumer
+          const records = consumedRecords(batch, topic, partition, from, origin.generationId)
+          for (const record of records) consumedOrigins.set(record, origin)
+          return records
+        },
       }),
     )
     this.#stream = stream
     stream.on('error', (error) => this.#fail(error))
-    stream.on('data', (message: Message<string, Bytes, string, string>) => this.#receive(message))
+    // decodeBatch above makes every message a ConsumedRecord.
+    stream.on('data', (record: unknown) => this.#receive(record as ConsumedRecord))
     await withDeadline(joined.promise, this.settings.timeout + this.settings.sessionTimeoutMs, `join group ${this.groupId}`)
   }
 
-  #receive(message: Message<string, Bytes, string, string>): void {
-    const origin = message.metadata.consumer as MessageConsumerMetadata
-    const record: ConsumedRecord = {
-      topic: message.topic,
-      partition: message.partition,
-      offset: message.offset,
-      key: message.key ?? undefined,
-      // The client hands a null value (a tombstone) over as undefined.
-      value: message.value ?? null,
-      headers: Object.fromEntries(message.headers),
-      timestamp: Number(message.timestamp),
-      generation: origin.generationId,
-    }
-    consumedOrigins.set(record, origin)
+  #receive(record: ConsumedRecord): void {
     this.#guard.received(record)
     if (++this.#buffered >= this.settings.maxBufferedRecords) this.#stream?.pause()
     this.#pending.push(record)

@@ -1,29 +1,16 @@
-import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
+import { Consumer, FetchIsolationLevels, type RecordsBatch } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
 import type { ConsumedRecord, ReadResult, RecordPosition } from '../types.ts'
 import { call } from './call.ts'
 import type { ClientBase } from './options.ts'
+import { consumedRecords } from './records.ts'
 
 const IS_CONTROL = 1 << 5
 
-interface RawRecord {
-  offsetDelta: number
-  timestampDelta: bigint | number
-  key: Buffer | null
-  value: Buffer | null
-  headers: Array<[Buffer | null, Buffer | null]>
-}
-interface RawBatch {
-  firstOffset: bigint
-  lastOffsetDelta: number
-  firstTimestamp: bigint
-  attributes: number
-  records: RawRecord[]
-}
 interface RawPartition {
   partitionIndex: number
   errorCode: number
-  records?: RawBatch[] | null
+  records?: RecordsBatch[] | null
 }
 
 type Metadata = Awaited<ReturnType<Consumer['metadata']>>
@@ -126,22 +113,7 @@ function committedRecords(topic: string, raw: RawPartition, start: bigint): Read
     const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
     if (last + 1n > next) next = last + 1n
     if (batch.attributes & IS_CONTROL) continue
-    for (const record of batch.records) {
-      const offset = batch.firstOffset + BigInt(record.offsetDelta)
-      if (offset < start) continue
-      const headers: Record<string, string> = {}
-      for (const [k, v] of record.headers) if (k) headers[k.toString()] = v?.toString() ?? ''
-      records.push({
-        topic,
-        partition: raw.partitionIndex,
-        offset,
-        key: record.key?.toString(),
-        value: record.value,
-        headers,
-        timestamp: Number(batch.firstTimestamp) + Number(record.timestampDelta),
-        generation: -1,
-      })
-    }
+    for (const record of consumedRecords(batch, topic, raw.partitionIndex, start, -1)) records.push(record)
   }
   return { topic, partition: raw.partitionIndex, records, next }
 }

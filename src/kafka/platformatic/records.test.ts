@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'bun:test'
+import { Reader, createRecordsBatch, readRecordsBatch } from '@platformatic/kafka'
+import { LogError } from '../../errors.ts'
+import { consumedRecords } from './records.ts'
+
+/**
+ * consumedRecords decodes a fetched batch's bytes itself: every record must read as the client's
+ * own decoder (`readRecord`, behind the batch's `records`) reads it, field by field.
+ */
+type Message = Parameters<typeof createRecordsBatch>[0][number]
+
+const bytes = (text: string) => Buffer.from(text, 'utf8')
+const now = 1_763_800_000_000n
+
+function messages(): Message[] {
+  const headers = (n: number) => new Map(Array.from({ length: n }, (_, i) => [bytes(`h${i}`), bytes(`value ${i} ${'é'.repeat(i)}`)]))
+  return [
+    { topic: 't', partition: 0, key: bytes('user-1'), value: bytes('{"orderId":"a"}'), headers: headers(7), timestamp: now },
+    { topic: 't', partition: 0, key: undefined, value: bytes('no key'), headers: new Map(), timestamp: now },
+    { topic: 't', partition: 0, key: bytes('tombstone'), value: null as unknown as Buffer, headers: headers(1), timestamp: now + 5n },
+    { topic: 't', partition: 0, key: bytes(''), value: Buffer.alloc(0), headers: new Map([[bytes('empty'), Buffer.alloc(0)]]), timestamp: now + 300_000n },
+    // Large enough for multi-byte varints in every length, and a timestamp before the batch's first.
+    { topic: 't', partition: 0, key: bytes('k'.repeat(200)), value: Buffer.alloc(70_000, 7), headers: headers(130), timestamp: now - 3n },
+    { topic: 't', partition: 0, key: bytes('ünïcode 🛒'), value: bytes('{}'), headers: new Map([[bytes('__proto__'), bytes('polluted?')], [bytes('ce_type'), bytes('shop.order.created')]]), timestamp: now + 2n ** 40n },
+  ] as Message[]
+}
+
+/** A batch as a fetch response carries it: written by the client, read back by its reader. */
+function fetched(compression?: 'gzip' | 'snappy' | 'lz4' | 'zstd') {
+  const written = createRecordsBatch(messages(), { compression, transactionalId: 'tx', producerId: 42n, producerEpoch: 3 }).buffer
+  const batch = readRecordsBatch(Reader.from(written))
+  return { ...batch, firstOffset: 1_000n }
+}
+
+/** What the client's own decoder reads from the same batch, as the port carries records. */
+function asTheClientReads(batch: ReturnType<typeof fetched>) {
+  return batch.records.map((record) => ({
+    offset: batch.firstOffset + BigInt(record.offsetDelta),
+    timestamp: Number(batch.firstTimestamp + BigInt(record.timestampDelta)),
+    key: record.key?.toString(),
+    value: record.value === null ? null : Buffer.from(record.value),
+    headers: record.headers.map(([k, v]) => [k?.toString(), v?.toString() ?? '']),
+  }))
+}
+
+describe('consumedRecords', () => {
+  for (const compression of [undefined, 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
+    test(`reads every field as the client's own decoder does (${compression ?? 'uncompressed'})`, () => {
+      const batch = fetched(compression)
+      const records = consumedRecords(batch, 'orders', 3, 0n, 7)
+      const expected = asTheClientReads(batch)
+      expect(records.length).toBe(6)
+      records.forEach((record, i) => {
+        expect(record.topic).toBe('orders')
+        expect(record.partition).toBe(3)
+        expect(record.generation).toBe(7)
+        expect(record.offset).toBe(expected[i].offset)
+        expect(record.timestamp).toBe(expected[i].timestamp)
+        expect(record.key).toBe(expected[i].key)
+        if (expected[i].value === null) expect(record.value).toBeNull()
+        else expect(Buffer.from(record.value!).equals(expected[i].value!)).toBe(true)
+        expect(Object.entries(record.headers)).toEqual(expected[i].headers as Array<[string, string]>)
+      })
+      // The edge cases themselves, not only agreement with the client.
+      expect(records.map((r) => r.key)).toEqual(['user-1', undefined, 'tombstone', '', 'k'.repeat(200), 'ünïcode 🛒'])
+      expect(records[2].value).toBeNull()
+      expect(records[3].value!.length).toBe(0)
+      expect(records[4].timestamp).toBe(Number(now) - 3)
+      expect(Object.keys(records[4].headers).length).toBe(130)
+      expect(records[5].headers.__proto__).toBe('polluted?')
+      expect(Object.getPrototypeOf(records[5].headers)).toBe(Object.prototype)
+    })
+  }
+
+  test('leaves out the records before the fetch position', () => {
+    const batch = fetched()
+    expect(consumedRecords(batch, 'orders', 0, 1_004n, 1).map((r) => r.offset)).toEqual([1_004n, 1_005n])
+  })
+
+  test('a header without a name is left out; one without a value reads as empty', () => {
+    const headers = new Map<Buffer | null, Buffer | null>([[null, bytes('nameless')], [bytes('ce_id'), null]])
+    const written = createRecordsBatch([{ topic: 't', partition: 0, key: bytes('k'), value: bytes('v'), headers, timestamp: now }] as unknown as Message[]).buffer
+    const [record] = consumedRecords(readRecordsBatch(Reader.from(written)), 't', 0, 0n, 1)
+    expect(record.headers).toEqual({ ce_id: '' })
+  })
+
+  test('a batch whose bytes end early is refused, not read past', () => {
+    const batch = fetched()
+    const truncated = { ...batch, recordsData: batch.recordsData.subarray(0, batch.recordsData.length - 10) }
+    expect(() => consumedRecords(truncated, 'orders', 0, 0n, 1)).toThrow(LogError)
+    expect(() => consumedRecords({ ...batch, recordsCount: batch.recordsCount + 1 }, 'orders', 0, 0n, 1)).toThrow(/ends inside a varint/)
+  })
+})
