@@ -1,10 +1,11 @@
 import { describe, expect, test } from 'bun:test'
-import { Reader, createRecord, createRecordsBatch, readRecordsBatch } from '@platformatic/kafka'
+import { Reader, Writer, createRecord, createRecordsBatch, jsCRC32C, readRecordsBatch } from '@platformatic/kafka'
 
 /**
  * patches/@platformatic+kafka: a batch's records are written into one buffer (`encodeRecords`)
- * instead of one small buffer per field. A batch must be byte for byte what the client's own
- * per-record writer (`createRecord`, unpatched) makes, and read back as it was written.
+ * instead of one small buffer per field, after the batch's fixed fields, written into the same
+ * buffer. A batch must be byte for byte what the client's own writers (`createRecord` and the
+ * field-by-field header, unpatched) make, and read back as it was written.
  */
 type Message = Parameters<typeof createRecordsBatch>[0][number]
 
@@ -34,8 +35,30 @@ describe('records batch (patched encoder)', () => {
     expect(batch.length).toBe(batchHeaderBytes + records.length)
     expect(batch.subarray(batchHeaderBytes).equals(records)).toBe(true)
 
+    // The fixed fields as the unpatched client wrote them: appended from Attributes on, CRC over
+    // those, then magic, leader epoch, length and first offset prepended.
+    const options = { producerId: 42n, producerEpoch: 3 }
+    const head = Writer.create()
+      .appendInt16(1 << 4) // transactional
+      .appendInt32(reference.length - 1)
+      .appendInt64(first)
+      .appendInt64(first + 300_000n)
+      .appendInt64(options.producerId)
+      .appendInt16(options.producerEpoch)
+      .appendInt32(0)
+      .appendInt32(reference.length)
+      .append(records)
+    const unpatched = head
+      .appendUnsignedInt32(jsCRC32C(head.dynamicBuffer), false)
+      .appendInt8(2, false)
+      .appendInt32(0, false)
+      .prependLength()
+      .appendInt64(0n, false).buffer
+    expect(batch.equals(unpatched)).toBe(true)
+
     const read = readRecordsBatch(Reader.from(batch))
     expect(read.producerId).toBe(42n)
+    expect(read.crc).toBe(jsCRC32C(batch.subarray(21)))
     expect(read.records.length).toBe(5)
     const written = messages()
     read.records.forEach((record, i) => {
