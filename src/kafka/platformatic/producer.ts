@@ -5,7 +5,7 @@ import type { RecordPosition } from '../types.ts'
 import { call } from './call.ts'
 import type { ClientBase } from './options.ts'
 import { type PlacedMessage, type Placement, messageBytes, positionsOf } from './placement.ts'
-import { type Bytes, serializers } from './serde.ts'
+import type { Bytes } from './serde.ts'
 
 /**
  * An idempotent producer, acks=all. platformatic sends one Produce request per send(), and the API
@@ -14,7 +14,7 @@ import { type Bytes, serializers } from './serde.ts'
  * the same broker (bun bench throughput).
  */
 export function idempotentProducer(base: ClientBase, placement: Placement, maxRequestBytes: number, track: (close: () => Promise<void>) => () => Promise<void>): LogProducer {
-  const producer = new Producer<Bytes, Bytes, string, string>({ ...base, idempotent: true, acks: ProduceAcks.ALL, serializers })
+  const producer = new Producer<Bytes, Bytes, string, string>({ ...base, idempotent: true, acks: ProduceAcks.ALL })
   const requests = new Coalescer<PlacedMessage, RecordPosition>(
     async (messages) => {
       const result = await call('produce', base.timeout, producer.send({ messages }))

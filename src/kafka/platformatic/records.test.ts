@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Reader, createRecordsBatch, readRecordsBatch } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
-import { consumedRecords } from './records.ts'
+import { FieldsWriter, consumedRecords } from './records.ts'
 
 /**
  * consumedRecords decodes a fetched batch's bytes itself: every record must read as the client's
@@ -89,5 +89,62 @@ describe('consumedRecords', () => {
     const truncated = { ...batch, recordsData: batch.recordsData.subarray(0, batch.recordsData.length - 10) }
     expect(() => consumedRecords(truncated, 'orders', 0, 0n, 1)).toThrow(LogError)
     expect(() => consumedRecords({ ...batch, recordsCount: batch.recordsCount + 1 }, 'orders', 0, 0n, 1)).toThrow(/ends inside a varint/)
+  })
+})
+
+describe('FieldsWriter', () => {
+  const cases: Array<{ key?: string; value: string | Uint8Array | null; headers?: Record<string, string> }> = [
+    { key: 'user-1', value: '{"orderId":"a"}', headers: { ce_type: 'shop.order.created', ce_id: crypto.randomUUID(), 'content-type': 'application/json' } },
+    { key: undefined, value: bytes('no key'), headers: undefined },
+    { key: 'tombstone', value: null, headers: {} },
+    { key: '', value: new Uint8Array(0), headers: { empty: '' } },
+    // UTF-8 lengths at the edges of one varint byte (63 and 66 bytes), and long ones.
+    { key: '€'.repeat(21), value: 'x'.repeat(200), headers: { ['€'.repeat(22)]: 'é'.repeat(70), traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` } },
+    { key: 'k'.repeat(300), value: Buffer.alloc(70_000, 7), headers: Object.fromEntries(Array.from({ length: 130 }, (_, i) => [`h${i}`, `value ${i} ${'é'.repeat(i)}`])) },
+    { key: 'ünïcode 🛒', value: '{"note":"🛒 ünïcode"}', headers: { ce_source: 'shop/ünïcode' } },
+  ]
+
+  test("writes what the client's own serializing path writes, byte for byte, growing past its estimate", () => {
+    const fields = new FieldsWriter(16)
+    const encoded = cases.map((c) => {
+      const start = fields.at
+      fields.string(c.key)
+      if (typeof c.value === 'string') fields.string(c.value)
+      else fields.bytes(c.value)
+      fields.headers(c.headers)
+      return fields.view(start)
+    })
+    const timestamp = now
+    const viaFields = createRecordsBatch(encoded.map((e) => ({ topic: 't', partition: 0, encoded: e, timestamp })) as unknown as Message[]).buffer
+    const viaClient = createRecordsBatch(
+      cases.map((c) => ({
+        topic: 't',
+        partition: 0,
+        key: c.key === undefined ? undefined : bytes(c.key),
+        value: c.value === null ? null : typeof c.value === 'string' ? bytes(c.value) : Buffer.from(c.value),
+        headers: new Map(Object.entries(c.headers ?? {}).map(([k, v]) => [bytes(k), bytes(v)])),
+        timestamp,
+      })) as unknown as Message[],
+    ).buffer
+    expect(viaFields.equals(viaClient)).toBe(true)
+
+    const records = consumedRecords(readRecordsBatch(Reader.from(viaFields)), 't', 0, 0n, 1)
+    records.forEach((record, i) => {
+      const c = cases[i]
+      expect(record.key).toBe(c.key)
+      if (c.value === null) expect(record.value).toBeNull()
+      else expect(record.value!.equals(typeof c.value === 'string' ? bytes(c.value) : Buffer.from(c.value))).toBe(true)
+      expect(record.headers).toEqual(c.headers ?? {})
+    })
+  })
+
+  test('string() says where the bytes start, for the partitioner to read the key', () => {
+    const fields = new FieldsWriter(8)
+    fields.string('before')
+    const short = fields.string('user-1')
+    expect(fields.view(short).toString()).toBe('user-1')
+    const long = 'k'.repeat(100)
+    const at = fields.string(long)
+    expect(fields.view(at).toString()).toBe(long)
   })
 })

@@ -95,3 +95,88 @@ class Cursor {
     return new LogError(`corrupt record batch (${this.where}): ${why}`)
   }
 }
+
+/**
+ * Records' key, value and headers written as a v2 record carries them after its offset delta,
+ * all of a send into one buffer: the project's patch of the client writes them into the batch as
+ * they are (`encoded`), and frames each with its length, attributes, timestamp and offset deltas.
+ * The client serialized each key and header string into a Buffer of its own, kept them in two
+ * Maps per record and wrote them field by field.
+ */
+export class FieldsWriter {
+  #buffer: Buffer
+  #at = 0
+
+  constructor(estimate: number) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(256, estimate))
+  }
+
+  /** Where the next field starts. */
+  get at(): number {
+    return this.#at
+  }
+
+  /** `text` as UTF-8 after its length; returns where its bytes start. */
+  string(text: string | undefined): number {
+    if (text === undefined) {
+      this.#varint(-1)
+      return this.#at
+    }
+    // Short enough that its UTF-8 length (3 bytes a UTF-16 unit at most) takes one varint byte.
+    if (text.length <= 21) {
+      this.#room(1 + 3 * text.length)
+      const length = this.#buffer.write(text, this.#at + 1, 'utf8')
+      this.#buffer[this.#at] = length << 1
+      this.#at += 1 + length
+      return this.#at - length
+    }
+    const length = Buffer.byteLength(text, 'utf8')
+    this.#varint(length)
+    this.#room(length)
+    const start = this.#at
+    this.#at += this.#buffer.write(text, this.#at, 'utf8')
+    return start
+  }
+
+  bytes(bytes: Uint8Array | null): void {
+    if (bytes === null) return this.#varint(-1)
+    this.#varint(bytes.length)
+    this.#room(bytes.length)
+    this.#buffer.set(bytes, this.#at)
+    this.#at += bytes.length
+  }
+
+  headers(headers: Headers | undefined): void {
+    if (headers === undefined) return this.#varint(0)
+    let count = 0
+    for (const _ in headers) count++
+    this.#varint(count)
+    for (const name in headers) {
+      this.string(name)
+      this.string(headers[name])
+    }
+  }
+
+  /** The bytes written from `start` to `end`: a view, which stays valid when the writer grows (it grows into a new buffer). */
+  view(start: number, end = this.#at): Buffer {
+    return this.#buffer.subarray(start, end)
+  }
+
+  /** A zigzag varint; `value` is a length or -1 (null). */
+  #varint(value: number): void {
+    this.#room(5)
+    let n = value < 0 ? 1 : value * 2
+    while (n >= 0x80) {
+      this.#buffer[this.#at++] = (n & 0x7f) | 0x80
+      n >>>= 7
+    }
+    this.#buffer[this.#at++] = n
+  }
+
+  #room(bytes: number): void {
+    if (this.#at + bytes <= this.#buffer.length) return
+    const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#at + bytes))
+    this.#buffer.copy(grown, 0, 0, this.#at)
+    this.#buffer = grown
+  }
+}

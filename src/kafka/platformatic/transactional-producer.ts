@@ -8,7 +8,7 @@ import { commitTransactionOffsets } from './txn-offsets.ts'
 import type { KafkaConsumer } from './consumer.ts'
 import type { ClientBase } from './options.ts'
 import { type Placement, messageBytes, positionsOf } from './placement.ts'
-import { type Bytes, serializers } from './serde.ts'
+import type { Bytes } from './serde.ts'
 
 /** A transactional producer (see port.ts); `track` registers its close with the log. */
 export function transactionalProducer(
@@ -23,7 +23,6 @@ export function transactionalProducer(
     idempotent: true,
     transactionalId,
     acks: ProduceAcks.ALL,
-    serializers,
     // InitProducerId must say "no producer id known" (-1/-1). Left unset, platformatic 2.12.1 sends
     // 0/0, and the broker answers PRODUCER_FENCED to every new instance of an existing id
     // (docs/upstream/init-producer-id.ts).
