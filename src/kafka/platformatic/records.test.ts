@@ -1,11 +1,16 @@
 import { describe, expect, test } from 'bun:test'
-import { Reader, createRecordsBatch, readRecordsBatch } from '@platformatic/kafka'
+import { Reader, Writer, createRecord, createRecordsBatch, jsCRC32C, readRecordsBatch } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
 import { FieldsWriter, consumedRecords } from './records.ts'
 
 /**
- * consumedRecords decodes a fetched batch's bytes itself: every record must read as the client's
- * own decoder (`readRecord`, behind the batch's `records`) reads it, field by field.
+ * A record batch's bytes both ways, as the project's patch of @platformatic/kafka and records.ts
+ * make and read them. Written: a batch's records go into one buffer (`encodeRecords`) after its
+ * fixed fields, in the same buffer, and must be byte for byte what the client's own writers
+ * (`createRecord` and the field-by-field header, unpatched) make; FieldsWriter's fields must be
+ * what the client's serializing path writes. Read: consumedRecords decodes a fetched batch's bytes
+ * itself, and every record must read as the client's own decoder (`readRecord`, behind the batch's
+ * `records`) reads it, field by field.
  */
 type Message = Parameters<typeof createRecordsBatch>[0][number]
 
@@ -21,7 +26,7 @@ function messages(): Message[] {
     { topic: 't', partition: 0, key: bytes(''), value: Buffer.alloc(0), headers: new Map([[bytes('empty'), Buffer.alloc(0)]]), timestamp: now + 300_000n },
     // Large enough for multi-byte varints in every length, and a timestamp before the batch's first.
     { topic: 't', partition: 0, key: bytes('k'.repeat(200)), value: Buffer.alloc(70_000, 7), headers: headers(130), timestamp: now - 3n },
-    { topic: 't', partition: 0, key: bytes('ünïcode 🛒'), value: bytes('{}'), headers: new Map([[bytes('__proto__'), bytes('polluted?')], [bytes('ce_type'), bytes('shop.order.created')]]), timestamp: now + 2n ** 40n },
+    { topic: 't', partition: 0, key: bytes('ünïcode 🛒'), value: bytes('{}'), headers: new Map([[bytes('__proto__'), bytes('polluted?')], [bytes('ce_type'), bytes('shop.order.created')]]), timestamp: now + 2n ** 31n - 1n },
   ] as Message[]
 }
 
@@ -43,7 +48,62 @@ function asTheClientReads(batch: ReturnType<typeof fetched>) {
   }))
 }
 
+describe('records batch (patched encoder)', () => {
+  test("is byte for byte the client's per-record encoding, and reads back as written", () => {
+    const batch = createRecordsBatch(messages(), { transactionalId: 'tx', producerId: 42n, producerEpoch: 3 }).buffer
+    const reference = messages()
+    const first = reference[0].timestamp as bigint
+    const records = Buffer.concat(reference.map((message, i) => createRecord(message, i, first).buffer))
+    expect(batch.length).toBe(61 + records.length)
+    expect(batch.subarray(61).equals(records)).toBe(true)
+
+    // The fixed fields as the unpatched client wrote them: appended from Attributes on, CRC over
+    // those, then magic, leader epoch, length and first offset prepended.
+    const options = { producerId: 42n, producerEpoch: 3 }
+    const head = Writer.create()
+      .appendInt16(1 << 4) // transactional
+      .appendInt32(reference.length - 1)
+      .appendInt64(first)
+      .appendInt64(first + 2n ** 31n - 1n)
+      .appendInt64(options.producerId)
+      .appendInt16(options.producerEpoch)
+      .appendInt32(0)
+      .appendInt32(reference.length)
+      .append(records)
+    const unpatched = head
+      .appendUnsignedInt32(jsCRC32C(head.dynamicBuffer), false)
+      .appendInt8(2, false)
+      .appendInt32(0, false)
+      .prependLength()
+      .appendInt64(0n, false).buffer
+    expect(batch.equals(unpatched)).toBe(true)
+
+    const read = readRecordsBatch(Reader.from(batch))
+    expect(read.producerId).toBe(42n)
+    expect(read.crc).toBe(jsCRC32C(batch.subarray(21)))
+    expect(read.records.length).toBe(6)
+    const written = messages()
+    read.records.forEach((record, i) => {
+      const message = written[i]
+      expect(record.offsetDelta).toBe(i)
+      expect(read.firstTimestamp + record.timestampDelta).toBe(message.timestamp as bigint)
+      expect(record.key?.length ? record.key : undefined).toEqual(message.key?.length ? message.key : undefined)
+      if (message.value === null) expect(record.value).toBeNull()
+      else expect(Buffer.from(record.value ?? []).equals(message.value as Buffer)).toBe(true)
+      expect(record.headers.map(([k, v]) => [k?.toString(), v?.toString()])).toEqual([...(message.headers as Map<Buffer, Buffer>)].map(([k, v]) => [k.toString(), v.toString()]))
+    })
+  })
+})
+
 describe('consumedRecords', () => {
+  test('a timestamp 2^31 ms or more from the batch\'s first reads back (the unpatched client wrote such a delta wrong)', () => {
+    const far = [now + 2n ** 40n, now - 2n ** 35n, now + 2n ** 31n]
+    const written = createRecordsBatch(far.map((timestamp) => ({ topic: 't', partition: 0, key: bytes('k'), value: bytes('v'), headers: new Map(), timestamp })) as Message[]).buffer
+    const batch = readRecordsBatch(Reader.from(written))
+    expect(consumedRecords(batch, 't', 0, 0n, 1).map((r) => r.timestamp)).toEqual(far.map(Number))
+    expect(batch.records.map((r) => batch.firstTimestamp + BigInt(r.timestampDelta))).toEqual(far)
+  })
+
   for (const compression of [undefined, 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
     test(`reads every field as the client's own decoder does (${compression ?? 'uncompressed'})`, () => {
       const batch = fetched(compression)
