@@ -122,6 +122,28 @@ export class FieldsWriter {
       this.#varint(-1)
       return this.#at
     }
+    // ASCII, nearly every key and header: its length is its UTF-8 length, and a loop writes it
+    // without a call into the runtime (~240 against ~420 ns for a record's fourteen header
+    // strings; Buffer#write was 5.6% of a draining order,inventory process's samples).
+    const start = this.#at
+    const length = text.length
+    this.#varint(length)
+    this.#room(length)
+    const buffer = this.#buffer
+    let at = this.#at
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i)
+      if (code >= 0x80) {
+        this.#at = start
+        return this.#utf8(text)
+      }
+      buffer[at++] = code
+    }
+    this.#at = at
+    return at - length
+  }
+
+  #utf8(text: string): number {
     // Short enough that its UTF-8 length (3 bytes a UTF-16 unit at most) takes one varint byte.
     if (text.length <= 21) {
       this.#room(1 + 3 * text.length)
