@@ -45,7 +45,15 @@ export class EventSerde {
     if (type === undefined || record.value === null) return record
     const id = this.#ids.get(idKey(record.topic, type, Number(record.headers!.ce_dataschemaversion)))
     if (id === undefined) return record
-    const payload = typeof record.value === 'string' ? Buffer.from(record.value) : record.value
+    const payload = record.value
+    if (typeof payload === 'string') {
+      // The JSON text written once, after the header, into the one buffer of the value.
+      const value = Buffer.allocUnsafe(headerBytes + Buffer.byteLength(payload))
+      value[0] = magic
+      value.writeUInt32BE(id, 1)
+      value.write(payload, headerBytes)
+      return { ...record, value }
+    }
     // Already in the wire format (a dead letter replayed with its bytes as they were): JSON never starts with byte 0.
     if (payload.length >= headerBytes && payload[0] === magic) return record
     const value = Buffer.allocUnsafe(headerBytes + payload.length)
