@@ -144,6 +144,16 @@ describe('consumedRecords', () => {
     expect(record.headers).toEqual({ ce_id: '' })
   })
 
+  test('header strings read the same the second time, when they repeat (ASCII), and when they are not UTF-8', () => {
+    const notUtf8 = Buffer.from([0x68, 0xff])
+    const headers = new Map<Buffer, Buffer>([[bytes('ce_type'), bytes('shop.order.created')], [bytes('bytes'), notUtf8], [bytes('long'), bytes('x'.repeat(33))]])
+    const written = createRecordsBatch([0, 1, 2].map(() => ({ topic: 't', partition: 0, key: bytes('k'), value: bytes('v'), headers, timestamp: now })) as unknown as Message[]).buffer
+    for (const round of [1, 2]) {
+      const records = consumedRecords(readRecordsBatch(Reader.from(written)), 't', 0, 0n, round)
+      for (const record of records) expect(record.headers).toEqual({ ce_type: 'shop.order.created', bytes: notUtf8.toString(), long: 'x'.repeat(33) })
+    }
+  })
+
   test('a batch whose bytes end early is refused, not read past', () => {
     const batch = fetched()
     const truncated = { ...batch, recordsData: batch.recordsData.subarray(0, batch.recordsData.length - 10) }

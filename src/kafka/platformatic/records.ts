@@ -30,8 +30,8 @@ export function consumedRecords(batch: RecordsBatch, topic: string, partition: n
     const headerCount = cursor.varint()
     const headers: Headers = {}
     for (let h = 0; h < headerCount; h++) {
-      const name = cursor.string()
-      const content = cursor.string() ?? ''
+      const name = cursor.string(repeated)
+      const content = cursor.string(repeated) ?? ''
       if (name === undefined) continue
       if (name === '__proto__') Object.defineProperty(headers, name, { value: content, enumerable: true, writable: true, configurable: true })
       else headers[name] = content
@@ -42,6 +42,36 @@ export function consumedRecords(batch: RecordsBatch, topic: string, partition: n
   }
   return records
 }
+
+/**
+ * The strings of header names and of most header values repeat from record to record (`ce_type`,
+ * `shop.order.created`, `application/json`, a batch's `ce_time`): one made for each of 1,024
+ * slots, by a hash of its bytes, is handed out again while its slot holds it (a unique value only
+ * takes a slot over). Only ASCII strings of up to 32 bytes, whose bytes are their char codes.
+ */
+class RepeatedStrings {
+  readonly #texts: Array<string | undefined> = new Array(1024)
+
+  text(data: Buffer, start: number, end: number): string {
+    const length = end - start
+    if (length > 32) return data.toString('utf8', start, end)
+    let hash = length
+    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + data[i]!) | 0
+    const slot = hash & 1023
+    const known = this.#texts[slot]
+    if (known !== undefined && known.length === length) {
+      let i = 0
+      while (i < length && known.charCodeAt(i) === data[start + i]) i++
+      if (i === length) return known
+    }
+    const text = data.toString('utf8', start, end)
+    // ASCII: as many characters as bytes, none of them beyond 0x7f.
+    if (text.length === length && !/[^\x00-\x7f]/.test(text)) this.#texts[slot] = text
+    return text
+  }
+}
+
+const repeated = new RepeatedStrings()
 
 /** A position in a batch's record bytes, reading Kafka's zigzag varints and length-prefixed fields. */
 class Cursor {
@@ -69,11 +99,11 @@ class Cursor {
   }
 
   /** A varint length, then that many bytes as UTF-8; undefined for the null field (length -1). */
-  string(): string | undefined {
+  string(strings?: RepeatedStrings): string | undefined {
     const length = this.varint()
     if (length < 0) return undefined
     const start = this.#take(length)
-    return this.data.toString('utf8', start, this.at)
+    return strings ? strings.text(this.data, start, this.at) : this.data.toString('utf8', start, this.at)
   }
 
   /** A varint length, then a view of that many bytes; null for the null field (length -1). */
