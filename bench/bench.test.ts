@@ -90,7 +90,12 @@ describe('bun bench', () => {
     // And how late shop's event loop ran during each step, read from its /metrics.
     for (const step of [...steps.steps, memory]) {
       expect(step.eventLoop.map((d) => d.name)).toEqual(['memory:api,order,inventory,notifier,aggregator'])
-      for (const delay of step.eventLoop) expect(delay.maxMs).toBeGreaterThanOrEqual(delay.p99Ms)
+      // The p99 is the upper bound of a histogram bucket, so when one stall sets both it can pass the
+      // max by the bucket's width (a run read p99 140.5 against max 140.4 ms), and each is rounded to 0.1 ms.
+      for (const delay of step.eventLoop) {
+        expect(delay.maxMs).toBeGreaterThanOrEqual(0)
+        expect(delay.p99Ms).toBeLessThanOrEqual(delay.maxMs * 1.01 + 0.1)
+      }
     }
     expect(readFileSync(join(out, 'latency.md'), 'utf8')).toContain('## Event-loop delay of each shop process (ms, p99 / max)')
     // At debug level, each step says where each transactional group's time went, from shop's own log.
