@@ -7,6 +7,8 @@ export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[]
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 /** Records per batch, up to --batch-max-records' default and beyond. */
 const batchBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+/** prom-client's default gauges of the heap's spaces (see the constructor). */
+const heapSpaceMetrics = ['total', 'used', 'available'].map((kind) => `nodejs_heap_space_size_${kind}_bytes`)
 
 /**
  * The Prometheus metrics of one process, served at `GET /metrics`. Each Shop has its own registry
@@ -15,9 +17,6 @@ const batchBuckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
  * that existing dashboards and alerts work. Counters of actor work count committed transactions
  * only, so a batch retried after an abort is counted once.
  */
-/** prom-client's default gauges of the heap's spaces (see the constructor). */
-const heapSpaceMetrics = ['total', 'used', 'available'].map((kind) => `nodejs_heap_space_size_${kind}_bytes`)
-
 export class Metrics {
   readonly registry = new Registry()
 
