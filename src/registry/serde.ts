@@ -48,17 +48,13 @@ export class EventSerde {
     const payload = record.value
     if (typeof payload === 'string') {
       // The JSON text written once, after the header, into the one buffer of the value.
-      const value = Buffer.allocUnsafe(headerBytes + Buffer.byteLength(payload))
-      value[0] = magic
-      value.writeUInt32BE(id, 1)
+      const value = framed(id, Buffer.byteLength(payload))
       value.write(payload, headerBytes)
       return { ...record, value }
     }
     // Already in the wire format (a dead letter replayed with its bytes as they were): JSON never starts with byte 0.
     if (payload.length >= headerBytes && payload[0] === magic) return record
-    const value = Buffer.allocUnsafe(headerBytes + payload.length)
-    value[0] = magic
-    value.writeUInt32BE(id, 1)
+    const value = framed(id, payload.length)
     value.set(payload, headerBytes)
     return { ...record, value }
   }
@@ -92,6 +88,14 @@ export class EventSerde {
 }
 
 const idKey = (topic: string, type: string, version: number) => `${topic}\n${type}\n${version}`
+
+/** A value of `length` payload bytes after the wire-format header of schema `id`; the payload is the caller's to write. */
+function framed(id: number, length: number): Buffer {
+  const value = Buffer.allocUnsafe(headerBytes + length)
+  value[0] = magic
+  value.writeUInt32BE(id, 1)
+  return value
+}
 
 /**
  * `log` with `serde` between it and its users: records produced are serialized, records consumed
