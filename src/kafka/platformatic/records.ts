@@ -18,7 +18,7 @@ export function consumedRecords(batch: RecordsBatch, topic: string, partition: n
   const data = batch.recordsData
   const firstTimestamp = Number(batch.firstTimestamp)
   const records: ConsumedRecord[] = []
-  const cursor = new Cursor(data, `${topic}:${partition} batch at ${batch.firstOffset}`)
+  const cursor = new Cursor(data, () => `${topic}:${partition} batch at ${batch.firstOffset}`)
   for (let i = 0; i < batch.recordsCount; i++) {
     const length = cursor.varint()
     const end = cursor.at + length
@@ -78,7 +78,8 @@ class Cursor {
   at = 0
   constructor(
     private readonly data: Buffer,
-    private readonly where: string,
+    /** Names the batch in an error; made only then. */
+    private readonly where: () => string,
   ) {}
 
   /** A zigzag varint (or varlong, exact up to 2^53). */
@@ -122,7 +123,7 @@ class Cursor {
   }
 
   corrupt(why: string): LogError {
-    return new LogError(`corrupt record batch (${this.where}): ${why}`)
+    return new LogError(`corrupt record batch (${this.where()}): ${why}`)
   }
 }
 
@@ -177,14 +178,6 @@ export class FieldsWriter {
   }
 
   #utf8(text: string): number {
-    // Short enough that its UTF-8 length (3 bytes a UTF-16 unit at most) takes one varint byte.
-    if (text.length <= 21) {
-      this.#room(1 + 3 * text.length)
-      const length = this.#buffer.write(text, this.#at + 1, 'utf8')
-      this.#buffer[this.#at] = length << 1
-      this.#at += 1 + length
-      return this.#at - length
-    }
     const length = Buffer.byteLength(text, 'utf8')
     this.#varint(length)
     this.#room(length)
