@@ -5,7 +5,7 @@ import type { RecordPosition } from '../types.ts'
 import { call } from './call.ts'
 import type { ClientBase } from './options.ts'
 import { type PlacedMessage, type Placement, messageBytes, positionsOf } from './placement.ts'
-import type { Bytes } from './serde.ts'
+import type { Bytes } from './records.ts'
 
 /**
  * An idempotent producer, acks=all. platformatic sends one Produce request per send(), and the API

@@ -2,6 +2,9 @@ import type { RecordsBatch } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
 import type { ConsumedRecord, Headers } from '../types.ts'
 
+/** Values stay bytes; keys and headers are strings, encoded and decoded here, never by the client's serializers. */
+export type Bytes = Buffer
+
 /**
  * A fetched batch's data records as they cross the log port, decoded straight from the batch's
  * bytes (`recordsData`, kept whole by the project's patch of the client): the key and every header

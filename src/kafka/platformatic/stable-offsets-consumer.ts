@@ -1,6 +1,6 @@
 import { Admin, Consumer, type GroupPartitionsAssignments } from '@platformatic/kafka'
 import { rangeAssign } from '../range-assignor.ts'
-import type { Bytes } from './serde.ts'
+import type { Bytes } from './records.ts'
 
 /**
  * platformatic's consumer reads committed offsets with require_stable=false, so right after a

@@ -8,7 +8,7 @@ import { commitTransactionOffsets } from './txn-offsets.ts'
 import type { KafkaConsumer } from './consumer.ts'
 import type { ClientBase } from './options.ts'
 import { type Placement, messageBytes, positionsOf } from './placement.ts'
-import type { Bytes } from './serde.ts'
+import type { Bytes } from './records.ts'
 
 /** A transactional producer (see port.ts); `track` registers its close with the log. */
 export function transactionalProducer(

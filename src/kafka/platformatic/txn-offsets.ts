@@ -1,7 +1,7 @@
 import { type Producer, kGetApi, kGetConnection, kMetadata, kPerformWithRetry } from '@platformatic/kafka'
 import { LogError } from '../../errors.ts'
 import { type ConsumedRecord, lastPerPartition } from '../types.ts'
-import type { Bytes } from './serde.ts'
+import type { Bytes } from './records.ts'
 import { type ConsumedOrigin, consumedOrigins } from './consumer.ts'
 
 type Callback<T = unknown> = (error: Error | null, value?: T) => void
