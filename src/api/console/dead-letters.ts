@@ -9,6 +9,7 @@ import { TopicTail } from '../../state/topic-tail.ts'
 import { TopicView } from '../../state/topic-view.ts'
 import type { TopicNames } from '../../topology.ts'
 import { nowIso } from '../../time.ts'
+import { BoundedMap } from '../../bounded-map.ts'
 
 export interface DeadLetterDeskOptions {
   log: Log
@@ -34,18 +35,17 @@ const dlqHeader = 'shop.dlq.'
  * to their end: a record already marked is refused (409).
  */
 export class DeadLetterDesk {
-  readonly #latest = new Map<string, DeadLetterEntry>()
+  readonly #latest: BoundedMap<string, DeadLetterEntry>
   readonly #tail: TopicTail
   readonly #replays: TopicView<DeadLetterReplayed>
   readonly #producers = new Map<number, TransactionalProducer>()
   /** One replay at a time per DLQ partition in this process (they share one transactional id). */
   readonly #turns = new Map<number, Promise<unknown>>()
-  readonly #keep: number
 
   constructor(private readonly options: DeadLetterDeskOptions) {
     const { log, logger, topics } = options
-    this.#keep = options.keep ?? 100
-    const keep = BigInt(this.#keep)
+    this.#latest = new BoundedMap(options.keep ?? 100)
+    const keep = BigInt(this.#latest.capacity)
     this.#tail = new TopicTail({ log, logger, topic: topics.deadLetter, from: (end) => (end > keep ? end - keep : 0n), onRecords: (records) => this.#add(records) })
     this.#replays = new TopicView<DeadLetterReplayed>({ log, logger, topic: topics.deadLetterReplays, decode: (r) => markOf(r.value) })
   }
@@ -136,7 +136,6 @@ export class DeadLetterDesk {
         attempts: Number(h['shop.dlq.attempts'] ?? 0),
         at: h['shop.dlq.time'] ?? new Date(record.timestamp).toISOString(),
       })
-      if (this.#latest.size > this.#keep) this.#latest.delete(this.#latest.keys().next().value!)
     }
   }
 }

@@ -6,6 +6,7 @@ import type { Log } from '../../kafka/port.ts'
 import type { ConsumedRecord } from '../../kafka/types.ts'
 import type { Logger } from '../../log.ts'
 import { TopicTail } from '../../state/topic-tail.ts'
+import { BoundedMap } from '../../bounded-map.ts'
 
 export interface OrderFeedOptions {
   log: Log
@@ -36,15 +37,14 @@ interface Bucket {
  */
 export class OrderFeed {
   readonly #buckets = new Map<number, Bucket>()
-  readonly #orders = new Map<string, LiveOrder>()
+  readonly #orders: BoundedMap<string, LiveOrder>
   readonly #tail: TopicTail
   readonly #windowSeconds: number
-  readonly #keep: number
 
   constructor(private readonly options: OrderFeedOptions) {
     const { log, logger, topic, backlog = 200 } = options
     this.#windowSeconds = options.windowSeconds ?? 60
-    this.#keep = options.keep ?? 25
+    this.#orders = new BoundedMap(options.keep ?? 25)
     this.#tail = new TopicTail({ log, logger, topic, from: (end) => (end > BigInt(backlog) ? end - BigInt(backlog) : 0n), onRecords: (records) => this.#apply(records) })
   }
 
@@ -109,7 +109,6 @@ export class OrderFeed {
       if (change.status === 'pending' && change.order) {
         const { total, currency, createdAt } = change.order
         this.#orders.set(change.orderId, { orderId: change.orderId, userId: change.userId, status: 'pending', total, currency, placedAt: createdAt, at: change.at })
-        if (this.#orders.size > this.#keep) this.#orders.delete(this.#orders.keys().next().value!)
       } else if (known) {
         this.#orders.set(change.orderId, { ...known, status: change.status, at: change.at, reason: change.reason ?? known.reason })
       }

@@ -13,6 +13,7 @@ import { orderIdFor } from './identity.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import type { TransactionalPublisher } from './publisher.ts'
 import { nowIso } from '../../time.ts'
+import { BoundedMap } from '../../bounded-map.ts'
 
 /**
  * What an idempotency key remembers: the body's fingerprint, the first answer, and when. Every
@@ -61,8 +62,8 @@ export const idempotencyTopicKey = (userId: string, key: string) => JSON.stringi
 export class OrderIntake {
   #inFlight = 0
   readonly #pending = new Map<string, Promise<OrderAccepted>>()
-  /** Keys this process wrote, until the view has read them back. */
-  readonly #recent = new Map<string, IdempotencyEntry>()
+  /** Keys this process wrote, until the view has read them back (the last 10,000). */
+  readonly #recent = new BoundedMap<string, IdempotencyEntry>(10_000)
   /** orderId -> userId of the orders this process accepted, as long as `#recent` holds their keys. */
   readonly #recentOrders = new Map<string, string>()
 
@@ -196,13 +197,9 @@ export class OrderIntake {
       if (error instanceof ShopError) throw withRetryIdentity(error, orderId, key)
       throw error
     }
-    this.#recent.set(remember.topicKey, entry)
+    const forgotten = this.#recent.set(remember.topicKey, entry)?.[1]
     this.#recentOrders.set(orderId, order.userId)
-    if (this.#recent.size > 10_000) {
-      const [oldest, forgotten] = this.#recent.entries().next().value!
-      this.#recent.delete(oldest)
-      this.#recentOrders.delete(forgotten.answer.orderId)
-    }
+    if (forgotten) this.#recentOrders.delete(forgotten.answer.orderId)
     return accepted
   }
 }
