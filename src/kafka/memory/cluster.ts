@@ -6,9 +6,21 @@ import type { MemoryConsumer } from './consumer.ts'
 
 export interface StoredRecord {
   key: string | undefined
-  value: Buffer | null
+  /**
+   * A text value stays text until a reader reads it (`storedValue`): most are state changelogs',
+   * which nobody reads but a restore, and encoding each at the append was 4.4% of an embedded
+   * process's profile (`bun bench throughput --bus=memory --profile`).
+   */
+  value: Buffer | string | null
   headers: Headers
   timestamp: number
+}
+
+/** The value of `stored` as bytes, encoded once, for every reader. */
+export function storedValue(stored: StoredRecord): Buffer | null {
+  const value = stored.value
+  if (typeof value !== 'string') return value
+  return (stored.value = Buffer.from(value))
 }
 
 /** Wakes every waiter on the next change. */
@@ -120,7 +132,8 @@ export class MemoryCluster {
       const log = this.topic(record.topic)[partition]
       log.push({
         key: record.key,
-        value: record.value === null ? null : Buffer.from(record.value),
+        // Bytes are copied, as a broker's are sent: the producer may reuse its buffer after the send.
+        value: record.value === null || typeof record.value === 'string' ? record.value : Buffer.from(record.value),
         headers: { ...record.headers },
         timestamp: now,
       })

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { FencedError, LogError } from '../../errors.ts'
 import type { ConsumerListener, ConsumerOptions, GroupConsumer } from '../port.ts'
 import { type ConsumedRecord, type TopicPartition, lastPerPartition, tpKey } from '../types.ts'
-import type { MemoryCluster } from './cluster.ts'
+import { type MemoryCluster, storedValue } from './cluster.ts'
 
 /** A group member of the memory log: range assignment, generations, one delivery loop over its partitions. */
 export class MemoryConsumer implements GroupConsumer {
@@ -85,7 +85,7 @@ export class MemoryConsumer implements GroupConsumer {
           partition,
           offset: BigInt(from + i),
           key: r.key,
-          value: r.value,
+          value: storedValue(r),
           headers: r.headers,
           timestamp: r.timestamp,
           generation,

@@ -2,7 +2,7 @@ import type { ConsumerOptions, GroupConsumer, Log, LogAdmin, LogProducer, Transa
 import type { ConsumedRecord, ReadResult, RecordPosition } from '../types.ts'
 import { LogError } from '../../errors.ts'
 import { MemoryAdmin } from './admin.ts'
-import { MemoryCluster } from './cluster.ts'
+import { MemoryCluster, storedValue } from './cluster.ts'
 import { MemoryConsumer } from './consumer.ts'
 import { MemoryProducer, MemoryTransactionalProducer } from './producer.ts'
 
@@ -65,7 +65,7 @@ export class MemoryLog implements Log {
         partition,
         offset: BigInt(start + i),
         key: stored.key,
-        value: stored.value,
+        value: storedValue(stored),
         headers: stored.headers,
         timestamp: stored.timestamp,
         generation: -1,
