@@ -132,6 +132,9 @@ export function topology(t: TopicNames) {
  */
 export type GroupName = RoleName | 'delivery' | 'aggregator-windows'
 
+/** How long shop.dlq keeps a dead letter. */
+const deadLetterRetentionMs = 7 * 86_400_000
+
 const compacted = new Set<keyof TopicNames>(['deadLetterReplays', 'processes', 'orderSagas', 'stock', 'reservations', 'notified', 'idempotencyKeys', 'aggregatorOrders', 'aggregatorWindows', 'orderRate', 'schemas'])
 
 /**
@@ -146,6 +149,9 @@ export function topicSpecs(config: Pick<Config, 'partitions' | 'topicPrefix' | '
   const settings = (key: keyof TopicNames): Record<string, string> | undefined => {
     // Idempotency keys expire: the broker deletes them a window later (and views ignore them sooner).
     if (key === 'idempotencyKeys') return { 'cleanup.policy': 'compact,delete', 'retention.ms': String(config.idempotencyTtlMs) }
+    // Dead letters wait for a person: a week, a broker's default, said here so that the memory bus
+    // (whose other topics keep --memory-retention-ms) keeps them as long.
+    if (key === 'deadLetter') return { 'retention.ms': String(deadLetterRetentionMs) }
     // The active segment rolls hourly so the cleaner can compact it: a changelog read without a cache
     // (a new host) then replays the live state and recent tombstones, not a segment of history.
     return compacted.has(key) ? { 'cleanup.policy': 'compact', 'segment.ms': '3600000' } : undefined

@@ -8,8 +8,8 @@ import { type SecuritySettings, kafkaSecurity } from './security.ts'
 export type { Log } from './port.ts'
 
 /** The log adapter the configuration asks for. Business code sees only the port. */
-export function createLog(config: Pick<Config, 'bus' | 'brokers' | 'requestTimeoutMs' | 'sessionTimeoutMs'> & SecuritySettings, logger?: Logger): Log {
-  if (config.bus === 'memory') return new MemoryLog()
+export function createLog(config: Pick<Config, 'bus' | 'brokers' | 'requestTimeoutMs' | 'sessionTimeoutMs' | 'memoryRetentionMs'> & SecuritySettings, logger?: Logger): Log {
+  if (config.bus === 'memory') return new MemoryLog({ retentionMs: config.memoryRetentionMs })
   return new KafkaLog({
     brokers: config.brokers,
     requestTimeoutMs: config.requestTimeoutMs,

@@ -14,7 +14,7 @@ export class MemoryAdmin implements LogAdmin {
       }
     }
     for (const spec of specs) {
-      if (!this.cluster.topics.has(spec.name)) this.cluster.topics.set(spec.name, Array.from({ length: spec.partitions }, () => []))
+      this.cluster.create(spec)
     }
   }
 
@@ -31,11 +31,11 @@ export class MemoryAdmin implements LogAdmin {
   }
 
   #ends(topic: string): bigint[] {
-    return this.cluster.topic(topic).map((log) => BigInt(log.length))
+    return this.cluster.topic(topic).map((log) => BigInt(log.end))
   }
 
   async highWatermarks(topic: string): Promise<bigint[]> {
-    return this.cluster.topic(topic).map((log, partition) => BigInt(log.length + (this.cluster.unsettled.get(tpKey(topic, partition)) ?? 0)))
+    return this.cluster.topic(topic).map((log, partition) => BigInt(log.end + (this.cluster.unsettled.get(tpKey(topic, partition)) ?? 0)))
   }
 
   async committedOffsets(groupId: string): Promise<RecordPosition[]> {

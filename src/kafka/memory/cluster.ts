@@ -1,27 +1,9 @@
 import { LogError } from '../../errors.ts'
 import { RoundRobin, choosePartition } from '../partitioner.ts'
 import { rangeAssign } from '../range-assignor.ts'
-import { type Headers, type ProduceRecord, type RecordPosition, type TopicPartition, tpKey } from '../types.ts'
+import { type ProduceRecord, type RecordPosition, type TopicPartition, type TopicSpec, tpKey } from '../types.ts'
 import type { MemoryConsumer } from './consumer.ts'
-
-export interface StoredRecord {
-  key: string | undefined
-  /**
-   * A text value stays text until a reader reads it (`storedValue`): most are state changelogs',
-   * which nobody reads but a restore, and encoding each at the append was 4.4% of an embedded
-   * process's profile (`bun bench throughput --bus=memory --profile`).
-   */
-  value: Buffer | string | null
-  headers: Headers
-  timestamp: number
-}
-
-/** The value of `stored` as bytes, encoded once, for every reader. */
-export function storedValue(stored: StoredRecord): Buffer | null {
-  const value = stored.value
-  if (typeof value !== 'string') return value
-  return (stored.value = Buffer.from(value))
-}
+import { PartitionLog } from './partition-log.ts'
 
 /** Wakes every waiter on the next change. */
 export class Signal {
@@ -94,9 +76,38 @@ export class MemoryGroup {
   }
 }
 
-/** The shared state behind one or more MemoryLog instances (one "cluster"). */
+/** How a topic is cleaned (its `cleanup.policy` and `retention.ms`, as a broker reads them). */
+interface Cleanup {
+  compact: boolean
+  /** Records older than this are dropped (once every group reading them committed past them). */
+  retentionMs: number
+  /** How long a compacted topic keeps a tombstone (`delete.retention.ms`). */
+  tombstoneMs: number
+}
+
+/**
+ * Kafka's default `delete.retention.ms`: a tombstone outlives the values it deletes by a day, so
+ * that a reader behind by less (a state store restoring from its cache's checkpoint) still sees
+ * the deletion.
+ */
+const tombstoneRetentionMs = 86_400_000
+
+/** How often the cluster cleans its topics, at most. */
+const cleanEveryMs = 1_000
+
+/**
+ * The shared state behind one or more MemoryLog instances (one "cluster").
+ *
+ * Topics are cleaned as a broker cleans them, so that a long-running embedded process holds what
+ * is live rather than every record it ever wrote: a compacted topic keeps the latest record of
+ * each key (a tombstone for a day); a topic that deletes drops its records older than its
+ * `retention.ms` (`retentionMs` when it sets none), but never one a consumer group reading it has
+ * not committed yet: in one process every reader is here to wait for.
+ */
 export class MemoryCluster {
-  readonly topics = new Map<string, StoredRecord[][]>()
+  readonly topics = new Map<string, PartitionLog[]>()
+  readonly #cleanups = new Map<string, Cleanup>()
+  #cleanedAt = Date.now()
   readonly groups = new Map<string, MemoryGroup>()
   readonly epochs = new Map<string, number>()
   /** Per transactional id, how to settle its open transaction when a newer instance fences it. */
@@ -109,7 +120,24 @@ export class MemoryCluster {
   readonly changed = new Signal()
   readonly #spread = new RoundRobin()
 
-  topic(name: string): StoredRecord[][] {
+  /** `retentionMs`: the retention of a topic whose spec sets none (a broker's log.retention.ms); Infinity keeps every record. */
+  constructor(readonly retentionMs = Number.POSITIVE_INFINITY) {}
+
+  /** Creates the topic of `spec` unless it exists (the caller checked its partition count). */
+  create(spec: TopicSpec): void {
+    if (this.topics.has(spec.name)) return
+    this.topics.set(spec.name, Array.from({ length: spec.partitions }, () => new PartitionLog()))
+    const policy = (spec.config?.['cleanup.policy'] ?? 'delete').split(',')
+    const retention = spec.config?.['retention.ms']
+    const deletes = policy.includes('delete')
+    this.#cleanups.set(spec.name, {
+      compact: policy.includes('compact'),
+      retentionMs: !deletes ? Number.POSITIVE_INFINITY : retention === undefined ? this.retentionMs : Number(retention),
+      tombstoneMs: Number(spec.config?.['delete.retention.ms'] ?? tombstoneRetentionMs),
+    })
+  }
+
+  topic(name: string): PartitionLog[] {
     const partitions = this.topics.get(name)
     if (!partitions) throw new LogError(`unknown topic ${name}`)
     return partitions
@@ -129,17 +157,42 @@ export class MemoryCluster {
   append(placed: Array<{ record: ProduceRecord; partition: number }>): RecordPosition[] {
     const now = Date.now()
     const positions = placed.map(({ record, partition }) => {
-      const log = this.topic(record.topic)[partition]
-      log.push({
+      const offset = this.topic(record.topic)[partition]!.append({
         key: record.key,
         // Bytes are copied, as a broker's are sent: the producer may reuse its buffer after the send.
         value: record.value === null || typeof record.value === 'string' ? record.value : Buffer.from(record.value),
         headers: { ...record.headers },
         timestamp: now,
       })
-      return { topic: record.topic, partition, offset: BigInt(log.length - 1) }
+      return { topic: record.topic, partition, offset: BigInt(offset) }
     })
     if (positions.length > 0) this.changed.fire()
+    if (now - this.#cleanedAt >= cleanEveryMs) this.clean(now)
     return positions
+  }
+
+  /** Compacts and applies retention to every topic as of `now` (on appends, at most once per `cleanEveryMs`). */
+  clean(now = Date.now()): void {
+    this.#cleanedAt = now
+    for (const [name, partitions] of this.topics) {
+      const cleanup = this.#cleanups.get(name)
+      if (!cleanup) continue
+      partitions.forEach((log, partition) => {
+        if (cleanup.compact) log.compact(now - cleanup.tombstoneMs)
+        if (cleanup.retentionMs !== Number.POSITIVE_INFINITY) log.retain(this.#committedByAll(name, partition), now - cleanup.retentionMs)
+      })
+    }
+  }
+
+  /** The offset below which every group reading `topic` has committed its `partition` (a member without a commit holds it at 0). */
+  #committedByAll(topic: string, partition: number): number {
+    const key = tpKey(topic, partition)
+    let lowest = Number.POSITIVE_INFINITY
+    for (const group of this.groups.values()) {
+      const committed = group.committed.get(key)
+      if (committed !== undefined) lowest = Math.min(lowest, Number(committed))
+      else for (const member of group.members.values()) if (member.topics.includes(topic)) return 0
+    }
+    return lowest
   }
 }

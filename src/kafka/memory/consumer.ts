@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { FencedError, LogError } from '../../errors.ts'
 import type { ConsumerListener, ConsumerOptions, GroupConsumer } from '../port.ts'
 import { type ConsumedRecord, type TopicPartition, lastPerPartition, tpKey } from '../types.ts'
-import { type MemoryCluster, storedValue } from './cluster.ts'
+import type { MemoryCluster } from './cluster.ts'
+import { storedValue } from './partition-log.ts'
 
 /** A group member of the memory log: range assignment, generations, one delivery loop over its partitions. */
 export class MemoryConsumer implements GroupConsumer {
@@ -79,17 +80,16 @@ export class MemoryConsumer implements GroupConsumer {
         const { topic, partition, next: from } = cursor
         const generation = this.#generation
         const log = this.cluster.topics.get(topic)?.[partition]
-        if (!log || log.length <= from) continue
-        const records: ConsumedRecord[] = log.slice(from, from + this.maxBatch).map((r, i) => ({
-          topic,
-          partition,
-          offset: BigInt(from + i),
-          key: r.key,
-          value: storedValue(r),
-          headers: r.headers,
-          timestamp: r.timestamp,
-          generation,
-        }))
+        if (!log || log.end <= from) continue
+        const records: ConsumedRecord[] = []
+        const next = log.read(from, this.maxBatch, (r, offset) => {
+          records.push({ topic, partition, offset: BigInt(offset), key: r.key, value: storedValue(r), headers: r.headers, timestamp: r.timestamp, generation })
+        })
+        // Only compacted offsets: the position moves past them, as a fetch's does.
+        if (records.length === 0) {
+          cursor.next = next
+          continue
+        }
         try {
           await this.#listener!.onRecords(records)
         } catch (error) {
@@ -99,7 +99,7 @@ export class MemoryConsumer implements GroupConsumer {
           return
         }
         if (this.#generation === generation && !this.#closed) {
-          cursor.next = from + records.length
+          cursor.next = next
           delivered = true
         }
       }

@@ -2,7 +2,8 @@ import type { ConsumerOptions, GroupConsumer, Log, LogAdmin, LogProducer, Transa
 import type { ConsumedRecord, ReadResult, RecordPosition } from '../types.ts'
 import { LogError } from '../../errors.ts'
 import { MemoryAdmin } from './admin.ts'
-import { MemoryCluster, storedValue } from './cluster.ts'
+import { MemoryCluster } from './cluster.ts'
+import { storedValue } from './partition-log.ts'
 import { MemoryConsumer } from './consumer.ts'
 import { MemoryProducer, MemoryTransactionalProducer } from './producer.ts'
 
@@ -10,11 +11,14 @@ import { MemoryProducer, MemoryTransactionalProducer } from './producer.ts'
  * The in-memory log: the embedded default and the fast test bed. Same contracts as Kafka, in one
  * process: keyed partitioning with Kafka's partitioner, consumer groups with range assignment and
  * generations, committed offsets, and transactions whose records and offsets appear at once on
- * commit (so every reader is read_committed). Nothing survives the process.
+ * commit (so every reader is read_committed), compacted topics and retention. Nothing survives the
+ * process.
  */
 export interface MemoryLogOptions {
   /** Share one cluster between several logs to stand for several processes. */
   cluster?: MemoryCluster
+  /** For a new cluster: the retention of a topic whose spec sets none (see MemoryCluster); default: every record is kept. */
+  retentionMs?: number
   /** Most records per onRecords call. */
   maxBatch?: number
 }
@@ -27,7 +31,7 @@ export class MemoryLog implements Log {
   readonly #maxBatch: number
 
   constructor(options: MemoryLogOptions = {}) {
-    this.cluster = options.cluster ?? new MemoryCluster()
+    this.cluster = options.cluster ?? new MemoryCluster(options.retentionMs)
     this.admin = new MemoryAdmin(this.cluster)
     this.#maxBatch = options.maxBatch ?? 500
   }
@@ -47,7 +51,7 @@ export class MemoryLog implements Log {
   }
 
   async read(from: RecordPosition[], options: { maxWaitMs?: number } = {}): Promise<ReadResult[]> {
-    const atEnd = () => from.every(({ topic, partition, offset }) => offset >= BigInt(this.cluster.topic(topic)[partition]?.length ?? 0))
+    const atEnd = () => from.every(({ topic, partition, offset }) => offset >= BigInt(this.cluster.topic(topic)[partition]?.end ?? 0))
     // As a broker's fetch: answered when one of these partitions has a record, not on any append elsewhere.
     if (options.maxWaitMs) {
       const deadline = performance.now() + options.maxWaitMs
@@ -56,21 +60,14 @@ export class MemoryLog implements Log {
     return from.map(({ topic, partition, offset }) => {
       const log = this.cluster.topic(topic)[partition]
       if (!log) throw new LogError(`topic ${topic} has no partition ${partition}`)
-      const start = Number(offset)
       // Field by field, the headers shared, as the group consumer delivers them: spreading each
       // stored record and copying its headers was 6% of an embedded process's CPU, the api's
       // followers reading every committed record (`bun bench throughput --bus=memory --profile`).
-      const records: ConsumedRecord[] = log.slice(start, start + this.#maxBatch).map((stored, i) => ({
-        topic,
-        partition,
-        offset: BigInt(start + i),
-        key: stored.key,
-        value: storedValue(stored),
-        headers: stored.headers,
-        timestamp: stored.timestamp,
-        generation: -1,
-      }))
-      return { topic, partition, records, next: offset + BigInt(records.length) }
+      const records: ConsumedRecord[] = []
+      const next = log.read(Number(offset), this.#maxBatch, (stored, at) => {
+        records.push({ topic, partition, offset: BigInt(at), key: stored.key, value: storedValue(stored), headers: stored.headers, timestamp: stored.timestamp, generation: -1 })
+      })
+      return { topic, partition, records, next: BigInt(next) }
     })
   }
 
