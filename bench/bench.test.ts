@@ -120,7 +120,8 @@ describe('bun bench', () => {
     expect(result.parts).toHaveLength(10)
     for (const part of result.parts) expect(part.missing).toBe(0)
     expect(result.parts.at(-1)!.orders).toBe(4200)
-    const { early, end } = result.restores
+    expect(result.bus).toBe('kafka')
+    const { early, end } = result.restores!
     // The order, inventory and notifier groups have state: 3 x 6 partitions, each restored at both restarts.
     expect([early.actors, end.actors]).toEqual([18, 18])
     expect([early.ordersBefore, end.ordersBefore]).toEqual([1000, 4200])
@@ -139,6 +140,21 @@ describe('bun bench', () => {
     const grown = (end.entries - stock) / (early.entries - stock)
     expect(grown).toBeLessThan(0.7 * (end.ordersBefore / early.ordersBefore))
   }, 240_000)
+
+  test('soak --quick on the memory bus: every part completes in one process running every role of --soak-deploy, and no restart is reported', () => {
+    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+    const run = bench(['soak', '--quick', '--bus=memory', '--soak-window-ms=1000', `--out=${out}`])
+    expect(run.code, run.failure).toBe(0)
+    const result = JSON.parse(readFileSync(join(out, 'soak.json'), 'utf8')) as SoakResult
+    expectValid(SoakResult, result)
+    expect(result.bus).toBe('memory')
+    expect(result.parts).toHaveLength(10)
+    for (const part of result.parts) expect(part.missing).toBe(0)
+    expect(result.parts.at(-1)!.orders).toBe(4200)
+    expect(Object.keys(result.parts[0]!.rssMb)).toEqual(['memory:api,order,inventory,notifier,payment,warehouse,shipper,projector'])
+    expect(result.restores).toBeUndefined()
+    expect(readFileSync(join(out, 'soak.md'), 'utf8')).not.toContain('## Restarts')
+  }, 120_000)
 
   test("the consumer baselines on the test broker: Kafka's ConsumerPerformance and shop's group consumer each read every record of the same topic", async () => {
     const log = new KafkaLog({ brokers: testBrokers, clientId: 'bench-test-consume' })

@@ -33,8 +33,6 @@ export interface PipelineSpec {
   extraEnv?: Record<string, string>
 }
 
-const allRoles = 'api,order,inventory,notifier,aggregator'
-
 /** A process name (`kafka:order,inventory`) as a file or folder name (`kafka-order-inventory`). */
 const fileName = (name: string) => name.replace(/[^a-z0-9]+/gi, '-')
 
@@ -46,8 +44,9 @@ export class Pipeline {
   ) {}
 
   static async start(spec: PipelineSpec): Promise<Pipeline> {
-    // The memory bus lives inside one process: every role shares it.
-    const groups = spec.bus === 'memory' ? [allRoles] : spec.options.deploy.split(';').map((g) => g.trim())
+    const deployed = spec.options.deploy.split(';').map((g) => g.trim())
+    // The memory bus lives inside one process: every role of the deployment shares it.
+    const groups = spec.bus === 'memory' ? [[...new Set(deployed.flatMap((g) => g.split(',')))].join(',')] : deployed
     if (!groups.some((g) => g.split(',').includes('api'))) throw new Error('--deploy: no process runs the api role')
     if (!groups.some((g) => g.split(',').includes('notifier'))) throw new Error('--deploy: no process runs the notifier role')
     const members: Member[] = []

@@ -243,13 +243,14 @@ const Restore = Type.Object(
 export const SoakResult = Type.Object(
   {
     ...resultHeader('soak'),
+    bus: Type.Union([Type.Literal('kafka'), Type.Literal('memory')]),
     /** After each part: orders so far (warm-up included), that part's pace, and each process's RSS once every group caught up. */
     parts: Type.Array(
       Type.Object({ orders: Count, completedPerSecond: Count, missing: Count, rssMb: Type.Record(Type.String(), Ms) }, { additionalProperties: false }),
       { minItems: 1 },
     ),
-    /** The stateful process restarted after the second part (the baseline) and after the last. */
-    restores: Type.Object({ early: Restore, end: Restore }, { additionalProperties: false }),
+    /** On Kafka: the stateful process restarted after the second part (the baseline) and after the last. */
+    restores: Type.Optional(Type.Object({ early: Restore, end: Restore }, { additionalProperties: false })),
     ratios: Type.Array(Ratio),
   },
   { additionalProperties: false },
@@ -486,14 +487,18 @@ export function soakMarkdown(r: SoakResult): string {
       `Options: ${optionList(r.options)}.`,
     '',
     ...ratioSection(r.ratios),
-    '## Memory after each part (RSS MB once every order of the part ended)',
+    `## Memory after each part, on the ${r.bus} bus (RSS MB once every order of the part ended)`,
     '',
     table(['orders so far', 'completed/s', 'missing', ...processes], r.parts.map((p) => [n(p.orders), n(p.completedPerSecond), p.missing, ...processes.map((name) => p.rssMb[name] ?? '-')])),
     '',
-    '## Restarts of the stateful process',
-    '',
-    table(['restart', 'orders before', 'partition actors', 'entries restored', 'of them in memory', 'changelog records replayed', 'slowest actor ms', 'SIGTERM to restored ms'], [restore('early (baseline)', r.restores.early), restore('end', r.restores.end)]),
-    '',
+    ...(r.restores
+      ? [
+          '## Restarts of the stateful process',
+          '',
+          table(['restart', 'orders before', 'partition actors', 'entries restored', 'of them in memory', 'changelog records replayed', 'slowest actor ms', 'SIGTERM to restored ms'], [restore('early (baseline)', r.restores.early), restore('end', r.restores.end)]),
+          '',
+        ]
+      : []),
   ].join('\n')
 }
 

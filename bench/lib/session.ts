@@ -211,12 +211,25 @@ export class Session {
   }
 
   /**
-   * Waits until every group has caught up (Kafka only): no record after its committed offsets.
-   * Orders go on living after their first notification (payment, packing, shipping); this waits
-   * for the end of their lives.
+   * Waits until every group has caught up: no record after its committed offsets. Orders go on
+   * living after their first notification (payment, packing, shipping); this waits for the end of
+   * their lives. On the memory bus the groups live in the process, which reports their lag on
+   * `/metrics` (`kafka_consumergroup_lag`, sampled every `--lag-sample-ms`): caught up is every
+   * series at 0 in two reads a second apart, the second taken after a sample of its own.
    */
   async settle(ms = 300_000): Promise<void> {
-    if (!this.lagLog) return
+    if (!this.lagLog) {
+      const [member] = this.pipeline.members
+      if (this.bus !== 'memory' || !member) return
+      let quietSince: number | undefined
+      await eventually(async () => {
+        const unread = reportedLag(await (await fetch(`${member.shop.url}/metrics`)).text())
+        if (unread > 0) quietSince = undefined
+        else quietSince ??= performance.now()
+        if (unread > 0 || performance.now() - quietSince! < 1_000) throw new Error(`${member.name}: ${unread} records to read after ${ms} ms`)
+      }, ms, 250)
+      return
+    }
     const sampler = new LagSampler(this.lagLog, this.lagGroups)
     await eventually(async () => {
       for (const { group, topics } of this.lagGroups) {
@@ -275,4 +288,10 @@ export class Session {
     await this.lagLog?.close()
     return this.profileDir ? hotFunctions(this.profileDir) : null
   }
+}
+
+/** The sum of a process's `kafka_consumergroup_lag` series in its `/metrics` text; Infinity when it has none yet. */
+function reportedLag(metrics: string): number {
+  const series = [...metrics.matchAll(/^kafka_consumergroup_lag\{[^}]*\} ([0-9.eE+-]+)$/gm)]
+  return series.length === 0 ? Number.POSITIVE_INFINITY : series.reduce((sum, [, value]) => sum + Number(value), 0)
 }
