@@ -127,15 +127,16 @@ export class SqlReadModel implements ReadModel {
         if (!c) continue
         // An order written before statuses carried it has no `pending` record: its first step makes the row.
         const currency = c.order ? (c.order.currency ?? defaultCurrency) : null
-        await tx.query(sql`INSERT INTO orders (order_id, user_id, status, total, currency, items, created_at, updated_at)
-          VALUES (${c.orderId}, ${c.userId}, ${c.status}, ${c.order?.total ?? null}, ${currency}, ${JSON.stringify(c.order?.items ?? [])}, ${c.order?.createdAt ?? c.at}, ${c.at})
-          ON CONFLICT (order_id) DO NOTHING`)
-        await tx.query(sql`UPDATE orders SET status = ${c.status}, updated_at = ${c.at}, reason = coalesce(${c.reason ?? null}, reason),
-          carrier = coalesce(${c.carrier ?? null}, carrier), tracking_number = coalesce(${c.trackingNumber ?? null}, tracking_number)
-          WHERE order_id = ${c.orderId}`)
+        // One statement makes the row or moves it on, and the history's next seq is a subquery of
+        // the insert's values: an insert then an update, and an INSERT ... SELECT from the table it
+        // writes, cost ~6% and ~10% more a step (`bun bench/micro/read-model.ts`, three runs each).
+        await tx.query(sql`INSERT INTO orders (order_id, user_id, status, total, currency, items, created_at, updated_at, reason, carrier, tracking_number)
+          VALUES (${c.orderId}, ${c.userId}, ${c.status}, ${c.order?.total ?? null}, ${currency}, ${JSON.stringify(c.order?.items ?? [])}, ${c.order?.createdAt ?? c.at}, ${c.at},
+            ${c.reason ?? null}, ${c.carrier ?? null}, ${c.trackingNumber ?? null})
+          ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, reason = coalesce(excluded.reason, orders.reason),
+            carrier = coalesce(excluded.carrier, orders.carrier), tracking_number = coalesce(excluded.tracking_number, orders.tracking_number)`)
         await tx.query(sql`INSERT INTO order_history (order_id, seq, status, at, reason, note, carrier, tracking_number)
-          SELECT ${c.orderId}, coalesce(max(seq), 0) + 1, ${c.status}, ${c.at}, ${c.reason ?? null}, ${c.note ?? null}, ${c.carrier ?? null}, ${c.trackingNumber ?? null}
-          FROM order_history WHERE order_id = ${c.orderId}`)
+          VALUES (${c.orderId}, (SELECT coalesce(max(seq), 0) + 1 FROM order_history WHERE order_id = ${c.orderId}), ${c.status}, ${c.at}, ${c.reason ?? null}, ${c.note ?? null}, ${c.carrier ?? null}, ${c.trackingNumber ?? null})`)
       }
       await tx.query(sql`INSERT INTO projection_offsets (topic, partition, next_offset) VALUES (${topic}, ${partition}, ${next.toString()})
         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`)
