@@ -154,3 +154,25 @@ test('read model: a SQLite file made before orders had a currency gains the colu
     rmSync(path, { force: true })
   }
 })
+
+test('read model: a SQLite file made before orders counted their steps gains the count from the history, and the next step follows it', async () => {
+  const path = `/tmp/shop-read-model-${randomUUID().slice(0, 8)}.sqlite`
+  const old = runtime.openSqlite(path)
+  old.exec(`CREATE TABLE orders (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, status TEXT NOT NULL, total DOUBLE PRECISION, currency TEXT, items TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, reason TEXT, carrier TEXT, tracking_number TEXT)`)
+  old.exec(`CREATE TABLE order_history (order_id TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL, reason TEXT, note TEXT,
+    carrier TEXT, tracking_number TEXT, PRIMARY KEY (order_id, seq))`)
+  old.exec(`INSERT INTO orders VALUES ('o-1', 'ada', 'reserved', 5, 'EUR', '[]', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', NULL, NULL, NULL)`)
+  old.exec(`INSERT INTO order_history (order_id, seq, status, at) VALUES ('o-1', 1, 'pending', '2026-01-01T00:00:00.000Z'), ('o-1', 2, 'reserved', '2026-01-01T00:00:01.000Z')`)
+  old.close()
+  const model = new SqlReadModel({ kind: 'sqlite', path })
+  try {
+    await model.apply({ topic: 'order.status', partition: 0 }, [{ offset: 7n, change: { orderId: 'o-1', userId: 'ada', status: 'paid', at: '2026-01-01T00:00:02.000Z' } }])
+    const found = await model.get('o-1')
+    expect(found?.history.map((h) => h.status)).toEqual(['pending', 'reserved', 'paid'])
+    expect(found?.order.status).toBe('paid')
+  } finally {
+    await model.close()
+    rmSync(path, { force: true })
+  }
+})
