@@ -74,7 +74,7 @@ describe('PartitionLog', () => {
     expect(seen).toEqual([2_049])
   })
 
-  test('compaction waits until the records appended since the last one outnumber those held then', () => {
+  test('compaction waits until the records appended since the last one (1,024 at least) are as many as the offsets spanned before them', () => {
     const log = new PartitionLog()
     for (let i = 0; i < 1_000; i++) log.append(record('same', `v${i}`))
     log.compact(0)
@@ -87,5 +87,21 @@ describe('PartitionLog', () => {
     for (let i = 1_024; i < 1_100; i++) log.append(record('same', `v${i}`))
     log.compact(0)
     expect(readAll(log).records.length).toBe(77)
+  })
+
+  test('compaction waits for as many appends as the offsets held before them, however few of those are live', () => {
+    const log = new PartitionLog()
+    for (let i = 0; i < 2_000; i++) log.append(record(`k${i}`, 'v'))
+    log.compact(0)
+    expect(readAll(log).records.length).toBe(2_000)
+    // 1,500 appended against 2,000 held before them: not yet.
+    for (let i = 0; i < 1_500; i++) log.append(record('same', `v${i}`))
+    log.compact(0)
+    expect(readAll(log).records.length).toBe(3_500)
+    // 2,000 against 2,000: the pass keeps the 2,000 keys and the last of 'same'.
+    for (let i = 1_500; i < 2_000; i++) log.append(record('same', `v${i}`))
+    log.compact(0)
+    expect(readAll(log).records.at(-1)).toEqual([3_999, 'same', 'v1999'])
+    expect(readAll(log).records.length).toBe(2_001)
   })
 })

@@ -30,7 +30,7 @@ export class PartitionLog {
   #slots: Array<StoredRecord | undefined> = []
   #head = 0
   #start = 0
-  /** Records appended since the last compaction: a compaction runs once they outnumber the rest. */
+  /** Records appended since the last compaction (see `compact`). */
   #sinceCompaction = 0
 
   /** The first offset still held. */
@@ -90,10 +90,12 @@ export class PartitionLog {
   }
 
   /**
-   * Compacts the partition once more records were appended since the last compaction than it held
-   * then: of each key only its latest record stays, and a latest record that is a tombstone (a null
-   * value) goes too once older than `tombstonesBefore`, as Kafka's log cleaner keeps a tombstone for
-   * `delete.retention.ms`. Records without a key stay.
+   * Compacts the partition once the records appended since the last compaction (1,024 at least)
+   * are as many as the offsets it spanned before them, so that each pass, which walks every offset
+   * held, is paid for by as many appends: of each key only its latest record stays, and a latest
+   * record that is a tombstone (a null value) goes too once older than `tombstonesBefore`, as
+   * Kafka's log cleaner keeps a tombstone for `delete.retention.ms`. Records without a key stay. A
+   * compacted offset keeps an empty slot (8 bytes) until the start moves past it.
    */
   compact(tombstonesBefore: number): void {
     const held = this.end - this.#start
