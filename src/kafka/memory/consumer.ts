@@ -3,7 +3,7 @@ import { FencedError, LogError } from '../../errors.ts'
 import type { ConsumerListener, ConsumerOptions, GroupConsumer } from '../port.ts'
 import { type ConsumedRecord, type TopicPartition, lastPerPartition, tpKey } from '../types.ts'
 import type { MemoryCluster } from './cluster.ts'
-import { storedValue } from './partition-log.ts'
+import { consumedFrom } from './partition-log.ts'
 
 /** A group member of the memory log: range assignment, generations, one delivery loop over its partitions. */
 export class MemoryConsumer implements GroupConsumer {
@@ -81,10 +81,7 @@ export class MemoryConsumer implements GroupConsumer {
         const generation = this.#generation
         const log = this.cluster.topics.get(topic)?.[partition]
         if (!log || log.end <= from) continue
-        const records: ConsumedRecord[] = []
-        const next = log.read(from, this.maxBatch, (r, offset) => {
-          records.push({ topic, partition, offset: BigInt(offset), key: r.key, value: storedValue(r), headers: r.headers, timestamp: r.timestamp, generation })
-        })
+        const { records, next } = consumedFrom(log, topic, partition, from, this.maxBatch, generation)
         // Only compacted offsets: the position moves past them, as a fetch's does.
         if (records.length === 0) {
           cursor.next = next

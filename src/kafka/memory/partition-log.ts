@@ -1,4 +1,4 @@
-import type { Headers } from '../types.ts'
+import type { ConsumedRecord, Headers } from '../types.ts'
 
 export interface StoredRecord {
   key: string | undefined
@@ -13,10 +13,25 @@ export interface StoredRecord {
 }
 
 /** The value of `stored` as bytes, encoded once, for every reader. */
-export function storedValue(stored: StoredRecord): Buffer | null {
+function storedValue(stored: StoredRecord): Buffer | null {
   const value = stored.value
   if (typeof value !== 'string') return value
   return (stored.value = Buffer.from(value))
+}
+
+/**
+ * Up to `max` records of `log` (partition `partition` of `topic`) from `from` on, as the port
+ * carries them, and the offset the next read goes on from (see `PartitionLog.read`). Field by
+ * field, the headers shared: spreading each stored record and copying its headers was 6% of an
+ * embedded process's CPU, the api's followers reading every committed record (`bun bench
+ * throughput --bus=memory --profile`).
+ */
+export function consumedFrom(log: PartitionLog, topic: string, partition: number, from: number, max: number, generation: number): { records: ConsumedRecord[]; next: number } {
+  const records: ConsumedRecord[] = []
+  const next = log.read(from, max, (stored, offset) => {
+    records.push({ topic, partition, offset: BigInt(offset), key: stored.key, value: storedValue(stored), headers: stored.headers, timestamp: stored.timestamp, generation })
+  })
+  return { records, next }
 }
 
 /**
