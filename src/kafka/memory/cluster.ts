@@ -3,7 +3,7 @@ import { RoundRobin, choosePartition } from '../partitioner.ts'
 import { rangeAssign } from '../range-assignor.ts'
 import { type ProduceRecord, type RecordPosition, type TopicPartition, type TopicSpec, tpKey } from '../types.ts'
 import type { MemoryConsumer } from './consumer.ts'
-import { PartitionLog } from './partition-log.ts'
+import { type Cleanup, PartitionLog } from './partition-log.ts'
 
 /** Wakes every waiter on the next change. */
 export class Signal {
@@ -76,15 +76,6 @@ export class MemoryGroup {
   }
 }
 
-/** How a topic is cleaned (its `cleanup.policy` and `retention.ms`, as a broker reads them). */
-interface Cleanup {
-  compact: boolean
-  /** Records older than this are dropped (once every group reading them committed past them). */
-  retentionMs: number
-  /** How long a compacted topic keeps a tombstone (`delete.retention.ms`). */
-  tombstoneMs: number
-}
-
 /**
  * Kafka's default `delete.retention.ms`: a tombstone outlives the values it deletes by a day, so
  * that a reader behind by less (a state store restoring from its cache's checkpoint) still sees
@@ -106,7 +97,6 @@ const cleanEveryMs = 1_000
  */
 export class MemoryCluster {
   readonly topics = new Map<string, PartitionLog[]>()
-  readonly #cleanups = new Map<string, Cleanup>()
   #cleanedAt = Date.now()
   readonly groups = new Map<string, MemoryGroup>()
   readonly epochs = new Map<string, number>()
@@ -126,15 +116,14 @@ export class MemoryCluster {
   /** Creates the topic of `spec` unless it exists (the caller checked its partition count). */
   create(spec: TopicSpec): void {
     if (this.topics.has(spec.name)) return
-    this.topics.set(spec.name, Array.from({ length: spec.partitions }, () => new PartitionLog()))
     const policy = (spec.config?.['cleanup.policy'] ?? 'delete').split(',')
     const retention = spec.config?.['retention.ms']
-    const deletes = policy.includes('delete')
-    this.#cleanups.set(spec.name, {
+    const cleanup: Cleanup = {
       compact: policy.includes('compact'),
-      retentionMs: !deletes ? Number.POSITIVE_INFINITY : retention === undefined ? this.retentionMs : Number(retention),
+      retentionMs: !policy.includes('delete') ? Number.POSITIVE_INFINITY : retention === undefined ? this.retentionMs : Number(retention),
       tombstoneMs: Number(spec.config?.['delete.retention.ms'] ?? tombstoneRetentionMs),
-    })
+    }
+    this.topics.set(spec.name, Array.from({ length: spec.partitions }, () => new PartitionLog(cleanup)))
   }
 
   topic(name: string): PartitionLog[] {
@@ -175,11 +164,10 @@ export class MemoryCluster {
   clean(now = Date.now()): void {
     this.#cleanedAt = now
     for (const [name, partitions] of this.topics) {
-      const cleanup = this.#cleanups.get(name)
-      if (!cleanup) continue
       partitions.forEach((log, partition) => {
-        if (cleanup.compact) log.compact(now - cleanup.tombstoneMs)
-        if (cleanup.retentionMs !== Number.POSITIVE_INFINITY) log.retain(this.#committedByAll(name, partition), now - cleanup.retentionMs)
+        const { compact, retentionMs, tombstoneMs } = log.cleanup
+        if (compact) log.compact(now - tombstoneMs)
+        if (retentionMs !== Number.POSITIVE_INFINITY) log.retain(this.#committedByAll(name, partition), now - retentionMs)
       })
     }
   }

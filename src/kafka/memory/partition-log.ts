@@ -34,6 +34,18 @@ export function consumedFrom(log: PartitionLog, topic: string, partition: number
   return { records, next }
 }
 
+/** How a topic is cleaned (its `cleanup.policy` and `retention.ms`, as a broker reads them). */
+export interface Cleanup {
+  compact: boolean
+  /** Records older than this are dropped (once every group reading them committed past them). */
+  retentionMs: number
+  /** How long a compacted topic keeps a tombstone (`delete.retention.ms`). */
+  tombstoneMs: number
+}
+
+/** A partition that keeps every record (a log made on its own, as in tests). */
+const keepAll: Cleanup = { compact: false, retentionMs: Number.POSITIVE_INFINITY, tombstoneMs: Number.POSITIVE_INFINITY }
+
 /**
  * One partition of the memory log: its records by offset from the log start on, as a broker's
  * partition after retention and compaction. Records before `start` are gone (retention); a
@@ -47,6 +59,9 @@ export class PartitionLog {
   #start = 0
   /** Records appended since the last compaction (see `compact`). */
   #sinceCompaction = 0
+
+  /** `cleanup`: how its topic is cleaned (MemoryCluster.clean applies it). */
+  constructor(readonly cleanup: Cleanup = keepAll) {}
 
   /** The first offset still held. */
   get start(): number {
