@@ -218,18 +218,8 @@ export class Session {
    * series at 0 in two reads a second apart, the second taken after a sample of its own.
    */
   async settle(ms = 300_000): Promise<void> {
-    if (!this.lagLog) {
-      const [member] = this.pipeline.members
-      if (this.bus !== 'memory' || !member) return
-      let quietSince: number | undefined
-      await eventually(async () => {
-        const unread = reportedLag(await (await fetch(`${member.shop.url}/metrics`)).text())
-        if (unread > 0) quietSince = undefined
-        else quietSince ??= performance.now()
-        if (unread > 0 || performance.now() - quietSince! < 1_000) throw new Error(`${member.name}: ${unread} records to read after ${ms} ms`)
-      }, ms, 250)
-      return
-    }
+    if (this.bus === 'memory') return this.#settleReported(ms)
+    if (!this.lagLog) return
     const sampler = new LagSampler(this.lagLog, this.lagGroups)
     await eventually(async () => {
       for (const { group, topics } of this.lagGroups) {
@@ -237,6 +227,19 @@ export class Session {
         if (unread > 0) throw new Error(`${group} has ${unread} records to read after ${ms} ms`)
       }
     }, ms, 500)
+  }
+
+  /** `settle` on the memory bus: by the lag the process itself reports (see `settle`). */
+  async #settleReported(ms: number): Promise<void> {
+    const [member] = this.pipeline.members
+    if (!member) return
+    let quietSince: number | undefined
+    await eventually(async () => {
+      const unread = reportedLag(await (await fetch(`${member.shop.url}/metrics`)).text())
+      if (unread > 0) quietSince = undefined
+      else quietSince ??= performance.now()
+      if (unread > 0 || performance.now() - quietSince! < 1_000) throw new Error(`${member.name}: ${unread} records to read after ${ms} ms`)
+    }, ms, 250)
   }
 
   /** The RSS of each shop process now, MB. */
