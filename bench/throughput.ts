@@ -76,13 +76,16 @@ export async function throughput(options: BenchOptions, say: Say): Promise<{ res
   }
 }
 
+/** Rounds of each consume-copy-produce mode: A B B A, twice. */
+const TRANSFORM_PAIRS = 2
+
 /**
  * The project's log adapter alone: produce as the API does; consume what it produced, beside
  * Kafka's own consumer tool on the same records (Kafka only); then consume-copy-produce both ways.
  */
 async function logLayer(log: Log, brokers: string[] | null, options: BenchOptions, say: Say): Promise<Omit<Run['log'], 'transactions'>> {
   const prefix = runPrefix()
-  const topics = { input: `${prefix}log.in`, atLeastOnce: `${prefix}log.at-least-once`, exactlyOnce: `${prefix}log.exactly-once` }
+  const topics = { input: `${prefix}log.in`, output: `${prefix}log.out` }
   await ensureTopics(log, Object.values(topics).map((name) => ({ name, partitions: options.partitions })))
   const records = orderRecords(topics.input, orderBodies(mixOf(options)), options.logRecords)
   say(`${log.kind} log layer: produce ${records.length} records, one per send(), ${options.concurrency} in flight`)
@@ -96,11 +99,9 @@ async function logLayer(log: Log, brokers: string[] | null, options: BenchOption
     rawConsume = await rawKafkaConsume(brokers, topics.input, records.length, `${prefix}raw-consume`)
     say(`raw Kafka: ${rawConsume.perSecond} records/s consumed`)
   }
-  say(`${log.kind} log layer: consume-copy-produce at-least-once`)
-  const atLeastOnce = await logTransform(log, 'at-least-once', topics.input, topics.atLeastOnce, records.length, `${prefix}alo`)
-  say(`${log.kind} log layer: ${atLeastOnce.perSecond} records/s at-least-once; now exactly-once`)
-  const exactlyOnce = await logTransform(log, 'exactly-once', topics.input, topics.exactlyOnce, records.length, `${prefix}eos`)
-  say(`${log.kind} log layer: ${exactlyOnce.perSecond} records/s exactly-once`)
+  say(`${log.kind} log layer: consume-copy-produce, at-least-once and exactly-once in turn (A B B A x ${TRANSFORM_PAIRS})`)
+  const { atLeastOnce, exactlyOnce } = await logTransform(log, topics.input, topics.output, records.length, `${prefix}transform`, TRANSFORM_PAIRS)
+  say(`${log.kind} log layer: ${atLeastOnce.perSecond} records/s at-least-once (${atLeastOnce.rounds.join(', ')}), ${exactlyOnce.perSecond} exactly-once (${exactlyOnce.rounds.join(', ')})`)
   return { produce, consume, rawConsume, atLeastOnce, exactlyOnce }
 }
 

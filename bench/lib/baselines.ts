@@ -152,13 +152,45 @@ export async function logProduce(log: Log, records: ProduceRecord[], concurrency
   return { count: records.length, perSecond: perSecond(records.length, elapsed), latencyMs: percentiles(latencies) }
 }
 
+/** Consume-copy-produce both ways, pooled over alternating rounds: the records/s of each round, in the order run, beside the pooled figure. */
+export interface TransformRates {
+  atLeastOnce: Rate & { rounds: number[] }
+  exactlyOnce: Rate & { rounds: number[] }
+}
+
 /**
- * Consume-transform-produce through the project's log port, from `from` (already full) to `to`:
- * each delivered batch is copied to `to`, then its offsets are committed, either after the send
- * (at-least-once) or in the same transaction as the outputs (exactly-once, a transactional
- * producer per partition as shop's actors have). Timed from the first delivery to the last commit.
+ * Consume-transform-produce through the project's log port, from `from` (already full) to `to`,
+ * at-least-once and exactly-once in alternating rounds (A B B A, `pairs` times), each round a new
+ * consumer group reading all of `from`: on a shared machine one round of each, one after the
+ * other, measures the machine's minute as much as the modes (docs/performance.md, "Exactly-once
+ * against at-least-once"). A mode's figure pools its rounds: all their records over all their time.
  */
-export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-once', from: string, to: string, count: number, group: string): Promise<Rate> {
+export async function logTransform(log: Log, from: string, to: string, count: number, group: string, pairs: number): Promise<TransformRates> {
+  const order = Array.from({ length: pairs }, () => ['at-least-once', 'exactly-once', 'exactly-once', 'at-least-once'] as const).flat()
+  const rounds = { 'at-least-once': [] as Round[], 'exactly-once': [] as Round[] }
+  for (const [i, mode] of order.entries()) rounds[mode].push(await transformRound(log, mode, from, to, count, `${group}-${i}`))
+  const pooled = (of: Round[]) => ({
+    count: of.reduce((n, r) => n + r.count, 0),
+    perSecond: perSecond(of.reduce((n, r) => n + r.count, 0), of.reduce((n, r) => n + r.elapsedMs, 0)),
+    latencyMs: percentiles(of.flatMap((r) => r.batchMs)),
+    rounds: of.map((r) => perSecond(r.count, r.elapsedMs)),
+  })
+  return { atLeastOnce: pooled(rounds['at-least-once']), exactlyOnce: pooled(rounds['exactly-once']) }
+}
+
+interface Round {
+  count: number
+  elapsedMs: number
+  batchMs: number[]
+}
+
+/**
+ * One round of consume-transform-produce: each delivered batch is copied to `to`, then its offsets
+ * are committed, either after the send (at-least-once) or in the same transaction as the outputs
+ * (exactly-once: a transactional producer per partition; the copies and the offsets sent side by
+ * side, as the port allows and shop's runtime does). Timed from the first delivery to the last commit.
+ */
+async function transformRound(log: Log, mode: 'at-least-once' | 'exactly-once', from: string, to: string, count: number, group: string): Promise<Round> {
   const producer = log.producer({ clientId: `bench-${mode}` })
   const transactional = new Map<number, TransactionalProducer>()
   const batchMs: number[] = []
@@ -185,8 +217,7 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
         await consumer.commit(records)
       } else {
         const tx = await transactional.get(records[0].partition)!.begin()
-        await tx.send(copy(records))
-        await tx.sendOffsets(consumer, records)
+        await Promise.all([tx.send(copy(records)), tx.sendOffsets(consumer, records)])
         await tx.commit()
       }
       last = performance.now()
@@ -202,7 +233,7 @@ export async function logTransform(log: Log, mode: 'at-least-once' | 'exactly-on
     for (const tx of transactional.values()) await tx.close()
     await producer.close()
   })
-  return { count: progress.done, perSecond: perSecond(progress.done, last - first), latencyMs: percentiles(batchMs) }
+  return { count: progress.done, elapsedMs: last - first, batchMs }
 }
 
 /**

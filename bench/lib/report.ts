@@ -12,6 +12,8 @@ const Ms = Type.Number({ minimum: 0 })
 
 export const Percentiles = Type.Object({ count: Count, p50: Ms, p95: Ms, p99: Ms, max: Ms }, { additionalProperties: false })
 export const Rate = Type.Object({ count: Count, perSecond: Count, latencyMs: Percentiles }, { additionalProperties: false })
+/** A rate pooled over rounds (bench/lib/baselines.ts logTransform), with each round's records/s in the order run. */
+const PooledRate = Type.Object({ count: Count, perSecond: Count, latencyMs: Percentiles, rounds: Type.Array(Count, { minItems: 1 }) }, { additionalProperties: false })
 const Machine = Type.Object({ cpus: Count, cpuModel: Type.String(), memoryGb: Count, bun: Type.String(), kafka: Nullable(Type.String()) }, { additionalProperties: false })
 const ProcessUsage = Type.Object(
   { name: Type.String(), pid: Count, cpuPercent: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms, waitPercent: Ms },
@@ -93,8 +95,9 @@ export const ThroughputResult = Type.Object(
               consume: ConsumeRate,
               /** Kafka's ConsumerPerformance on the same records (Kafka only). */
               rawConsume: Nullable(ConsumeRate),
-              atLeastOnce: Rate,
-              exactlyOnce: Rate,
+              /** Consume-copy-produce, in alternating rounds with exactly-once (A B B A), pooled. */
+              atLeastOnce: PooledRate,
+              exactlyOnce: PooledRate,
               /** Back-to-back transactions (Kafka only): shop's retry of CONCURRENT_TRANSACTIONS and the Java client's flat 20 ms. */
               transactions: Nullable(
                 Type.Object({ single: TransactionPair, perPartition: TransactionPair }, { additionalProperties: false }),
@@ -319,8 +322,8 @@ export function throughputMarkdown(r: ThroughputResult): string {
           [`${run.bus}: produce, one record per send()`, n(run.log.produce.count), n(run.log.produce.perSecond), ms(run.log.produce.latencyMs)],
           ...(run.log.rawConsume ? [['raw Kafka: ConsumerPerformance, read_committed, the same records', n(run.log.rawConsume.count), n(run.log.rawConsume.perSecond), '-']] : []),
           [`${run.bus}: consume, group consumer`, n(run.log.consume.count), n(run.log.consume.perSecond), '-'],
-          [`${run.bus}: consume-copy-produce, at-least-once`, n(run.log.atLeastOnce.count), n(run.log.atLeastOnce.perSecond), ms(run.log.atLeastOnce.latencyMs)],
-          [`${run.bus}: consume-copy-produce, exactly-once`, n(run.log.exactlyOnce.count), n(run.log.exactlyOnce.perSecond), ms(run.log.exactlyOnce.latencyMs)],
+          [`${run.bus}: consume-copy-produce, at-least-once (rounds: ${run.log.atLeastOnce.rounds.map(n).join(' / ')})`, n(run.log.atLeastOnce.count), n(run.log.atLeastOnce.perSecond), ms(run.log.atLeastOnce.latencyMs)],
+          [`${run.bus}: consume-copy-produce, exactly-once (rounds: ${run.log.exactlyOnce.rounds.map(n).join(' / ')})`, n(run.log.exactlyOnce.count), n(run.log.exactlyOnce.perSecond), ms(run.log.exactlyOnce.latencyMs)],
           ...transactionRows(run.bus, run.log.transactions),
         ]),
       ],
