@@ -12,6 +12,7 @@ import { logConsume, logProduce, orderRecords, rawKafkaConsume } from './lib/bas
 import { soldOutSkus } from './lib/load.ts'
 import { BrokerRequests, requestTimesBetween, requestsBetween } from './lib/broker-requests.ts'
 import { scriptBrokerPid } from './lib/environment.ts'
+import { rssMb, treeRssMb } from './lib/sampler.ts'
 import { eventually } from '../test/harness/eventually.ts'
 
 /** The bench's own checks: it runs, and its results have every field. Speed is never asserted here. */
@@ -28,6 +29,34 @@ function expectValid(schema: Parameters<typeof compiledSchema>[0], value: unknow
 }
 
 describe('bun bench', () => {
+  test('the memory of processes running one binary counts its pages once: less than their RSS summed, more than the largest', async () => {
+    // Each holds 32 MB of its own, then says so.
+    const idle = () => Bun.spawn([process.execPath, '-e', 'globalThis.held = Buffer.alloc(32 * 1024 * 1024, 1); console.log("held"); setInterval(() => {}, 1000)'], { stdout: 'pipe' })
+    const [a, b] = [idle(), idle()]
+    try {
+      for (const child of [a, b]) {
+        const reader = child.stdout.getReader()
+        let said = ''
+        while (!said.includes('held')) {
+          const { value, done } = await reader.read()
+          if (done) throw new Error(`the child exited before it held its memory: ${said}`)
+          said += new TextDecoder().decode(value)
+        }
+        reader.releaseLock()
+      }
+      const [ra, rb] = [rssMb(a.pid)!, rssMb(b.pid)!]
+      const both = treeRssMb([a.pid, b.pid])!
+      // Bun's own file pages (its executable, ~20 MB resident) are counted once: at least 10 MB less than the sum.
+      expect(both).toBeLessThan(ra + rb - 10)
+      expect(both).toBeGreaterThan(Math.max(ra, rb) + 30)
+      expect(treeRssMb([a.pid])).toBeCloseTo(rssMb(a.pid)!, 0)
+      expect(treeRssMb([2 ** 22 + 1])).toBeUndefined()
+    } finally {
+      a.kill()
+      b.kill()
+    }
+  })
+
   test('--help lists every knob; a bad command line exits 2 with the reason', () => {
     const help = bench(['--help'])
     expect(help.code).toBe(0)

@@ -60,6 +60,30 @@ export function rssMb(pid: number): number | undefined {
   }
 }
 
+/** A process's resident set in kB, split: pages of its own (anonymous and shared memory) and pages of the files it maps (its binary, its libraries). */
+function residentKb(pid: number): { own: number; files: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN)
+    const [anon, shmem, files] = [kb('RssAnon'), kb('RssShmem'), kb('RssFile')]
+    return Number.isNaN(anon + shmem + files) ? undefined : { own: anon + shmem, files }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The resident memory of processes that run one binary (a supervisor and its workers), in MB: the
+ * pages of each one's own, and the file pages of the one that maps most. Their RSS summed would
+ * count the binary's pages (~44 MB of shop's) once per process, where the kernel holds them once.
+ * For one process, its RSS.
+ */
+export function treeRssMb(pids: number[]): number | undefined {
+  const sets = pids.map(residentKb).filter((r) => r !== undefined)
+  if (sets.length === 0) return undefined
+  return (sets.reduce((n, r) => n + r.own, 0) + Math.max(...sets.map((r) => r.files))) / 1024
+}
+
 /** `pid` and every process below it (a supervisor's workers), from each process's parent in /proc. */
 function tree(pid: number): number[] {
   const children = new Map<number, number[]>()
@@ -107,7 +131,10 @@ export class MachineSampler {
   }
 }
 
-/** A process under measurement; with `tree`, its CPU and RSS are its own and those of every process below it (`--workers`). */
+/**
+ * A process under measurement; with `tree`, its CPU is its own and that of every process below it
+ * (`--workers`), and its RSS theirs with the binary's pages counted once (treeRssMb).
+ */
 export interface Sampled {
   name: string
   pid: number
@@ -130,7 +157,7 @@ export class ProcessSampler {
   }
 
   #rssMb(p: Sampled): number | undefined {
-    return p.tree ? sum(tree(p.pid).map(rssMb)) : rssMb(p.pid)
+    return p.tree ? treeRssMb(tree(p.pid)) : rssMb(p.pid)
   }
 
   #waitNs(p: Sampled): number | undefined {
