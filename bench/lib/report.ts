@@ -542,6 +542,8 @@ export function streamMarkdown(r: StreamResult): string {
     '',
     '## Processes (CPU in % of one core)',
     '',
+    "A shop run is its process tree (with `--workers`, the supervisor and its workers): CPU summed over them; RSS each one's own pages plus the binary's file pages once, which the kernel holds once for all (bench/lib/sampler.ts, `treeRssMb`).",
+    '',
     table(['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB', 'waited for a core %'], r.runs.flatMap((run) => run.processes.map((p) => [run.name, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb, p.waitPercent]))),
     '',
   ].join('\n')
