@@ -274,6 +274,9 @@ describe('bun bench', () => {
     expect([workers.reserved, workers.failed]).toEqual([shop.reserved, shop.failed])
     // The workers' run is measured over the process tree: a supervisor and two workers hold more than one process.
     expect(workers.processes[0].rssPeakMb).toBeGreaterThan(shop.processes[0].rssPeakMb)
+    // CPU per order is the processor's CPU from its own start over the orders it drained.
+    for (const run of [shop, workers, anchor]) expect(run.cpuMsPerOrder[0]!.ms).toBeCloseTo((run.processes[0]!.cpuSeconds * 1000) / run.orders, 2)
+    expect(shop.processes[0]!.cpuSeconds).toBeGreaterThan(0)
     // About a tenth of the orders ask for a sold-out SKU; the bench itself checks the two runs
     // reserved the very same orders (by orderId) and fails otherwise.
     expect(shop.failed).toBeGreaterThan(0)

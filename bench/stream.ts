@@ -97,7 +97,9 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       }))
       const began = performance.now()
       const processor = await start()
-      const sampler = new ProcessSampler([{ name, pid: processor.pid, tree: true }, ...(broker!.pid ? [{ name: 'kafka broker', pid: broker!.pid }] : [])])
+      // The processor's CPU counts from its own start: shop's from before its `shop:start` (and a
+      // supervisor's workers start after it), Kafka Streams' from its JVM's. The broker's, over the window.
+      const sampler = new ProcessSampler([{ name, pid: processor.pid, tree: true, sinceStart: true }, ...(broker!.pid ? [{ name: 'kafka broker', pid: broker!.pid }] : [])])
       sampler.start()
       const progress = setInterval(() => say(`${name}: ${outcome.size} of ${count} outcomes`), 5_000)
       try {
@@ -117,7 +119,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       const unknown = [...outcome.keys()].filter((id) => !orderIds.has(id))
       if (unknown.length > 0 || duplicates > 0) throw new Error(`${name}: ${unknown.length} outcomes of orders never placed, ${duplicates} second outcomes`)
       const seconds = (lastAt - began) / 1000
-      const cpuMsPerOrder = (usage: { cpuPercent: number }) => round((usage.cpuPercent / 100) * seconds * 1000 / count, 3)
+      const cpuMsPerOrder = (usage: { cpuSeconds: number }) => round((usage.cpuSeconds * 1000) / count, 3)
       const reservedIds = new Set([...outcome].filter(([, o]) => o === 'reserved').map(([id]) => id))
       say(`${name}: ${perSecond(count, lastAt - began)} orders/s`)
       return {

@@ -16,7 +16,7 @@ export const Rate = Type.Object({ count: Count, perSecond: Count, latencyMs: Per
 const PooledRate = Type.Object({ count: Count, perSecond: Count, latencyMs: Percentiles, rounds: Type.Array(Count, { minItems: 1 }) }, { additionalProperties: false })
 const Machine = Type.Object({ cpus: Count, cpuModel: Type.String(), memoryGb: Count, bun: Type.String(), kafka: Nullable(Type.String()) }, { additionalProperties: false })
 const ProcessUsage = Type.Object(
-  { name: Type.String(), pid: Count, cpuPercent: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms, waitPercent: Ms },
+  { name: Type.String(), pid: Count, cpuPercent: Ms, cpuSeconds: Ms, cpuPeakPercent: Ms, rssPeakMb: Ms, rssEndMb: Ms, waitPercent: Ms },
   { additionalProperties: false },
 )
 /** A shop process's event-loop delay during a measurement (see bench/lib/event-loop.ts). */
@@ -542,7 +542,7 @@ export function streamMarkdown(r: StreamResult): string {
     '',
     '## Processes (CPU in % of one core)',
     '',
-    "A shop run is its process tree (with `--workers`, the supervisor and its workers): CPU summed over them; RSS each one's own pages plus the binary's file pages once, which the kernel holds once for all (bench/lib/sampler.ts, `treeRssMb`).",
+    "A shop run is its process tree (with `--workers`, the supervisor and its workers): CPU summed over them; RSS each one's own pages plus the binary's file pages once, which the kernel holds once for all (bench/lib/sampler.ts, `treeRssMb`). CPU ms per order counts a processor's CPU from its own start, shop's start-up and Kafka Streams' JVM's included; the broker's over the drain.",
     '',
     table(['run', 'process', 'CPU avg', 'CPU peak', 'RSS peak MB', 'RSS end MB', 'waited for a core %'], r.runs.flatMap((run) => run.processes.map((p) => [run.name, p.name, p.cpuPercent, p.cpuPeakPercent, p.rssPeakMb, p.rssEndMb, p.waitPercent]))),
     '',

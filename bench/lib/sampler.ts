@@ -11,6 +11,8 @@ export interface ProcessUsage {
   pid: number
   /** Average CPU over the window, % of one core. */
   cpuPercent: number
+  /** CPU time over the window, in seconds; with `sinceStart`, from the process's own start to the window's end. */
+  cpuSeconds: number
   /** Highest CPU of any one sampling interval, % of one core. */
   cpuPeakPercent: number
   rssPeakMb: number
@@ -133,12 +135,15 @@ export class MachineSampler {
 
 /**
  * A process under measurement; with `tree`, its CPU is its own and that of every process below it
- * (`--workers`), and its RSS theirs with the binary's pages counted once (treeRssMb).
+ * (`--workers`), and its RSS theirs with the binary's pages counted once (treeRssMb). With
+ * `sinceStart` (a process the measurement started), its `cpuSeconds` counts from its own start, as
+ * the kernel does: its start-up (loading its code, a JVM's too) is part of its work.
  */
 export interface Sampled {
   name: string
   pid: number
   tree?: boolean
+  sinceStart?: boolean
 }
 
 /** Samples /proc for CPU and RSS of each process, once a second, between `start()` and `stop()`. */
@@ -201,11 +206,13 @@ export class ProcessSampler {
       const last = this.#last.get(pid)
       const seconds = first && last ? (last.at - first.at) / 1000 : 0
       const cpu = first && last && seconds > 0 ? ((last.ticks - first.ticks) / TICKS_PER_SECOND / seconds) * 100 : 0
+      const cpuSeconds = last ? (last.ticks - (p.sinceStart ? 0 : (first?.ticks ?? last.ticks))) / TICKS_PER_SECOND : 0
       const waitedNs = (this.#waitNs(p) ?? 0) - (this.#firstWaitNs.get(pid) ?? 0)
       return {
         name,
         pid,
         cpuPercent: round(cpu, 1),
+        cpuSeconds: round(cpuSeconds, 2),
         cpuPeakPercent: round(this.#peakCpu.get(pid) ?? 0, 1),
         rssPeakMb: round(this.#peakRss.get(pid) ?? 0, 1),
         rssEndMb: round(this.#rssMb(p) ?? 0, 1),
