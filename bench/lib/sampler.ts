@@ -53,20 +53,14 @@ function cpuTicks(pid: number): number | undefined {
   }
 }
 
-export function rssMb(pid: number): number | undefined {
-  try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-    return kb ? Number(kb) / 1024 : undefined
-  } catch {
-    return undefined
-  }
-}
+/** A process's RSS in MB. */
+export const rssMb = (pid: number): number | undefined => treeRssMb([pid])
 
 /** A process's resident set in kB, split: pages of its own (anonymous and shared memory) and pages of the files it maps (its binary, its libraries). */
 function residentKb(pid: number): { own: number; files: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN)
+    const kb = (field: string) => Number(status.match(`${field}:\\s+(\\d+)`)?.[1] ?? Number.NaN)
     const [anon, shmem, files] = [kb('RssAnon'), kb('RssShmem'), kb('RssFile')]
     return Number.isNaN(anon + shmem + files) ? undefined : { own: anon + shmem, files }
   } catch {
@@ -78,7 +72,7 @@ function residentKb(pid: number): { own: number; files: number } | undefined {
  * The resident memory of processes that run one binary (a supervisor and its workers), in MB: the
  * pages of each one's own, and the file pages of the one that maps most. Their RSS summed would
  * count the binary's pages (~44 MB of shop's) once per process, where the kernel holds them once.
- * For one process, its RSS.
+ * For one process, its RSS (VmRSS: RssAnon + RssFile + RssShmem).
  */
 export function treeRssMb(pids: number[]): number | undefined {
   const sets = pids.map(residentKb).filter((r) => r !== undefined)
@@ -162,7 +156,7 @@ export class ProcessSampler {
   }
 
   #rssMb(p: Sampled): number | undefined {
-    return p.tree ? treeRssMb(tree(p.pid)) : rssMb(p.pid)
+    return treeRssMb(p.tree ? tree(p.pid) : [p.pid])
   }
 
   #waitNs(p: Sampled): number | undefined {
