@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import type { Static, TSchema } from '@sinclair/typebox'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -26,6 +27,16 @@ function bench(args: string[]) {
 function expectValid(schema: Parameters<typeof compiledSchema>[0], value: unknown) {
   const check = compiledSchema(schema)
   expect(check.Check(value) ? [] : [...check.Errors(value)].slice(0, 5).map((e) => `${e.path}: ${e.message}`)).toEqual([])
+}
+
+/** `bun bench <command> ...args` into a new folder: it exits 0, and its `<command>.json` has every field of `schema`. */
+function benchResult<S extends TSchema>(command: string, args: string[], schema: S): { run: ReturnType<typeof bench>; out: string; result: Static<S> } {
+  const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
+  const run = bench([command, ...args, `--out=${out}`])
+  expect(run.code, run.failure).toBe(0)
+  const result = JSON.parse(readFileSync(join(out, `${command}.json`), 'utf8')) as Static<S>
+  expectValid(schema, result)
+  return { run, out, result }
 }
 
 describe('bun bench', () => {
@@ -71,12 +82,8 @@ describe('bun bench', () => {
   })
 
   test('throughput --quick on the memory bus completes every order and writes JSON (every field) and Markdown; latency follows from it', () => {
-    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
-    const run = bench(['throughput', '--quick', '--bus=memory', `--out=${out}`])
-    expect(run.code, run.failure).toBe(0)
+    const { run, out, result } = benchResult('throughput', ['--quick', '--bus=memory'], ThroughputResult)
     expect(run.stderr).toContain('memory pipeline:')
-    const result = JSON.parse(readFileSync(join(out, 'throughput.json'), 'utf8')) as ThroughputResult
-    expectValid(ThroughputResult, result)
     const [memory] = result.runs
     expect(memory.bus).toBe('memory')
     expect(memory.pipeline).toMatchObject({ sent: 1500, accepted: 1500, completed: 1500, missing: 0 })
@@ -143,11 +150,7 @@ describe('bun bench', () => {
   }, 120_000)
 
   test('soak --quick on the test broker: every part completes, both restarts restore every stateful actor, and state follows the window, not the history', () => {
-    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
-    const run = bench(['soak', '--quick', '--soak-window-ms=1000', `--brokers=${testBrokers.join(',')}`, `--out=${out}`])
-    expect(run.code, run.failure).toBe(0)
-    const result = JSON.parse(readFileSync(join(out, 'soak.json'), 'utf8')) as SoakResult
-    expectValid(SoakResult, result)
+    const { result } = benchResult('soak', ['--quick', '--soak-window-ms=1000', `--brokers=${testBrokers.join(',')}`], SoakResult)
     expect(result.parts).toHaveLength(10)
     for (const part of result.parts) expect(part.missing).toBe(0)
     expect(result.parts.at(-1)!.orders).toBe(4200)
@@ -173,11 +176,7 @@ describe('bun bench', () => {
   }, 240_000)
 
   test('soak --quick on the memory bus: every part completes in one process running every role of --soak-deploy, and no restart is reported', () => {
-    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
-    const run = bench(['soak', '--quick', '--bus=memory', '--soak-window-ms=1000', `--out=${out}`])
-    expect(run.code, run.failure).toBe(0)
-    const result = JSON.parse(readFileSync(join(out, 'soak.json'), 'utf8')) as SoakResult
-    expectValid(SoakResult, result)
+    const { out, result } = benchResult('soak', ['--quick', '--bus=memory', '--soak-window-ms=1000'], SoakResult)
     expect(result.bus).toBe('memory')
     expect(result.parts).toHaveLength(10)
     for (const part of result.parts) expect(part.missing).toBe(0)
@@ -297,11 +296,7 @@ describe('bun bench', () => {
   }, 300_000)
 
   test('runtimes --quick on the memory bus: the same orders complete on Bun and on Deno, and the ratios are measured', () => {
-    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
-    const run = bench(['runtimes', '--quick', '--bus=memory', '--warmup=100', `--out=${out}`])
-    expect(run.code, run.failure).toBe(0)
-    const result = JSON.parse(readFileSync(join(out, 'runtimes.json'), 'utf8')) as RuntimesResult
-    expectValid(RuntimesResult, result)
+    const { result } = benchResult('runtimes', ['--quick', '--bus=memory', '--warmup=100'], RuntimesResult)
     expect(result.runs.map((r) => [r.runtime, r.bus, r.pipeline.accepted, r.pipeline.completed, r.pipeline.missing])).toEqual([
       ['bun', 'memory', 1500, 1500, 0],
       ['deno', 'memory', 1500, 1500, 0],
@@ -311,11 +306,7 @@ describe('bun bench', () => {
   }, 180_000)
 
   test('tracing --quick on the memory bus: four runs complete every order; only the traced ones export spans, far more at 100% than at 1%', () => {
-    const out = mkdtempSync(join(tmpdir(), 'shop-bench-'))
-    const run = bench(['tracing', '--quick', '--bus=memory', `--out=${out}`])
-    expect(run.code, run.failure).toBe(0)
-    const result = JSON.parse(readFileSync(join(out, 'tracing.json'), 'utf8')) as TracingResult
-    expectValid(TracingResult, result)
+    const { result } = benchResult('tracing', ['--quick', '--bus=memory'], TracingResult)
     expect(result.runs.map((r) => [r.label, r.pipeline.completed, r.pipeline.missing])).toEqual([
       ['off', 1500, 0],
       ['1%', 1500, 0],
