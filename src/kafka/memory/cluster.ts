@@ -164,11 +164,7 @@ export class MemoryCluster {
   clean(now = Date.now()): void {
     this.#cleanedAt = now
     for (const [name, partitions] of this.topics) {
-      partitions.forEach((log, partition) => {
-        const { compact, retentionMs, tombstoneMs } = log.cleanup
-        if (compact) log.compact(now - tombstoneMs)
-        if (retentionMs !== Number.POSITIVE_INFINITY) log.retain(this.#committedByAll(name, partition), now - retentionMs)
-      })
+      partitions.forEach((log, partition) => log.clean(now, () => this.#committedByAll(name, partition)))
     }
   }
 

@@ -60,8 +60,8 @@ export class PartitionLog {
   /** Records appended since the last compaction (see `compact`). */
   #sinceCompaction = 0
 
-  /** `cleanup`: how its topic is cleaned (MemoryCluster.clean applies it). */
-  constructor(readonly cleanup: Cleanup = keepAll) {}
+  /** `cleanup`: how its topic is cleaned (see `clean`). */
+  constructor(private readonly cleanup: Cleanup = keepAll) {}
 
   /** The first offset still held. */
   get start(): number {
@@ -94,6 +94,16 @@ export class PartitionLog {
       taken++
     }
     return offset
+  }
+
+  /**
+   * Cleans the partition as of `now` by its topic's `cleanup`: compaction, then retention up to
+   * `committed()`, the offset every group reading it has committed past (asked only when retention applies).
+   */
+  clean(now: number, committed: () => number): void {
+    const { compact, retentionMs, tombstoneMs } = this.cleanup
+    if (compact) this.compact(now - tombstoneMs)
+    if (retentionMs !== Number.POSITIVE_INFINITY) this.retain(committed(), now - retentionMs)
   }
 
   /**
