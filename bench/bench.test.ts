@@ -267,6 +267,10 @@ describe('bun bench', () => {
     const names = ['shop order,inventory', 'shop order,inventory --workers=2', 'Kafka Streams, 1 stream thread']
     expect(result.runs.map((r) => r.name)).toEqual([1, 2].flatMap((round) => names.map((name) => `${name} (round ${round})`)))
     const [shop, workers, anchor] = result.runs
+    // Shop's runs drain first in the first round, Kafka Streams' first in the second.
+    const started = result.runs.map((r) => Date.parse(r.startedAt))
+    expect(started[0]! < started[1]! && started[1]! < started[2]!).toBe(true)
+    expect(started[5]! < started[3]! && started[3]! < started[4]! && started[2]! < started[5]!).toBe(true)
     // Every run of the second round drained its own orders to the same outcomes.
     expect(result.runs.slice(3).map((r) => [r.reserved, r.failed])).toEqual([1, 2, 3].map(() => [shop.reserved, shop.failed]))
     expect(shop.reserved + shop.failed).toBe(1000)

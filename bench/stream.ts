@@ -95,6 +95,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
           if (outcome.size >= count && !lastAt) lastAt = now
         },
       }))
+      const runStartedAt = new Date().toISOString()
       const began = performance.now()
       const processor = await start()
       // The processor's CPU counts from its own start: shop's from before its `shop:start` (and a
@@ -124,6 +125,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       say(`${name}: ${perSecond(count, lastAt - began)} orders/s`)
       return {
         name,
+        startedAt: runStartedAt,
         orders: count,
         reserved: reservedIds.size,
         failed: count - reservedIds.size,
@@ -137,52 +139,57 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       }
     }
 
-    // Per round: shop's runs, then the anchor's.
+    // Per round, shop's runs and the anchor's; the odd rounds run the anchor's first, so that
+    // neither side always drains after the other (the machine is shared, and what ran before
+    // leaves the broker busier or its caches warmer). Each round's runs are kept shop's first.
     const runs: Array<Array<Run & { reservedIds: Set<string> }>> = []
     // --profile: a CPU profile of the shop process, and its hottest functions, in <out>/profiles/stream/.
     const profileDir = options.profile ? join(options.out, 'profiles', 'stream') : undefined
+    const drainAll = async (drains: Array<() => Promise<Run & { reservedIds: Set<string> }>>) => {
+      const done = []
+      for (const run of drains) done.push(await run())
+      return done
+    }
     for (const r of rounds) {
       const round = options.streamRounds > 1 ? ` (round ${r + 1})` : ''
-      const these: Array<Run & { reservedIds: Set<string> }> = []
-      for (const [i, workers] of shopRuns.entries()) {
+      const shopDrains = shopRuns.map((workers, i) => () => {
         const spec = { bus: 'kafka' as const, shop: [binary], brokers: broker!.brokers, prefix: shopPrefixes[r][i], options, profileDir, onNotifierLine: () => {}, extraFlags: [`--workers=${workers}`] }
         const copy = topicNames(shopPrefixes[r][i])
         const name = (workers === 1 ? 'shop order,inventory' : `shop order,inventory --workers=${workers}`) + round
-        these.push(
-          await drain(name, { reserved: copy.reserved, failed: copy.failed }, async () => {
-            const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', scratchDir('data'))
-            return {
-              pid: shop.proc.pid,
-              async stop() {
-                shop.kill('SIGTERM')
-                await shop.exited
-                // Its log, with every transaction's timings at --log-level=debug.
-                mkdirSync(join(options.out, 'logs'), { recursive: true })
-                const file = `stream-shop${workers === 1 ? '' : `-${workers}-workers`}${r === 0 ? '' : `-round-${r + 1}`}.log`
-                writeFileSync(join(options.out, 'logs', file), `${shop.stderr.join('\n')}\n`)
-              },
-            }
-          }),
-        )
-      }
-      for (const [i, n] of threads.entries()) {
+        return drain(name, { reserved: copy.reserved, failed: copy.failed }, async () => {
+          const shop = await spawn(spec, `kafka:order,inventory${workers === 1 ? '' : `:${workers}-workers`}`, 'order,inventory', scratchDir('data'))
+          return {
+            pid: shop.proc.pid,
+            async stop() {
+              shop.kill('SIGTERM')
+              await shop.exited
+              // Its log, with every transaction's timings at --log-level=debug.
+              mkdirSync(join(options.out, 'logs'), { recursive: true })
+              const file = `stream-shop${workers === 1 ? '' : `-${workers}-workers`}${r === 0 ? '' : `-round-${r + 1}`}.log`
+              writeFileSync(join(options.out, 'logs', file), `${shop.stderr.join('\n')}\n`)
+            },
+          }
+        })
+      })
+      const anchorDrains = threads.map((n, i) => () => {
         const ns = anchorTopics(namespaces[r][i])
-        these.push(
-          await drain(`Kafka Streams, ${n} stream thread${n === 1 ? '' : 's'}${round}`, { reserved: ns.reserved, failed: ns.failed }, async () => {
-            const java = startAnchor(classpath, broker!.brokers, topics.ordersCreated, namespaces[r][i], n)
-            return {
-              pid: java.proc.pid,
-              async stop() {
-                // On SIGTERM the JVM runs the shutdown hook (KafkaStreams.close), then exits 143 (128 + 15).
-                java.proc.kill('SIGTERM')
-                const code = await java.proc.exited
-                if (code !== 143 && code !== 0) throw new Error(`the anchor exited ${code}; its log: ${java.logFile}`)
-              },
-            }
-          }),
-        )
-      }
-      runs.push(these)
+        return drain(`Kafka Streams, ${n} stream thread${n === 1 ? '' : 's'}${round}`, { reserved: ns.reserved, failed: ns.failed }, async () => {
+          const java = startAnchor(classpath, broker!.brokers, topics.ordersCreated, namespaces[r][i], n)
+          return {
+            pid: java.proc.pid,
+            async stop() {
+              // On SIGTERM the JVM runs the shutdown hook (KafkaStreams.close), then exits 143 (128 + 15).
+              java.proc.kill('SIGTERM')
+              const code = await java.proc.exited
+              if (code !== 143 && code !== 0) throw new Error(`the anchor exited ${code}; its log: ${java.logFile}`)
+            },
+          }
+        })
+      })
+      const anchorFirst = r % 2 === 1
+      const anchors = anchorFirst ? await drainAll(anchorDrains) : []
+      const shops = await drainAll(shopDrains)
+      runs.push([...shops, ...(anchorFirst ? anchors : await drainAll(anchorDrains))])
     }
     const [shop, ...others] = runs.flat()
     for (const run of others) {

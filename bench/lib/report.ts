@@ -215,6 +215,8 @@ export const StreamResult = Type.Object(
       Type.Object(
         {
           name: Type.String(),
+          /** When the processor was started (ISO 8601): the order the runs drained in. */
+          startedAt: Type.String(),
           orders: Count,
           reserved: Count,
           failed: Count,
@@ -530,7 +532,8 @@ export function streamMarkdown(r: StreamResult): string {
     `# shop stream core beside Kafka Streams, ${r.startedAt}`,
     '',
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB; Bun ${r.machine.bun}; Kafka ${r.machine.kafka ?? '-'}. ` +
-      `Options: ${optionList(r.options)}. Every run drains the same orders, pre-filled in orders.created, with the same stock; each run's outcomes were checked: one per order, and the same orders reserved in every run.`,
+      `Options: ${optionList(r.options)}. Every run drains the same orders, pre-filled in orders.created, with the same stock; each run's outcomes were checked: one per order, and the same orders reserved in every run.` +
+      (Number(r.options.streamRounds) > 1 ? " The rounds alternate which side drains first: shop's runs in the odd rounds (1, 3, ...), Kafka Streams' in the even ones; each round's runs are listed shop's first." : ''),
     '',
     ...ratioSection(r.ratios),
     '## Runs',
