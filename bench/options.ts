@@ -45,7 +45,7 @@ const knobs = [
   { name: 'stream-orders', kind: 'int', default: 50_000, quick: 3_000, min: 1, help: 'stream: orders pre-filled in orders.created, drained by shop and by each Kafka Streams run' },
   { name: 'shop-workers', kind: 'string', default: '1,2', help: "stream: the shop runs, by their --workers (1: the roles in one process), each on its own copy of the orders" },
   { name: 'anchor-threads', kind: 'string', default: '1,2', help: 'stream: the Kafka Streams runs, by their num.stream.threads' },
-  { name: 'stream-rounds', kind: 'int', default: 1, min: 1, max: 10, help: "stream: rounds of the runs above, one after another (shop's, then Kafka Streams'), each shop run on its own copy of the orders; the ratios are given per round and, with more than one, as their median: on a shared machine one run's ratio moves by a fifth" },
+  { name: 'stream-rounds', kind: 'int', default: 1, min: 1, max: 10, help: "stream: rounds of the runs above, one after another (shop's first in the odd rounds, Kafka Streams' first in the even ones), each shop run on its own copy of the orders; the ratios are given per round and, with more than one, as their median: on a shared machine one run's ratio moves by a fifth" },
   { name: 'quick', kind: 'bool', default: false, help: 'a smoke run of under a minute: the smaller values above (quick: ...)' },
 ] as const satisfies readonly Knob[]
 
