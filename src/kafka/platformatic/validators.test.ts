@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Consumer, Producer, UserError } from '@platformatic/kafka'
 import { fileURLToPath } from 'node:url'
+import { runtime } from '../../runtime/index.ts'
 
 /**
  * The project's patch compiles the client's option validators at their first call instead of when
@@ -12,20 +13,11 @@ import { fileURLToPath } from 'node:url'
 const brokers = ['127.0.0.1:1'] // never reached: options are judged in the constructors
 
 describe('the client option validators, compiled at their first call', () => {
-  test('importing the client compiles none; a group consumer compiles its one', () => {
-    // A fresh process, so that the client's modules are imported after ajv's compile is counted.
-    const script = `
-      import Ajv from 'ajv/dist/core.js'
-      let compiled = 0
-      const compile = Ajv.prototype.compile
-      Ajv.prototype.compile = function (...args) { compiled++; return compile.apply(this, args) }
-      const { Consumer } = await import('@platformatic/kafka')
-      const atImport = compiled
-      await new Consumer({ clientId: 'validators', bootstrapBrokers: ['127.0.0.1:1'], groupId: 'g' }).close()
-      console.log(JSON.stringify({ atImport, afterConsumer: compiled }))`
-    const run = Bun.spawnSync([process.execPath, '-e', script], { cwd: fileURLToPath(new URL('../../..', import.meta.url)), stderr: 'pipe' })
-    expect(run.stderr.toString()).toBe('')
-    expect(JSON.parse(run.stdout.toString())).toEqual({ atImport: 0, afterConsumer: 1 })
+  test('importing the client compiles none; a group consumer compiles its one', async () => {
+    const proc = runtime.spawn(runtime.scriptCommand(fileURLToPath(new URL('./validator-compiles.probe.ts', import.meta.url))))
+    const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+    expect(JSON.parse(stdout)).toEqual({ atImport: 0, afterConsumer: 1 })
   })
 
   test("a consumer's group options are still refused, with the client's message", () => {
