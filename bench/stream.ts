@@ -139,7 +139,7 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
       }
     }
 
-    // Per round, shop's runs and the anchor's; the odd rounds run the anchor's first, so that
+    // Per round, shop's runs and the anchor's; rounds 2, 4, ... run the anchor's first, so that
     // neither side always drains after the other (the machine is shared, and what ran before
     // leaves the broker busier or its caches warmer). Each round's runs are kept shop's first.
     const runs: Array<Array<Run & { reservedIds: Set<string> }>> = []
@@ -186,10 +186,11 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
           }
         })
       })
-      const anchorFirst = r % 2 === 1
-      const anchors = anchorFirst ? await drainAll(anchorDrains) : []
-      const shops = await drainAll(shopDrains)
-      runs.push([...shops, ...(anchorFirst ? anchors : await drainAll(anchorDrains))])
+      let shops: Array<Run & { reservedIds: Set<string> }> = []
+      let anchors: typeof shops = []
+      const sides = [async () => void (shops = await drainAll(shopDrains)), async () => void (anchors = await drainAll(anchorDrains))]
+      for (const side of r % 2 === 1 ? sides.reverse() : sides) await side()
+      runs.push([...shops, ...anchors])
     }
     const [shop, ...others] = runs.flat()
     for (const run of others) {

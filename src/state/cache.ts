@@ -84,8 +84,8 @@ export class SqliteCache implements StateCache {
       db.exec('CREATE TABLE IF NOT EXISTS checkpoint (store TEXT PRIMARY KEY, topic TEXT NOT NULL, next_offset TEXT NOT NULL)')
       // Prepared once: preparing per write was 7.5% of a loaded process's CPU (bench --profile).
       // An upsert rewrites a key's row in place; INSERT OR REPLACE deleted it and inserted a new
-      // row, moving the primary key's index entry too: 13.6 to 14.5 µs of CPU a row against 15.6
-      // to 17.0 (`bun bench/micro/state-cache.ts`, three runs each, alternated).
+      // row, moving the primary key's index entry too: 14.1 to 15.0 µs of CPU a row against 17.2
+      // to 17.7 (`bun bench/micro/state-cache.ts`, three runs each, alternated).
       const insert = this.#prepare<never, [string, string, string, number | null]>('INSERT INTO kv (store, key, value, done_at) VALUES (?, ?, ?, ?) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value, done_at = excluded.done_at')
       const remove = this.#prepare<never, [string, string]>('DELETE FROM kv WHERE store = ? AND key = ?')
       const checkpoint = this.#prepare<never, [string, string, string]>('INSERT OR REPLACE INTO checkpoint (store, topic, next_offset) VALUES (?, ?, ?)')
