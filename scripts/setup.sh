@@ -32,7 +32,14 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || [ package-lock.json -n
   # npm ci runs the postinstall hook: patch-package applies patches/*.patch (pinned to the exact
   # package version) and fails the install if one no longer applies.
   say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # Once more after a failure (npm ci starts again from an empty node_modules): one fresh clone in
+  # six failed on 2026-11-24, the `bun` package's install script finding no @oven/bun-linux-x64 (its
+  # optional platform package) and its own fallback install failing to rename a temporary
+  # directory (ENOENT); the same command passed right after.
+  npm ci --no-audit --no-fund --loglevel=error >&2 || {
+    say "npm ci failed; trying once more"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  }
   touch "$stamp"
 fi
 
