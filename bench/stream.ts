@@ -145,11 +145,6 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
     const runs: Array<Array<Run & { reservedIds: Set<string> }>> = []
     // --profile: a CPU profile of the shop process, and its hottest functions, in <out>/profiles/stream/.
     const profileDir = options.profile ? join(options.out, 'profiles', 'stream') : undefined
-    const drainAll = async (drains: Array<() => Promise<Run & { reservedIds: Set<string> }>>) => {
-      const done = []
-      for (const run of drains) done.push(await run())
-      return done
-    }
     for (const r of rounds) {
       const round = options.streamRounds > 1 ? ` (round ${r + 1})` : ''
       const shopDrains = shopRuns.map((workers, i) => () => {
@@ -186,11 +181,12 @@ export async function stream(options: BenchOptions, say: Say): Promise<{ result:
           }
         })
       })
-      let shops: Array<Run & { reservedIds: Set<string> }> = []
-      let anchors: typeof shops = []
-      const sides = [async () => void (shops = await drainAll(shopDrains)), async () => void (anchors = await drainAll(anchorDrains))]
-      for (const side of r % 2 === 1 ? sides.reverse() : sides) await side()
-      runs.push([...shops, ...anchors])
+      const drains = [...shopDrains, ...anchorDrains]
+      const shopIndexes = shopDrains.map((_, i) => i)
+      const anchorIndexes = anchorDrains.map((_, i) => shopDrains.length + i)
+      const these: Array<Run & { reservedIds: Set<string> }> = []
+      for (const i of r % 2 === 1 ? [...anchorIndexes, ...shopIndexes] : [...shopIndexes, ...anchorIndexes]) these[i] = await drains[i]!()
+      runs.push(these)
     }
     const [shop, ...others] = runs.flat()
     for (const run of others) {

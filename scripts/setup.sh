@@ -36,10 +36,8 @@ if [ ! -x node_modules/.bin/bun ] || [ ! -f "$stamp" ] || [ package-lock.json -n
   # six failed on 2026-11-24, the `bun` package's install script finding no @oven/bun-linux-x64 (its
   # optional platform package) and its own fallback install failing to rename a temporary
   # directory (ENOENT); the same command passed right after.
-  npm ci --no-audit --no-fund --loglevel=error >&2 || {
-    say "npm ci failed; trying once more"
-    npm ci --no-audit --no-fund --loglevel=error >&2
-  }
+  npm_ci() { npm ci --no-audit --no-fund --loglevel=error >&2; }
+  npm_ci || { say "npm ci failed; trying once more"; npm_ci; }
   touch "$stamp"
 fi
 

@@ -49,7 +49,7 @@ try {
       written += rows.size
     }
     const used = process.cpuUsage(cpu)
-    console.log(`${written} rows in ${flushes} flushes (the file holds ${cache.count("sagas")} keys after): ${((used.user + used.system) / written).toFixed(2)} µs of CPU a row`)
+    console.log(`${written} rows in ${flushes} flushes (the file holds ${cache.count('sagas')} keys after): ${((used.user + used.system) / written).toFixed(2)} µs of CPU a row`)
   })
 } finally {
   rmSync(dir, { recursive: true, force: true })
