@@ -49,16 +49,22 @@ SHOP_TEST_LOGS=$(mktemp -d -t shop-test-logs.XXXXXX)
 export SHOP_TEST_LOGS
 status=0
 node_modules/.bin/bun test --timeout 60000 "$@" 2>&1 | tee "$output" || status=$?
-if [ "$status" -ne 0 ]; then
+bun_status=$status
+# Bun's failures, printed again where a CI log's tail shows them: after Bun's summary, and once
+# more after the Deno half when that runs.
+recap() {
   echo
-  echo "test.sh: the errors of the failed tests again (the whole output is in $output; each shop process's stderr in $SHOP_TEST_LOGS/<test file>/):"
+  echo "test.sh: Bun's summary, and the errors of its failed tests again (the whole output is in $output; each shop process's stderr in $SHOP_TEST_LOGS/<test file>/):"
+  sed 's/\x1b\[[0-9;]*m//g' "$output" | grep -E '^ *[0-9]+ (pass|fail|skip|todo)$|^Ran [0-9]+ tests'
   # The lines since the previous test's result, up to a (fail) line; the last 60 of them.
-  awk '/^\((pass|skip|todo)\) /{n=0; next} /^\(fail\) /{s=(n>60?n-60:0); for(i=s+1;i<=n;i++) print buf[i]; print; print "----"; n=0; next} {buf[++n]=$0}' "$output"
-fi
+  sed 's/\x1b\[[0-9;]*m//g' "$output" | awk '/^\((pass|skip|todo)\) /{n=0; next} /^\(fail\) /{s=(n>60?n-60:0); for(i=s+1;i<=n;i++) print buf[i]; print; print "----"; n=0; next} {buf[++n]=$0}'
+}
+if [ "$bun_status" -ne 0 ]; then recap; fi
 if [ $# -eq 0 ]; then
   echo
   echo "test.sh: the same source on Deno ($(.cache/deno/node_modules/.bin/deno --version | head -1)): the files deno.json lists"
   # Deno prints its failures again in an ERRORS section at the end.
   NO_COLOR=1 SHOP_TEST_TIMEOUT_MS=60000 .cache/deno/node_modules/.bin/deno test --allow-all --no-check || status=$?
+  if [ "$bun_status" -ne 0 ]; then recap; fi
 fi
 exit "$status"
