@@ -131,7 +131,14 @@ export class Shop {
     heartbeat.start()
     // Before anything is written: an incompatible schema change stops the start here (IncompatibleSchemaError).
     await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
-    for (const role of roles) await untilAvailable(`start role ${role.name}`, () => role.start(), logger)
+    // The roles start together: each consuming role joins its group as soon as the process is up,
+    // so that processes started together (a --workers tree, a deployment's replicas) reach each
+    // group within the broker's group.initial.rebalance.delay.ms of each other and join it in one
+    // generation. One after the other, a process's later roles joined while its first role's
+    // actors already kept its event loop busy, after the other processes' first join had
+    // completed alone: a rebalance at once, its transactions fenced and its state restored again
+    // (docs/performance.md, "One generation at start").
+    await Promise.all(roles.map((role) => untilAvailable(`start role ${role.name}`, () => role.start(), logger)))
     lag.start()
     // Ready now: say so at once rather than at the next beat.
     await heartbeat.beat().catch(() => {})
