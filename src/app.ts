@@ -89,7 +89,7 @@ export class Shop {
     // With --workers the consuming roles run in worker processes, supervised as this process's first role (so stopped last).
     const local = config.workers > 1 ? splitRoles(config.roles).local : config.roles
     const roles: Role[] = [
-      ...(config.workers > 1 ? [workersRole({ config, argv: options.argv ?? [], logger, metrics, supervisor })] : []),
+      ...(config.workers > 1 ? [workersRole({ config, admin: log.admin, argv: options.argv ?? [], logger, metrics, supervisor })] : []),
       ...local.map((name) => roleFactories[name]({ config, log, logger, supervisor, topics, metrics, readModel: readModelOf, write: options.write, schemaStore })),
     ]
     const state = { draining: false, connected: false }

@@ -69,6 +69,12 @@ export interface LogAdmin {
   committedOffsets(groupId: string): Promise<RecordPosition[]>
   /** The names of every topic the cluster holds (internal ones apart), in no particular order. */
   listTopics(): Promise<string[]>
+  /**
+   * A broker setting's value, as one broker of the cluster reports it (a cluster's brokers share
+   * their group and transaction settings in any sane deployment); undefined where there is no
+   * broker (the memory log) or it does not report the setting.
+   */
+  brokerSetting(name: string): Promise<string | undefined>
   deleteTopics(names: string[]): Promise<void>
 }
 

@@ -5,6 +5,7 @@ import type { Role } from '../actors/runtime/role.ts'
 import type { Supervisor } from '../actors/runtime/supervisor.ts'
 import type { Behavior } from '../actors/runtime/types.ts'
 import { type Config, type RoleName, unpartitionedRoles } from '../config/options.ts'
+import type { LogAdmin } from '../kafka/port.ts'
 import { ShopError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import type { Metrics, MetricsJson } from '../observability/metrics.ts'
@@ -58,6 +59,20 @@ export class WorkerExitedError extends ShopError {
 /** A worker's exit code for a bad command line or configuration (main.ts): restarting cannot cure it. */
 const USAGE_EXIT = 2
 
+/** The broker setting that lets workers started together join each group in one generation. */
+export const initialRebalanceDelay = 'group.initial.rebalance.delay.ms'
+
+/**
+ * What a supervisor says at its start of the broker's `group.initial.rebalance.delay.ms`, if
+ * anything. At 0 the broker completes a group's first join alone: the first worker takes every
+ * partition and hands half of them back a heartbeat later, its transactions in flight fenced and
+ * their state restored again by the next owner (docs/performance.md, "One generation at start").
+ */
+export function rebalanceDelayWarning(value: string | undefined): string | undefined {
+  if (value !== '0') return undefined
+  return `the broker completes a group's first join alone (${initialRebalanceDelay}=0): the workers, started together, join each group a rebalance apart and redo part of their first seconds of work; give the broker a delay (Kafka's default is 3000 ms; README, Troubleshooting)`
+}
+
 /** How often the supervisor asks its workers whether they are ready. */
 const readinessEveryMs = 1_000
 /** How long a scrape waits for a worker's series: well inside Prometheus's default scrape timeout (10 s). */
@@ -65,6 +80,8 @@ const scrapeTimeoutMs = 2_000
 
 export interface WorkersOptions {
   config: Config
+  /** Where the supervisor reads the broker's settings. */
+  admin: Pick<LogAdmin, 'brokerSetting'>
   /** The supervising process's own command-line arguments; a worker gets them with its overrides after them (the last of a flag wins). */
   argv: string[]
   logger: Logger
@@ -183,6 +200,14 @@ export function workersRole(options: WorkersOptions): Role {
   return {
     name: 'workers',
     async start() {
+      // Not waited for: the workers start meanwhile, and a broker that cannot say keeps its peace.
+      options.admin.brokerSetting(initialRebalanceDelay).then(
+        (value) => {
+          const warning = rebalanceDelayWarning(value)
+          if (warning) logger.warn({ event: 'workers:rebalance-delay', setting: initialRebalanceDelay, value }, warning)
+        },
+        () => {},
+      )
       workers.forEach((worker, index) => {
         const actor = supervisor.spawn<{ exited: number }>(worker.name, () =>
           behavior(worker, index, (code) => {

@@ -19,6 +19,16 @@ afterEach(async () => {
   for (const log of opened.splice(0)) await log.close()
 })
 
+// What a --workers supervisor reads at start (src/workers/pool.ts, rebalanceDelayWarning).
+test("brokerSetting reads a broker's setting: the initial rebalance delay scripts/kafka.sh gives its broker; nothing for a name no broker has", async () => {
+  const log = new KafkaLog({ brokers: testBrokers })
+  opened.push(log)
+  const delay = await log.admin.brokerSetting('group.initial.rebalance.delay.ms')
+  if (typeof controlBroker === 'function') expect(delay).toBe('100')
+  else expect(delay).toMatch(/^\d+$/)
+  expect(await log.admin.brokerSetting('shop.no.such.setting')).toBeUndefined()
+})
+
 // A Metadata response listing every topic of the cluster costs the broker in proportion to all it
 // holds: end offsets and lag samples, which run all the time, must ask for their own topics only.
 test('describing and reading the end of existing topics asks for them alone; the cluster is listed only when one is missing', async () => {

@@ -50,6 +50,11 @@ export class MemoryAdmin implements LogAdmin {
     return [...this.cluster.topics.keys()]
   }
 
+  /** The memory log has no broker, so no broker settings. */
+  async brokerSetting(): Promise<string | undefined> {
+    return undefined
+  }
+
   async deleteTopics(names: string[]): Promise<void> {
     for (const name of names) this.cluster.topics.delete(name)
   }

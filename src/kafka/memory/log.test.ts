@@ -1,3 +1,4 @@
+import { expect, test } from 'bun:test'
 import { runLogContract } from '../log-contract.case.test.ts'
 import { MemoryCluster, MemoryLog } from './index.ts'
 
@@ -8,4 +9,8 @@ runLogContract({
   create: () => new MemoryLog({ cluster }),
   patienceMs: 2_000,
   features: { controlBroker: 'the memory log lives inside the process: there is no broker to act on' },
+})
+
+test('the memory log has no broker, so no broker settings', async () => {
+  expect(await new MemoryLog({ cluster }).admin.brokerSetting('group.initial.rebalance.delay.ms')).toBeUndefined()
 })

@@ -1,4 +1,4 @@
-import { Admin, type FetchIsolationLevelValue, FetchIsolationLevels } from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes, type FetchIsolationLevelValue, FetchIsolationLevels } from '@platformatic/kafka'
 import { LogError, TimeoutError, TopicMismatchError } from '../../errors.ts'
 import type { LogAdmin } from '../port.ts'
 import type { RecordPosition, TopicDescription, TopicSpec } from '../types.ts'
@@ -102,6 +102,15 @@ export class KafkaAdmin implements LogAdmin {
 
   listTopics(): Promise<string[]> {
     return call('list topics', this.#ms, this.#admin.listTopics())
+  }
+
+  async brokerSetting(name: string): Promise<string | undefined> {
+    const metadata = await call('cluster metadata', this.#ms, this.#admin.metadata({ topics: [] }))
+    const [broker] = metadata.brokers.keys()
+    if (broker === undefined) return undefined
+    const resources = [{ resourceType: ConfigResourceTypes.BROKER, resourceName: String(broker), configurationKeys: [name] }]
+    const [described] = await call(`broker setting ${name}`, this.#ms, this.#admin.describeConfigs({ resources }))
+    return described?.configs.find((c) => c.name === name)?.value ?? undefined
   }
 
   async deleteTopics(names: string[]): Promise<void> {
