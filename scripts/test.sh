@@ -55,9 +55,14 @@ bun_status=$status
 recap() {
   echo
   echo "test.sh: Bun's summary, and the errors of its failed tests again (the whole output is in $output; each shop process's stderr in $SHOP_TEST_LOGS/<test file>/):"
-  sed 's/\x1b\[[0-9;]*m//g' "$output" | grep -E '^ *[0-9]+ (pass|fail|skip|todo)$|^Ran [0-9]+ tests'
-  # The lines since the previous test's result, up to a (fail) line; the last 60 of them.
-  sed 's/\x1b\[[0-9;]*m//g' "$output" | awk '/^\((pass|skip|todo)\) /{n=0; next} /^\(fail\) /{s=(n>60?n-60:0); for(i=s+1;i<=n;i++) print buf[i]; print; print "----"; n=0; next} {buf[++n]=$0}'
+  # Without its colours: the summary's lines, then, for each (fail) line, the last 60 lines since
+  # the previous test's result.
+  sed 's/\x1b\[[0-9;]*m//g' "$output" | awk '
+    /^ *[0-9]+ (pass|fail|skip|todo)$|^Ran [0-9]+ tests/ {summary = summary $0 "\n"}
+    /^\((pass|skip|todo)\) / {n = 0; next}
+    /^\(fail\) / {s = (n > 60 ? n - 60 : 0); for (i = s + 1; i <= n; i++) failures = failures buf[i] "\n"; failures = failures $0 "\n----\n"; n = 0; next}
+    {buf[++n] = $0}
+    END {printf "%s%s", summary, failures}'
 }
 if [ "$bun_status" -ne 0 ]; then recap; fi
 if [ $# -eq 0 ]; then
