@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryLog } from '../kafka/memory/index.ts'
 import { createLogger } from '../log.ts'
-import { runtime } from '../runtime/index.ts'
+import { runtime, type SqlValue, type SqliteDatabase } from '../runtime/index.ts'
 import { SqliteCache, withCache } from './cache.ts'
 import { ChangelogStore } from './changelog-store.ts'
 
@@ -81,4 +81,68 @@ test('a state cache file is locked to the connection that has it open: a second 
   const next = await restoreFrom(path, log)
   expect([next.store.get('a'), next.store.size]).toEqual([1, 1])
   next.cache.close()
+})
+
+/** A SQLite database that counts the lookups of values asked of it. */
+function countingDatabase(path: string) {
+  const db = runtime.openSqlite(path)
+  const counted = { lookups: 0 }
+  const database: SqliteDatabase = {
+    ...db,
+    prepare<Row, Params extends SqlValue[]>(sql: string) {
+      const statement = db.prepare<Row, Params>(sql)
+      if (!sql.startsWith('SELECT value')) return statement
+      return { ...statement, get: (...params: Params) => (counted.lookups++, statement.get(...params)) }
+    },
+  }
+  return { database, counted }
+}
+
+test('the SQLite state cache asks SQLite nothing for a key it never held, and finds every key it holds, across refills of its filter and a reopening', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'shop-cache-')), 'p0.sqlite')
+  const first = countingDatabase(path)
+  // A filter sized for 1,000 keys at least: the 5,000 written below refill it twice.
+  let cache = new SqliteCache(first.database, 1_000)
+  const held: string[] = []
+  let next = 0n
+  for (let flush = 0; flush < 10; flush++) {
+    const keys = Array.from({ length: 500 }, () => crypto.randomUUID())
+    held.push(...keys)
+    cache.write('s', new Map(keys.map((key) => [key, { text: `"${key}"` }])), { topic: 'changelog', next: (next += 500n) })
+    // The filter is made at the store's first lookup, from the file, then kept up by every write.
+    expect(cache.get('s', keys[0]!)).toBe(`"${keys[0]}"`)
+  }
+  cache.write('s', new Map([[held[0]!, null]]), { topic: 'changelog', next: ++next })
+  expect(held.slice(1).filter((key) => cache.get('s', key) !== `"${key}"`)).toEqual([])
+  expect([cache.get('s', held[0]!), cache.count('s')]).toEqual([undefined, 4_999])
+  const strangers = Array.from({ length: 10_000 }, () => crypto.randomUUID())
+  first.counted.lookups = 0
+  expect(strangers.filter((key) => cache.get('s', key) !== undefined)).toEqual([])
+  // Those the filter let through (at most ~1.2%) are SQLite's to answer.
+  expect(first.counted.lookups).toBeLessThan(200)
+  // Another store of the same file has a filter of its own.
+  expect(cache.get('other', held[1]!)).toBeUndefined()
+  cache.close()
+
+  // Reopened, the filter is made from the file's keys.
+  const second = countingDatabase(path)
+  cache = new SqliteCache(second.database, 1_000)
+  expect(held.slice(1).filter((key) => cache.get('s', key) !== `"${key}"`)).toEqual([])
+  second.counted.lookups = 0
+  expect(strangers.filter((key) => cache.get('s', key) !== undefined)).toEqual([])
+  expect(second.counted.lookups).toBeLessThan(200)
+  // Cleared, the store holds nothing, and then what is written again.
+  cache.clear('s')
+  expect(cache.get('s', held[1]!)).toBeUndefined()
+  cache.write('s', new Map([[held[1]!, { text: '1' }]]), { topic: 'changelog', next: 1n })
+  expect(cache.get('s', held[1]!)).toBe('1')
+  cache.close()
+})
+
+test('the SQLite state cache finds the empty key', () => {
+  const cache = new SqliteCache(runtime.openSqlite(':memory:'))
+  cache.write('s', new Map([['', { text: '1' }]]), { topic: 'changelog', next: 1n })
+  expect(cache.get('s', '')).toBe('1')
+  cache.close()
+
 })

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs'
 import type { Logger } from '../log.ts'
 import { DoneQueue } from './done-queue.ts'
+import { KeyFilter } from './key-filter.ts'
 import { runtime, type SqlValue, type SqliteDatabase, type SqliteStatement } from '../runtime/index.ts'
 
 /** How far a store's cached entries reach: its changelog topic, and the offset after the last record they hold. */
@@ -55,6 +56,9 @@ interface DoneCursor {
 
 const beforeAll: DoneCursor = { at: Number.MIN_SAFE_INTEGER, key: '' }
 
+/** How many keys a filter's making reads from the file at a time. */
+const keysPerPage = 10_000
+
 /**
  * The cache in a SQLite file, as an actor on Kafka keeps it (`--data-dir`): a restarted process
  * restores from it. A partial index on `done_at` gives the sweep the oldest done entries without
@@ -67,11 +71,24 @@ export class SqliteCache implements StateCache {
   readonly #checkpoint: SqliteStatement<{ topic: string; next_offset: string }, [string]>
   readonly #clear: SqliteStatement<never, [string]>
   readonly #expired: SqliteStatement<{ key: string; done_at: number }, [string, number, string, number]>
+  readonly #keysAfter: SqliteStatement<{ key: string }, [string, string, number]>
   readonly #cursors = new Map<string, DoneCursor>()
+  /**
+   * Each store's filter of the keys the file holds (KeyFilter), made from the file at a store's
+   * first lookup and again once it fills: a lookup of a key it has never held asks SQLite nothing.
+   */
+  readonly #filters = new Map<string, KeyFilter>()
   /** Every statement prepared on the connection: released at close, or bun:sqlite keeps the connection (and its lock) open. */
   readonly #statements: Array<SqliteStatement<never, never>> = []
 
-  constructor(private readonly db: SqliteDatabase) {
+  /**
+   * `minKeys`: the fewest keys a store's filter is sized for; it is sized for twice the keys the
+   * store holds, at 10 bits a key (32 KiB for 16,384 keys, 4 MiB for a store of a million).
+   */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly minKeys = 16_384,
+  ) {
     try {
       const columns = this.#prepare<{ name: string }, []>("SELECT name FROM pragma_table_info('kv')").all()
       if (columns.length > 0 && !columns.some((c) => c.name === 'done_at')) {
@@ -93,6 +110,7 @@ export class SqliteCache implements StateCache {
       this.#count = this.#prepare('SELECT count(*) AS n FROM kv WHERE store = ?')
       this.#checkpoint = this.#prepare('SELECT topic, next_offset FROM checkpoint WHERE store = ?')
       this.#clear = this.#prepare('DELETE FROM kv WHERE store = ?')
+      this.#keysAfter = this.#prepare('SELECT key FROM kv WHERE store = ? AND key > ? ORDER BY key LIMIT ?')
       // One row past those due: when it is not due, its done_at says when the next one will be.
       this.#expired = this.#prepare('SELECT key, done_at FROM kv WHERE store = ?1 AND done_at IS NOT NULL AND (done_at, key) > (?2, ?3) ORDER BY done_at, key LIMIT ?4')
       // The values and the offset they reach are written together: a restart replays only what the cache lacks.
@@ -125,7 +143,26 @@ export class SqliteCache implements StateCache {
   }
 
   get(store: string, key: string): string | undefined {
+    if (!this.#filter(store).has(key)) return undefined
     return this.#get.get(store, key)?.value
+  }
+
+  /** `store`'s filter of keys, made from the file when it has none or the one it has is full. */
+  #filter(store: string): KeyFilter {
+    const held = this.#filters.get(store)
+    if (held && !held.full) return held
+    const filter = new KeyFilter(Math.max(this.minKeys, 2 * this.count(store)))
+    // The pages below start after '': the empty key, if the store holds it, is let through this way.
+    filter.add('')
+    // Read in pages along the primary key, so that a big store's keys are never all in memory at once.
+    for (let after = ''; ; ) {
+      const page = this.#keysAfter.all(store, after, keysPerPage)
+      for (const row of page) filter.add(row.key)
+      if (page.length < keysPerPage) break
+      after = page.at(-1)!.key
+    }
+    this.#filters.set(store, filter)
+    return filter
   }
 
   expired(store: string, before: number, limit: number, fromStart: boolean): Expired {
@@ -142,10 +179,16 @@ export class SqliteCache implements StateCache {
   clear(store: string): void {
     this.#clear.run(store)
     this.#cursors.delete(store)
+    this.#filters.delete(store)
   }
 
   write(store: string, changes: ReadonlyMap<string, CacheEntry | null>, at: Checkpoint): void {
     this.#write(store, changes, at)
+    // Made after the write when the store has none yet: it reads the keys just written from the file.
+    const filter = this.#filters.get(store)
+    if (!filter) return
+    // A deleted key stays in: the filter only ever says "maybe" of it, and SQLite answers.
+    for (const [key, entry] of changes) if (entry !== null) filter.add(key)
   }
 
   close(): void {
