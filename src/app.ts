@@ -23,6 +23,7 @@ import { Heartbeat } from './observability/heartbeat.ts'
 import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
 import { type HttpServer, runtime } from './runtime/index.ts'
 import { type WorkerIdentity, splitRoles, workerUrlFile, workersRole } from './workers/pool.ts'
+import { passStartGate } from './workers/start-gate.ts'
 
 export interface ShopOptions {
   config: Config
@@ -138,6 +139,14 @@ export class Shop {
     // actors already kept its event loop busy, after the other processes' first join had
     // completed alone: a rebalance at once, its transactions fenced and its state restored again
     // (docs/performance.md, "One generation at start").
+    // A worker of a tree that starts waits for its siblings here, so that they join together too (StartGate).
+    const gate = options.worker?.gate
+    if (gate) {
+      const passed = await passStartGate(gate, options.worker!.index)
+      const fields = { event: 'worker:gate', ...passed, workers: gate.workers }
+      if (passed.arrived >= gate.workers) logger.info(fields, `every worker at the start gate after ${passed.waitedMs} ms`)
+      else logger.warn(fields, `${passed.arrived} of ${gate.workers} workers at the start gate after ${passed.waitedMs} ms; joining without the others`)
+    }
     await Promise.all(roles.map((role) => untilAvailable(`start role ${role.name}`, () => role.start(), logger)))
     lag.start()
     // Ready now: say so at once rather than at the next beat.

@@ -16,4 +16,11 @@ describe('a --workers supervisor', () => {
     expect(workerIdentity({ ...env, SHOP_WORKER_INDEX: 'one' })).toBeUndefined()
     expect(workerIdentity({ ...env, SHOP_SUPERVISOR_PID: undefined })).toBeUndefined()
   })
+
+  test('a worker the tree starts with learns its start gate from its environment; one restarted, or with a malformed count, has none', () => {
+    const env = { SHOP_WORKER_INDEX: '1', SHOP_SUPERVISOR_PID: '42' }
+    expect(workerIdentity({ ...env, SHOP_START_GATE: '/data/start-gate', SHOP_START_GATE_WORKERS: '2' })).toEqual({ index: 1, supervisorPid: 42, gate: { dir: '/data/start-gate', workers: 2 } })
+    expect(workerIdentity(env)).toEqual({ index: 1, supervisorPid: 42 })
+    expect(workerIdentity({ ...env, SHOP_START_GATE: '/data/start-gate', SHOP_START_GATE_WORKERS: 'two' })).toEqual({ index: 1, supervisorPid: 42 })
+  })
 })

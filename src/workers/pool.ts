@@ -12,6 +12,7 @@ import type { Metrics, MetricsJson } from '../observability/metrics.ts'
 import { type ChildProcess, runtime } from '../runtime/index.ts'
 import { withDeadline } from '../time.ts'
 import { defaultReadModelFile } from '../read-model/open.ts'
+import { type StartGate, openStartGate } from './start-gate.ts'
 
 /**
  * `--workers=N`: the process becomes the supervisor of N worker processes (the same program) that
@@ -26,16 +27,22 @@ import { defaultReadModelFile } from '../read-model/open.ts'
 export interface WorkerIdentity {
   index: number
   supervisorPid: number
+  /** Where it waits for its siblings before joining its groups: for the workers the tree starts with, not for one restarted. */
+  gate?: StartGate
 }
 
 const INDEX = 'SHOP_WORKER_INDEX'
 const SUPERVISOR = 'SHOP_SUPERVISOR_PID'
+const GATE = 'SHOP_START_GATE'
+const GATE_WORKERS = 'SHOP_START_GATE_WORKERS'
 
 /** This process's identity as a worker, or undefined when it is not one. */
 export function workerIdentity(env: Record<string, string | undefined>): WorkerIdentity | undefined {
   const index = Number(env[INDEX])
   const supervisorPid = Number(env[SUPERVISOR])
-  return env[INDEX] && Number.isInteger(index) && Number.isInteger(supervisorPid) ? { index, supervisorPid } : undefined
+  if (!env[INDEX] || !Number.isInteger(index) || !Number.isInteger(supervisorPid)) return undefined
+  const workers = Number(env[GATE_WORKERS])
+  return env[GATE] && Number.isInteger(workers) && workers > 1 ? { index, supervisorPid, gate: { dir: env[GATE], workers } } : { index, supervisorPid }
 }
 
 /** The file, in a worker's data directory, where it writes the URL of its HTTP server once it listens. */
@@ -95,6 +102,8 @@ interface WorkerState {
   url?: string
   readiness: Readiness
   process?: ChildProcess
+  /** Started once: a restart does not wait at the start gate for siblings that are long past it. */
+  started?: boolean
 }
 
 /** The workers of a supervising process, as one of its roles. */
@@ -113,6 +122,7 @@ export function workersRole(options: WorkersOptions): Role {
   metrics.actorRestarts.inc({ actor: 'worker' }, 0)
   let poller: ReturnType<typeof setInterval> | undefined
   const actors: Array<{ stop(): Promise<void> }> = []
+  let gate: StartGate | undefined
 
   const argv = (worker: WorkerState) => [
     ...runtime.selfCommand(),
@@ -135,7 +145,10 @@ export function workersRole(options: WorkersOptions): Role {
       rmSync(workerUrlFile(worker.dataDir), { force: true })
       worker.url = undefined
       worker.readiness = { ready: false, reason: `${worker.name} is starting` }
-      const child = runtime.spawn(argv(worker), { env: { ...process.env, [INDEX]: String(index), [SUPERVISOR]: String(process.pid) }, output: 'inherit' })
+      const env: Record<string, string | undefined> = { ...process.env, [INDEX]: String(index), [SUPERVISOR]: String(process.pid), [GATE]: undefined, [GATE_WORKERS]: undefined }
+      if (gate && !worker.started) Object.assign(env, { [GATE]: gate.dir, [GATE_WORKERS]: String(gate.workers) })
+      worker.started = true
+      const child = runtime.spawn(argv(worker), { env, output: 'inherit' })
       worker.process = child
       logger.info({ event: 'worker:start', worker: worker.name, pid: child.pid, roles: delegated }, `${worker.name} started`)
       // An exit the supervisor asked for (postStop clears worker.process first) is not a failure.
@@ -208,6 +221,7 @@ export function workersRole(options: WorkersOptions): Role {
         },
         () => {},
       )
+      gate = openStartGate(join(config.dataDir, 'start-gate'), workers.length)
       workers.forEach((worker, index) => {
         const actor = supervisor.spawn<{ exited: number }>(worker.name, () =>
           behavior(worker, index, (code) => {

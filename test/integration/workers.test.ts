@@ -12,17 +12,21 @@ import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop
 
 const { log, spawn } = deployment('workers')
 
-/** The workers a supervisor started, in order, as its `worker:start` log lines name them. */
-function started(shop: ShopProcess): Array<{ worker: string; pid: number }> {
+/** The tree's log lines of one event, in order (the workers write to their supervisor's stderr). */
+function logged(shop: ShopProcess, event: string): Array<Record<string, unknown>> {
   return shop.stderr.flatMap((line) => {
     try {
       const entry = JSON.parse(line)
-      return entry.event === 'worker:start' ? [{ worker: entry.worker as string, pid: entry.pid as number }] : []
+      return entry.event === event ? [entry] : []
     } catch {
       return []
     }
   })
 }
+
+/** The workers a supervisor started, in order, as its `worker:start` log lines name them. */
+const started = (shop: ShopProcess): Array<{ worker: string; pid: number }> =>
+  logged(shop, 'worker:start').map((entry) => ({ worker: entry.worker as string, pid: entry.pid as number }))
 
 /** The pid each worker runs as now (the last one started under its name). */
 const current = (shop: ShopProcess) => new Map(started(shop).map((s) => [s.worker, s.pid]))
@@ -50,6 +54,9 @@ test('--workers=2: two worker processes share the consuming roles\' partitions; 
   const workers = current(shop)
   expect([...workers.keys()].sort()).toEqual(['worker-0', 'worker-1'])
   expect(new Set([shop.proc.pid, ...workers.values()]).size).toBe(3)
+  // Each waited at the start gate until both were there, then joined its groups.
+  const gate = () => logged(shop, 'worker:gate').map((entry) => ({ pid: entry.pid, arrived: entry.arrived, workers: entry.workers }))
+  expect(gate().sort((a, b) => Number(a.pid) - Number(b.pid))).toEqual([...workers.values()].sort((a, b) => a - b).map((pid) => ({ pid, arrived: 2, workers: 2 })))
 
   const stock = { 'SKU-1': 1500, 'SKU-2': 1000, 'SKU-3': 800, 'SKU-4': 300, 'SKU-5': 100 }
   await setStock(shop.url, stock)
@@ -68,8 +75,9 @@ test('--workers=2: two worker processes share the consuming roles\' partitions; 
   const result = await load
   expect([result.refused, unknownOrders(result), result.unexpected]).toEqual([[], [], []])
 
-  // The worker's SIGKILL is the only restart.
+  // The worker's SIGKILL is the only restart; the restarted worker did not wait at the gate for a sibling long past it.
   expect(started(shop).map((s) => s.worker).sort()).toEqual(['worker-0', 'worker-0', 'worker-1'])
+  expect(gate().length).toBe(2)
   const report = await checkInvariants(log, { prefix, load: result, notifications: () => shop.notifications() })
   expect(report.problems).toEqual([])
   expect(report.orders).toBe(result.accepted.length)
