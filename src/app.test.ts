@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import pino from 'pino'
 import { Shop } from './app.ts'
 import { loadConfig } from './config/load.ts'
 import { MemoryCluster, MemoryLog } from './kafka/memory/index.ts'
@@ -78,5 +79,18 @@ describe('a shop process on the in-memory log', () => {
     await expect(Shop.start({ config, logger, log: new MemoryLog({ cluster }), onEscalate: () => {} })).rejects.toThrow(
       'topic inventory.line-results has 4 partitions, expected 6',
     )
+  })
+
+  test('a worker whose start gate cannot be used says so and starts without waiting for its siblings', async () => {
+    const lines: string[] = []
+    const captured = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) })
+    const { config } = loadConfig(['--roles=order,inventory', '--http-port=0', '--partitions=4'], {})
+    // A directory under a file: nothing can be written there.
+    const worker = { index: 0, supervisorPid: process.pid, gate: { dir: '/dev/null/start-gate', workers: 2 } }
+    const shop = await Shop.start({ config, logger: captured, log: new MemoryLog({ cluster: new MemoryCluster() }), worker, onEscalate: () => {} })
+    const gate = lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'worker:gate')
+    expect(gate.map((entry) => [entry.level, entry.msg])).toEqual([[40, 'the start gate /dev/null/start-gate cannot be used; joining without waiting for the other workers']])
+    expect(partitionsOf(shop, 'order')).toEqual([0, 1, 2, 3])
+    await shop.stop()
   })
 })

@@ -132,6 +132,19 @@ export class Shop {
     heartbeat.start()
     // Before anything is written: an incompatible schema change stops the start here (IncompatibleSchemaError).
     await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
+    // A worker of a tree that starts waits for its siblings here, so that they join together too
+    // (StartGate). A gate it cannot use is no reason to fail the start: it joins at once.
+    const gate = options.worker?.gate
+    if (gate) {
+      try {
+        const passed = await passStartGate(gate, options.worker!.index)
+        const fields = { event: 'worker:gate', ...passed, workers: gate.workers }
+        if (passed.arrived >= gate.workers) logger.info(fields, `every worker at the start gate after ${passed.waitedMs} ms`)
+        else logger.warn(fields, `${passed.arrived} of ${gate.workers} workers at the start gate after ${passed.waitedMs} ms; joining without the others`)
+      } catch (error) {
+        logger.warn({ event: 'worker:gate', err: error }, `the start gate ${gate.dir} cannot be used; joining without waiting for the other workers`)
+      }
+    }
     // The roles start together: each consuming role joins its group as soon as the process is up,
     // so that processes started together (a --workers tree, a deployment's replicas) reach each
     // group within the broker's group.initial.rebalance.delay.ms of each other and join it in one
@@ -139,14 +152,6 @@ export class Shop {
     // actors already kept its event loop busy, after the other processes' first join had
     // completed alone: a rebalance at once, its transactions fenced and its state restored again
     // (docs/performance.md, "One generation at start").
-    // A worker of a tree that starts waits for its siblings here, so that they join together too (StartGate).
-    const gate = options.worker?.gate
-    if (gate) {
-      const passed = await passStartGate(gate, options.worker!.index)
-      const fields = { event: 'worker:gate', ...passed, workers: gate.workers }
-      if (passed.arrived >= gate.workers) logger.info(fields, `every worker at the start gate after ${passed.waitedMs} ms`)
-      else logger.warn(fields, `${passed.arrived} of ${gate.workers} workers at the start gate after ${passed.waitedMs} ms; joining without the others`)
-    }
     await Promise.all(roles.map((role) => untilAvailable(`start role ${role.name}`, () => role.start(), logger)))
     lag.start()
     // Ready now: say so at once rather than at the next beat.
