@@ -23,7 +23,7 @@ import { Heartbeat } from './observability/heartbeat.ts'
 import { type Tracing, type TracingSettings, startTracing } from './observability/tracing.ts'
 import { type HttpServer, runtime } from './runtime/index.ts'
 import { type WorkerIdentity, splitRoles, workerUrlFile, workersRole } from './workers/pool.ts'
-import { passStartGate } from './workers/start-gate.ts'
+import { waitAtStartGate } from './workers/start-gate.ts'
 
 export interface ShopOptions {
   config: Config
@@ -132,19 +132,8 @@ export class Shop {
     heartbeat.start()
     // Before anything is written: an incompatible schema change stops the start here (IncompatibleSchemaError).
     await untilAvailable('register event schemas', () => serde.register(eventTopics(topics)), logger)
-    // A worker of a tree that starts waits for its siblings here, so that they join together too
-    // (StartGate). A gate it cannot use is no reason to fail the start: it joins at once.
-    const gate = options.worker?.gate
-    if (gate) {
-      try {
-        const passed = await passStartGate(gate, options.worker!.index)
-        const fields = { event: 'worker:gate', ...passed, workers: gate.workers }
-        if (passed.arrived >= gate.workers) logger.info(fields, `every worker at the start gate after ${passed.waitedMs} ms`)
-        else logger.warn(fields, `${passed.arrived} of ${gate.workers} workers at the start gate after ${passed.waitedMs} ms; joining without the others`)
-      } catch (error) {
-        logger.warn({ event: 'worker:gate', err: error }, `the start gate ${gate.dir} cannot be used; joining without waiting for the other workers`)
-      }
-    }
+    // A worker of a tree that starts waits for its siblings here, so that they join together too (StartGate).
+    if (options.worker?.gate) await waitAtStartGate(options.worker.gate, options.worker.index, logger)
     // The roles start together: each consuming role joins its group as soon as the process is up,
     // so that processes started together (a --workers tree, a deployment's replicas) reach each
     // group within the broker's group.initial.rebalance.delay.ms of each other and join it in one

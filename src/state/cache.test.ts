@@ -144,5 +144,4 @@ test('the SQLite state cache finds the empty key', () => {
   cache.write('s', new Map([['', { text: '1' }]]), { topic: 'changelog', next: 1n })
   expect(cache.get('s', '')).toBe('1')
   cache.close()
-
 })

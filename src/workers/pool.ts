@@ -145,9 +145,10 @@ export function workersRole(options: WorkersOptions): Role {
       rmSync(workerUrlFile(worker.dataDir), { force: true })
       worker.url = undefined
       worker.readiness = { ready: false, reason: `${worker.name} is starting` }
-      const env: Record<string, string | undefined> = { ...process.env, [INDEX]: String(index), [SUPERVISOR]: String(process.pid), [GATE]: undefined, [GATE_WORKERS]: undefined }
-      if (gate && !worker.started) Object.assign(env, { [GATE]: gate.dir, [GATE_WORKERS]: String(gate.workers) })
+      // Only the workers the tree starts with meet at the gate (and none inherits one from the supervisor's environment).
+      const atGate = gate && !worker.started ? gate : undefined
       worker.started = true
+      const env = { ...process.env, [INDEX]: String(index), [SUPERVISOR]: String(process.pid), [GATE]: atGate?.dir, [GATE_WORKERS]: atGate && String(atGate.workers) }
       const child = runtime.spawn(argv(worker), { env, output: 'inherit' })
       worker.process = child
       logger.info({ event: 'worker:start', worker: worker.name, pid: child.pid, roles: delegated }, `${worker.name} started`)

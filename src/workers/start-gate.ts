@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Logger } from '../log.ts'
 import { sleep } from '../time.ts'
 
 /**
@@ -46,5 +47,21 @@ export async function passStartGate(gate: StartGate, index: number, timeoutMs = 
     const waitedMs = Math.round(performance.now() - began)
     if (arrived >= gate.workers || waitedMs >= timeoutMs) return { waitedMs, arrived }
     await sleep(lookEveryMs)
+  }
+}
+
+/**
+ * Worker `index` at the gate, as a starting worker meets it: it waits (passStartGate) and logs how
+ * long and with how many (`worker:gate`). A gate it cannot use is no reason to fail its start: it
+ * says so and goes on at once.
+ */
+export async function waitAtStartGate(gate: StartGate, index: number, logger: Logger): Promise<void> {
+  try {
+    const passed = await passStartGate(gate, index)
+    const fields = { event: 'worker:gate', ...passed, workers: gate.workers }
+    if (passed.arrived >= gate.workers) logger.info(fields, `every worker at the start gate after ${passed.waitedMs} ms`)
+    else logger.warn(fields, `${passed.arrived} of ${gate.workers} workers at the start gate after ${passed.waitedMs} ms; joining without the others`)
+  } catch (error) {
+    logger.warn({ event: 'worker:gate', err: error }, `the start gate ${gate.dir} cannot be used; joining without waiting for the other workers`)
   }
 }

@@ -79,6 +79,17 @@ export class ShopProcess {
     if (exited) throw new Error(`process exited (status ${this.exitStatus}) before it was ready; its last log lines:\n${logTail()}`)
   }
 
+  /** Its JSON log lines (stderr), in order. */
+  logLines(): Array<Record<string, any>> {
+    return this.stderr.flatMap((line) => {
+      try {
+        return [JSON.parse(line)]
+      } catch {
+        return []
+      }
+    })
+  }
+
   /** Notification lines printed by the console sink. */
   notifications(): Array<{ orderId: string; status: string; notificationId: string }> {
     return this.stdout.flatMap((line) => {

@@ -155,19 +155,10 @@ async function checkOneOrderTrace(api: ShopProcess, workers: ShopProcess[], pref
   expect(batch.attributes['messaging.batch.message_count']).toBe(batch.links.length)
 
   // A log line written in that batch names its trace and span.
-  const lines = workers.flatMap((w) => logLines(w))
+  const lines = workers.flatMap((w) => w.logLines())
   expect(lines.filter((l) => l.event === 'actor:batch:committed' && l.span_id === batch.spanId).map((l) => l.trace_id)).toEqual([batch.traceId])
 }
 
-/** A process's JSON log lines. */
-const logLines = (p: ShopProcess): Array<Record<string, any>> =>
-  p.stderr.flatMap((line) => {
-    try {
-      return [JSON.parse(line)]
-    } catch {
-      return []
-    }
-  })
 
 describe('on the memory bus (one process, http/json)', () => {
   test('one order is one trace: POST /orders (continuing the client\'s traceparent) -> every Kafka hop of its life -> the webhook call, which passes traceparent on', async () => {
@@ -202,7 +193,7 @@ describe('on the memory bus (one process, http/json)', () => {
       const samples = await scrape(shop.url)
       expect(total(samples, 'shop_trace_spans_total', { result: 'exported' })).toBe(0)
       const n = total(samples, 'shop_trace_spans_total', { result: 'failed' })
-      const logged = logLines(shop).filter((l) => l.event === 'tracing:export:failed')
+      const logged = shop.logLines().filter((l) => l.event === 'tracing:export:failed')
       expect(logged.length).toBe(1)
       expect(n).toBeGreaterThan(logged[0].spans)
       return n

@@ -13,16 +13,7 @@ import { deployment, deploymentFlags, newPrefix, type ShopProcess } from './shop
 const { log, spawn } = deployment('workers')
 
 /** The tree's log lines of one event, in order (the workers write to their supervisor's stderr). */
-function logged(shop: ShopProcess, event: string): Array<Record<string, unknown>> {
-  return shop.stderr.flatMap((line) => {
-    try {
-      const entry = JSON.parse(line)
-      return entry.event === event ? [entry] : []
-    } catch {
-      return []
-    }
-  })
-}
+const logged = (shop: ShopProcess, event: string) => shop.logLines().filter((entry) => entry.event === event)
 
 /** The workers a supervisor started, in order, as its `worker:start` log lines name them. */
 const started = (shop: ShopProcess): Array<{ worker: string; pid: number }> =>
